@@ -1,0 +1,222 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { DecisionService } from '../decisions/service.js';
+import { parseImportText } from '../decisions/import-file.js';
+import { parseTarget } from '../net/ip.js';
+import { parseDuration } from '../config/duration.js';
+import type { BlockEventRepo } from '../store/block-events.js';
+import { DIRECTIONS, type Direction } from '../decisions/types.js';
+
+export interface AdminDeps {
+  readonly decisions: DecisionService;
+  readonly blocks: BlockEventRepo;
+  /** Resolves once the kernel holds every change made so far: writes answer only after enforcement. */
+  readonly enforced: () => Promise<void>;
+  /** Reads fresh hit counters into block events, so a report is never a poll interval behind. */
+  readonly collect: () => Promise<void>;
+  readonly status: () => Record<string, unknown>;
+}
+
+const direction = z.enum(DIRECTIONS as [Direction, ...Direction[]]);
+/** Durations arrive as "4h", "30m", "90s" or a number of seconds. */
+const duration = z
+  .union([z.number().positive(), z.string().min(1).max(32)])
+  .transform((v, ctx) => {
+    if (typeof v === 'number') return v;
+    try {
+      const ms = parseDuration(v);
+      if (ms <= 0) throw new Error('must be positive');
+      return ms / 1000;
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `bad duration ${JSON.stringify(v)}: ${(e as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+const addBody = z
+  .object({
+    value: z.string().min(1).max(64),
+    direction: direction.optional(),
+    duration: duration.optional(),
+    reason: z.string().max(512).optional(),
+    scenario: z.string().max(256).optional(),
+    origin: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+
+const importQuery = z
+  .object({
+    direction: direction.optional(),
+    duration: duration.optional(),
+    reason: z.string().max(512).optional(),
+    origin: z.string().min(1).max(128).optional(),
+    scenario: z.string().max(256).optional(),
+  })
+  .strict();
+
+const listQuery = z
+  .object({
+    origin: z.string().optional(),
+    value: z.string().optional(),
+    scope: z.enum(['ip', 'range']).optional(),
+    direction: direction.optional(),
+    limit: z.coerce.number().int().positive().max(1_000_000).optional(),
+  })
+  .strict();
+
+const deleteQuery = z.object({ value: z.string().optional(), origin: z.string().optional(), scenario: z.string().optional() }).strict();
+
+const allowBody = z
+  .object({ value: z.string().min(1).max(64), reason: z.string().max(512).optional(), duration: duration.optional() })
+  .strict();
+
+const blocksQuery = z
+  .object({
+    direction: z.enum(['inbound', 'outbound']).optional(),
+    since: duration.optional(),
+    client: z.string().max(64).optional(),
+    remote: z.string().max(64).optional(),
+    limit: z.coerce.number().int().positive().max(100_000).optional(),
+  })
+  .strict();
+
+export class BadRequest extends Error {
+  override name = 'BadRequest';
+}
+
+function parse<T>(schema: z.ZodType<T>, data: unknown, where: string): T {
+  const r = schema.safeParse(data ?? {});
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`).join('; ');
+    throw new BadRequest(`${where}: ${msg}`);
+  }
+  return r.data;
+}
+
+/** The admin API: every CLI verb and the dashboard are clients of these routes. */
+export function adminRoutes(deps: AdminDeps) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const { decisions } = deps;
+
+    app.get('/v1/status', async () => ({ ok: true, ...deps.status(), decisions: decisions.count(), allow: decisions.listAllow().length }));
+
+    app.get('/v1/decisions', async (req) => {
+      const q = parse(listQuery, req.query, 'query');
+      return { decisions: decisions.list(q) };
+    });
+
+    app.post('/v1/decisions', async (req, reply) => {
+      const b = parse(addBody, req.body, 'body');
+      const d = decisions.add({
+        value: b.value,
+        origin: b.origin ?? 'manual',
+        direction: b.direction,
+        durationSec: b.duration,
+        reason: b.reason,
+        scenario: b.scenario,
+      });
+      await deps.enforced();
+      const allowed = decisions.allowCovering(d.value);
+      reply.code(201);
+      return { decision: d, allowedBy: allowed };
+    });
+
+    app.post('/v1/decisions/import', { bodyLimit: 512 * 1024 * 1024 }, async (req: FastifyRequest) => {
+      const q = parse(importQuery, req.query, 'query');
+      if (typeof req.body !== 'string') throw new BadRequest('send the list as text/plain');
+      const parsed = parseImportText(req.body);
+      const origin = q.origin ?? 'manual';
+      const r = decisions.addMany(
+        parsed.items.map((it) => ({
+          value: it.value,
+          origin,
+          direction: q.direction,
+          durationSec: q.duration,
+          reason: q.reason ?? it.comment ?? 'imported',
+          scenario: q.scenario ?? 'import',
+        })),
+      );
+      await deps.enforced();
+      return {
+        added: r.added,
+        updated: r.updated,
+        skipped: r.skipped + parsed.skipped,
+        skippedSamples: [...parsed.skippedSamples, ...r.skippedSamples].slice(0, 10),
+      };
+    });
+
+    app.delete('/v1/decisions/:id', async (req, reply) => {
+      const id = Number((req.params as { id: string }).id);
+      if (!Number.isInteger(id) || id <= 0) throw new BadRequest('decision id must be a positive integer');
+      const d = decisions.delete(id);
+      if (!d) return reply.code(404).send({ error: `no active decision with id ${id}` });
+      await deps.enforced();
+      return { deleted: [d] };
+    });
+
+    app.delete('/v1/decisions', async (req) => {
+      const q = parse(deleteQuery, req.query, 'query');
+      const deleted = decisions.deleteWhere(q);
+      await deps.enforced();
+      return { deleted };
+    });
+
+    app.get('/v1/allow', async () => ({ allow: decisions.listAllow() }));
+
+    app.post('/v1/allow', async (req, reply) => {
+      const b = parse(allowBody, req.body, 'body');
+      const a = decisions.addAllow({ value: b.value, reason: b.reason, durationSec: b.duration });
+      await deps.enforced();
+      reply.code(201);
+      return { allow: a };
+    });
+
+    app.delete('/v1/allow/:key', async (req, reply) => {
+      const key = (req.params as { key: string }).key;
+      const a = decisions.deleteAllow(/^\d+$/.test(key) ? Number(key) : key);
+      if (!a) return reply.code(404).send({ error: `no allow entry ${key}` });
+      await deps.enforced();
+      return { deleted: a };
+    });
+
+    app.get('/v1/blocks', async (req) => {
+      const q = parse(blocksQuery, req.query, 'query');
+      await deps.collect();
+      return {
+        blocks: deps.blocks.list({
+          direction: q.direction,
+          since: q.since !== undefined ? Date.now() - q.since * 1000 : undefined,
+          client: q.client,
+          remote: q.remote,
+          limit: q.limit,
+        }),
+      };
+    });
+
+    app.get('/v1/explain/:value', async (req) => {
+      const raw = decodeURIComponent((req.params as { value: string }).value);
+      const t = parseTarget(raw);
+      await deps.collect();
+      const covering = decisions.covering(t.text);
+      const allow = decisions.allowCovering(t.text);
+      const blocks = t.isHost ? deps.blocks.list({ remote: t.text, limit: 100 }) : [];
+      const asClient = t.isHost ? deps.blocks.list({ client: t.text, limit: 100 }) : [];
+      const verdict =
+        allow.length > 0 ? 'allowed' : covering.length > 0 ? 'listed' : 'not listed';
+      return { value: t.text, verdict, decisions: covering, allow, blocks, asClient };
+    });
+  };
+}
+
+export function sendError(err: Error & { statusCode?: number; validation?: unknown }, reply: FastifyReply): void {
+  const known = ['BadRequest', 'InputError', 'InvalidTargetError', 'ZodError'];
+  if (known.includes(err.name)) {
+    void reply.code(400).send({ error: err.message });
+    return;
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    void reply.code(err.statusCode).send({ error: err.message });
+    return;
+  }
+  void reply.code(500).send({ error: `internal error: ${err.message}` });
+}

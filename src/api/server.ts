@@ -1,0 +1,76 @@
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { sendError } from './admin-routes.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** "127.0.0.1:8080" or "[::1]:8080" → host and port; throws a clear message otherwise. */
+export function parseListen(text: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`listen address ${JSON.stringify(text)} must look like 127.0.0.1:8080 or [::1]:8080`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function tokenMatches(header: string | undefined, sha256Hex: string): boolean {
+  const m = /^Bearer\s+(\S+)$/.exec(header ?? '');
+  if (!m) return false;
+  const got = createHash('sha256').update(m[1]!).digest();
+  const want = Buffer.from(sha256Hex, 'hex');
+  return want.length === got.length && timingSafeEqual(got, want);
+}
+
+export interface AdminServers {
+  readonly tcpAddress?: string;
+  close(): Promise<void>;
+}
+
+function build(routes: FastifyPluginAsync, tokenSha256?: string): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  app.setErrorHandler((err, _req, reply) => sendError(err as Error & { statusCode?: number }, reply));
+  app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
+  if (tokenSha256) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!tokenMatches(req.headers.authorization, tokenSha256)) {
+        await reply.code(401).send({ error: 'missing or wrong API token (Authorization: Bearer …)' });
+      }
+    });
+  }
+  void app.register(routes);
+  return app;
+}
+
+/**
+ * The admin API on a Unix socket that only root can open (the file's mode is the authentication), and
+ * optionally on TCP, where every request must carry the token whose SHA-256 the config holds.
+ */
+export async function startAdminServers(
+  routes: FastifyPluginAsync,
+  opts: { socket: string; listen?: string; tokenSha256?: string },
+): Promise<AdminServers> {
+  await mkdir(dirname(opts.socket), { recursive: true, mode: 0o700 });
+  await rm(opts.socket, { force: true });
+  const unixApp = build(routes);
+  await unixApp.listen({ path: opts.socket });
+  await chmod(opts.socket, 0o600);
+  let tcpApp: FastifyInstance | undefined;
+  let tcpAddress: string | undefined;
+  if (opts.listen) {
+    if (!opts.tokenSha256 || !/^[0-9a-f]{64}$/i.test(opts.tokenSha256)) throw new Error('api.listen needs api.token_sha256 (64 hex digits)');
+    const a = parseListen(opts.listen);
+    tcpApp = build(routes, opts.tokenSha256);
+    tcpAddress = await tcpApp.listen({ host: a.host, port: a.port });
+  }
+  return {
+    tcpAddress,
+    async close() {
+      await Promise.allSettled([unixApp.close(), tcpApp?.close()]);
+      await rm(opts.socket, { force: true });
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import type { BlockEvent } from '../../store/block-events.js';
+import type { AllowEntry, Decision } from '../../decisions/types.js';
+import { client, withConfig, type GlobalOpts } from '../context.js';
+import { printJson, table, when } from '../format.js';
+import { printDecisions } from './decisions.js';
+
+function who(b: BlockEvent): string {
+  return [b.clientIp, b.clientMac, b.clientName].filter(Boolean).join(' ');
+}
+
+export function reasonText(b: BlockEvent): string {
+  if (b.decisions.length === 0) return '(decision since removed)';
+  return b.decisions.map((d) => `#${d.id} ${d.origin}${d.scenario ? '/' + d.scenario : ''}${d.reason ? ': ' + d.reason : ''}`).join('; ');
+}
+
+export function formatBlocks(blocks: readonly BlockEvent[]): string {
+  return table(
+    ['LAST SEEN', 'DIRECTION', 'MODE', 'CLIENT', 'REMOTE', 'PORT', 'COUNT', 'FIRST SEEN', 'WHY'],
+    blocks.map((b) => [
+      when(b.lastSeen),
+      b.direction,
+      b.mode === 'blocked' ? 'blocked' : 'would block',
+      who(b),
+      b.remoteIp + (b.domain ? ` (${b.domain})` : ''),
+      `${b.port ? b.port + '/' : ''}${b.protocol}`,
+      String(b.count),
+      when(b.firstSeen),
+      reasonText(b),
+    ]),
+  );
+}
+
+interface Explain {
+  value: string;
+  verdict: string;
+  decisions: Decision[];
+  allow: AllowEntry[];
+  blocks: BlockEvent[];
+  asClient: BlockEvent[];
+}
+
+export function registerBlocks(program: Command): void {
+  withConfig(program.command('blocks'))
+    .description('block report: who tried to reach what, when, how often, and why it is listed')
+    .option('--direction <dir>', 'outbound (LAN → internet) or inbound (internet → here)')
+    .option('--since <duration>', 'only events seen in this window, e.g. 1h, 24h')
+    .option('--client <ip|mac|name>', 'only this LAN client')
+    .option('--limit <n>', 'at most this many rows', '200')
+    .option('--json', 'print JSON')
+    .action(async (o: GlobalOpts & { direction?: string; since?: string; client?: string; limit: string }) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.direction) q.set('direction', o.direction);
+      if (o.since) q.set('since', o.since);
+      if (o.client) q.set('client', o.client);
+      const r = await client(o).call<{ blocks: BlockEvent[] }>('GET', `/v1/blocks?${q}`);
+      if (o.json) return printJson(r.blocks);
+      console.log(formatBlocks(r.blocks));
+    });
+
+  withConfig(program.command('explain <ip>'))
+    .description('every decision and allow entry that covers an IP or range, and every client that hit it')
+    .option('--json', 'print JSON')
+    .action(async (ip: string, o: GlobalOpts) => {
+      const r = await client(o).call<Explain>('GET', `/v1/explain/${encodeURIComponent(ip)}`);
+      if (o.json) return printJson(r);
+      const verdict =
+        r.verdict === 'allowed'
+          ? `${r.value} is ALLOWED (the allowlist beats ${r.decisions.length} decision(s))`
+          : r.verdict === 'listed'
+            ? `${r.value} is LISTED by ${r.decisions.length} decision(s)`
+            : `${r.value} is not listed`;
+      console.log(verdict);
+      if (r.allow.length > 0) {
+        console.log('\nallow entries:');
+        console.log(table(['ID', 'VALUE', 'REASON'], r.allow.map((a) => [String(a.id), a.value, a.reason || '-'])));
+      }
+      if (r.decisions.length > 0) {
+        console.log('\ndecisions:');
+        printDecisions(r.decisions);
+      }
+      if (r.blocks.length > 0) {
+        console.log('\nclients that hit it:');
+        console.log(formatBlocks(r.blocks));
+      }
+      if (r.asClient.length > 0) {
+        console.log('\nas a LAN client, it hit:');
+        console.log(formatBlocks(r.asClient));
+      }
+    });
+
+  withConfig(program.command('status'))
+    .description('is the daemon up, and what is it enforcing')
+    .option('--json', 'print JSON')
+    .action(async (o: GlobalOpts) => {
+      const r = await client(o).call<Record<string, unknown>>('GET', '/v1/status');
+      if (o.json) return printJson(r);
+      const fw = r.firewall as { table: string; inbound: string; outbound: string; lastError?: string };
+      console.log(`daemon up since ${when(r.startedAt as number)}; ${String(r.decisions)} active decisions, ${String(r.allow)} allow entries`);
+      console.log(`table inet ${fw.table}: inbound ${fw.inbound}, outbound ${fw.outbound}${fw.lastError ? `; LAST ERROR: ${fw.lastError}` : ''}`);
+    });
+}

@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { AllowEntry, Decision } from '../../decisions/types.js';
+import { client, withConfig, type GlobalOpts } from '../context.js';
+import { printJson, remaining, table, when } from '../format.js';
+
+interface AddOpts extends GlobalOpts {
+  duration?: string;
+  reason?: string;
+  direction?: string;
+  scenario?: string;
+}
+
+function decisionRows(ds: readonly Decision[]): string[][] {
+  return ds.map((d) => [String(d.id), d.value, d.direction, d.origin, d.scenario || '-', d.reason || '-', remaining(d.expiresAt), when(d.createdAt)]);
+}
+
+export function printDecisions(ds: readonly Decision[]): void {
+  console.log(table(['ID', 'VALUE', 'DIRECTION', 'ORIGIN', 'SCENARIO', 'REASON', 'EXPIRES IN', 'CREATED'], decisionRows(ds)));
+}
+
+export function registerDecisions(program: Command): void {
+  const g = program.command('decisions').description('add, list, delete and import decisions (bans of IPs and ranges)');
+
+  withConfig(g.command('add <value>'))
+    .description('ban an IP or CIDR range')
+    .option('-d, --duration <duration>', 'how long, e.g. 4h, 30m, 7d (default: until deleted)')
+    .option('-r, --reason <text>', 'why (shown in block reports)')
+    .option('--direction <dir>', 'inbound, outbound or both', 'both')
+    .option('--scenario <name>', 'scenario name', 'manual')
+    .option('--json', 'print JSON')
+    .action(async (value: string, o: AddOpts) => {
+      const r = await client(o).call<{ decision: Decision; allowedBy: AllowEntry[] }>('POST', '/v1/decisions', {
+        value,
+        duration: o.duration,
+        reason: o.reason,
+        direction: o.direction,
+        scenario: o.scenario,
+      });
+      if (o.json) return printJson(r);
+      const d = r.decision;
+      console.log(`decision ${d.id}: ${d.value} banned (${d.direction}), expires in ${remaining(d.expiresAt)}`);
+      if (r.allowedBy.length > 0) console.log(`note: allowed by ${r.allowedBy.map((a) => a.value).join(', ')}; the allowlist wins, so it is not blocked`);
+    });
+
+  withConfig(g.command('list'))
+    .description('list active decisions')
+    .option('--origin <origin>', 'only this origin (manual, crowdsec, feed:NAME, …)')
+    .option('--value <ip>', 'only decisions about this IP or range')
+    .option('--limit <n>', 'at most this many', '1000')
+    .option('--json', 'print JSON')
+    .action(async (o: GlobalOpts & { origin?: string; value?: string; limit: string }) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.origin) q.set('origin', o.origin);
+      if (o.value) q.set('value', o.value);
+      const r = await client(o).call<{ decisions: Decision[] }>('GET', `/v1/decisions?${q}`);
+      if (o.json) return printJson(r.decisions);
+      printDecisions(r.decisions);
+    });
+
+  withConfig(g.command('delete [id]'))
+    .description('delete a decision by id, or every decision of a value/origin')
+    .option('--value <ip>', 'every decision about exactly this IP or range')
+    .option('--origin <origin>', 'every decision of this origin')
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, o: GlobalOpts & { value?: string; origin?: string }) => {
+      const c = client(o);
+      let deleted: Decision[];
+      if (id !== undefined) {
+        deleted = (await c.call<{ deleted: Decision[] }>('DELETE', `/v1/decisions/${encodeURIComponent(id)}`)).deleted;
+      } else {
+        if (!o.value && !o.origin) throw new Error('give a decision id, --value or --origin');
+        const q = new URLSearchParams();
+        if (o.value) q.set('value', o.value);
+        if (o.origin) q.set('origin', o.origin);
+        deleted = (await c.call<{ deleted: Decision[] }>('DELETE', `/v1/decisions?${q}`)).deleted;
+      }
+      if (o.json) return printJson(deleted);
+      console.log(`${deleted.length} decision(s) deleted`);
+    });
+
+  withConfig(g.command('import <file>'))
+    .description('ban every IP/CIDR in a file (one per line, # comments); bad lines are skipped and counted')
+    .option('-d, --duration <duration>', 'how long (default: until deleted)')
+    .option('-r, --reason <text>', 'reason for all (default: the line comment)')
+    .option('--direction <dir>', 'inbound, outbound or both', 'both')
+    .option('--origin <origin>', 'origin to record', 'manual')
+    .option('--json', 'print JSON')
+    .action(async (file: string, o: AddOpts & { origin: string }) => {
+      const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+      const q = new URLSearchParams({ direction: o.direction ?? 'both', origin: o.origin });
+      if (o.duration) q.set('duration', o.duration);
+      if (o.reason) q.set('reason', o.reason);
+      const started = Date.now();
+      const r = await client(o).call<{ added: number; updated: number; skipped: number; skippedSamples: { line: number; text: string; why: string }[] }>(
+        'POST',
+        `/v1/decisions/import?${q}`,
+        text,
+        { contentType: 'text/plain' },
+      );
+      if (o.json) return printJson({ ...r, ms: Date.now() - started });
+      console.log(`${r.added} added, ${r.updated} updated, ${r.skipped} skipped — enforced in ${Date.now() - started} ms`);
+      for (const s of r.skippedSamples) console.log(`  skipped line ${s.line}: ${JSON.stringify(s.text)} (${s.why})`);
+    });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

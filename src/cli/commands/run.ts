@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { checkConfig, formatProblem, loadConfig } from '../../config/index.js';
+import { startDaemon } from '../../daemon/daemon.js';
+import { settingsFromConfig } from '../../daemon/settings.js';
+import { configFile, withConfig, type GlobalOpts } from '../context.js';
+import { printJson } from '../format.js';
+
+export function registerRun(program: Command): void {
+  withConfig(program.command('run'))
+    .description('run the gateway daemon in the foreground (as root)')
+    .action(async (o: GlobalOpts) => {
+      const file = configFile(o);
+      if (!file) throw new Error('no config file: pass --config FILE (see examples/gatehouse.yaml)');
+      const daemon = await startDaemon(settingsFromConfig(loadConfig(file)));
+      const stop = async (sig: string) => {
+        daemon.log.info({ signal: sig }, 'stopping; nftables rules stay in place and keep protecting the network');
+        await daemon.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+    });
+
+  const cfg = program.command('config').description('configuration tools');
+  cfg
+    .command('check [file]')
+    .description('check a config file; prints each problem as FILE:LINE:COL: key: message')
+    .option('-c, --config <file>', 'config file (same as the argument)')
+    .option('--json', 'print JSON')
+    .action((file: string | undefined, o: GlobalOpts) => {
+      const f = file ?? configFile(o);
+      if (!f) throw new Error('give the config file to check');
+      const problems = checkConfig(f);
+      if (o.json) printJson(problems);
+      else if (problems.length === 0) console.log(`${f}: OK`);
+      else for (const p of problems) console.error(formatProblem(p));
+      if (problems.length > 0) process.exitCode = 1;
+    });
+}

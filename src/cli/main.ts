@@ -1,0 +1,26 @@
+import { Command, CommanderError } from 'commander';
+import { registerDecisions } from './commands/decisions.js';
+import { registerAllow } from './commands/allow.js';
+import { registerBlocks } from './commands/blocks.js';
+import { registerRun } from './commands/run.js';
+import { registerLab } from './commands/lab.js';
+
+const program = new Command('gatehouse')
+  .description('Gatehouse: reputation firewall in both directions, with block reports, for a small shared network')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerRun(program);
+registerDecisions(program);
+registerAllow(program);
+registerBlocks(program);
+registerLab(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  // One clear line, no stack: the admin reads this on a phone over SSH.
+  console.error(`gatehouse: ${(e as Error).message}`);
+  process.exit(1);
+}

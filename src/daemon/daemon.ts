@@ -1,0 +1,158 @@
+import { existsSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { openDecisionStore, type DecisionStore } from '../decisions/store-service.js';
+import { EnforcementView } from '../decisions/enforcement-view.js';
+import { Enforcer } from '../firewall/enforcer.js';
+import { HitCollector } from '../firewall/collector.js';
+import { systemNft, type NftRunner } from '../firewall/nft.js';
+import type { Mode } from '../firewall/ruleset.js';
+import { BlockEventRepo } from '../store/block-events.js';
+import { ClientDirectory } from '../net/clients.js';
+import { adminRoutes } from '../api/admin-routes.js';
+import { startAdminServers, type AdminServers } from '../api/server.js';
+import { Periodic } from './periodic.js';
+
+export interface DaemonSettings {
+  readonly dataDir: string;
+  readonly logLevel: string;
+  readonly api: { readonly socket: string; readonly listen?: string; readonly tokenSha256?: string };
+  readonly lan: readonly string[];
+  readonly wan: readonly string[];
+  readonly firewall: {
+    readonly table: string;
+    readonly inbound: Mode;
+    readonly outbound: Mode;
+    readonly hitPollMs: number;
+    readonly blockRetentionMs: number;
+    readonly expireMs: number;
+  };
+  readonly clientNames: ReadonlyMap<string, string>;
+  readonly dhcpLeases?: string;
+}
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/** Interface names come from the config; a typo must stop the start, not silently protect nothing. */
+export function checkInterfaces(s: DaemonSettings): void {
+  for (const [key, names] of [
+    ['interfaces.lan', s.lan],
+    ['interfaces.wan', s.wan],
+  ] as const) {
+    for (const n of names) {
+      if (!existsSync(`/sys/class/net/${n}`)) throw new StartupError(`${key}: no network interface named "${n}" on this machine`);
+    }
+  }
+}
+
+export interface RunningDaemon {
+  readonly store: DecisionStore;
+  readonly enforcer: Enforcer;
+  readonly collector: HitCollector;
+  readonly log: Logger;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the modules the settings enable. Stopping leaves the nftables table in place on purpose: the
+ * kernel keeps protecting the network while the daemon is down, and the next start reconciles.
+ */
+export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; log?: Logger } = {}): Promise<RunningDaemon> {
+  const log = opts.log ?? pino({ level: s.logLevel, base: undefined });
+  const nft = opts.nft ?? systemNft;
+  checkInterfaces(s);
+  const store = openDecisionStore(s.dataDir);
+  const view = new EnforcementView(store.db);
+  const hitTimeoutSec = Math.max(60, Math.ceil((s.firewall.hitPollMs * 10) / 1000));
+  const ruleset = {
+    table: s.firewall.table,
+    lan: s.lan,
+    wan: s.wan,
+    inbound: s.firewall.inbound,
+    outbound: s.firewall.outbound,
+    hitTimeoutSec,
+    hitSetSize: 65536,
+  };
+  const enforcer = new Enforcer(view, nft, ruleset, log);
+  // Expire first so the reconcile does not load what is already over.
+  store.service.expire();
+  await enforcer.reconcile();
+  const unsubscribe = store.service.onChange((c) => enforcer.handle(c));
+
+  const blocks = new BlockEventRepo(store.db);
+  const clients = new ClientDirectory({ names: s.clientNames, dhcpLeases: s.dhcpLeases });
+  const collector = new HitCollector(store.db, blocks, store.service, nft, {
+    table: s.firewall.table,
+    hitTimeoutSec,
+    mode: (dir) => (dir === 'in' ? s.firewall.inbound : s.firewall.outbound),
+    clientInfo: (ip) => clients.lookup(ip),
+  });
+  collector.onHits((hits) => {
+    for (const h of hits) {
+      log.info(
+        { direction: h.direction, client: h.clientIp, mac: h.clientMac, remote: h.remoteIp, port: h.port, proto: h.protocol, mode: h.mode, packets: h.packets },
+        h.mode === 'blocked' ? 'blocked' : 'would have blocked (monitor mode)',
+      );
+    }
+  });
+  let collecting: Promise<unknown> | undefined;
+  // One collection at a time: the API's "collect now" joins a running one instead of racing it.
+  const collect = async (): Promise<void> => {
+    if (!collecting) collecting = collector.collect().finally(() => (collecting = undefined));
+    await collecting;
+  };
+
+  const timers = [
+    new Periodic('collect hits', s.firewall.hitPollMs, collect, log),
+    new Periodic('expire decisions', s.firewall.expireMs, async () => void store.service.expire(), log),
+    new Periodic(
+      'purge old records',
+      3600_000,
+      async () => {
+        const now = Date.now();
+        blocks.purge(now - s.firewall.blockRetentionMs);
+        store.service.purgeDeleted(now - 7 * 86400_000);
+      },
+      log,
+    ),
+  ];
+
+  const started = Date.now();
+  let servers: AdminServers;
+  try {
+    servers = await startAdminServers(
+      adminRoutes({
+        decisions: store.service,
+        blocks,
+        enforced: () => enforcer.settled(),
+        collect,
+        status: () => ({
+          startedAt: started,
+          firewall: { table: s.firewall.table, inbound: s.firewall.inbound, outbound: s.firewall.outbound, ...enforcer.status },
+        }),
+      }),
+      s.api,
+    );
+  } catch (e) {
+    for (const t of timers) t.stop();
+    store.close();
+    throw e;
+  }
+  log.info({ socket: s.api.socket, tcp: servers.tcpAddress, table: s.firewall.table }, 'gatehouse is running');
+
+  return {
+    store,
+    enforcer,
+    collector,
+    log,
+    async stop() {
+      for (const t of timers) t.stop();
+      unsubscribe();
+      await servers.close();
+      await enforcer.settled();
+      await collecting;
+      store.close();
+    },
+  };
+}

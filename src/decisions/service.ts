@@ -1,0 +1,65 @@
+import type {
+  AllowEntry,
+  Decision,
+  DecisionFilter,
+  ImportResult,
+  NewAllowEntry,
+  NewDecision,
+} from './types.js';
+
+/**
+ * What a write changed, small enough to pass around even for a million-row import: listeners that need
+ * the rows read them back from the store by id range or by value.
+ */
+export interface DecisionChange {
+  /** Rows this change inserted have ids from `insertedFrom` to `insertedTo` inclusive (none when from > to). */
+  readonly insertedFrom: number;
+  readonly insertedTo: number;
+  /** Values that lost at least one active decision (deleted, replaced or expired). */
+  readonly removedValues: readonly string[];
+  /** Allow entries changed: listeners must recompute whatever depends on the allowlist. */
+  readonly allowChanged: boolean;
+}
+
+export interface StreamDelta {
+  /** Active decisions created after `since` (or all active ones when since is undefined). */
+  readonly new: readonly Decision[];
+  /** Decisions deleted or expired after `since` (empty when since is undefined). */
+  readonly deleted: readonly Decision[];
+}
+
+/**
+ * The single face of the decision store. Writes are synchronous (SQLite); enforcement follows through
+ * the `onChange` listeners, which the daemon wires to the firewall.
+ */
+export interface DecisionService {
+  add(d: NewDecision): Decision;
+  /** Bulk add in one transaction; invalid values are skipped and counted. Same value+origin updates in place. */
+  addMany(ds: Iterable<NewDecision>): ImportResult;
+  /** Replace every decision of one origin with this list (feeds, CrowdSec sync); returns what changed. */
+  replaceOrigin(origin: string, ds: Iterable<NewDecision>): ImportResult & { readonly removed: number };
+  get(id: number): Decision | undefined;
+  list(filter?: DecisionFilter): Decision[];
+  count(filter?: DecisionFilter): number;
+  delete(id: number): Decision | undefined;
+  /** Deletes every active decision matching; returns the deleted ones. */
+  deleteWhere(filter: { value?: string; origin?: string; scenario?: string }): Decision[];
+  /** Active decisions covering this IP/CIDR (equal, or a range containing it). */
+  covering(value: string): Decision[];
+  /** For the CrowdSec stream: changes since an epoch-ms instant. */
+  changesSince(since: number | undefined, now?: number): StreamDelta;
+
+  addAllow(a: NewAllowEntry): AllowEntry;
+  listAllow(): AllowEntry[];
+  deleteAllow(idOrValue: number | string): AllowEntry | undefined;
+  /** Allow entries covering this IP/CIDR. */
+  allowCovering(value: string): AllowEntry[];
+
+  /** Removes decisions and allow entries whose expiry has passed; returns the removed decisions. */
+  expire(now?: number): Decision[];
+
+  /** Active decisions in id order, without building an array: for streaming a million of them. */
+  iterateActive(filter?: DecisionFilter): IterableIterator<Decision>;
+
+  onChange(listener: (c: DecisionChange) => void): () => void;
+}

@@ -1,0 +1,461 @@
+import type { Statement } from 'better-sqlite3';
+import { openDb, type Db } from '../store/db.js';
+import { parseTarget, tryParseTarget, InvalidTargetError, type Family, type Target } from '../net/ip.js';
+import type { DecisionChange, DecisionService, StreamDelta } from './service.js';
+import {
+  DIRECTIONS,
+  type AllowEntry,
+  type Decision,
+  type DecisionFilter,
+  type Direction,
+  type ImportResult,
+  type NewAllowEntry,
+  type NewDecision,
+} from './types.js';
+
+interface DecisionRow {
+  id: number;
+  value: string;
+  family: number;
+  prefix: number;
+  origin: string;
+  scenario: string;
+  reason: string;
+  direction: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+interface AllowRow {
+  id: number;
+  value: string;
+  family: number;
+  prefix: number;
+  reason: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+const DECISION_COLS = 'id, value, family, prefix, origin, scenario, reason, direction, created_at, expires_at';
+const ACTIVE = 'deleted_at IS NULL AND (expires_at IS NULL OR expires_at > @now)';
+const MAX_SAMPLES = 10;
+const MAX_TEXT = 512;
+
+function toDecision(r: DecisionRow): Decision {
+  const family = r.family as Family;
+  return {
+    id: r.id,
+    value: r.value,
+    family,
+    prefix: r.prefix,
+    scope: r.prefix === (family === 4 ? 32 : 128) ? 'ip' : 'range',
+    type: 'ban',
+    origin: r.origin,
+    reason: r.reason,
+    scenario: r.scenario,
+    direction: r.direction as Direction,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+  };
+}
+
+function toAllow(r: AllowRow): AllowEntry {
+  return {
+    id: r.id,
+    value: r.value,
+    family: r.family as Family,
+    prefix: r.prefix,
+    reason: r.reason,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+  };
+}
+
+function cleanText(s: string | undefined, what: string): string {
+  const t = (s ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+  if (t.length > MAX_TEXT) throw new InputError(`${what} is longer than ${MAX_TEXT} characters`);
+  return t;
+}
+
+function checkDirection(d: Direction | undefined): Direction {
+  const dir = d ?? 'both';
+  if (!DIRECTIONS.includes(dir)) throw new InputError(`direction must be inbound, outbound or both, not ${JSON.stringify(d)}`);
+  return dir;
+}
+
+function expiryFrom(durationSec: number | null | undefined, now: number): number | null {
+  if (durationSec === undefined || durationSec === null) return null;
+  if (!Number.isFinite(durationSec) || durationSec <= 0) throw new InputError(`duration must be a positive number of seconds, not ${durationSec}`);
+  return now + Math.round(durationSec * 1000);
+}
+
+/**
+ * SQLite-backed decision store. Every write is one transaction; listeners learn what changed afterwards,
+ * so a crash between the write and enforcement is repaired by the reconcile at the next start.
+ */
+class SqliteDecisionService implements DecisionService {
+  private readonly listeners = new Set<(c: DecisionChange) => void>();
+  private readonly s: {
+    retire: Statement;
+    insert: Statement;
+    byId: Statement;
+    activeByValue: Statement;
+    retireById: Statement;
+    allowInsert: Statement;
+  };
+
+  constructor(private readonly db: Db, private readonly clock: () => number) {
+    this.s = {
+      retire: db.prepare(
+        `UPDATE decisions SET deleted_at = @now WHERE value = @value AND origin = @origin AND scenario = @scenario AND deleted_at IS NULL`,
+      ),
+      insert: db.prepare(
+        `INSERT INTO decisions (value, family, prefix, is_range, start, end, origin, scenario, reason, direction, created_at, expires_at)
+         VALUES (@value, @family, @prefix, @is_range, @start, @end, @origin, @scenario, @reason, @direction, @now, @expires_at)`,
+      ),
+      byId: db.prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE id = ? AND deleted_at IS NULL`),
+      activeByValue: db.prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE value = @value AND ${ACTIVE}`),
+      retireById: db.prepare(`UPDATE decisions SET deleted_at = @now WHERE id = @id AND deleted_at IS NULL`),
+      allowInsert: db.prepare(
+        `INSERT INTO allow_entries (value, family, prefix, start, end, reason, created_at, expires_at)
+         VALUES (@value, @family, @prefix, @start, @end, @reason, @now, @expires_at)
+         ON CONFLICT(value) DO UPDATE SET reason = excluded.reason, expires_at = excluded.expires_at
+         RETURNING id, value, family, prefix, reason, created_at, expires_at`,
+      ),
+    };
+  }
+
+  add(d: NewDecision): Decision {
+    const now = this.clock();
+    const t = parseTarget(d.value);
+    const before = this.maxId();
+    let retired = 0;
+    const id = this.db.transaction(() => {
+      const row = this.rowFor(t, d, now);
+      retired = this.s.retire.run(row).changes;
+      return Number(this.s.insert.run(row).lastInsertRowid);
+    })();
+    this.emit({ insertedFrom: before + 1, insertedTo: id, removedValues: retired > 0 ? [t.text] : [], allowChanged: false });
+    return toDecision(this.s.byId.get(id) as DecisionRow);
+  }
+
+  addMany(ds: Iterable<NewDecision>): ImportResult {
+    const r = this.insertBatch(ds, undefined);
+    return { added: r.added, updated: r.updated, skipped: r.skipped, skippedSamples: r.skippedSamples };
+  }
+
+  replaceOrigin(origin: string, ds: Iterable<NewDecision>): ImportResult & { readonly removed: number } {
+    return this.insertBatch(ds, origin);
+  }
+
+  /**
+   * One transaction for a whole batch. With `replaceOrigin`, values of that origin that are absent from the
+   * batch are retired, and values present with identical fields are left alone so a feed refresh that
+   * changes nothing writes nothing.
+   */
+  private insertBatch(ds: Iterable<NewDecision>, replaceOrigin: string | undefined): ImportResult & { removed: number } {
+    const now = this.clock();
+    const before = this.maxId();
+    let added = 0;
+    let updated = 0;
+    let skipped = 0;
+    let removed = 0;
+    const samples: { line: number; text: string; why: string }[] = [];
+    const removedValues: string[] = [];
+    this.db.transaction(() => {
+      let keep: Statement | undefined;
+      if (replaceOrigin !== undefined) {
+        this.db.exec('CREATE TEMP TABLE IF NOT EXISTS batch_keep (id INTEGER PRIMARY KEY)');
+        this.db.exec('DELETE FROM batch_keep');
+        keep = this.db.prepare('INSERT OR IGNORE INTO batch_keep (id) VALUES (?)');
+      }
+      const same = this.db.prepare(
+        `SELECT id, reason, direction, expires_at FROM decisions WHERE value = @value AND origin = @origin AND scenario = @scenario AND deleted_at IS NULL`,
+      );
+      let line = 0;
+      for (const d of ds) {
+        line++;
+        const t = tryParseTarget(d.value);
+        if (!t) {
+          skipped++;
+          if (samples.length < MAX_SAMPLES) samples.push({ line, text: String(d.value).slice(0, 80), why: 'not an IP address or CIDR range' });
+          continue;
+        }
+        if (replaceOrigin !== undefined && d.origin !== replaceOrigin) throw new InputError(`replaceOrigin(${replaceOrigin}) got a decision of origin ${d.origin}`);
+        let row;
+        try {
+          row = this.rowFor(t, d, now);
+        } catch (e) {
+          skipped++;
+          if (samples.length < MAX_SAMPLES) samples.push({ line, text: d.value.slice(0, 80), why: (e as Error).message });
+          continue;
+        }
+        const prev = same.get(row) as { id: number; reason: string; direction: string; expires_at: number | null } | undefined;
+        if (prev && keep && prev.reason === row.reason && prev.direction === row.direction && prev.expires_at === row.expires_at) {
+          keep.run(prev.id);
+          continue;
+        }
+        if (prev) {
+          this.s.retireById.run({ id: prev.id, now });
+          removedValues.push(t.text);
+          updated++;
+        } else {
+          added++;
+        }
+        const id = Number(this.s.insert.run(row).lastInsertRowid);
+        keep?.run(id);
+      }
+      if (replaceOrigin !== undefined) {
+        const gone = this.db
+          .prepare(
+            `UPDATE decisions SET deleted_at = @now WHERE origin = @origin AND deleted_at IS NULL AND id NOT IN (SELECT id FROM batch_keep) RETURNING value`,
+          )
+          .all({ origin: replaceOrigin, now }) as { value: string }[];
+        removed = gone.length;
+        for (const g of gone) removedValues.push(g.value);
+        this.db.exec('DELETE FROM batch_keep');
+      }
+    })();
+    const after = this.maxId();
+    if (after > before || removedValues.length > 0) {
+      this.emit({ insertedFrom: before + 1, insertedTo: after, removedValues, allowChanged: false });
+    }
+    return { added, updated, skipped, skippedSamples: samples, removed };
+  }
+
+  private rowFor(t: Target, d: NewDecision, now: number) {
+    const origin = cleanText(d.origin, 'origin');
+    if (origin.length === 0) throw new InputError('origin must not be empty');
+    return {
+      value: t.text,
+      family: t.family,
+      prefix: t.prefix,
+      is_range: t.isHost ? 0 : 1,
+      start: t.start,
+      end: t.end,
+      origin,
+      scenario: cleanText(d.scenario, 'scenario'),
+      reason: cleanText(d.reason, 'reason'),
+      direction: checkDirection(d.direction),
+      now,
+      expires_at: expiryFrom(d.durationSec, now),
+    };
+  }
+
+  get(id: number): Decision | undefined {
+    const r = this.db.prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE id = @id AND ${ACTIVE}`).get({ id, now: this.clock() }) as
+      | DecisionRow
+      | undefined;
+    return r ? toDecision(r) : undefined;
+  }
+
+  private where(filter: DecisionFilter | undefined): { sql: string; params: Record<string, unknown> } {
+    const parts = [ACTIVE];
+    const params: Record<string, unknown> = { now: this.clock() };
+    if (filter?.origin !== undefined) {
+      parts.push('origin = @origin');
+      params.origin = filter.origin;
+    }
+    if (filter?.scope !== undefined) {
+      parts.push(filter.scope === 'range' ? 'is_range = 1' : 'is_range = 0');
+    }
+    if (filter?.direction !== undefined) {
+      parts.push(filter.direction === 'both' ? "direction = 'both'" : `direction IN (@direction, 'both')`);
+      params.direction = filter.direction;
+    }
+    if (filter?.afterId !== undefined) {
+      parts.push('id > @afterId');
+      params.afterId = filter.afterId;
+    }
+    if (filter?.value !== undefined) {
+      const t = parseTarget(filter.value);
+      // Equal, containing, or contained: what an admin means by "decisions about this address or range".
+      parts.push('family = @family AND ((start <= @start AND end >= @end) OR (start >= @start AND end <= @end))');
+      Object.assign(params, { family: t.family, start: t.start, end: t.end });
+    }
+    return { sql: parts.join(' AND '), params };
+  }
+
+  list(filter?: DecisionFilter): Decision[] {
+    const { sql, params } = this.where(filter);
+    const limit = filter?.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    const rows = this.db.prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE ${sql} ORDER BY id${limit}`).all(params) as DecisionRow[];
+    return rows.map(toDecision);
+  }
+
+  *iterateActive(filter?: DecisionFilter): IterableIterator<Decision> {
+    const { sql, params } = this.where(filter);
+    const limit = filter?.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    for (const r of this.db.prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE ${sql} ORDER BY id${limit}`).iterate(params)) {
+      yield toDecision(r as DecisionRow);
+    }
+  }
+
+  count(filter?: DecisionFilter): number {
+    const { sql, params } = this.where(filter);
+    return (this.db.prepare(`SELECT count(*) AS n FROM decisions WHERE ${sql}`).get(params) as { n: number }).n;
+  }
+
+  delete(id: number): Decision | undefined {
+    const d = this.get(id);
+    if (!d) return undefined;
+    this.s.retireById.run({ id, now: this.clock() });
+    this.emit({ insertedFrom: 1, insertedTo: 0, removedValues: [d.value], allowChanged: false });
+    return d;
+  }
+
+  deleteWhere(filter: { value?: string; origin?: string; scenario?: string }): Decision[] {
+    const parts = [ACTIVE];
+    const params: Record<string, unknown> = { now: this.clock() };
+    if (filter.value !== undefined) {
+      parts.push('value = @value');
+      params.value = parseTarget(filter.value).text;
+    }
+    if (filter.origin !== undefined) {
+      parts.push('origin = @origin');
+      params.origin = filter.origin;
+    }
+    if (filter.scenario !== undefined) {
+      parts.push('scenario = @scenario');
+      params.scenario = filter.scenario;
+    }
+    if (parts.length === 1) throw new InputError('refusing to delete every decision: give a value, origin or scenario');
+    const rows = this.db
+      .prepare(`UPDATE decisions SET deleted_at = @now WHERE ${parts.join(' AND ')} RETURNING ${DECISION_COLS}`)
+      .all(params) as DecisionRow[];
+    if (rows.length > 0) {
+      this.emit({ insertedFrom: 1, insertedTo: 0, removedValues: [...new Set(rows.map((r) => r.value))], allowChanged: false });
+    }
+    return rows.map(toDecision);
+  }
+
+  covering(value: string): Decision[] {
+    const t = parseTarget(value);
+    const now = this.clock();
+    const rows = this.db
+      .prepare(
+        `SELECT ${DECISION_COLS} FROM decisions WHERE value = @value AND ${ACTIVE}
+         UNION
+         SELECT ${DECISION_COLS} FROM decisions
+           WHERE is_range = 1 AND deleted_at IS NULL AND family = @family AND start <= @start AND end >= @end
+             AND (expires_at IS NULL OR expires_at > @now)
+         ORDER BY id`,
+      )
+      .all({ value: t.text, family: t.family, start: t.start, end: t.end, now }) as DecisionRow[];
+    return rows.map(toDecision);
+  }
+
+  changesSince(since: number | undefined, now = this.clock()): StreamDelta {
+    if (since === undefined) return { new: this.list(), deleted: [] };
+    const added = this.db
+      .prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE created_at > @since AND ${ACTIVE} ORDER BY id`)
+      .all({ since, now }) as DecisionRow[];
+    const deleted = this.db
+      .prepare(
+        `SELECT ${DECISION_COLS} FROM decisions
+           WHERE (deleted_at > @since AND deleted_at <= @now AND created_at <= @since)
+              OR (deleted_at IS NULL AND expires_at > @since AND expires_at <= @now)
+           ORDER BY id`,
+      )
+      .all({ since, now }) as DecisionRow[];
+    return { new: added.map(toDecision), deleted: deleted.map(toDecision) };
+  }
+
+  addAllow(a: NewAllowEntry): AllowEntry {
+    const t = parseTarget(a.value);
+    const now = this.clock();
+    const row = this.s.allowInsert.get({
+      value: t.text,
+      family: t.family,
+      prefix: t.prefix,
+      start: t.start,
+      end: t.end,
+      reason: cleanText(a.reason, 'reason'),
+      now,
+      expires_at: expiryFrom(a.durationSec, now),
+    }) as AllowRow;
+    this.emit({ insertedFrom: 1, insertedTo: 0, removedValues: [], allowChanged: true });
+    return toAllow(row);
+  }
+
+  listAllow(): AllowEntry[] {
+    return (
+      this.db
+        .prepare('SELECT id, value, family, prefix, reason, created_at, expires_at FROM allow_entries WHERE expires_at IS NULL OR expires_at > ? ORDER BY id')
+        .all(this.clock()) as AllowRow[]
+    ).map(toAllow);
+  }
+
+  deleteAllow(idOrValue: number | string): AllowEntry | undefined {
+    const row =
+      typeof idOrValue === 'number'
+        ? this.db.prepare('DELETE FROM allow_entries WHERE id = ? RETURNING id, value, family, prefix, reason, created_at, expires_at').get(idOrValue)
+        : this.db
+            .prepare('DELETE FROM allow_entries WHERE value = ? RETURNING id, value, family, prefix, reason, created_at, expires_at')
+            .get(parseTarget(idOrValue).text);
+    if (!row) return undefined;
+    this.emit({ insertedFrom: 1, insertedTo: 0, removedValues: [], allowChanged: true });
+    return toAllow(row as AllowRow);
+  }
+
+  allowCovering(value: string): AllowEntry[] {
+    const t = parseTarget(value);
+    return (
+      this.db
+        .prepare(
+          `SELECT id, value, family, prefix, reason, created_at, expires_at FROM allow_entries
+           WHERE family = @family AND start <= @start AND end >= @end AND (expires_at IS NULL OR expires_at > @now) ORDER BY id`,
+        )
+        .all({ family: t.family, start: t.start, end: t.end, now: this.clock() }) as AllowRow[]
+    ).map(toAllow);
+  }
+
+  expire(now = this.clock()): Decision[] {
+    const rows = this.db
+      .prepare(
+        `UPDATE decisions SET deleted_at = expires_at WHERE deleted_at IS NULL AND expires_at IS NOT NULL AND expires_at <= @now RETURNING ${DECISION_COLS}`,
+      )
+      .all({ now }) as DecisionRow[];
+    const allowGone = this.db.prepare('DELETE FROM allow_entries WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes;
+    if (rows.length > 0 || allowGone > 0) {
+      this.emit({ insertedFrom: 1, insertedTo: 0, removedValues: [...new Set(rows.map((r) => r.value))], allowChanged: allowGone > 0 });
+    }
+    return rows.map(toDecision);
+  }
+
+  /** Soft-deleted rows are kept for the CrowdSec stream's `deleted` lists; purge them once nobody can need them. */
+  purgeDeleted(olderThan: number): number {
+    return this.db.prepare('DELETE FROM decisions WHERE deleted_at IS NOT NULL AND deleted_at < ?').run(olderThan).changes;
+  }
+
+  onChange(listener: (c: DecisionChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private maxId(): number {
+    return (this.db.prepare('SELECT coalesce(max(id), 0) AS m FROM decisions').get() as { m: number }).m;
+  }
+
+  private emit(c: DecisionChange): void {
+    for (const l of this.listeners) l(c);
+  }
+}
+
+export interface DecisionStore {
+  readonly service: DecisionService & { purgeDeleted(olderThan: number): number };
+  readonly db: Db;
+  close(): void;
+}
+
+export function openDecisionStore(dataDir: string, opts: { clock?: () => number } = {}): DecisionStore {
+  const db = openDb(dataDir);
+  const service = new SqliteDecisionService(db, opts.clock ?? Date.now);
+  return { service, db, close: () => db.close() };
+}
+
+export { InvalidTargetError };

@@ -1,0 +1,195 @@
+import type { Target } from '../net/ip.js';
+import type { LineContext, LineParser } from './formats/common.js';
+import { parseIpsumLine } from './formats/ipsum.js';
+import { parsePlainLine } from './formats/plain.js';
+import { parseSpamhausDropLine } from './formats/spamhaus-drop.js';
+import { V4Target } from './fast-target.js';
+import { specialReason } from './special.js';
+import { V4KeySet } from './v4-key-set.js';
+import type { LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';
+
+const LINE_PARSERS: Readonly<Record<ListFormat, LineParser>> = {
+  plain: parsePlainLine,
+  cidr: parsePlainLine,
+  netset: parsePlainLine,
+  spamhaus_drop: parseSpamhausDropLine,
+  ipsum: parseIpsumLine,
+};
+
+const SAMPLE_TEXT_MAX = 120;
+/** No list format has lines anywhere near this long. */
+const MAX_LINE = 64 * 1024;
+
+/**
+ * Incremental list parser: feed it text chunks as they arrive (`push`), then `end()`. Lines are cut with
+ * indexOf so no array of all lines is ever built; only the entries and a Set of their texts are kept.
+ */
+export class ListParser {
+  private readonly lineParser: LineParser;
+  private readonly ctx: LineContext;
+  private readonly keepSpecial: boolean;
+  private readonly sampleLimit: number;
+  private readonly seen = new Set<string>();
+  private readonly seen4 = new V4KeySet();
+  private readonly entries: Target[] = [];
+  private readonly skippedSamples: LineSample[] = [];
+  private readonly excludedSamples: LineSample[] = [];
+  private readonly header: ListHeader = {};
+  private pending = '';
+  private lineNo = 0;
+  private comments = 0;
+  private blank = 0;
+  private skipped = 0;
+  private duplicates = 0;
+  private special = 0;
+  private excludedSpecial = 0;
+  private belowMinScore = 0;
+  private ended = false;
+  private bomChecked = false;
+  private overlong = false;
+
+  constructor(readonly format: ListFormat, opts: ParseOptions = {}) {
+    const parser = LINE_PARSERS[format];
+    if (parser === undefined) throw new Error(`unknown list format ${JSON.stringify(format)} (known: ${Object.keys(LINE_PARSERS).join(', ')})`);
+    this.lineParser = parser;
+    this.ctx = { minScore: opts.minScore ?? 1, header: this.header };
+    this.keepSpecial = opts.keepSpecial ?? false;
+    this.sampleLimit = opts.sampleLimit ?? 10;
+  }
+
+  push(chunk: string): void {
+    if (this.ended) throw new Error('ListParser: push() after end()');
+    let text = chunk;
+    if (!this.bomChecked && text.length > 0) {
+      this.bomChecked = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    let start = 0;
+    if (this.pending.length > 0 || this.overlong) {
+      // Only the new chunk is searched, so a long line arriving in many chunks stays linear.
+      const nl = text.indexOf('\n');
+      if (nl < 0) {
+        this.hold(text);
+        return;
+      }
+      this.hold(text.slice(0, nl));
+      const held = this.pending;
+      this.pending = '';
+      this.line(held, 0, held.length);
+      start = nl + 1;
+    }
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      this.line(text, start, nl);
+      start = nl + 1;
+    }
+    if (start < text.length) this.hold(text.slice(start));
+  }
+
+  end(): ParsedList {
+    if (!this.ended) {
+      // A last line without a newline still counts; an empty tail after a final newline is not a line.
+      if (this.pending.length > 0 || this.overlong) this.line(this.pending, 0, this.pending.length);
+      this.pending = '';
+      this.ended = true;
+    }
+    const lines = this.lineNo;
+    return {
+      format: this.format,
+      entries: this.entries,
+      lines,
+      dataLines: lines - this.comments - this.blank,
+      comments: this.comments,
+      blank: this.blank,
+      skipped: this.skipped,
+      skippedSamples: this.skippedSamples,
+      duplicates: this.duplicates,
+      special: this.special,
+      excludedSpecial: this.excludedSpecial,
+      excludedSamples: this.excludedSamples,
+      belowMinScore: this.belowMinScore,
+      header: this.header,
+    };
+  }
+
+  /** Keeps the start of an unfinished line; beyond MAX_LINE it can only be garbage, so the rest is dropped. */
+  private hold(part: string): void {
+    if (this.overlong) return;
+    if (this.pending.length + part.length > MAX_LINE) {
+      this.overlong = true;
+      this.pending = (this.pending + part).slice(0, SAMPLE_TEXT_MAX + 1);
+      return;
+    }
+    this.pending += part;
+  }
+
+  private line(text: string, from: number, to: number): void {
+    this.lineNo++;
+    if (this.overlong || to - from > MAX_LINE) {
+      this.overlong = false;
+      this.skipped++;
+      this.sample(this.skippedSamples, text.slice(from, Math.min(to, from + SAMPLE_TEXT_MAX + 1)), `line longer than ${MAX_LINE / 1024} KiB`);
+      return;
+    }
+    const end = to > from && text.charCodeAt(to - 1) === 13 /* \r */ ? to - 1 : to;
+    const line = text.slice(from, end);
+    const v = this.lineParser(line, this.ctx);
+    switch (v.kind) {
+      case 'entry': {
+        const reason = specialReason(v.target);
+        if (reason !== undefined) {
+          this.special++;
+          if (!this.keepSpecial) {
+            this.excludedSpecial++;
+            this.sample(this.excludedSamples, line, reason);
+            return;
+          }
+        }
+        const t = v.target;
+        // A typed-array set keyed on (start, prefix) is far cheaper than hashing a million strings.
+        if (t instanceof V4Target) {
+          if (!this.seen4.add(t.startInt, t.prefix)) {
+            this.duplicates++;
+            return;
+          }
+        } else {
+          if (this.seen.has(t.text)) {
+            this.duplicates++;
+            return;
+          }
+          this.seen.add(t.text);
+        }
+        this.entries.push(v.target);
+        return;
+      }
+      case 'comment':
+        this.comments++;
+        return;
+      case 'blank':
+        this.blank++;
+        return;
+      case 'below':
+        this.belowMinScore++;
+        return;
+      case 'skip':
+        this.skipped++;
+        this.sample(this.skippedSamples, line, v.why);
+        return;
+    }
+  }
+
+  private sample(into: LineSample[], line: string, why: string): void {
+    if (into.length >= this.sampleLimit) return;
+    const trimmed = line.trim();
+    const text = trimmed.length > SAMPLE_TEXT_MAX ? trimmed.slice(0, SAMPLE_TEXT_MAX) + '…' : trimmed;
+    into.push({ line: this.lineNo, text, why });
+  }
+}
+
+/** Parses a whole list held in memory. Malformed lines are counted and sampled, never thrown. */
+export function parseList(text: string, format: ListFormat, opts?: ParseOptions): ParsedList {
+  const parser = new ListParser(format, opts);
+  parser.push(text);
+  return parser.end();
+}

@@ -1,0 +1,100 @@
+import type { Db } from '../store/db.js';
+import type { BlockEventRepo, BlockHit, DecisionRef } from '../store/block-events.js';
+import type { DecisionService } from '../decisions/service.js';
+import { FAMILIES, hitSet, type HitDir } from './names.js';
+import type { NftRunner } from './nft.js';
+import { parseHitSet } from './hit-parse.js';
+import type { Mode } from './ruleset.js';
+
+export interface ClientInfo {
+  readonly mac: string | null;
+  readonly name: string | null;
+}
+
+export interface CollectorOptions {
+  readonly table: string;
+  readonly hitTimeoutSec: number;
+  readonly mode: (dir: HitDir) => Mode;
+  /** Looks up the LAN device behind an address (neighbour table, DHCP leases, configured names). */
+  readonly clientInfo: (ip: string) => Promise<ClientInfo>;
+}
+
+
+/**
+ * Turns the kernel's per-pair hit counters into block events. The kernel counts; we only read small hit
+ * sets by name (fast even when the deny sets hold millions) and keep the last counters we have seen.
+ */
+export class HitCollector {
+  private baseline: Map<string, { packets: number; bytes: number }>;
+  private readonly listeners = new Set<(hits: readonly BlockHit[]) => void>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly repo: BlockEventRepo,
+    private readonly decisions: DecisionService,
+    private readonly nft: NftRunner,
+    private readonly opts: CollectorOptions,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.baseline = repo.loadBaseline();
+  }
+
+  onHits(l: (hits: readonly BlockHit[]) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  async collect(): Promise<BlockHit[]> {
+    const now = this.clock();
+    const hits: BlockHit[] = [];
+    const seen = new Set<string>();
+    const changed = new Map<string, { packets: number; bytes: number }>();
+    const reasons = new Map<string, DecisionRef[]>();
+    for (const dir of ['out', 'in'] as const) {
+      for (const f of FAMILIES) {
+        const set = hitSet(dir, f);
+        const json = await this.nft.listSet(this.opts.table, set);
+        for (const s of parseHitSet(json)) {
+          const key = `${set}|${s.client}|${s.remote}|${s.protocol}|${s.port}`;
+          seen.add(key);
+          const base = this.baseline.get(key);
+          // A smaller counter means the kernel forgot the pair and started again.
+          const packets = base && s.packets >= base.packets ? s.packets - base.packets : s.packets;
+          const bytes = base && s.bytes >= base.bytes ? s.bytes - base.bytes : s.bytes;
+          if (packets === 0) continue;
+          changed.set(key, { packets: s.packets, bytes: s.bytes });
+          let refs = reasons.get(s.remote);
+          if (!refs) {
+            refs = this.decisions.covering(s.remote).map((d) => ({ id: d.id, origin: d.origin, scenario: d.scenario, reason: d.reason }));
+            reasons.set(s.remote, refs);
+          }
+          const info = await this.opts.clientInfo(s.client);
+          hits.push({
+            direction: dir === 'out' ? 'outbound' : 'inbound',
+            clientIp: s.client,
+            clientMac: info.mac,
+            clientName: info.name,
+            remoteIp: s.remote,
+            protocol: s.protocol,
+            port: s.port,
+            mode: this.opts.mode(dir) === 'enforce' ? 'blocked' : 'monitored',
+            seenAt: now - Math.max(0, this.opts.hitTimeoutSec - s.expiresSec) * 1000,
+            packets,
+            bytes,
+            decisions: refs,
+          });
+        }
+      }
+    }
+    const gone = [...this.baseline.keys()].filter((k) => !seen.has(k));
+    // Events and the counters they consumed commit together: a crash in between can neither lose nor repeat hits.
+    this.db.transaction(() => {
+      this.repo.record(hits);
+      this.repo.saveBaseline(changed, gone);
+    })();
+    for (const [k, v] of changed) this.baseline.set(k, v);
+    for (const k of gone) this.baseline.delete(k);
+    if (hits.length > 0) for (const l of this.listeners) l(hits);
+    return hits;
+  }
+}

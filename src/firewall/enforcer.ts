@@ -1,0 +1,208 @@
+import type { DecisionChange } from '../decisions/service.js';
+import type { EnforcementView, HostState } from '../decisions/enforcement-view.js';
+import type { Family } from '../net/ip.js';
+import { elementText, renderAdd, renderEnsureAbsent, renderReplaceIntervalSet } from './elements.js';
+import { FAMILIES, HOST_DIRS, allowSet, hostSet, netSet, type HostSetDir } from './names.js';
+import type { NftRunner } from './nft.js';
+import { renderSkeleton, type RulesetOptions } from './ruleset.js';
+
+export interface EnforcerLog {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ApplyStats {
+  readonly elements: number;
+  readonly ms: number;
+}
+
+function dirOf(h: HostState): HostSetDir | undefined {
+  if (h.inbound && h.outbound) return 'both';
+  if (h.inbound) return 'in';
+  if (h.outbound) return 'out';
+  return undefined;
+}
+
+const isRangeValue = (v: string): boolean => v.includes('/');
+const familyOfValue = (v: string): Family => (v.includes(':') ? 6 : 4);
+
+/**
+ * Keeps the kernel's sets equal to the store. Changes are queued and applied by one worker as atomic
+ * nft transactions of differences; a burst of changes is coalesced into one transaction.
+ */
+export class Enforcer {
+  private pending: DecisionChange[] = [];
+  private running: Promise<void> | undefined;
+  private needFull = false;
+  private lastError: string | undefined;
+  private applied = 0;
+
+  constructor(
+    private readonly view: EnforcementView,
+    private readonly nft: NftRunner,
+    private readonly opts: RulesetOptions,
+    private readonly log: EnforcerLog,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  get status(): { lastError: string | undefined; transactions: number } {
+    return { lastError: this.lastError, transactions: this.applied };
+  }
+
+  /**
+   * Makes the kernel match the store in one transaction: declarations, chains and every set's contents are
+   * replaced together, so a restart never opens a gap, even after `kill -9` left an old table behind.
+   */
+  async reconcile(): Promise<ApplyStats> {
+    const started = this.clock();
+    const lines: string[] = [renderSkeleton(this.opts)];
+    let elements = 0;
+    const t = this.opts.table;
+    const now = this.clock();
+    const byDir = new Map<string, string[]>();
+    for (const f of FAMILIES) for (const d of HOST_DIRS) byDir.set(hostSet(d, f), []);
+    for (const h of this.view.allHosts()) {
+      const d = dirOf(h);
+      const text = this.elementFor(h, now);
+      if (!d || text === undefined) continue;
+      byDir.get(hostSet(d, h.family))!.push(text);
+      elements++;
+    }
+    for (const [set, els] of byDir) {
+      lines.push(`flush set inet ${t} ${set}`, ...renderAdd(t, set, els));
+    }
+    for (const f of FAMILIES) lines.push(...this.renderRanges(f), ...this.renderAllow(f));
+    await this.nft.apply(lines.join('\n') + '\n');
+    this.applied++;
+    this.needFull = false;
+    this.lastError = undefined;
+    const stats = { elements, ms: this.clock() - started };
+    this.log.info(stats, 'kernel sets reconciled with the store');
+    return stats;
+  }
+
+  handle(change: DecisionChange): void {
+    this.pending.push(change);
+    this.kick();
+  }
+
+  /** Resolves once every change handed over so far is in the kernel (or has failed and been logged). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.pending.length > 0 || this.needFull) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0 || this.needFull) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        if (this.needFull) {
+          await this.reconcile();
+        } else {
+          const script = this.renderChanges(batch);
+          if (script.length > 0) {
+            await this.nft.apply(script);
+            this.applied++;
+          }
+        }
+        this.lastError = undefined;
+      } catch (e) {
+        this.lastError = (e as Error).message;
+        this.log.error({ err: this.lastError }, 'applying decisions to nftables failed; retrying with a full reconcile');
+        // A failed transaction changed nothing; a full reconcile converges whatever the batch was.
+        this.needFull = true;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private elementFor(h: HostState, now: number): string | undefined {
+    if (h.expiresAt === null) return elementText({ value: h.value });
+    const sec = Math.ceil((h.expiresAt - now) / 1000);
+    return sec > 0 ? elementText({ value: h.value, timeoutSec: sec }) : undefined;
+  }
+
+  private renderRanges(f: Family): string[] {
+    const inbound = [];
+    const outbound = [];
+    for (const r of this.view.ranges(f)) {
+      if (r.inbound) inbound.push(r);
+      if (r.outbound) outbound.push(r);
+    }
+    const t = this.opts.table;
+    return [...renderReplaceIntervalSet(t, netSet('in', f), f, inbound), ...renderReplaceIntervalSet(t, netSet('out', f), f, outbound)];
+  }
+
+  private renderAllow(f: Family): string[] {
+    return renderReplaceIntervalSet(this.opts.table, allowSet(f), f, this.view.allowRanges(f));
+  }
+
+  /** The difference script for a batch of changes; empty when nothing reaches the kernel. */
+  renderChanges(batch: readonly DecisionChange[]): string {
+    const t = this.opts.table;
+    const now = this.clock();
+    const lines: string[] = [];
+    const removedHosts = new Set<string>();
+    const rangeFamilies = new Set<Family>();
+    let allowChanged = false;
+    for (const c of batch) {
+      allowChanged ||= c.allowChanged;
+      for (const v of c.removedValues) {
+        if (isRangeValue(v)) rangeFamilies.add(familyOfValue(v));
+        else removedHosts.add(v);
+      }
+      if (this.view.insertedRanges(c.insertedFrom, c.insertedTo)) for (const f of FAMILIES) rangeFamilies.add(f);
+    }
+    // Values whose state may already be in the kernel: take them out of every set, then put back what is due.
+    const redo = new Map<string, HostState | undefined>();
+    for (const v of removedHosts) redo.set(v, undefined);
+    for (const [v, h] of this.view.hostsFor([...removedHosts])) redo.set(v, h);
+    const fresh = new Map<string, string[]>();
+    for (const c of batch) {
+      if (c.insertedFrom > c.insertedTo) continue;
+      for (const h of this.view.hostsInserted(c.insertedFrom, c.insertedTo)) {
+        if (h.decisions > 1 || redo.has(h.value)) {
+          redo.set(h.value, h);
+          continue;
+        }
+        const d = dirOf(h);
+        const text = this.elementFor(h, now);
+        if (!d || text === undefined) continue;
+        const set = hostSet(d, h.family);
+        if (!fresh.has(set)) fresh.set(set, []);
+        fresh.get(set)!.push(text);
+      }
+    }
+    const absent = new Map<string, string[]>();
+    const readd = new Map<string, string[]>();
+    for (const [value, h] of redo) {
+      const f = familyOfValue(value);
+      for (const d of HOST_DIRS) {
+        const set = hostSet(d, f);
+        if (!absent.has(set)) absent.set(set, []);
+        absent.get(set)!.push(value);
+      }
+      const d = h ? dirOf(h) : undefined;
+      const text = h ? this.elementFor(h, now) : undefined;
+      if (d && text !== undefined) {
+        const set = hostSet(d, f);
+        if (!readd.has(set)) readd.set(set, []);
+        readd.get(set)!.push(text);
+      }
+    }
+    for (const [set, values] of absent) lines.push(...renderEnsureAbsent(t, set, values));
+    for (const [set, els] of readd) lines.push(...renderAdd(t, set, els));
+    for (const [set, els] of fresh) lines.push(...renderAdd(t, set, els));
+    for (const f of rangeFamilies) lines.push(...this.renderRanges(f));
+    if (allowChanged) for (const f of FAMILIES) lines.push(...this.renderAllow(f));
+    return lines.length > 0 ? lines.join('\n') + '\n' : '';
+  }
+}

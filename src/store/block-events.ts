@@ -1,0 +1,172 @@
+import type { Db } from './db.js';
+
+export type BlockDirection = 'inbound' | 'outbound';
+export type BlockMode = 'blocked' | 'monitored';
+
+export interface DecisionRef {
+  readonly id: number;
+  readonly origin: string;
+  readonly scenario: string;
+  readonly reason: string;
+}
+
+export interface BlockEvent {
+  readonly id: number;
+  readonly direction: BlockDirection;
+  readonly clientIp: string;
+  readonly clientMac: string | null;
+  readonly clientName: string | null;
+  readonly remoteIp: string;
+  readonly protocol: string;
+  readonly port: number;
+  readonly mode: BlockMode;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  /** Packets that hit the rule: one per connection attempt for a TCP reset, more for retries of drops. */
+  readonly count: number;
+  readonly bytes: number;
+  readonly decisions: readonly DecisionRef[];
+  readonly domain: string | null;
+}
+
+export interface BlockHit {
+  readonly direction: BlockDirection;
+  readonly clientIp: string;
+  readonly clientMac: string | null;
+  readonly clientName: string | null;
+  readonly remoteIp: string;
+  readonly protocol: string;
+  readonly port: number;
+  readonly mode: BlockMode;
+  readonly seenAt: number;
+  readonly packets: number;
+  readonly bytes: number;
+  readonly decisions: readonly DecisionRef[];
+}
+
+export interface BlockFilter {
+  readonly direction?: BlockDirection;
+  readonly since?: number;
+  readonly client?: string;
+  readonly remote?: string;
+  readonly limit?: number;
+}
+
+interface Row {
+  id: number;
+  direction: string;
+  client_ip: string;
+  client_mac: string | null;
+  client_name: string | null;
+  remote_ip: string;
+  protocol: string;
+  port: number;
+  mode: string;
+  first_seen: number;
+  last_seen: number;
+  count: number;
+  bytes: number;
+  reasons: string;
+  domain: string | null;
+}
+
+function toEvent(r: Row): BlockEvent {
+  return {
+    id: r.id,
+    direction: r.direction as BlockDirection,
+    clientIp: r.client_ip,
+    clientMac: r.client_mac,
+    clientName: r.client_name,
+    remoteIp: r.remote_ip,
+    protocol: r.protocol,
+    port: r.port,
+    mode: r.mode as BlockMode,
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    count: r.count,
+    bytes: r.bytes,
+    decisions: JSON.parse(r.reasons) as DecisionRef[],
+    domain: r.domain,
+  };
+}
+
+/** Block events: one row per client/remote/protocol/port/mode, counting attempts over time. */
+export class BlockEventRepo {
+  constructor(private readonly db: Db) {}
+
+  record(hits: readonly BlockHit[]): void {
+    if (hits.length === 0) return;
+    const upsert = this.db.prepare(
+      `INSERT INTO block_events (direction, client_ip, client_mac, client_name, remote_ip, protocol, port, mode,
+                                 first_seen, last_seen, count, bytes, decision_ids, reasons)
+       VALUES (@direction, @clientIp, @clientMac, @clientName, @remoteIp, @protocol, @port, @mode,
+               @seenAt, @seenAt, @packets, @bytes, @ids, @reasons)
+       ON CONFLICT(direction, client_ip, remote_ip, protocol, port, mode) DO UPDATE SET
+         last_seen = max(last_seen, excluded.last_seen),
+         count = count + excluded.count,
+         bytes = bytes + excluded.bytes,
+         client_mac = coalesce(excluded.client_mac, client_mac),
+         client_name = coalesce(excluded.client_name, client_name),
+         decision_ids = CASE WHEN excluded.decision_ids = '[]' THEN decision_ids ELSE excluded.decision_ids END,
+         reasons = CASE WHEN excluded.reasons = '[]' THEN reasons ELSE excluded.reasons END`,
+    );
+    this.db.transaction(() => {
+      for (const h of hits) {
+        upsert.run({
+          ...h,
+          ids: JSON.stringify(h.decisions.map((d) => d.id)),
+          reasons: JSON.stringify(h.decisions),
+        });
+      }
+    })();
+  }
+
+  list(f: BlockFilter = {}): BlockEvent[] {
+    const where: string[] = [];
+    const p: Record<string, unknown> = {};
+    if (f.direction) {
+      where.push('direction = @direction');
+      p.direction = f.direction;
+    }
+    if (f.since !== undefined) {
+      where.push('last_seen >= @since');
+      p.since = f.since;
+    }
+    if (f.client) {
+      where.push('(client_ip = @client OR client_mac = lower(@client) OR client_name = @client)');
+      p.client = f.client;
+    }
+    if (f.remote) {
+      where.push('remote_ip = @remote');
+      p.remote = f.remote;
+    }
+    const sql = `SELECT * FROM block_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY last_seen DESC, id DESC LIMIT ${Math.min(
+      Math.max(1, Math.floor(f.limit ?? 1000)),
+      100000,
+    )}`;
+    return (this.db.prepare(sql).all(p) as Row[]).map(toEvent);
+  }
+
+  purge(olderThan: number): number {
+    return this.db.prepare('DELETE FROM block_events WHERE last_seen < ?').run(olderThan).changes;
+  }
+
+  loadBaseline(): Map<string, { packets: number; bytes: number }> {
+    const m = new Map<string, { packets: number; bytes: number }>();
+    for (const r of this.db.prepare('SELECT key, packets, bytes FROM hit_baseline').iterate()) {
+      const row = r as { key: string; packets: number; bytes: number };
+      m.set(row.key, { packets: row.packets, bytes: row.bytes });
+    }
+    return m;
+  }
+
+  /** Kernel counters already counted, so a daemon restart neither loses nor double-counts hits. */
+  saveBaseline(changed: ReadonlyMap<string, { packets: number; bytes: number }>, gone: readonly string[]): void {
+    const put = this.db.prepare('INSERT INTO hit_baseline (key, packets, bytes) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET packets = excluded.packets, bytes = excluded.bytes');
+    const del = this.db.prepare('DELETE FROM hit_baseline WHERE key = ?');
+    this.db.transaction(() => {
+      for (const [k, v] of changed) put.run(k, v.packets, v.bytes);
+      for (const k of gone) del.run(k);
+    })();
+  }
+}

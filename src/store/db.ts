@@ -1,0 +1,94 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Db = Database.Database;
+
+/**
+ * Migrations run in order, once each; the applied count lives in `user_version`.
+ * Append only: an edited migration would never reach an existing gateway's database.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE decisions (
+     id INTEGER PRIMARY KEY,
+     value TEXT NOT NULL,
+     family INTEGER NOT NULL,
+     prefix INTEGER NOT NULL,
+     is_range INTEGER NOT NULL,
+     start BLOB NOT NULL,
+     end BLOB NOT NULL,
+     origin TEXT NOT NULL,
+     scenario TEXT NOT NULL DEFAULT '',
+     reason TEXT NOT NULL DEFAULT '',
+     direction TEXT NOT NULL CHECK (direction IN ('inbound','outbound','both')),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER,
+     deleted_at INTEGER
+   );
+   CREATE UNIQUE INDEX decisions_active_key ON decisions(value, origin, scenario) WHERE deleted_at IS NULL;
+   CREATE INDEX decisions_value ON decisions(value) WHERE deleted_at IS NULL;
+   CREATE INDEX decisions_ranges ON decisions(family, start) WHERE is_range = 1 AND deleted_at IS NULL;
+   CREATE INDEX decisions_expiry ON decisions(expires_at) WHERE deleted_at IS NULL AND expires_at IS NOT NULL;
+   CREATE INDEX decisions_origin ON decisions(origin) WHERE deleted_at IS NULL;
+   CREATE INDEX decisions_created ON decisions(created_at);
+   CREATE INDEX decisions_deleted ON decisions(deleted_at) WHERE deleted_at IS NOT NULL;
+
+   CREATE TABLE allow_entries (
+     id INTEGER PRIMARY KEY,
+     value TEXT NOT NULL UNIQUE,
+     family INTEGER NOT NULL,
+     prefix INTEGER NOT NULL,
+     start BLOB NOT NULL,
+     end BLOB NOT NULL,
+     reason TEXT NOT NULL DEFAULT '',
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER
+   );
+
+   CREATE TABLE block_events (
+     id INTEGER PRIMARY KEY,
+     direction TEXT NOT NULL,
+     client_ip TEXT NOT NULL,
+     client_mac TEXT,
+     client_name TEXT,
+     remote_ip TEXT NOT NULL,
+     protocol TEXT NOT NULL,
+     port INTEGER NOT NULL,
+     mode TEXT NOT NULL,
+     first_seen INTEGER NOT NULL,
+     last_seen INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     decision_ids TEXT NOT NULL DEFAULT '[]',
+     reasons TEXT NOT NULL DEFAULT '[]',
+     domain TEXT
+   );
+   CREATE UNIQUE INDEX block_events_key ON block_events(direction, client_ip, remote_ip, protocol, port, mode);
+   CREATE INDEX block_events_last ON block_events(last_seen);
+   CREATE INDEX block_events_remote ON block_events(remote_ip);
+
+   CREATE TABLE hit_baseline (key TEXT PRIMARY KEY, packets INTEGER NOT NULL, bytes INTEGER NOT NULL);
+
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+export function openDb(dataDir: string, fileName = 'gatehouse.db'): Db {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(dataDir, fileName));
+  db.pragma('journal_mode = WAL');
+  // NORMAL under WAL keeps commits durable across a daemon crash; only a power cut can lose the last ones.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
