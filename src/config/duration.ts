@@ -36,6 +36,24 @@ function isDigit(c: string | undefined): boolean {
   return c !== undefined && c >= '0' && c <= '9';
 }
 
+/**
+ * The fractional part of one component, computed the way Go does (leadingFraction + float64 scaling,
+ * then truncation) so that "0.3333333333333333333h" gives Go's 20m0s rather than a nanosecond less.
+ */
+function fractionNs(digits: string, unitNs: bigint): bigint {
+  let f = 0n;
+  let scale = 1;
+  for (const c of digits) {
+    // Digits past int64 precision are dropped, as in Go.
+    if (f > MAX_NS / 10n) break;
+    const next = f * 10n + BigInt(c.charCodeAt(0) - 48);
+    if (next > MAX_NS + 1n) break;
+    f = next;
+    scale *= 10;
+  }
+  return BigInt(Math.trunc(Number(f) * (Number(unitNs) / scale)));
+}
+
 /** Parses a duration to nanoseconds; follows Go's time.ParseDuration grammar, plus the "d" unit. */
 export function parseDurationNs(text: string): bigint {
   const s = text.trim();
@@ -72,11 +90,7 @@ export function parseDurationNs(text: string): bigint {
     // Bound the digit strings before BigInt so a megabyte of digits cannot make us do megabyte arithmetic.
     if (intDigits.length > 20) throw new DurationError(text, 'out of range');
     let part = BigInt(intDigits === '' ? '0' : intDigits) * unitNs;
-    if (fracDigits !== '') {
-      // Go drops digits beyond what the unit can resolve; so do we (truncation, like Go).
-      const kept = fracDigits.slice(0, 30);
-      part += (BigInt(kept) * unitNs) / 10n ** BigInt(kept.length);
-    }
+    if (fracDigits !== '') part += fractionNs(fracDigits, unitNs);
     total += part;
     if (total > MAX_NS + 1n) throw new DurationError(text, 'out of range');
   }

@@ -120,8 +120,13 @@ function validate(raw: unknown, file: string, baseDir: string, locateKey: Locato
 function friendlyMessage(iss: z.core.$ZodRawIssue): string | undefined {
   if (iss.code === 'invalid_type') {
     if (iss.input === undefined) return 'required key is missing';
-    const expected = iss.expected === 'object' ? 'a mapping' : iss.expected === 'array' ? 'a list' : `a ${iss.expected}`;
+    const expected =
+      iss.expected === 'object' ? 'a mapping' : iss.expected === 'array' ? 'a list' : iss.expected === 'int' ? 'a whole number' : `a ${iss.expected}`;
     return `expected ${expected}, got ${describe(iss.input)}`;
+  }
+  if ((iss.code === 'too_big' || iss.code === 'too_small') && iss.origin === 'number') {
+    const bound = iss.code === 'too_big' ? `at most ${iss.maximum}` : `at least ${iss.minimum}`;
+    return `must be ${bound}, got ${describe(iss.input)}`;
   }
   if (iss.code === 'invalid_value') {
     return `expected one of ${iss.values.map((v) => String(v)).join(', ')}; got ${describe(iss.input)}`;

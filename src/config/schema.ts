@@ -167,6 +167,7 @@ function flagDuplicates(
   ctx: z.RefinementCtx,
   path: (i: number) => PropertyKey[],
   what: string,
+  label: (i: number) => string,
 ): void {
   if (!Array.isArray(items)) return;
   const first = new Map<string, number>();
@@ -175,7 +176,7 @@ function flagDuplicates(
     if (key === undefined) return;
     const seen = first.get(key);
     if (seen === undefined) first.set(key, i);
-    else ctx.addIssue({ code: 'custom', path: path(i), message: `${what} ${JSON.stringify(key)} is already used by item ${seen}` });
+    else ctx.addIssue({ code: 'custom', path: path(i), message: `${what} ${JSON.stringify(key)} is already used by ${label(seen)}` });
   });
 }
 
@@ -343,7 +344,7 @@ export function buildConfigSchema(baseDir: string) {
         }
       });
       for (const side of ['lan', 'wan'] as const) {
-        flagDuplicates(field(i, side), (v) => (typeof v === 'string' ? v : undefined), ctx, (n) => [side, n], 'interface');
+        flagDuplicates(field(i, side), (v) => (typeof v === 'string' ? v : undefined), ctx, (n) => [side, n], 'interface', (n) => `interfaces.${side}[${n}]`);
       }
     }, ALWAYS);
 
@@ -365,7 +366,7 @@ export function buildConfigSchema(baseDir: string) {
       .array(clientName)
       .default([])
       .superRefine((names, ctx) => {
-        flagDuplicates(names, (n) => tryMac(field(n, 'mac')), ctx, (i) => [i, 'mac'], 'MAC');
+        flagDuplicates(names, (n) => tryMac(field(n, 'mac')), ctx, (i) => [i, 'mac'], 'MAC', (i) => `clients.names[${i}]`);
       }, ALWAYS),
     dhcp_leases: pathField().optional(),
   });
@@ -374,7 +375,7 @@ export function buildConfigSchema(baseDir: string) {
     .array(feedSchema(resolvePath))
     .default([])
     .superRefine((list, ctx) => {
-      flagDuplicates(list, (f) => stringOrUndefined(field(f, 'name')), ctx, (i) => [i, 'name'], 'feed name');
+      flagDuplicates(list, (f) => stringOrUndefined(field(f, 'name')), ctx, (i) => [i, 'name'], 'feed name', (i) => `feeds[${i}]`);
     }, ALWAYS);
 
   const lapi = z.strictObject({
@@ -402,10 +403,10 @@ export function buildConfigSchema(baseDir: string) {
       const auth = field(e, 'auth');
       const users = field(e, 'users');
       const trusted = field(e, 'trusted_ips');
-      if (auth === 'basic' && !(Array.isArray(users) && users.length > 0)) {
+      if (auth === 'basic' && (users === undefined || (Array.isArray(users) && users.length === 0))) {
         ctx.addIssue({ code: 'custom', path: ['users'], message: 'required (at least one user) when auth is basic' });
       }
-      if (auth === 'ip_based' && !(Array.isArray(trusted) && trusted.length > 0)) {
+      if (auth === 'ip_based' && (trusted === undefined || (Array.isArray(trusted) && trusted.length === 0))) {
         ctx.addIssue({ code: 'custom', path: ['trusted_ips'], message: 'required (at least one IP or CIDR) when auth is ip_based' });
       }
       if (auth !== 'basic' && users !== undefined) {
@@ -422,7 +423,7 @@ export function buildConfigSchema(baseDir: string) {
       .array(mirrorEndpoint)
       .min(1, 'list at least one endpoint')
       .superRefine((list, ctx) => {
-        flagDuplicates(list, (e) => stringOrUndefined(field(e, 'path')), ctx, (i) => [i, 'path'], 'path');
+        flagDuplicates(list, (e) => stringOrUndefined(field(e, 'path')), ctx, (i) => [i, 'path'], 'path', (i) => `mirror.endpoints[${i}]`);
       }, ALWAYS),
   });
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { pino, type Logger } from 'pino';
 import { openDecisionStore, type DecisionStore } from '../decisions/store-service.js';
 import { EnforcementView } from '../decisions/enforcement-view.js';
@@ -34,14 +34,28 @@ export class StartupError extends Error {
   override name = 'StartupError';
 }
 
-/** Interface names come from the config; a typo must stop the start, not silently protect nothing. */
-export function checkInterfaces(s: DaemonSettings): void {
+function linkNames(): Promise<Set<string>> {
+  return new Promise((resolve, reject) => {
+    execFile('ip', ['-j', 'link', 'show'], { timeout: 5000 }, (err, stdout) => {
+      if (err) return reject(new StartupError(`cannot list network interfaces (ip -j link show): ${err.message}`));
+      const names = (JSON.parse(stdout) as { ifname?: unknown }[]).map((l) => l.ifname).filter((n): n is string => typeof n === 'string');
+      resolve(new Set(names));
+    });
+  });
+}
+
+/**
+ * Interface names come from the config; a typo must stop the start, not silently protect nothing. Asks
+ * netlink (ip) rather than /sys, which shows the host's interfaces inside a network namespace.
+ */
+export async function checkInterfaces(s: DaemonSettings): Promise<void> {
+  const present = await linkNames();
   for (const [key, names] of [
     ['interfaces.lan', s.lan],
     ['interfaces.wan', s.wan],
   ] as const) {
     for (const n of names) {
-      if (!existsSync(`/sys/class/net/${n}`)) throw new StartupError(`${key}: no network interface named "${n}" on this machine`);
+      if (!present.has(n)) throw new StartupError(`${key}: no network interface named "${n}" on this machine (have: ${[...present].join(', ')})`);
     }
   }
 }
@@ -61,7 +75,7 @@ export interface RunningDaemon {
 export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; log?: Logger } = {}): Promise<RunningDaemon> {
   const log = opts.log ?? pino({ level: s.logLevel, base: undefined });
   const nft = opts.nft ?? systemNft;
-  checkInterfaces(s);
+  await checkInterfaces(s);
   const store = openDecisionStore(s.dataDir);
   const view = new EnforcementView(store.db);
   const hitTimeoutSec = Math.max(60, Math.ceil((s.firewall.hitPollMs * 10) / 1000));

@@ -53,49 +53,55 @@ function parseV4(s: string): Target | undefined {
   }
   const size = 2 ** (32 - prefix);
   const startInt = Math.floor(addr / size) * size;
-  return new V4Target(startInt, startInt + size - 1, prefix);
+  return new V4Target(startInt, prefix);
 }
 
 /**
- * An IPv4 Target whose text and byte buffers are made only when someone reads them: per-entry strings and
- * Buffers are most of the allocation (and GC) cost of a million-line list.
+ * An IPv4 Target that holds only its first address and prefix; text and byte buffers are derived on use.
+ * Per-entry strings, Buffers and extra fields are most of the allocation (and GC) cost of a million-line list.
  */
 export class V4Target implements Target {
-  readonly family = 4 as const;
-  readonly isHost: boolean;
   private textCache: string | undefined;
-  private startBuf: Buffer | undefined;
-  private endBuf: Buffer | undefined;
 
   constructor(
     /** First address as an unsigned 32-bit number. */
     readonly startInt: number,
-    /** Last address as an unsigned 32-bit number. */
-    readonly endInt: number,
     readonly prefix: number,
-  ) {
-    this.isHost = prefix === 32;
+  ) {}
+
+  get family(): 4 {
+    return 4;
   }
 
-  /** Built on first use and kept flat: a million entries' texts as concatenation trees cost more GC than parsing. */
+  get isHost(): boolean {
+    return this.prefix === 32;
+  }
+
+  /** Last address as an unsigned 32-bit number. */
+  get endInt(): number {
+    return this.startInt + 2 ** (32 - this.prefix) - 1;
+  }
+
+  /** Built on first use and cached, flat. */
   get text(): string {
     if (this.textCache === undefined) {
       const s = this.startInt;
       const base = `${OCTETS[s >>> 24]}.${OCTETS[(s >>> 16) & 255]}.${OCTETS[(s >>> 8) & 255]}.${OCTETS[s & 255]}`;
-      this.textCache = this.isHost ? base : `${base}/${this.prefix}`;
+      this.textCache = this.prefix === 32 ? base : `${base}/${this.prefix}`;
     }
     return this.textCache;
   }
 
+  /** A fresh Buffer on each read (callers may keep or change it). */
   get start(): Buffer {
-    return (this.startBuf ??= u32(this.startInt));
+    return u32(this.startInt);
   }
 
   get end(): Buffer {
-    return (this.endBuf ??= u32(this.endInt));
+    return u32(this.endInt);
   }
 
-  /** Plain-object form, so JSON and structured clone carry the same fields as parseTarget's result. */
+  /** Plain-object form, so JSON carries the same fields as parseTarget's result. */
   toJSON(): Target {
     return { text: this.text, family: 4, prefix: this.prefix, isHost: this.isHost, start: this.start, end: this.end };
   }

@@ -148,8 +148,10 @@ export class ListParser {
         }
         const t = v.target;
         // A typed-array set keyed on (start, prefix) is far cheaper than hashing a million strings.
-        if (t instanceof V4Target) {
-          if (!this.seen4.add(t.startInt, t.prefix)) {
+        if (t.family === 4) {
+          // IPv4-mapped IPv6 input yields a plain Target; it must land in the same set as the fast path's.
+          const startInt = t instanceof V4Target ? t.startInt : t.start.readUInt32BE(0);
+          if (!this.seen4.add(startInt, t.prefix)) {
             this.duplicates++;
             return;
           }

@@ -88,7 +88,9 @@ export function renderSkeleton(o: RulesetOptions): string {
 
 /** Allowlist first and only skips these checks (return), never accepts: other firewall rules still apply. */
 function checkRules(dir: HitDir, field: 'saddr' | 'daddr'): string[] {
-  const rules: string[] = [];
+  // Replies belong to a connection the other side opened: judging them here would let an inbound-only
+  // decision break the LAN's own connections, and monitor mode in one direction block the other.
+  const rules: string[] = ['ct direction reply return'];
   for (const f of FAMILIES) rules.push(`${ipKw(f)} ${field} @${allowSet(f)} return`);
   for (const f of FAMILIES) {
     for (const s of [hostSet('both', f), hostSet(dir, f), netSet(dir, f)]) rules.push(`${ipKw(f)} ${field} @${s} goto ${dir}_hit${f}`);

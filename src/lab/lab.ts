@@ -160,6 +160,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<Lab> {
 
 export interface LabDownOptions {
   readonly stateDir?: string;
+  /** Also delete the state folder (logs, default feeds folder). Default false: logs help after a failure. */
+  readonly removeStateDir?: boolean;
 }
 
 export interface LabDownReport {
@@ -200,8 +202,12 @@ export async function labDown(prefix: string = DEFAULT_PREFIX, opts: LabDownOpti
   }
   try {
     await rm(stateFile(stateDir), { force: true });
-    for (const f of await readdir(stateDir).catch(() => [] as string[])) {
-      if (f.endsWith('.ready') || f.endsWith('.tmp')) await rm(`${stateDir}/${f}`, { force: true });
+    if (opts.removeStateDir) {
+      await rm(stateDir, { recursive: true, force: true });
+    } else {
+      for (const f of await readdir(stateDir).catch(() => [] as string[])) {
+        if (f.endsWith('.ready') || f.endsWith('.tmp')) await rm(`${stateDir}/${f}`, { force: true });
+      }
     }
   } catch (err) {
     problems.push(`state files: ${err instanceof Error ? err.message : String(err)}`);

@@ -4,8 +4,11 @@
  * created (see netns.ts). Nothing in /etc/crowdsec or /var/lib/crowdsec is written; the system services
  * stay stopped (scripts/install-peers.sh).
  *
- * Measured here (2 vCPU, shared): LAPI start → /health 200 in ~0.3–1 s; firewall bouncer → tables in ~20 ms;
- * agent start → watcher login ~1–2 s. Notes on what works offline are at the end of this file.
+ * Measured here (2 vCPU, shared): LAPI spawn → /health 200 in ~0.13 s (+ ~0.1 s per cscli call before it);
+ * firewall bouncer spawn → its tables in ~20 ms, set filled at its first poll; agent spawn → "Starting processing
+ * data" in ~1.4 s, and 8 appended failed ssh logins → ssh-bf alert → LAPI ban in ~1 s.
+ * Offline: the hub can't be updated (`cscli collections …` needs the network), but Debian's offline hub in
+ * /var/lib/crowdsec/hub has the sshd parsers and ssh-bf scenarios; see CrowdsecAgent for what it loads.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';

@@ -1,0 +1,67 @@
+import type { Decision } from '../../decisions/types.js';
+import { formatGoDuration } from './go-duration.js';
+
+/**
+ * Bouncer-facing decision JSON, byte-compatible with CrowdSec 1.4.6 (captures 20-…, 30-…): keys in Go's
+ * struct order `duration,id,origin,scenario,scope,type,value`, no `until`/`simulated`, scope spelled
+ * "Ip"/"Range", duration = Go text of the time left (negative once deleted or expired).
+ * Built with template strings: a million of these must serialise in well under a second.
+ */
+
+/**
+ * Duration sent for a decision without expiry. CrowdSec has none such, and bouncers turn the duration
+ * into an nft/ipset timeout, so it must be finite: ten years, re-sent on every startup stream.
+ */
+export const FOREVER_MS = 10 * 365 * 24 * 3_600_000;
+
+export function wireScope(d: Decision): 'Ip' | 'Range' {
+  return d.scope === 'ip' ? 'Ip' : 'Range';
+}
+
+/** The alert reason bouncers show and filter on (scenarios_containing); ours falls back to reason, origin. */
+export function wireScenario(d: Decision): string {
+  return d.scenario || d.reason || d.origin;
+}
+
+const GO_ESCAPES = /[<>&\u2028\u2029]/g;
+const GO_ESCAPE_MAP: Readonly<Record<string, string>> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+/** JSON string the way Go's encoding/json writes it (HTML-safe escapes, e.g. "=>" → "=\u003e"). */
+export function goJsonString(s: string): string {
+  const j = JSON.stringify(s);
+  return GO_ESCAPES.test(j) ? j.replace(GO_ESCAPES, (c) => GO_ESCAPE_MAP[c]!) : j;
+}
+
+/** Few distinct origins and scenarios occur in a big stream: escape each once. */
+export class StringCache {
+  private readonly m = new Map<string, string>();
+  get(s: string): string {
+    let v = this.m.get(s);
+    if (v === undefined) {
+      v = goJsonString(s);
+      if (this.m.size < 10_000) this.m.set(s, v);
+    }
+    return v;
+  }
+}
+
+export function remainingMs(d: Decision, now: number): number {
+  return d.expiresAt === null ? FOREVER_MS : d.expiresAt - now;
+}
+
+/**
+ * Duration for a decision in a `deleted` list: negative like CrowdSec's. The store does not expose when a
+ * decision was deleted, so one deleted before its expiry gets a token "-1ms" (bouncers only read the value).
+ */
+export function deletedDurationMs(d: Decision, now: number): number {
+  return d.expiresAt !== null && d.expiresAt <= now ? d.expiresAt - now : -1;
+}
+
+export function decisionJson(d: Decision, durationMs: number, cache: StringCache): string {
+  return `{"duration":"${formatGoDuration(durationMs)}","id":${d.id},"origin":${cache.get(d.origin)},"scenario":${cache.get(wireScenario(d))},"scope":"${wireScope(d)}","type":"${d.type}","value":"${d.value}"}`;
+}
+
+/** `[a,b]` or `null` for an empty list, as Go marshals a nil slice. */
+export function jsonList(items: readonly string[]): string {
+  return items.length === 0 ? 'null' : `[${items.join(',')}]`;
+}

@@ -1,0 +1,125 @@
+import { diffEntries, type FeedDiff } from './diff.js';
+import { fetchFeed, FeedFetchError, type FetchOptions, type FetchResult, type FetchState } from './fetch.js';
+import { checkRefresh, type GuardOptions, type GuardVerdict } from './guard.js';
+import { parseList } from './parse.js';
+import { LIST_FORMATS, type FeedSpec, type ListFormat, type ParseOptions, type ParsedList } from './types.js';
+
+/** What the runner hands over when a feed's list changed and passed the guard. */
+export interface FeedChange {
+  readonly feed: FeedSpec;
+  readonly parsed: ParsedList;
+  readonly diff: FeedDiff;
+}
+
+export interface FeedRunnerDeps {
+  /** Canonical texts currently loaded from this feed (the store's view). */
+  current(feed: FeedSpec): ReadonlySet<string> | Promise<ReadonlySet<string>>;
+  /** Makes the change take effect (store + firewall); a throw makes the refresh 'failed' and keeps the old validators. */
+  apply(change: FeedChange): Promise<void>;
+  fetch?(spec: FeedSpec, state: FetchState, opts: FetchOptions): Promise<FetchResult>;
+  parse?(text: string, format: ListFormat, opts: ParseOptions): ParsedList;
+  guard?(previousCount: number, parsed: ParsedList, maxShrink: number, opts: GuardOptions): GuardVerdict;
+  /** Passed to every fetch (retries, progress, cancel signal…). */
+  fetchOptions?: FetchOptions;
+  /** Keep private/special ranges (default: left out). */
+  keepSpecial?: boolean;
+}
+
+interface Base {
+  readonly feed: string;
+  /** Validators to remember for the next refresh: new ones only after a successful apply. */
+  readonly state: FetchState;
+  /** One line for the log or the dashboard. */
+  readonly message: string;
+}
+
+export type RefreshReport =
+  | (Base & { readonly outcome: 'applied'; readonly entries: number; readonly added: number; readonly removed: number; readonly unchanged: number; readonly parsed: ParsedList })
+  | (Base & { readonly outcome: 'not_modified' })
+  | (Base & { readonly outcome: 'refused'; readonly parsed: ParsedList })
+  | (Base & { readonly outcome: 'failed'; readonly error: Error });
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * One refresh of one feed: fetch → parse → guard → diff → apply. Owns no schedule and no storage;
+ * the daemon calls refresh() on its timer. Concurrent refreshes of the same feed share one run.
+ */
+export class FeedRunner {
+  private readonly inFlight = new Map<string, Promise<RefreshReport>>();
+
+  constructor(private readonly deps: FeedRunnerDeps) {}
+
+  refresh(spec: FeedSpec, state: FetchState = {}): Promise<RefreshReport> {
+    const running = this.inFlight.get(spec.name);
+    if (running) return running;
+    const run = this.run(spec, state).finally(() => this.inFlight.delete(spec.name));
+    this.inFlight.set(spec.name, run);
+    return run;
+  }
+
+  private async run(spec: FeedSpec, state: FetchState): Promise<RefreshReport> {
+    const feed = spec.name;
+    const format = spec.format;
+    if (!isListFormat(format)) {
+      const error = new Error(`feed ${feed}: format ${format} is not a list format (known: ${LIST_FORMATS.join(', ')})`);
+      return { outcome: 'failed', feed, state, message: error.message, error };
+    }
+    let fetched: FetchResult;
+    try {
+      fetched = await (this.deps.fetch ?? fetchFeed)(spec, state, this.deps.fetchOptions ?? {});
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      const message = err instanceof FeedFetchError ? err.message : `feed ${feed}: ${error.message}`;
+      return { outcome: 'failed', feed, state, message, error };
+    }
+    if (fetched.status === 'not_modified') {
+      return { outcome: 'not_modified', feed, state, message: `feed ${feed}: not modified` };
+    }
+    const parseOpts: ParseOptions = {
+      ...(spec.minScore !== undefined ? { minScore: spec.minScore } : {}),
+      keepSpecial: this.deps.keepSpecial ?? false,
+    };
+    const parsed = (this.deps.parse ?? parseList)(fetched.body, format, parseOpts);
+    try {
+      const current = await this.deps.current(spec);
+      const verdict = (this.deps.guard ?? checkRefresh)(current.size, parsed, spec.maxShrink, { feed });
+      if (!verdict.accept) {
+        return { outcome: 'refused', feed, state, message: verdict.reason ?? `feed ${feed}: refused`, parsed };
+      }
+      const diff = diffEntries(current, parsed.entries);
+      await this.deps.apply({ feed: spec, parsed, diff });
+      const nextState: FetchState = {
+        ...(fetched.etag !== undefined ? { etag: fetched.etag } : {}),
+        ...(fetched.lastModified !== undefined ? { lastModified: fetched.lastModified } : {}),
+      };
+      return {
+        outcome: 'applied',
+        feed,
+        state: nextState,
+        message: summary(feed, parsed, diff, verdict.reason),
+        entries: parsed.entries.length,
+        added: diff.added.length,
+        removed: diff.removed.length,
+        unchanged: diff.unchanged,
+        parsed,
+      };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      return { outcome: 'failed', feed, state, message: `feed ${feed}: could not apply the new list: ${error.message}`, error };
+    }
+  }
+}
+
+function isListFormat(f: string): f is ListFormat {
+  return (LIST_FORMATS as readonly string[]).includes(f);
+}
+
+function summary(feed: string, p: ParsedList, d: FeedDiff, note: string | undefined): string {
+  const parts = [`feed ${feed}: ${fmt(p.entries.length)} entries (+${fmt(d.added.length)} -${fmt(d.removed.length)})`];
+  if (p.excludedSpecial > 0) parts.push(`${fmt(p.excludedSpecial)} private/special ranges left out`);
+  if (p.belowMinScore > 0) parts.push(`${fmt(p.belowMinScore)} below minimum score`);
+  if (p.skipped > 0) parts.push(`${fmt(p.skipped)} unreadable lines skipped`);
+  if (p.entries.length === 0 && note !== undefined) parts.push(note.replace(/^feed \S+ /, ''));
+  return parts.join(', ');
+}

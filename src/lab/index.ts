@@ -1,0 +1,23 @@
+/** The network-namespace lab: a LAN with two clients, a gateway and a small fake internet. */
+export {
+  labTopology, validatePrefix, gatehouseInterfaces, interfacesByNamespace, siteUrl, feedUrl,
+  DEFAULT_PREFIX, PREFIX_PATTERN, STATE_ROOT, InvalidLabPrefixError,
+  type LabTopology, type LabClient, type LabSite, type LabPortForward,
+} from './topology.js';
+export {
+  labUp, labDown, labStatus, serversSpawnArgs, LabTeardownError,
+  type Lab, type LabUpOptions, type LabDownOptions, type LabDownReport, type LabStatus,
+  type LabNamespaceStatus, type LabServerStatus, type LabServerProcess, type LabAddress,
+} from './lab.js';
+export {
+  connectFrom, httpGetFrom, udpSendFrom, closeProbes,
+  type ConnectOptions, type HttpOptions, type UdpOptions,
+  type ConnectOutcome, type HttpOutcome, type UdpOutcome, type ConnectResult, type HttpResult, type UdpResult,
+} from './probe.js';
+export {
+  nsExec, spawnInNs, ipIn, run, netnsPath, netnsExists, listNetns, pidsInNetns, killPids, isAlive, CommandError,
+  type RunOptions, type RunResult,
+} from './ns.js';
+export { nodeScriptLaunch, defaultScriptPath, type NodeLaunch, type LabScript } from './launch.js';
+export { labServers, bannerText, type ServerSpec, type Listener, type LabServer, type SiteName } from './server-spec.js';
+export { SITE_MARKER, SITE_HEADER } from './pages.js';
