@@ -4,6 +4,7 @@ import { registerAllow } from './commands/allow.js';
 import { registerBlocks } from './commands/blocks.js';
 import { registerRun } from './commands/run.js';
 import { registerLab } from './commands/lab.js';
+import { registerDemo } from './commands/demo.js';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: reputation firewall in both directions, with block reports, for a small shared network')
@@ -15,6 +16,7 @@ registerDecisions(program);
 registerAllow(program);
 registerBlocks(program);
 registerLab(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

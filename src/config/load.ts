@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { buildConfigSchema, describe, type GatehouseConfig } from './schema.js';
+import { buildConfigSchema, describe, type ConfigSchema, type GatehouseConfig } from './schema.js';
 import { suggestKey } from './suggest.js';
 
 /** One thing wrong with a config file, located for an editor jump: line and column are 1-based, 0 = whole file. */
@@ -91,13 +91,26 @@ export function loadConfig(file: string): GatehouseConfig {
 
 // ---------------------------------------------------------------------------------------------------------
 
+// Building the schema costs several ms (zod compiles each object); checks in a loop reuse it per folder.
+const schemaCache = new Map<string, ConfigSchema>();
+
+function schemaFor(baseDir: string): ConfigSchema {
+  let schema = schemaCache.get(baseDir);
+  if (schema === undefined) {
+    if (schemaCache.size >= 16) schemaCache.clear();
+    schema = buildConfigSchema(baseDir);
+    schemaCache.set(baseDir, schema);
+  }
+  return schema;
+}
+
 type Locator = (path: readonly PropertyKey[]) => { line: number; column: number };
 
 function validate(raw: unknown, file: string, baseDir: string, locateKey: Locator): ConfigResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return fail([{ file, ...locateKey([]), path: '', message: `the config must be a mapping of keys (data_dir:, interfaces:, …), got ${describe(raw)}` }]);
   }
-  const schema = buildConfigSchema(baseDir);
+  const schema = schemaFor(baseDir);
   const parsed = schema.safeParse(raw, { error: friendlyMessage });
   if (parsed.success) return { ok: true, config: parsed.data, problems: [] };
   const problems: ConfigProblem[] = [];

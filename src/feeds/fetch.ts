@@ -188,12 +188,15 @@ async function readBody(
   });
   const chunks: Buffer[] = [];
   let size = 0;
+  // Kept aside: pipeline may reject with the source's abort error rather than the one thrown here.
+  let limitError: FeedFetchError | undefined;
   const collect = async (source: AsyncIterable<Buffer>): Promise<void> => {
     for await (const chunk of source) {
       size += chunk.length;
       // Counted after decoding, so a small gzip bomb cannot blow past the limit either.
       if (size > maxBytes) {
-        throw new FeedFetchError(name, `${url.href} sent more than the ${mib(maxBytes)} limit`, false);
+        limitError = new FeedFetchError(name, `${url.href} sent more than the ${mib(maxBytes)} limit`, false);
+        throw limitError;
       }
       chunks.push(chunk);
     }
@@ -202,6 +205,7 @@ async function readBody(
     if (decoder) await pipeline(body, progress, decoder, collect);
     else await pipeline(body, progress, collect);
   } catch (err) {
+    if (limitError) throw limitError;
     if (err instanceof FeedFetchError) throw err;
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('Z_')) {

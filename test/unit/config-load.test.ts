@@ -395,7 +395,7 @@ describe('config check fuzz', () => {
     };
     const junk = [':', '-', ' ', '\n', '[', '{', '"', '#', 'x', '0', '&a', '*a', '\t'];
     let withProblems = 0;
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 100; i++) {
       let t = text;
       for (let k = 0; k < 1 + rand(3); k++) {
         const at = rand(t.length);
@@ -410,7 +410,7 @@ describe('config check fuzz', () => {
         assert.ok(p.message.length > 0);
       }
     }
-    assert.ok(withProblems > 50, `only ${withProblems} of 300 mangled files had problems`);
+    assert.ok(withProblems > 15, `only ${withProblems} of 100 mangled files had problems`);
   });
 });
 

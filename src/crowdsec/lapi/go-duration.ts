@@ -7,6 +7,7 @@
 /** Formats milliseconds (integer or fractional) the way Go's Duration.String() does. */
 export function formatGoDuration(ms: number): string {
   if (!Number.isFinite(ms)) throw new RangeError(`duration must be finite, got ${ms}`);
+  if (Number.isInteger(ms) && Math.abs(ms) >= 1000 && Math.abs(ms) < 2 ** 52) return wholeMs(ms);
   // Work in integer nanoseconds so fractional parts print like Go's (no float noise).
   let ns = BigInt(Math.round(ms * 1e6));
   if (ns === 0n) return '0s';
@@ -25,6 +26,21 @@ export function formatGoDuration(ms: number): string {
     const s = fraction(ns % 60_000_000_000n, 1_000_000_000n);
     out = h > 0n ? `${h}h${m}m${s}s` : m > 0n ? `${m}m${s}s` : `${s}s`;
   }
+  return neg ? `-${out}` : out;
+}
+
+/** Fast path for whole milliseconds of one second or more: what every stored decision has. */
+function wholeMs(ms: number): string {
+  const neg = ms < 0;
+  const a = neg ? -ms : ms;
+  const frac = a % 1000;
+  const totalSec = (a - frac) / 1000;
+  const sec = totalSec % 60;
+  const totalMin = (totalSec - sec) / 60;
+  const m = totalMin % 60;
+  const h = (totalMin - m) / 60;
+  const s = frac === 0 ? `${sec}` : `${sec}.${String(frac).padStart(3, '0').replace(/0+$/, '')}`;
+  const out = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
   return neg ? `-${out}` : out;
 }
 

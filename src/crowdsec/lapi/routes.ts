@@ -215,7 +215,9 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
               return dt !== undefined && covers(t, dt);
             });
       } else {
-        if (deps.decisions.count() > SORT_LIMIT) {
+        let rows = 0;
+        for (const _ of pages({ afterId: 0, limit: SORT_LIMIT + 1 })) rows++;
+        if (rows > SORT_LIMIT) {
           const body = activeDecisionsJson(pages, { selector: s, dedup: false, now, ...(allowed ? { allowed } : {}) });
           return reply.header('content-type', JSON_TYPE).send(Readable.from(wrap('', body, ''), { objectMode: false }));
         }

@@ -35,6 +35,16 @@ export function goJsonString(s: string): string {
 /** Few distinct origins and scenarios occur in a big stream: escape each once. */
 export class StringCache {
   private readonly m = new Map<string, string>();
+  private readonly durations = new Map<number, string>();
+  /** Decisions imported together share one expiry, so a big stream formats few distinct durations. */
+  duration(ms: number): string {
+    let v = this.durations.get(ms);
+    if (v === undefined) {
+      v = formatGoDuration(ms);
+      if (this.durations.size < 100_000) this.durations.set(ms, v);
+    }
+    return v;
+  }
   get(s: string): string {
     let v = this.m.get(s);
     if (v === undefined) {
@@ -58,7 +68,7 @@ export function deletedDurationMs(d: Decision, now: number): number {
 }
 
 export function decisionJson(d: Decision, durationMs: number, cache: StringCache): string {
-  return `{"duration":"${formatGoDuration(durationMs)}","id":${d.id},"origin":${cache.get(d.origin)},"scenario":${cache.get(wireScenario(d))},"scope":"${wireScope(d)}","type":"${d.type}","value":"${d.value}"}`;
+  return `{"duration":"${cache.duration(durationMs)}","id":${d.id},"origin":${cache.get(d.origin)},"scenario":${cache.get(wireScenario(d))},"scope":"${wireScope(d)}","type":"${d.type}","value":"${d.value}"}`;
 }
 
 /** `[a,b]` or `null` for an empty list, as Go marshals a nil slice. */

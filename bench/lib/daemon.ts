@@ -1,0 +1,119 @@
+import { execFile, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { spawnInNs } from '../../src/lab/ns.js';
+import { BenchNamespace } from './netns.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Wall-clock time of the whole CLI process, node start-up included: what an admin waits. */
+  readonly wallMs: number;
+}
+
+export interface Memory {
+  /** Resident set size now, kB. */
+  readonly rssKb: number;
+  /** Peak resident set size since start, kB. */
+  readonly hwmKb: number;
+}
+
+/** Parses VmRSS and VmHWM out of /proc/PID/status text. */
+export function parseProcStatus(text: string): Memory {
+  const kb = (key: string): number => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    if (!m) throw new Error(`no ${key} in /proc status`);
+    return Number(m[1]);
+  };
+  return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+}
+
+/** Runs the real CLI (outside the namespace: it talks to the daemon over the Unix socket). */
+export function runCli(args: readonly string[], configFile: string, timeoutMs = 900_000): Promise<CliRun> {
+  return new Promise((done) => {
+    const t0 = performance.now();
+    execFile(process.execPath, [CLI, ...args, '--config', configFile], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      done({ code, stdout, stderr, wallMs: performance.now() - t0 });
+    });
+  });
+}
+
+/** One Gatehouse daemon with its own data directory, running inside the benchmark namespace. */
+export class BenchDaemon {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    readonly ns: BenchNamespace,
+    readonly dir: string,
+    readonly configFile: string,
+  ) {}
+
+  static async start(ns: BenchNamespace, dir: string): Promise<BenchDaemon> {
+    await mkdir(dir, { recursive: true });
+    const configFile = join(dir, 'gatehouse.yaml');
+    const config = {
+      data_dir: join(dir, 'data'),
+      // info would log per-request lines; the benchmark measures the daemon, not its logger.
+      log_level: 'warn',
+      interfaces: { lan: [BenchNamespace.LAN], wan: [BenchNamespace.WAN] },
+    };
+    await writeFile(configFile, stringify(config));
+    const d = new BenchDaemon(ns, dir, configFile);
+    const fd = openSync(d.logFile, 'a');
+    try {
+      d.child = spawnInNs(ns.name, process.execPath, [CLI, 'run', '--config', configFile], { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if ((await d.cli(['status'])).code === 0) return d;
+      if (d.child.exitCode !== null) throw new Error(`daemon exited with ${d.child.exitCode}:\n${await d.log()}`);
+      if (Date.now() > deadline) {
+        await d.stop();
+        throw new Error(`daemon did not come up within 30 s:\n${await d.log()}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  get logFile(): string {
+    return join(this.dir, 'daemon.log');
+  }
+
+  get pid(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error('daemon is not running');
+    return pid;
+  }
+
+  cli(args: readonly string[], timeoutMs?: number): Promise<CliRun> {
+    return runCli(args, this.configFile, timeoutMs);
+  }
+
+  async memory(): Promise<Memory> {
+    return parseProcStatus(await readFile(`/proc/${this.pid}/status`, 'utf8'));
+  }
+
+  log(): Promise<string> {
+    return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGTERM');
+    const killer = setTimeout(() => c.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(killer);
+    this.child = undefined;
+  }
+}

@@ -1,0 +1,138 @@
+import type { Command } from 'commander';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { labDown, labUp } from '../../lab/lab.js';
+import { closeProbes, connectFrom, httpGetFrom } from '../../lab/probe.js';
+import { LabGateway, labGatewayConfig } from '../../lab/gateway-runner.js';
+import type { BlockEvent } from '../../store/block-events.js';
+import { formatBlocks } from './blocks.js';
+
+const DEMO_DIR = '/run/gatehouse-demo';
+const PREFIX = 'gh';
+
+const say = (s: string) => console.log(`\n== ${s}`);
+
+/** A small list served by the lab's "internet", loaded as a feed: the demo's block names it as the reason. */
+const DEMO_FEED = `# demo phishing/malware list served from the lab internet
+203.0.113.66 # fake amazon login page
+203.0.113.0/28
+`;
+
+/**
+ * The newcomer's first run: builds the lab, starts Gatehouse in its gateway, makes a resident click a
+ * phishing link and an attacker knock, prints the report, then keeps showing new blocks until Ctrl-C.
+ */
+export async function runDemo(opts: { once?: boolean }): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the demo builds network namespaces and nftables rules: run it as root');
+  await rm(DEMO_DIR, { recursive: true, force: true });
+  await mkdir(DEMO_DIR, { recursive: true, mode: 0o700 });
+  say('building the lab: two LAN clients, a gateway, and a simulated internet (no route to the real one)');
+  const lab = await labUp({ prefix: PREFIX });
+  const topo = lab.topology;
+  await writeFile(join(lab.feedsDir, 'demo-phishing.txt'), DEMO_FEED);
+  const gw = new LabGateway(topo, DEMO_DIR, labGatewayConfig(topo, DEMO_DIR));
+  const c1 = topo.namespaces.c1;
+  const phish = topo.sites.phishing;
+  const legit = topo.sites.legit;
+  let stopping = false;
+  const cleanup = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping: daemon, lab namespaces (the gateway table goes with its namespace)');
+    await gw.stopDaemon().catch(() => undefined);
+    await closeProbes().catch(() => undefined);
+    await labDown(PREFIX).catch((e: Error) => console.error(e.message));
+  };
+  try {
+    say('starting Gatehouse in the gateway namespace');
+    await gw.startDaemon();
+    console.log(`config: ${gw.configFile}\nlog:    ${gw.logFile}`);
+
+    say('the phishing site is reachable before anything is listed');
+    const before = await httpGetFrom(c1, `http://${phish.ipv4}/`, 3000);
+    console.log(`alice-laptop → http://${phish.ipv4}/ : ${before.outcome} ${before.status ?? ''}`);
+
+    say('loading reputation data: a manual ban, an attacker, and a small list file');
+    await must(gw.cli(['decisions', 'add', phish.ipv4, '--reason', 'fake amazon login page (reported by a resident)', '--direction', 'outbound']));
+    await must(gw.cli(['decisions', 'add', topo.attacker.ipv4, '--reason', 'SIP/SSH brute force', '--direction', 'inbound', '--duration', '24h']));
+    const listFile = join(DEMO_DIR, 'import.txt');
+    await writeFile(listFile, '# a few known-bad servers\n203.0.113.128/25 # malware C2 range\n2001:db8:66::/48 # phishing v6\nnot-an-ip\n');
+    console.log((await must(gw.cli(['decisions', 'import', listFile, '--reason', 'demo list']))).stdout.trim());
+    console.log((await must(gw.cli(['decisions', 'list']))).stdout.trim());
+
+    say('a resident clicks the phishing link, twice');
+    for (let i = 0; i < 2; i++) {
+      const r = await connectFrom(c1, { host: phish.ipv4, port: phish.httpPort, timeoutMs: 3000, bannerWaitMs: 0 });
+      console.log(`alice-laptop → ${phish.ipv4}:${phish.httpPort} : ${r.outcome} after ${r.ms} ms`);
+    }
+    const r6 = await connectFrom(c1, { host: phish.ipv6, port: phish.httpPort, family: 6, timeoutMs: 3000, bannerWaitMs: 0 });
+    console.log(`alice-laptop → [${phish.ipv6}]:${phish.httpPort} : ${r6.outcome} after ${r6.ms} ms`);
+    const ok = await httpGetFrom(topo.namespaces.c2, `http://${legit.ipv4}/`, 3000);
+    console.log(`bob-phone → http://${legit.ipv4}/ (not listed) : ${ok.outcome} ${ok.status ?? ''}`);
+
+    say('an attacker knocks on the port-forward and on the gateway itself');
+    for (const port of [topo.portForward.wanPort, 22]) {
+      const r = await connectFrom(topo.namespaces.inet, { host: topo.gateway.wanIpv4, port, sourceAddress: topo.attacker.ipv4, timeoutMs: 1500, bannerWaitMs: 0 });
+      console.log(`${topo.attacker.ipv4} → ${topo.gateway.wanIpv4}:${port} : ${r.outcome}`);
+    }
+
+    say('block report (gatehouse blocks)');
+    await new Promise((r) => setTimeout(r, 1200));
+    console.log((await must(gw.cli(['blocks']))).stdout.trim());
+    say(`why is ${phish.ipv4} blocked? (gatehouse explain ${phish.ipv4})`);
+    console.log((await must(gw.cli(['explain', phish.ipv4]))).stdout.trim());
+
+    if (opts.once) return;
+    say('Gatehouse keeps running. From another terminal, try:');
+    const c = `--config ${gw.configFile}`;
+    console.log(
+      [
+        `  npx gatehouse blocks ${c}`,
+        `  npx gatehouse explain ${phish.ipv4} ${c}`,
+        `  npx gatehouse decisions add ${legit.ipv4} --reason test ${c}`,
+        `  nsenter --net=/run/netns/${c1} curl -m 3 http://${legit.ipv4}/     # a LAN client`,
+        `  npx gatehouse allow add ${legit.ipv4} ${c}`,
+        `  nsenter --net=/run/netns/${topo.namespaces.gw} nft list table inet gatehouse`,
+      ].join('\n'),
+    );
+    say('new blocks appear below as they happen; Ctrl-C stops and removes everything');
+    await followBlocks(gw, () => stopping);
+  } finally {
+    await cleanup();
+  }
+}
+
+async function must(p: Promise<{ code: number; stdout: string; stderr: string }>): Promise<{ stdout: string }> {
+  const r = await p;
+  if (r.code !== 0) throw new Error(r.stderr.trim() || `command failed with ${r.code}`);
+  return r;
+}
+
+async function followBlocks(gw: LabGateway, stopped: () => boolean): Promise<void> {
+  const seen = new Map<number, number>();
+  let first = true;
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+    const tick = async () => {
+      if (stopped()) return resolve();
+      const r = await gw.cli(['blocks', '--json', '--limit', '50']);
+      if (r.code === 0) {
+        const fresh = (JSON.parse(r.stdout) as BlockEvent[]).filter((b) => seen.get(b.id) !== b.count);
+        for (const b of fresh) seen.set(b.id, b.count);
+        if (!first && fresh.length > 0) console.log(formatBlocks(fresh));
+        first = false;
+      }
+      setTimeout(() => void tick(), 2000);
+    };
+    void tick();
+  });
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('build the lab, run Gatehouse in it, show a phishing click and an attack being blocked (as root)')
+    .option('--once', 'print the report and tear down instead of staying up')
+    .action(async (o: { once?: boolean }) => runDemo(o));
+}

@@ -1,0 +1,109 @@
+import { execFile, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import type { LabTopology } from './topology.js';
+import { spawnInNs } from './ns.js';
+
+/** The compiled CLI: the daemon runs from dist/ like it would on a real router. */
+export const CLI_PATH = resolve(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The config a lab gateway starts with; callers merge their own keys on top. */
+export function labGatewayConfig(topo: LabTopology, dir: string): Record<string, unknown> {
+  return {
+    data_dir: join(dir, 'data'),
+    log_level: 'info',
+    interfaces: { lan: [...topo.gateway.lanInterfaces], wan: [topo.gateway.wanInterface] },
+    firewall: { inbound: 'enforce', outbound: 'enforce', hit_poll_interval: '1s', expire_interval: '1s' },
+    clients: {
+      names: [
+        { mac: topo.clients[0].mac, name: 'alice-laptop' },
+        { mac: topo.clients[1].mac, name: 'bob-phone' },
+      ],
+    },
+  };
+}
+
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
+        ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/** Gatehouse running in a lab's gateway namespace, driven through its real CLI, as an admin would. */
+export class LabGateway {
+  daemon: ChildProcess | undefined;
+
+  constructor(
+    readonly topo: LabTopology,
+    readonly dir: string,
+    private config: Record<string, unknown>,
+  ) {}
+
+  get configFile(): string {
+    return join(this.dir, 'gatehouse.yaml');
+  }
+
+  get logFile(): string {
+    return join(this.dir, 'daemon.log');
+  }
+
+  async writeConfig(patch: Record<string, unknown> = {}): Promise<void> {
+    this.config = deepMerge(this.config, patch);
+    await writeFile(this.configFile, stringify(this.config));
+  }
+
+  /** Starts the daemon in the gateway namespace and waits until its API answers. */
+  async startDaemon(timeoutMs = 20_000): Promise<void> {
+    await this.writeConfig();
+    const fd = openSync(this.logFile, 'a');
+    try {
+      this.daemon = spawnInNs(this.topo.namespaces.gw, process.execPath, [CLI_PATH, 'run', '--config', this.configFile], { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    const child = this.daemon;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await this.cli(['status'])).code === 0) return;
+      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${await this.log()}`);
+      if (Date.now() > deadline) throw new Error(`daemon did not come up:\n${await this.log()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const d = this.daemon;
+    if (!d || d.exitCode !== null || d.signalCode !== null) return;
+    const exited = new Promise<void>((r) => d.once('exit', () => r()));
+    d.kill(signal);
+    await exited;
+    this.daemon = undefined;
+  }
+
+  log(): Promise<string> {
+    return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  cli(args: readonly string[], input?: string): Promise<CliResult> {
+    return new Promise((done) => {
+      const p = execFile(process.execPath, [CLI_PATH, ...args, '--config', this.configFile], { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+        done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      });
+      if (input !== undefined) p.stdin?.end(input);
+    });
+  }
+}
