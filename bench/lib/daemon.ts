@@ -3,6 +3,8 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { ApiClient } from '../../src/cli/api-client.js';
+import { loadConfig } from '../../src/config/index.js';
 import { spawnInNs } from '../../src/lab/ns.js';
 import { BenchNamespace } from './netns.js';
 
@@ -96,6 +98,18 @@ export class BenchDaemon {
 
   cli(args: readonly string[], timeoutMs?: number): Promise<CliRun> {
     return runCli(args, this.configFile, timeoutMs);
+  }
+
+  /** Each value added by POST /v1/decisions on the daemon's socket, which answers once the kernel has it. */
+  async apiAddMs(values: readonly string[]): Promise<number[]> {
+    const api = new ApiClient({ socket: loadConfig(this.configFile).api.socket });
+    const out: number[] = [];
+    for (const value of values) {
+      const t0 = performance.now();
+      await api.call('POST', '/v1/decisions', { value, direction: 'both', scenario: 'manual' });
+      out.push(performance.now() - t0);
+    }
+    return out;
   }
 
   async memory(): Promise<Memory> {

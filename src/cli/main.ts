@@ -5,6 +5,7 @@ import { registerBlocks } from './commands/blocks.js';
 import { registerRun } from './commands/run.js';
 import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
+import { registerPeers } from './commands/peers.js';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: reputation firewall in both directions, with block reports, for a small shared network')
@@ -16,6 +17,7 @@ registerDecisions(program);
 registerAllow(program);
 registerBlocks(program);
 registerLab(program);
+registerPeers(program);
 registerDemo(program);
 
 try {

@@ -11,6 +11,11 @@ import { ClientDirectory } from '../net/clients.js';
 import { adminRoutes } from '../api/admin-routes.js';
 import { startAdminServers, type AdminServers } from '../api/server.js';
 import { Periodic } from './periodic.js';
+import type { GatehouseConfig } from '../config/index.js';
+import { LapiCredentials } from '../store/lapi-credentials.js';
+import { peerAdminRoutes } from '../api/peer-admin-routes.js';
+import { startExtraServers, startFeeds, type ExtraServers } from './extras.js';
+import type { RunningFeed } from './feed-status.js';
 
 export interface DaemonSettings {
   readonly dataDir: string;
@@ -28,6 +33,8 @@ export interface DaemonSettings {
   };
   readonly clientNames: ReadonlyMap<string, string>;
   readonly dhcpLeases?: string;
+  /** Feeds, the CrowdSec-compatible API and the mirror read their sections as the config has them. */
+  readonly source?: GatehouseConfig;
 }
 
 export class StartupError extends Error {
@@ -132,11 +139,17 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
     ),
   ];
 
+  const credentials = new LapiCredentials(store.db);
+  let feeds: RunningFeed[] = [];
+  let extras: ExtraServers | undefined;
   const started = Date.now();
   let servers: AdminServers;
   try {
-    servers = await startAdminServers(
-      adminRoutes({
+    if (s.source) {
+      extras = await startExtraServers(s.source, store.service, credentials);
+      feeds = startFeeds(s.source, store.service, log);
+    }
+    const admin = adminRoutes({
         decisions: store.service,
         blocks,
         enforced: () => enforcer.settled(),
@@ -144,16 +157,24 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
         status: () => ({
           startedAt: started,
           firewall: { table: s.firewall.table, inbound: s.firewall.inbound, outbound: s.firewall.outbound, ...enforcer.status },
+          lapi: extras?.lapiAddress ?? null,
+          mirror: extras?.mirrorAddress ?? null,
+          feeds: feeds.length,
         }),
-      }),
-      s.api,
-    );
+      });
+    const peers = peerAdminRoutes({ feeds, credentials });
+    servers = await startAdminServers(async (app) => {
+      await app.register(admin);
+      await app.register(peers);
+    }, s.api);
   } catch (e) {
     for (const t of timers) t.stop();
+    await Promise.allSettled(feeds.map((f) => f.stop()));
+    await extras?.close();
     store.close();
     throw e;
   }
-  log.info({ socket: s.api.socket, tcp: servers.tcpAddress, table: s.firewall.table }, 'gatehouse is running');
+  log.info({ socket: s.api.socket, tcp: servers.tcpAddress, lapi: extras?.lapiAddress, mirror: extras?.mirrorAddress, table: s.firewall.table }, 'gatehouse is running');
 
   return {
     store,
@@ -164,6 +185,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       for (const t of timers) t.stop();
       unsubscribe();
       await servers.close();
+      await Promise.allSettled(feeds.map((f) => f.stop()));
+      await extras?.close();
       await enforcer.settled();
       await collecting;
       store.close();

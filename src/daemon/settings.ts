@@ -19,5 +19,6 @@ export function settingsFromConfig(c: GatehouseConfig): DaemonSettings {
     },
     clientNames: new Map(c.clients.names.map((n) => [n.mac.toLowerCase(), n.name])),
     dhcpLeases: c.clients.dhcp_leases,
+    source: c,
   };
 }

@@ -44,6 +44,10 @@ export interface DecisionService {
   delete(id: number): Decision | undefined;
   /** Deletes every active decision matching; returns the deleted ones. */
   deleteWhere(filter: { value?: string; origin?: string; scenario?: string }): Decision[];
+  /** Retires this origin's decisions for these values in one transaction (a feed's removed lines). */
+  deleteValues(origin: string, values: readonly string[]): number;
+  /** Values with an active decision of this origin: light enough for a million-line feed. */
+  valuesOf(origin: string): Set<string>;
   /** Active decisions covering this IP/CIDR (equal, or a range containing it). */
   covering(value: string): Decision[];
   /** For the CrowdSec stream: changes since an epoch-ms instant. */

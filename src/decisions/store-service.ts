@@ -333,6 +333,25 @@ class SqliteDecisionService implements DecisionService {
     return rows.map(toDecision);
   }
 
+  deleteValues(origin: string, values: readonly string[]): number {
+    if (values.length === 0) return 0;
+    const now = this.clock();
+    const retire = this.db.prepare('UPDATE decisions SET deleted_at = @now WHERE value = @value AND origin = @origin AND deleted_at IS NULL');
+    const removed: string[] = [];
+    this.db.transaction(() => {
+      for (const value of values) if (retire.run({ value, origin, now }).changes > 0) removed.push(value);
+    })();
+    if (removed.length > 0) this.emit({ insertedFrom: 1, insertedTo: 0, removedValues: removed, allowChanged: false });
+    return removed.length;
+  }
+
+  valuesOf(origin: string): Set<string> {
+    const out = new Set<string>();
+    const q = this.db.prepare(`SELECT value FROM decisions WHERE origin = @origin AND ${ACTIVE}`).pluck();
+    for (const v of q.iterate({ origin, now: this.clock() })) out.add(v as string);
+    return out;
+  }
+
   covering(value: string): Decision[] {
     const t = parseTarget(value);
     const now = this.clock();
@@ -352,12 +371,13 @@ class SqliteDecisionService implements DecisionService {
   changesSince(since: number | undefined, now = this.clock()): StreamDelta {
     if (since === undefined) return { new: this.list(), deleted: [] };
     const added = this.db
-      .prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE created_at > @since AND ${ACTIVE} ORDER BY id`)
+      // Ordered by created_at so SQLite walks the created_at index instead of scanning every row.
+      .prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE created_at > @since AND ${ACTIVE} ORDER BY created_at, id`)
       .all({ since, now }) as DecisionRow[];
     const deleted = this.db
       .prepare(
         `SELECT ${DECISION_COLS} FROM decisions
-           WHERE (deleted_at > @since AND deleted_at <= @now AND created_at <= @since)
+           WHERE (deleted_at > @since AND deleted_at <= @now)
               OR (deleted_at IS NULL AND expires_at > @since AND expires_at <= @now)
            ORDER BY id`,
       )

@@ -297,3 +297,32 @@ test('a startup stream bigger than one page is complete, valid JSON and deduplic
   store.service.deleteWhere({ origin: 'feed:big' });
   store.service.deleteWhere({ origin: 'feed:big2' });
 });
+
+test('fuzz: random alert bodies and query strings never crash the server (400 or success, never 500)', async () => {
+  const token = await login();
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+  const atoms: unknown[] = [null, true, 0, -1, 1e308, '', 'x', '192.0.2.1', '::1', '10.0.0.0/8', '4h', 'Ip', 'Range', 'username', [], {}];
+  const randomValue = (depth: number): unknown => {
+    if (depth > 2 || Math.random() < 0.5) return pick(atoms);
+    if (Math.random() < 0.5) return Array.from({ length: Math.floor(Math.random() * 3) }, () => randomValue(depth + 1));
+    const keys = ['scenario', 'source', 'decisions', 'scope', 'value', 'duration', 'type', 'remediation', 'simulated', 'ip'];
+    return Object.fromEntries(Array.from({ length: Math.floor(Math.random() * 5) }, () => [pick(keys), randomValue(depth + 1)]));
+  };
+  for (let i = 0; i < 150; i++) {
+    const body = JSON.stringify(Math.random() < 0.8 ? [randomValue(0), randomValue(0)] : randomValue(0));
+    const r = await call('POST', '/v1/alerts', { token, body: Math.random() < 0.1 ? body.slice(0, -1) : body });
+    assert.ok(r.status === 201 || r.status === 400, `${r.status} ${r.body} for ${body}`);
+  }
+  const params = ['ip', 'range', 'scope', 'scopes', 'value', 'origins', 'type', 'contains', 'startup', 'dedup', 'scenarios_containing', 'limit', 'since'];
+  for (let i = 0; i < 100; i++) {
+    const qs = Array.from({ length: 3 }, () => `${pick(params)}=${encodeURIComponent(String(pick(atoms)))}`).join('&');
+    for (const path of ['/v1/decisions', '/v1/decisions/stream']) {
+      const r = await call('GET', `${path}?${qs}`, { key });
+      assert.equal(r.status, 200, `${path}?${qs} → ${r.body}`);
+      JSON.parse(r.body);
+    }
+    const a = await call('GET', `/v1/alerts?${qs}`, { token });
+    assert.ok(a.status === 200 || a.status === 400, `/v1/alerts?${qs} → ${a.status} ${a.body}`);
+  }
+  store.service.deleteWhere({ origin: 'lapi:anchor-watcher' });
+});

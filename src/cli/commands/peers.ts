@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import type { FeedStatus } from '../../daemon/feed-status.js';
+import { client, withConfig, type GlobalOpts } from '../context.js';
+import { printJson, table, when } from '../format.js';
+
+function feedRows(fs: readonly FeedStatus[]): string {
+  return table(
+    ['NAME', 'TYPE', 'DIRECTION', 'ENTRIES', 'SKIPPED', 'LAST OK', 'NEXT', 'SOURCE', 'WARNING'],
+    fs.map((f) => [f.name, f.type, f.direction, String(f.entries), String(f.skipped), when(f.lastSuccessAt), when(f.nextRunAt), f.source, f.warning ?? '-']),
+  );
+}
+
+export function registerPeers(program: Command): void {
+  const feeds = program.command('feeds').description('blocklist feeds and CrowdSec LAPIs Gatehouse pulls decisions from');
+  withConfig(feeds.command('list'))
+    .description('each feed: last result, entries, skipped lines, next refresh, warnings')
+    .option('--json', 'print JSON')
+    .action(async (o: GlobalOpts) => {
+      const r = await client(o).call<{ feeds: FeedStatus[] }>('GET', '/v1/feeds');
+      if (o.json) return printJson(r.feeds);
+      console.log(feedRows(r.feeds));
+    });
+  withConfig(feeds.command('refresh [name]'))
+    .description('fetch one feed (or all) now and wait for the result')
+    .option('--json', 'print JSON')
+    .action(async (name: string | undefined, o: GlobalOpts) => {
+      const tty = process.stderr.isTTY;
+      let dots: NodeJS.Timeout | undefined;
+      if (tty && !o.json) {
+        process.stderr.write(`refreshing ${name ?? 'all feeds'} `);
+        dots = setInterval(() => process.stderr.write('.'), 500);
+      }
+      try {
+        const q = name ? `?name=${encodeURIComponent(name)}` : '';
+        const r = await client(o).call<{ feeds: FeedStatus[] }>('POST', `/v1/feeds/refresh${q}`);
+        if (dots) process.stderr.write(' done\n');
+        if (o.json) return printJson(r.feeds);
+        console.log(feedRows(r.feeds));
+        if (r.feeds.some((f) => f.warning)) process.exitCode = 1;
+      } finally {
+        if (dots) clearInterval(dots);
+      }
+    });
+
+  for (const kind of ['bouncers', 'machines'] as const) {
+    const secret = kind === 'bouncers' ? 'key' : 'password';
+    const g = program
+      .command(kind)
+      .description(kind === 'bouncers' ? 'API keys of CrowdSec bouncers that pull our decisions' : 'CrowdSec watchers (agents) that push alerts to us');
+    withConfig(g.command('add <name>'))
+      .description(`create credentials; the ${secret} is printed once, alone on the last line (stored hashed)`)
+      .option(`--${secret} <value>`, `use this ${secret} instead of a random one`)
+      .option('--json', 'print JSON')
+      .action(async (name: string, o: GlobalOpts & { key?: string; password?: string }) => {
+        const r = await client(o).call<{ name: string; key?: string; password?: string }>('POST', `/v1/${kind}`, { name, [secret]: o[secret] });
+        if (o.json) return printJson(r);
+        console.log(`${kind === 'bouncers' ? 'API key' : 'password'} for '${name}' (shown only now):`);
+        console.log(r[secret]);
+      });
+    withConfig(g.command('list'))
+      .option('--json', 'print JSON')
+      .action(async (o: GlobalOpts) => {
+        const r = await client(o).call<Record<string, Record<string, unknown>[]>>('GET', `/v1/${kind}`);
+        const rows = r[kind] ?? [];
+        if (o.json) return printJson(rows);
+        const cols = kind === 'bouncers' ? ['name', 'ip_address', 'type', 'version', 'last_pull'] : ['machine_id', 'ip_address', 'last_heartbeat'];
+        const key = (row: Record<string, unknown>, c: string) => row[c] ?? row[c.replace(/_([a-z])/g, (_m, ch: string) => ch.toUpperCase())];
+        console.log(table(cols.map((c) => c.toUpperCase()), rows.map((row) => cols.map((c) => {
+          const v = key(row, c);
+          return typeof v === 'number' && c.startsWith('last') ? when(v) : v === undefined || v === null || v === '' ? '-' : String(v);
+        }))));
+      });
+    withConfig(g.command('delete <name>'))
+      .action(async (name: string, o: GlobalOpts) => {
+        await client(o).call('DELETE', `/v1/${kind}/${encodeURIComponent(name)}`);
+        console.log(`${kind.slice(0, -1)} '${name}' deleted`);
+      });
+  }
+}

@@ -1,0 +1,89 @@
+import type { CrowdsecFeedConfig } from '../config/index.js';
+import { LapiStreamClient, type LapiUpdate } from '../crowdsec/client/index.js';
+import type { DecisionService } from '../decisions/service.js';
+import type { FeedStatus, RunningFeed } from './feed-status.js';
+
+export interface FeedLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export const feedOrigin = (name: string): string => `feed:${name}`;
+
+/**
+ * A CrowdSec LAPI as a feed: the stream client keeps what it has while the LAPI is down, and a full
+ * resync replaces this feed's decisions in one transaction, so a restart of either side converges.
+ */
+export function startCrowdsecFeed(cfg: CrowdsecFeedConfig, decisions: DecisionService, log: FeedLog, version: string): RunningFeed {
+  const origin = feedOrigin(cfg.name);
+  let lastAttemptAt: number | null = null;
+  let warning: string | null = null;
+  const override = cfg.duration !== undefined ? cfg.duration / 1000 : undefined;
+  const withOverride = <T extends { durationSec?: number | null }>(d: T): T => (override !== undefined ? { ...d, durationSec: override } : d);
+
+  const apply = (u: LapiUpdate) => {
+    lastAttemptAt = Date.now();
+    warning = null;
+    if (u.kind === 'full') {
+      const r = decisions.replaceOrigin(origin, u.decisions.map((d) => withOverride({ ...d, origin })));
+      log.info({ feed: cfg.name, added: r.added, updated: r.updated, removed: r.removed }, 'crowdsec full sync');
+    } else {
+      if (u.added.length > 0) decisions.addMany(u.added.map((d) => withOverride({ ...d, origin })));
+      for (const value of u.deleted) decisions.deleteWhere({ value, origin });
+      if (u.added.length + u.deleted.length > 0) log.info({ feed: cfg.name, added: u.added.length, deleted: u.deleted.length }, 'crowdsec delta');
+    }
+  };
+
+  const client = new LapiStreamClient({
+    url: cfg.url,
+    apiKey: cfg.api_key,
+    scopes: cfg.scopes,
+    origins: cfg.origins.length > 0 ? cfg.origins : undefined,
+    scenariosContaining: cfg.scenarios_containing.length > 0 ? cfg.scenarios_containing : undefined,
+    scenariosNotContaining: cfg.scenarios_not_containing.length > 0 ? cfg.scenarios_not_containing : undefined,
+    intervalMs: cfg.refresh,
+    requestTimeoutMs: cfg.timeout,
+    userAgent: `gatehouse-bouncer/v${version}`,
+    direction: cfg.direction,
+    origin,
+    onUpdate: apply,
+    onError: (e) => {
+      lastAttemptAt = Date.now();
+      warning = `${e.message} — keeping the ${client.stats.held} decisions already enforced, retrying`;
+      log.warn({ feed: cfg.name, err: e.message }, 'crowdsec LAPI unreachable or refused; keeping current decisions');
+    },
+  });
+  client.start();
+
+  const status = (): FeedStatus => {
+    const s = client.stats;
+    return {
+      name: cfg.name,
+      type: 'crowdsec',
+      direction: cfg.direction,
+      source: cfg.url,
+      entries: decisions.count({ origin }),
+      skipped: Object.values(s.skipped).reduce((a: number, b) => a + (typeof b === 'number' ? b : 0), 0),
+      lastAttemptAt,
+      lastSuccessAt: s.lastSuccessAt ?? null,
+      nextRunAt: lastAttemptAt !== null ? lastAttemptAt + cfg.refresh : null,
+      warning,
+    };
+  };
+
+  return {
+    name: cfg.name,
+    status,
+    async refresh() {
+      client.requestResync();
+      try {
+        // pollOnce hands the update to onUpdate itself.
+        await client.pollOnce();
+      } catch (e) {
+        warning = (e as Error).message;
+      }
+      return status();
+    },
+    stop: () => client.stop(),
+  };
+}

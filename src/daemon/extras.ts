@@ -1,0 +1,80 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GatehouseConfig } from '../config/index.js';
+import { parseListenAddress } from '../config/index.js';
+import { lapiRoutes } from '../crowdsec/lapi/index.js';
+import { mirrorRoutes } from '../crowdsec/mirror/index.js';
+import type { DecisionService } from '../decisions/service.js';
+import type { LapiCredentials } from '../store/lapi-credentials.js';
+import { startCrowdsecFeed, type FeedLog } from './crowdsec-feed.js';
+import type { RunningFeed } from './feed-status.js';
+import { startListFeed } from './list-feed.js';
+
+export const VERSION = '0.1.0';
+
+export function startFeeds(cfg: GatehouseConfig, decisions: DecisionService, log: FeedLog): RunningFeed[] {
+  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, decisions, log, VERSION) : startListFeed(f, decisions, log)));
+}
+
+/** Watcher tokens must survive a restart, or every agent has to log in again: keep the key on disk. */
+function jwtSecret(dataDir: string): Buffer {
+  const file = join(dataDir, 'lapi-jwt.key');
+  if (existsSync(file)) {
+    const k = readFileSync(file);
+    if (k.length >= 32) return k;
+  }
+  const k = randomBytes(48);
+  writeFileSync(file, k, { mode: 0o600 });
+  return k;
+}
+
+async function listen(app: FastifyInstance, text: string): Promise<string> {
+  const a = parseListenAddress(text);
+  return app.listen({ host: a.host, port: a.port });
+}
+
+export interface ExtraServers {
+  readonly lapiAddress?: string;
+  readonly mirrorAddress?: string;
+  close(): Promise<void>;
+}
+
+/** The CrowdSec-compatible Local API and the blocklist mirror, each on its own listener when configured. */
+export async function startExtraServers(cfg: GatehouseConfig, decisions: DecisionService, credentials: LapiCredentials): Promise<ExtraServers> {
+  const apps: FastifyInstance[] = [];
+  let lapiAddress: string | undefined;
+  let mirrorAddress: string | undefined;
+  try {
+    if (cfg.lapi) {
+      const app = Fastify({ logger: false, trustProxy: false });
+      await app.register(
+        lapiRoutes({
+          decisions,
+          credentials,
+          profile: { durationMs: cfg.lapi.profile.duration, direction: cfg.lapi.profile.direction },
+          jwtSecret: jwtSecret(cfg.data_dir),
+        }),
+      );
+      apps.push(app);
+      lapiAddress = await listen(app, cfg.lapi.listen);
+    }
+    if (cfg.mirror) {
+      const app = Fastify({ logger: false });
+      await app.register(mirrorRoutes({ decisions, endpoints: cfg.mirror.endpoints }));
+      apps.push(app);
+      mirrorAddress = await listen(app, cfg.mirror.listen);
+    }
+  } catch (e) {
+    await Promise.allSettled(apps.map((a) => a.close()));
+    throw e;
+  }
+  return {
+    lapiAddress,
+    mirrorAddress,
+    async close() {
+      await Promise.allSettled(apps.map((a) => a.close()));
+    },
+  };
+}

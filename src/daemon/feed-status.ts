@@ -1,0 +1,22 @@
+/** What `gatehouse feeds list` shows for one feed, whatever its kind. */
+export interface FeedStatus {
+  readonly name: string;
+  readonly type: 'url' | 'file' | 'crowdsec';
+  readonly direction: string;
+  readonly source: string;
+  readonly entries: number;
+  readonly skipped: number;
+  readonly lastAttemptAt: number | null;
+  readonly lastSuccessAt: number | null;
+  readonly nextRunAt: number | null;
+  /** The last failure or refused refresh, in plain words; null when the last attempt went well. */
+  readonly warning: string | null;
+}
+
+export interface RunningFeed {
+  readonly name: string;
+  status(): FeedStatus;
+  /** Fetches now; resolves when the result is stored (and enforced) or the attempt failed. */
+  refresh(): Promise<FeedStatus>;
+  stop(): Promise<void>;
+}
