@@ -57,7 +57,7 @@ export class BenchDaemon {
     readonly configFile: string,
   ) {}
 
-  static async start(ns: BenchNamespace, dir: string): Promise<BenchDaemon> {
+  static async start(ns: BenchNamespace, dir: string, opts: { nodeArgs?: readonly string[] } = {}): Promise<BenchDaemon> {
     await mkdir(dir, { recursive: true });
     const configFile = join(dir, 'gatehouse.yaml');
     const config = {
@@ -70,7 +70,7 @@ export class BenchDaemon {
     const d = new BenchDaemon(ns, dir, configFile);
     const fd = openSync(d.logFile, 'a');
     try {
-      d.child = spawnInNs(ns.name, process.execPath, [CLI, 'run', '--config', configFile], { stdio: ['ignore', fd, fd] });
+      d.child = spawnInNs(ns.name, process.execPath, [...(opts.nodeArgs ?? []), CLI, 'run', '--config', configFile], { stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }

@@ -34,9 +34,10 @@ export function registerPeers(program: Command): void {
         const q = name ? `?name=${encodeURIComponent(name)}` : '';
         const r = await client(o).call<{ feeds: FeedStatus[] }>('POST', `/v1/feeds/refresh${q}`);
         if (dots) process.stderr.write(' done\n');
+        // A refused or failed refresh is an error for scripts, even though the old list stays in force.
+        if (r.feeds.some((f) => f.warning)) process.exitCode = 1;
         if (o.json) return printJson(r.feeds);
         console.log(feedRows(r.feeds));
-        if (r.feeds.some((f) => f.warning)) process.exitCode = 1;
       } finally {
         if (dots) clearInterval(dots);
       }
