@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { labDown, labUp } from '../../lab/lab.js';
 import { closeProbes, connectFrom, httpGetFrom } from '../../lab/probe.js';
 import { LabGateway, labGatewayConfig } from '../../lab/gateway-runner.js';
+import { feedUrl } from '../../lab/topology.js';
 import type { BlockEvent } from '../../store/block-events.js';
 import { formatBlocks } from './blocks.js';
 
@@ -30,7 +31,13 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
   const lab = await labUp({ prefix: PREFIX });
   const topo = lab.topology;
   await writeFile(join(lab.feedsDir, 'demo-phishing.txt'), DEMO_FEED);
-  const gw = new LabGateway(topo, DEMO_DIR, labGatewayConfig(topo, DEMO_DIR));
+  const lanGw = topo.gateway.lanIpv4;
+  const gw = new LabGateway(topo, DEMO_DIR, {
+    ...labGatewayConfig(topo, DEMO_DIR),
+    feeds: [{ name: 'demo_phishing', type: 'url', url: feedUrl(topo, 'demo-phishing.txt'), format: 'plain', direction: 'outbound', refresh: '10m' }],
+    lapi: { listen: `${lanGw}:8081` },
+    mirror: { listen: `${lanGw}:41412`, endpoints: [{ path: '/security/blocklist', format: 'plain_text', auth: 'ip_based', trusted_ips: [topo.networks.lan4] }] },
+  });
   const c1 = topo.namespaces.c1;
   const phish = topo.sites.phishing;
   const legit = topo.sites.legit;
@@ -44,16 +51,23 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
     await labDown(PREFIX).catch((e: Error) => console.error(e.message));
   };
   try {
-    say('starting Gatehouse in the gateway namespace');
-    await gw.startDaemon();
-    console.log(`config: ${gw.configFile}\nlog:    ${gw.logFile}`);
-
     say('the phishing site is reachable before anything is listed');
     const before = await httpGetFrom(c1, `http://${phish.ipv4}/`, 3000);
     console.log(`alice-laptop → http://${phish.ipv4}/ : ${before.outcome} ${before.status ?? ''}`);
 
-    say('loading reputation data: a manual ban, an attacker, and a small list file');
-    await must(gw.cli(['decisions', 'add', phish.ipv4, '--reason', 'fake amazon login page (reported by a resident)', '--direction', 'outbound']));
+    say('starting Gatehouse in the gateway namespace');
+    await gw.startDaemon();
+    console.log(`config: ${gw.configFile}\nlog:    ${gw.logFile}`);
+
+    say('the gateway downloads a phishing feed from the (lab) internet');
+    for (let i = 0; i < 50; i++) {
+      const st = await gw.cli(['feeds', 'list', '--json']);
+      if (st.code === 0 && (JSON.parse(st.stdout) as { entries: number }[])[0]?.entries) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    console.log((await must(gw.cli(['feeds', 'list']))).stdout.trim());
+
+    say('loading more reputation data: an attacker banned by hand, and a small list file');
     await must(gw.cli(['decisions', 'add', topo.attacker.ipv4, '--reason', 'SIP/SSH brute force', '--direction', 'inbound', '--duration', '24h']));
     const listFile = join(DEMO_DIR, 'import.txt');
     await writeFile(listFile, '# a few known-bad servers\n203.0.113.128/25 # malware C2 range\n2001:db8:66::/48 # phishing v6\nnot-an-ip\n');
@@ -76,6 +90,11 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
       console.log(`${topo.attacker.ipv4} → ${topo.gateway.wanIpv4}:${port} : ${r.outcome}`);
     }
 
+    say('a second firewall on the LAN downloads the blocklist mirror');
+    const mirror = await httpGetFrom(topo.namespaces.c2, `http://${lanGw}:41412/security/blocklist`, 3000);
+    console.log(`bob-phone → http://${lanGw}:41412/security/blocklist : ${mirror.outcome} ${mirror.status ?? ''}`);
+    console.log((mirror.body ?? '').trim().split('\n').map((l) => `  ${l}`).join('\n'));
+
     say('block report (gatehouse blocks)');
     await new Promise((r) => setTimeout(r, 1200));
     console.log((await must(gw.cli(['blocks']))).stdout.trim());
@@ -92,6 +111,8 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
         `  npx gatehouse decisions add ${legit.ipv4} --reason test ${c}`,
         `  nsenter --net=/run/netns/${c1} curl -m 3 http://${legit.ipv4}/     # a LAN client`,
         `  npx gatehouse allow add ${legit.ipv4} ${c}`,
+        `  npx gatehouse feeds list ${c}`,
+        `  npx gatehouse bouncers add my-firewall ${c}     # a CrowdSec bouncer key for http://${lanGw}:8081/`,
         `  nsenter --net=/run/netns/${topo.namespaces.gw} nft list table inet gatehouse`,
       ].join('\n'),
     );
