@@ -180,7 +180,8 @@ async function measureSize(ns: BenchNamespace, work: string, size: number, o: Lo
       const memoryAfterImport = await d.memory();
       if (reply.added !== size) throw new Error(`import added ${reply.added} of ${size} (updated ${reply.updated}, skipped ${reply.skipped})`);
       log(`  import ${secs(wallMs)} (API ${secs(reply.ms)}), RSS ${mib(memoryAfterImport.rssKb)}, peak ${mib(memoryAfterImport.hwmKb)}; verifying…`);
-      const verified = await verify(ns, ips);
+      // A failed check is a result to report, not a reason to lose the figures of a long run.
+      const verified = await verify(ns, ips).catch((e: unknown) => ({ how: `check failed: ${e instanceof Error ? e.message : String(e)}`, ok: false }));
       log(`  ${verified.how}`);
       if (run === runs) {
         statusWall = await cliMedianMs(d, () => ['status', '--json'], 5);

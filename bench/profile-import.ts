@@ -52,7 +52,7 @@ const noNft: NftRunner = {
   hasTable: () => Promise.resolve(false),
 };
 
-export async function profileImport(size: number): Promise<Step[]> {
+export async function profileImport(size: number, opts: { cacheMb?: number; dropValueIndex?: boolean } = {}): Promise<Step[]> {
   const steps: Step[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'ghbench-prof-'));
   const ns = await BenchNamespace.create(`ghbench-prof-${process.pid}`);
@@ -60,10 +60,14 @@ export async function profileImport(size: number): Promise<Step[]> {
     const text = randomPublicIPv4(size).join('\n') + '\n';
     const parsed = timed(steps, 'parse text (parseImportText)', () => parseImportText(text));
     const store = openDecisionStore(join(dir, 'data'));
+    // Experiments for proposals: a bigger page cache, and without the index that decisions_active_key covers.
+    if (opts.cacheMb) store.db.pragma(`cache_size = -${opts.cacheMb * 1024}`);
+    if (opts.dropValueIndex) store.db.exec('DROP INDEX decisions_value');
+    const variant = [opts.cacheMb ? `cache_size ${opts.cacheMb} MB` : 'default cache', opts.dropValueIndex ? 'without decisions_value' : '7 indexes'].join(', ');
     const changes: DecisionChange[] = [];
     store.service.onChange((c) => changes.push(c));
     const items = parsed.items.map((it) => ({ value: it.value, origin: 'manual', direction: 'both' as const, reason: it.comment ?? 'imported', scenario: 'import' }));
-    const r = timed(steps, 'SQLite insert (addMany, one transaction)', () => store.service.addMany(items), `${formatCount(size)} rows, 7 indexes`);
+    const r = timed(steps, 'SQLite insert (addMany, one transaction)', () => store.service.addMany(items), `${formatCount(size)} rows; ${variant}`);
     if (r.added !== size) throw new Error(`added ${r.added} of ${size}`);
     const c = changes[0]!;
 
@@ -117,13 +121,13 @@ export async function profileImport(size: number): Promise<Step[]> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { size: { type: 'string', default: '100000' } } });
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { size: { type: 'string', default: '100000' }, 'cache-mb': { type: 'string' }, 'drop-value-index': { type: 'boolean' } } });
   const size = Number(values.size);
   if (process.getuid?.() !== 0) {
     console.error('profile-import: needs root (network namespace, nft)');
     process.exit(1);
   }
-  profileImport(size).then(
+  profileImport(size, { cacheMb: values['cache-mb'] ? Number(values['cache-mb']) : undefined, dropValueIndex: values['drop-value-index'] }).then(
     (steps) => console.log(`decisions import of ${formatCount(size)}, step by step\n\n${textTable(['step', 'time', 'note'], steps.map((s) => [s.step, Number.isNaN(s.ms) ? '' : secs(s.ms), s.note ?? '']))}`),
     (e: unknown) => {
       console.error(`profile-import: ${e instanceof Error ? e.message : String(e)}`);

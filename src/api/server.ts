@@ -3,19 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sendError } from './admin-routes.js';
-
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** "127.0.0.1:8080" or "[::1]:8080" → host and port; throws a clear message otherwise. */
-export function parseListen(text: string): ListenAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`listen address ${JSON.stringify(text)} must look like 127.0.0.1:8080 or [::1]:8080`);
-  return { host: (m[1] ?? m[2])!, port };
-}
+import { parseListenAddress } from '../config/index.js';
 
 function tokenMatches(header: string | undefined, sha256Hex: string): boolean {
   const m = /^Bearer\s+(\S+)$/.exec(header ?? '');
@@ -62,7 +50,7 @@ export async function startAdminServers(
   let tcpAddress: string | undefined;
   if (opts.listen) {
     if (!opts.tokenSha256 || !/^[0-9a-f]{64}$/i.test(opts.tokenSha256)) throw new Error('api.listen needs api.token_sha256 (64 hex digits)');
-    const a = parseListen(opts.listen);
+    const a = parseListenAddress(opts.listen);
     tcpApp = build(routes, opts.tokenSha256);
     tcpAddress = await tcpApp.listen({ host: a.host, port: a.port });
   }

@@ -10,8 +10,8 @@ export interface DecisionRef {
   readonly reason: string;
 }
 
-export interface BlockEvent {
-  readonly id: number;
+/** What identifies one row of the report: who, towards whom, how, and whether it was really blocked. */
+export interface BlockKey {
   readonly direction: BlockDirection;
   readonly clientIp: string;
   readonly clientMac: string | null;
@@ -20,6 +20,10 @@ export interface BlockEvent {
   readonly protocol: string;
   readonly port: number;
   readonly mode: BlockMode;
+}
+
+export interface BlockEvent extends BlockKey {
+  readonly id: number;
   readonly firstSeen: number;
   readonly lastSeen: number;
   /** Packets that hit the rule: one per connection attempt for a TCP reset, more for retries of drops. */
@@ -29,15 +33,8 @@ export interface BlockEvent {
   readonly domain: string | null;
 }
 
-export interface BlockHit {
-  readonly direction: BlockDirection;
-  readonly clientIp: string;
-  readonly clientMac: string | null;
-  readonly clientName: string | null;
-  readonly remoteIp: string;
-  readonly protocol: string;
-  readonly port: number;
-  readonly mode: BlockMode;
+/** One collection's news about a key: counter deltas since the last collection. */
+export interface BlockHit extends BlockKey {
   readonly seenAt: number;
   readonly packets: number;
   readonly bytes: number;
