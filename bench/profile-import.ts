@@ -62,8 +62,8 @@ export async function profileImport(size: number, opts: { cacheMb?: number; drop
     const store = openDecisionStore(join(dir, 'data'));
     // Experiments for proposals: a bigger page cache, and without the index that decisions_active_key covers.
     if (opts.cacheMb) store.db.pragma(`cache_size = -${opts.cacheMb * 1024}`);
-    if (opts.dropValueIndex) store.db.exec('DROP INDEX decisions_value');
-    const variant = [opts.cacheMb ? `cache_size ${opts.cacheMb} MB` : 'default cache', opts.dropValueIndex ? 'without decisions_value' : '7 indexes'].join(', ');
+    if (opts.dropValueIndex) store.db.exec('DROP INDEX IF EXISTS decisions_value');
+    const variant = [opts.cacheMb ? `cache_size ${opts.cacheMb} MB` : 'default cache', opts.dropValueIndex ? 'without decisions_value' : 'indexes of src/store/db.ts'].join(', ');
     const changes: DecisionChange[] = [];
     store.service.onChange((c) => changes.push(c));
     const items = parsed.items.map((it) => ({ value: it.value, origin: 'manual', direction: 'both' as const, reason: it.comment ?? 'imported', scenario: 'import' }));

@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DecisionService } from '../decisions/service.js';
-import { parseImportText } from '../decisions/import-file.js';
+import { iterateImportText, type ImportSkips } from '../decisions/import-file.js';
 import { parseTarget } from '../net/ip.js';
 import { parseDuration } from '../config/duration.js';
 import type { BlockEventRepo } from '../store/block-events.js';
-import { DIRECTIONS, type Direction } from '../decisions/types.js';
+import { DIRECTIONS, type Direction, type ImportResult } from '../decisions/types.js';
+
+const IMPORT_CHUNK = 50_000;
 
 export interface AdminDeps {
   readonly decisions: DecisionService;
@@ -124,24 +126,45 @@ export function adminRoutes(deps: AdminDeps) {
     app.post('/v1/decisions/import', { bodyLimit: 512 * 1024 * 1024 }, async (req: FastifyRequest) => {
       const q = parse(importQuery, req.query, 'query');
       if (typeof req.body !== 'string') throw new BadRequest('send the list as text/plain');
-      const parsed = parseImportText(req.body);
+      const skips: ImportSkips = { skipped: 0, skippedSamples: [] };
       const origin = q.origin ?? 'manual';
-      const r = decisions.addMany(
-        parsed.items.map((it) => ({
-          value: it.value,
-          origin,
-          direction: q.direction,
-          durationSec: q.duration,
-          reason: q.reason ?? it.comment ?? 'imported',
-          scenario: q.scenario ?? 'import',
-        })),
-      );
+      const lines = iterateImportText(req.body, skips);
+      // Chunks, each one transaction: memory stays bounded for a million lines, and nft loads one chunk
+      // into the kernel while the next is written to the store.
+      const r = { added: 0, updated: 0, skipped: 0, skippedSamples: [] as ImportResult['skippedSamples'][number][] };
+      for (;;) {
+        let n = 0;
+        const part = decisions.addMany(
+          (function* () {
+            // next() by hand: leaving a for-of early would close the shared line generator.
+            for (let step = lines.next(); !step.done; step = lines.next()) {
+              const it = step.value;
+              yield {
+                value: it.value,
+                target: it.target,
+                origin,
+                direction: q.direction,
+                durationSec: q.duration,
+                reason: q.reason ?? it.comment ?? 'imported',
+                scenario: q.scenario ?? 'import',
+              };
+              if (++n === IMPORT_CHUNK) return;
+            }
+          })(),
+        );
+        r.added += part.added;
+        r.updated += part.updated;
+        r.skipped += part.skipped;
+        r.skippedSamples.push(...part.skippedSamples);
+        if (n < IMPORT_CHUNK) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       await deps.enforced();
       return {
         added: r.added,
         updated: r.updated,
-        skipped: r.skipped + parsed.skipped,
-        skippedSamples: [...parsed.skippedSamples, ...r.skippedSamples].slice(0, 10),
+        skipped: r.skipped + skips.skipped,
+        skippedSamples: [...skips.skippedSamples, ...r.skippedSamples].slice(0, 10),
       };
     });
 

@@ -4,7 +4,7 @@ import { registerAllow } from './commands/allow.js';
 import { registerBlocks } from './commands/blocks.js';
 import { registerRun } from './commands/run.js';
 import { registerLab } from './commands/lab.js';
-import { registerDemo } from './commands/demo.js';
+import { registerDemo } from './commands/demo-command.js';
 import { registerPeers } from './commands/peers.js';
 
 const program = new Command('gatehouse')

@@ -39,7 +39,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
     current: () => decisions.valuesOf(origin),
     apply: async ({ diff }) => {
       if (diff.added.length > 0) {
-        decisions.addMany(diff.added.map((t) => ({ value: t.text, origin, direction: cfg.direction, reason, scenario: cfg.format })));
+        decisions.addMany(diff.added.map((t) => ({ value: t.text, target: t, origin, direction: cfg.direction, reason, scenario: cfg.format })));
       }
       decisions.deleteValues(origin, diff.removed);
     },

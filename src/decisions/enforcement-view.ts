@@ -75,6 +75,30 @@ export class EnforcementView {
     for (const r of q.iterate({ now: this.clock(), from, to })) yield toHost(r as HostRow);
   }
 
+  /**
+   * Rows inserted with ids in [from, to], each as if it were its value's only decision: right for values
+   * the writer saw no other active decision for (the caller redoes the others).
+   */
+  *insertedHostRows(from: number, to: number): IterableIterator<HostState> {
+    const q = this.db
+      .prepare(
+        `SELECT value, family, direction, expires_at FROM decisions
+         WHERE id BETWEEN @from AND @to AND is_range = 0 AND ${ACTIVE}`,
+      )
+      .raw(true);
+    for (const r of q.iterate({ now: this.clock(), from, to })) {
+      const [value, family, direction, expiresAt] = r as [string, number, string, number | null];
+      yield {
+        value,
+        family: family as Family,
+        inbound: direction !== 'outbound',
+        outbound: direction !== 'inbound',
+        expiresAt,
+        decisions: 1,
+      };
+    }
+  }
+
   /** Current state of given values; values with no active decision are absent from the result. */
   hostsFor(values: readonly string[]): Map<string, HostState> {
     const out = new Map<string, HostState>();

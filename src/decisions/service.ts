@@ -17,6 +17,11 @@ export interface DecisionChange {
   readonly insertedTo: number;
   /** Values that lost at least one active decision (deleted, replaced or expired). */
   readonly removedValues: readonly string[];
+  /**
+   * Inserted values that already had another active decision: their kernel state must be recomputed.
+   * Every other inserted host value is new to the kernel. Undefined = unknown, recompute all.
+   */
+  readonly contendedValues?: readonly string[];
   /** Allow entries changed: listeners must recompute whatever depends on the allowlist. */
   readonly allowChanged: boolean;
 }

@@ -81,6 +81,20 @@ function cleanText(s: string | undefined, what: string): string {
   return t;
 }
 
+/** cleanText for a batch where most lines share origin, scenario and reason: cleans each distinct text once. */
+function memoClean(): (s: string | undefined, what: string) => string {
+  const seen = new Map<string, string>();
+  return (s, what) => {
+    const key = s ?? '';
+    let v = seen.get(key);
+    if (v === undefined) {
+      v = cleanText(s, what);
+      if (seen.size < 1000) seen.set(key, v);
+    }
+    return v;
+  };
+}
+
 function checkDirection(d: Direction | undefined): Direction {
   const dir = d ?? 'both';
   if (!DIRECTIONS.includes(dir)) throw new InputError(`direction must be inbound, outbound or both, not ${JSON.stringify(d)}`);
@@ -134,12 +148,22 @@ class SqliteDecisionService implements DecisionService {
     const t = parseTarget(d.value);
     const before = this.maxId();
     let retired = 0;
+    let others = false;
     const id = this.db.transaction(() => {
       const row = this.rowFor(t, d, now);
       retired = this.s.retire.run(row).changes;
+      // Unswept expired rows count too: their element may still sit in the kernel, and adding over it
+      // would keep its old timeout on kernels where `add` leaves an existing element alone.
+      others = this.db.prepare('SELECT 1 FROM decisions WHERE value = ? AND deleted_at IS NULL LIMIT 1').get(t.text) !== undefined;
       return Number(this.s.insert.run(row).lastInsertRowid);
     })();
-    this.emit({ insertedFrom: before + 1, insertedTo: id, removedValues: retired > 0 ? [t.text] : [], allowChanged: false });
+    this.emit({
+      insertedFrom: before + 1,
+      insertedTo: id,
+      removedValues: retired > 0 ? [t.text] : [],
+      contendedValues: others ? [t.text] : [],
+      allowChanged: false,
+    });
     return toDecision(this.s.byId.get(id) as DecisionRow);
   }
 
@@ -166,6 +190,7 @@ class SqliteDecisionService implements DecisionService {
     let removed = 0;
     const samples: { line: number; text: string; why: string }[] = [];
     const removedValues: string[] = [];
+    const contended: string[] = [];
     this.db.transaction(() => {
       let keep: Statement | undefined;
       if (replaceOrigin !== undefined) {
@@ -173,40 +198,58 @@ class SqliteDecisionService implements DecisionService {
         this.db.exec('DELETE FROM batch_keep');
         keep = this.db.prepare('INSERT OR IGNORE INTO batch_keep (id) VALUES (?)');
       }
-      const same = this.db.prepare(
-        `SELECT id, reason, direction, expires_at FROM decisions WHERE value = @value AND origin = @origin AND scenario = @scenario AND deleted_at IS NULL`,
+      // Every active decision of the value, via the (value, origin, scenario) index: tells both whether this
+      // exact decision exists and whether the value is already in the kernel because of another one.
+      const active = this.db
+        .prepare('SELECT id, origin, scenario, reason, direction, expires_at FROM decisions WHERE value = ? AND deleted_at IS NULL')
+        .raw(true);
+      const insert = this.db.prepare(
+        `INSERT INTO decisions (value, family, prefix, is_range, start, end, origin, scenario, reason, direction, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
+      const clean = memoClean();
       let line = 0;
       for (const d of ds) {
         line++;
-        const t = tryParseTarget(d.value);
+        const t = d.target ?? tryParseTarget(d.value);
         if (!t) {
           skipped++;
           if (samples.length < MAX_SAMPLES) samples.push({ line, text: String(d.value).slice(0, 80), why: 'not an IP address or CIDR range' });
           continue;
         }
         if (replaceOrigin !== undefined && d.origin !== replaceOrigin) throw new InputError(`replaceOrigin(${replaceOrigin}) got a decision of origin ${d.origin}`);
-        let row;
+        let origin: string, scenario: string, reason: string, direction: Direction, expiresAt: number | null;
         try {
-          row = this.rowFor(t, d, now);
+          origin = clean(d.origin, 'origin');
+          if (origin.length === 0) throw new InputError('origin must not be empty');
+          scenario = clean(d.scenario, 'scenario');
+          reason = clean(d.reason, 'reason');
+          direction = checkDirection(d.direction);
+          expiresAt = expiryFrom(d.durationSec, now);
         } catch (e) {
           skipped++;
           if (samples.length < MAX_SAMPLES) samples.push({ line, text: d.value.slice(0, 80), why: (e as Error).message });
           continue;
         }
-        const prev = same.get(row) as { id: number; reason: string; direction: string; expires_at: number | null } | undefined;
-        if (prev && keep && prev.reason === row.reason && prev.direction === row.direction && prev.expires_at === row.expires_at) {
-          keep.run(prev.id);
+        let prev: unknown[] | undefined;
+        let others = false;
+        for (const r of active.all(t.text) as unknown[][]) {
+          if (r[1] === origin && r[2] === scenario) prev = r;
+          else others = true;
+        }
+        if (prev && keep && prev[3] === reason && prev[4] === direction && prev[5] === expiresAt) {
+          keep.run(prev[0]);
           continue;
         }
         if (prev) {
-          this.s.retireById.run({ id: prev.id, now });
+          this.s.retireById.run({ id: prev[0], now });
           removedValues.push(t.text);
           updated++;
         } else {
           added++;
+          if (others) contended.push(t.text);
         }
-        const id = Number(this.s.insert.run(row).lastInsertRowid);
+        const id = Number(insert.run(t.text, t.family, t.prefix, t.isHost ? 0 : 1, t.start, t.end, origin, scenario, reason, direction, now, expiresAt).lastInsertRowid);
         keep?.run(id);
       }
       if (replaceOrigin !== undefined) {
@@ -222,7 +265,7 @@ class SqliteDecisionService implements DecisionService {
     })();
     const after = this.maxId();
     if (after > before || removedValues.length > 0) {
-      this.emit({ insertedFrom: before + 1, insertedTo: after, removedValues, allowChanged: false });
+      this.emit({ insertedFrom: before + 1, insertedTo: after, removedValues, contendedValues: contended, allowChanged: false });
     }
     return { added, updated, skipped, skippedSamples: samples, removed };
   }

@@ -1,4 +1,4 @@
-import type { Family } from '../net/ip.js';
+import type { Family, Target } from '../net/ip.js';
 
 /** Which traffic a decision applies to: inbound = remote is the source, outbound = remote is the destination. */
 export type Direction = 'inbound' | 'outbound' | 'both';
@@ -28,6 +28,8 @@ export interface Decision {
 
 export interface NewDecision {
   readonly value: string;
+  /** The value already parsed (a feed's or an import's own parse): saves a second parse per line. */
+  readonly target?: Target;
   readonly origin: Origin;
   readonly reason?: string;
   readonly scenario?: string;

@@ -165,11 +165,17 @@ export class Enforcer {
     const redo = new Map<string, HostState | undefined>();
     for (const v of removedHosts) redo.set(v, undefined);
     for (const [v, h] of this.view.hostsFor([...removedHosts])) redo.set(v, h);
+    // Values that already had another decision need their union recomputed; the rest are new to the kernel.
+    const contended = new Set<string>();
+    for (const c of batch) for (const v of c.contendedValues ?? []) contended.add(v);
+    for (const [v, h] of this.view.hostsFor([...contended].filter((v) => !redo.has(v)))) redo.set(v, h);
     const fresh = new Map<string, string[]>();
     for (const c of batch) {
       if (c.insertedFrom > c.insertedTo) continue;
-      for (const h of this.view.hostsInserted(c.insertedFrom, c.insertedTo)) {
-        if (h.decisions > 1 || redo.has(h.value)) {
+      const rows = c.contendedValues ? this.view.insertedHostRows(c.insertedFrom, c.insertedTo) : this.view.hostsInserted(c.insertedFrom, c.insertedTo);
+      for (const h of rows) {
+        if (redo.has(h.value)) continue;
+        if (h.decisions > 1) {
           redo.set(h.value, h);
           continue;
         }

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export class NftError extends Error {
   override name = 'NftError';
@@ -38,7 +41,18 @@ function summarize(stderr: string): string {
 
 export const systemNft: NftRunner = {
   async apply(script) {
-    const r = await run(['-f', '-'], script);
+    // From a file, not stdin: nft then runs on the other core while the daemon's thread goes on with the
+    // next chunk of an import, instead of waiting for the event loop to feed it a pipe.
+    // Written synchronously (a few MB at most per batch) so nft starts before the caller's next chunk.
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-nft-'));
+    const file = join(dir, 'batch.nft');
+    let r;
+    try {
+      writeFileSync(file, script, { mode: 0o600 });
+      r = await run(['-f', file]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     if (r.code !== 0) throw new NftError(`nft rejected the update: ${summarize(r.stderr)}`);
   },
   async listSet(table, set) {

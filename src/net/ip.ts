@@ -36,6 +36,12 @@ export function parseTarget(input: string): Target {
   const prefixText = slash >= 0 ? s.slice(slash + 1) : undefined;
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
   if (STRICT_V4.test(addrText)) {
+    // The common case of a million-line list: a plain IPv4 host is already canonical (the pattern forbids
+    // leading zeros), so skip the general path.
+    if (prefixText === undefined) {
+      const b = Buffer.from(addrText.split('.').map(Number));
+      return { text: addrText, family: 4, prefix: 32, isHost: true, start: b, end: b };
+    }
     addr = ipaddr.IPv4.parse(addrText);
   } else if (addrText.includes(':') && V6_CHARS.test(addrText) && ipaddr.IPv6.isValid(addrText)) {
     const v6 = ipaddr.IPv6.parse(addrText);

@@ -26,7 +26,6 @@ const MIGRATIONS: readonly string[] = [
      deleted_at INTEGER
    );
    CREATE UNIQUE INDEX decisions_active_key ON decisions(value, origin, scenario) WHERE deleted_at IS NULL;
-   CREATE INDEX decisions_value ON decisions(value) WHERE deleted_at IS NULL;
    CREATE INDEX decisions_ranges ON decisions(family, start) WHERE is_range = 1 AND deleted_at IS NULL;
    CREATE INDEX decisions_expiry ON decisions(expires_at) WHERE deleted_at IS NULL AND expires_at IS NOT NULL;
    CREATE INDEX decisions_origin ON decisions(origin) WHERE deleted_at IS NULL;
@@ -79,6 +78,9 @@ export function openDb(dataDir: string, fileName = 'gatehouse.db'): Db {
   // NORMAL under WAL keeps commits durable across a daemon crash; only a power cut can lose the last ones.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // 64 MiB of page cache: a million-row import touches index pages all over the file; the 2 MiB default
+  // makes it three times slower.
+  db.pragma('cache_size = -65536');
   migrate(db);
   return db;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatGoDuration, parseGoDuration } from '../../src/crowdsec/lapi/go-duration.js';
+import { formatGoDuration, parseGoDuration } from '../../src/crowdsec/lapi/index.js';
 import { signWatcherJwt, verifyWatcherJwt } from '../../src/crowdsec/lapi/jwt.js';
 import { parseAlerts } from '../../src/crowdsec/lapi/alerts.js';
 import { goJsonString } from '../../src/crowdsec/lapi/wire.js';

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { labDown, labUp } from '../../lab/lab.js';
@@ -148,12 +147,4 @@ async function followBlocks(gw: LabGateway, stopped: () => boolean): Promise<voi
     };
     void tick();
   });
-}
-
-export function registerDemo(program: Command): void {
-  program
-    .command('demo')
-    .description('build the lab, run Gatehouse in it, show a phishing click and an attack being blocked (as root)')
-    .option('--once', 'print the report and tear down instead of staying up')
-    .action(async (o: { once?: boolean }) => runDemo(o));
 }

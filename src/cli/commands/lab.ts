@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { labDown, labStatus, labUp } from '../../lab/lab.js';
-import { DEFAULT_PREFIX } from '../../lab/topology.js';
 import { printJson } from '../format.js';
+
+const DEFAULT_PREFIX = 'gh';
+const lab = () => import('../../lab/lab.js');
 
 export function registerLab(program: Command): void {
   const g = program.command('lab').description('isolated network-namespace lab: LAN clients, a gateway and a simulated internet');
@@ -10,8 +11,9 @@ export function registerLab(program: Command): void {
     .option('--prefix <p>', 'namespace name prefix', DEFAULT_PREFIX)
     .option('--json', 'print JSON')
     .action(async (o: { prefix: string; json?: boolean }) => {
-      const lab = await labUp({ prefix: o.prefix });
-      if (o.json) return printJson(lab);
+      const { labUp, labStatus } = await lab();
+      const up = await labUp({ prefix: o.prefix });
+      if (o.json) return printJson(up);
       console.log(`lab ${o.prefix} is up`);
       printJson(await labStatus(o.prefix));
     });
@@ -19,13 +21,13 @@ export function registerLab(program: Command): void {
     .description('remove every namespace and process of the lab')
     .option('--prefix <p>', 'namespace name prefix', DEFAULT_PREFIX)
     .action(async (o: { prefix: string }) => {
-      await labDown(o.prefix);
+      await (await lab()).labDown(o.prefix);
       console.log(`lab ${o.prefix} is down`);
     });
   g.command('status')
     .description('which namespaces and servers of the lab exist')
     .option('--prefix <p>', 'namespace name prefix', DEFAULT_PREFIX)
     .action(async (o: { prefix: string }) => {
-      printJson(await labStatus(o.prefix));
+      printJson(await (await lab()).labStatus(o.prefix));
     });
 }

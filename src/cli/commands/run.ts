@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { checkConfig, formatProblem, loadConfig } from '../../config/index.js';
-import { startDaemon } from '../../daemon/daemon.js';
-import { settingsFromConfig } from '../../daemon/settings.js';
 import { configFile, withConfig, type GlobalOpts } from '../context.js';
 import { printJson } from '../format.js';
 
@@ -11,6 +9,9 @@ export function registerRun(program: Command): void {
     .action(async (o: GlobalOpts) => {
       const file = configFile(o);
       if (!file) throw new Error('no config file: pass --config FILE (see examples/gatehouse.yaml)');
+      // Loaded here, not at the top: every other verb starts faster without fastify, SQLite and the daemon.
+      const { startDaemon } = await import('../../daemon/daemon.js');
+      const { settingsFromConfig } = await import('../../daemon/settings.js');
       const daemon = await startDaemon(settingsFromConfig(loadConfig(file)));
       const stop = async (sig: string) => {
         daemon.log.info({ signal: sig }, 'stopping; nftables rules stay in place and keep protecting the network');

@@ -1,5 +1,5 @@
 import type { NewDecision } from '../../decisions/types.js';
-import { parseGoDuration } from './go-duration.js';
+import { tryParseDuration as parseGoDuration } from '../../config/duration.js';
 
 /**
  * Pure part of `POST /v1/alerts`: which of a watcher's alerts and decisions we can take, and as what.

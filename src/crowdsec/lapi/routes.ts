@@ -6,7 +6,7 @@ import type { Decision, Direction } from '../../decisions/types.js';
 import { covers, parseTarget, tryParseTarget } from '../../net/ip.js';
 import type { AlertDecisionRef, LapiBouncer, LapiCredentials } from '../../store/lapi-credentials.js';
 import { AlertFormatError, parseAlerts } from './alerts.js';
-import { formatGoDuration, parseGoDuration } from './go-duration.js';
+import { formatDuration as formatGoDuration, tryParseDuration as parseGoDuration } from '../../config/duration.js';
 import { signWatcherJwt, verifyWatcherJwt } from './jwt.js';
 import { first, matches, matchesNothing, parseDecisionsSelector, parseStreamQuery, type DecisionSelector, type RawQuery } from './query.js';
 import { activeDecisionsJson, allowCheckFrom, smallListJson, type ActivePages, type AllowCheck } from './stream.js';

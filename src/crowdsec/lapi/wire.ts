@@ -1,5 +1,5 @@
 import type { Decision } from '../../decisions/types.js';
-import { formatGoDuration } from './go-duration.js';
+import { formatDuration as formatGoDuration } from '../../config/duration.js';
 
 /**
  * Bouncer-facing decision JSON, byte-compatible with CrowdSec 1.4.6 (captures 20-…, 30-…): keys in Go's
