@@ -1,5 +1,7 @@
+import type { Family } from '../net/ip.js';
 import type {
   AllowEntry,
+  Direction,
   Decision,
   DecisionFilter,
   ImportResult,
@@ -22,8 +24,20 @@ export interface DecisionChange {
    * Every other inserted host value is new to the kernel. Undefined = unknown, recompute all.
    */
   readonly contendedValues?: readonly string[];
+  /**
+   * Single addresses this change inserted that had no other decision: what the kernel needs, handed over
+   * directly so the firewall does not read them back (a bulk import's chunk at a time).
+   */
+  readonly freshHosts?: readonly FreshHost[];
   /** Allow entries changed: listeners must recompute whatever depends on the allowlist. */
   readonly allowChanged: boolean;
+}
+
+export interface FreshHost {
+  readonly value: string;
+  readonly family: Family;
+  readonly direction: Direction;
+  readonly expiresAt: number | null;
 }
 
 export interface StreamDelta {

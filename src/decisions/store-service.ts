@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { openDb, type Db } from '../store/db.js';
 import { parseTarget, tryParseTarget, InvalidTargetError, type Family, type Target } from '../net/ip.js';
-import type { DecisionChange, DecisionService, StreamDelta } from './service.js';
+import type { DecisionChange, DecisionService, FreshHost, StreamDelta } from './service.js';
 import {
   DIRECTIONS,
   type AllowEntry,
@@ -191,6 +191,7 @@ class SqliteDecisionService implements DecisionService {
     const samples: { line: number; text: string; why: string }[] = [];
     const removedValues: string[] = [];
     const contended: string[] = [];
+    const fresh: FreshHost[] = [];
     this.db.transaction(() => {
       let keep: Statement | undefined;
       if (replaceOrigin !== undefined) {
@@ -248,6 +249,7 @@ class SqliteDecisionService implements DecisionService {
         } else {
           added++;
           if (others) contended.push(t.text);
+          else if (t.isHost) fresh.push({ value: t.text, family: t.family, direction, expiresAt });
         }
         const id = Number(insert.run(t.text, t.family, t.prefix, t.isHost ? 0 : 1, t.start, t.end, origin, scenario, reason, direction, now, expiresAt).lastInsertRowid);
         keep?.run(id);
@@ -265,7 +267,7 @@ class SqliteDecisionService implements DecisionService {
     })();
     const after = this.maxId();
     if (after > before || removedValues.length > 0) {
-      this.emit({ insertedFrom: before + 1, insertedTo: after, removedValues, contendedValues: contended, allowChanged: false });
+      this.emit({ insertedFrom: before + 1, insertedTo: after, removedValues, contendedValues: contended, freshHosts: fresh, allowChanged: false });
     }
     return { added, updated, skipped, skippedSamples: samples, removed };
   }

@@ -1,4 +1,4 @@
-import type { DecisionChange } from '../decisions/service.js';
+import type { DecisionChange, FreshHost } from '../decisions/service.js';
 import type { EnforcementView, HostState } from '../decisions/enforcement-view.js';
 import type { Family } from '../net/ip.js';
 import { elementText, renderAdd, renderEnsureAbsent, renderReplaceIntervalSet } from './elements.js';
@@ -21,6 +21,10 @@ function dirOf(h: HostState): HostSetDir | undefined {
   if (h.inbound) return 'in';
   if (h.outbound) return 'out';
   return undefined;
+}
+
+function freshState(f: FreshHost): HostState {
+  return { value: f.value, family: f.family, inbound: f.direction !== 'outbound', outbound: f.direction !== 'inbound', expiresAt: f.expiresAt, decisions: 1 };
 }
 
 const isRangeValue = (v: string): boolean => v.includes('/');
@@ -172,7 +176,11 @@ export class Enforcer {
     const fresh = new Map<string, string[]>();
     for (const c of batch) {
       if (c.insertedFrom > c.insertedTo) continue;
-      const rows = c.contendedValues ? this.view.insertedHostRows(c.insertedFrom, c.insertedTo) : this.view.hostsInserted(c.insertedFrom, c.insertedTo);
+      const rows = c.freshHosts
+        ? c.freshHosts.map(freshState)
+        : c.contendedValues
+          ? this.view.insertedHostRows(c.insertedFrom, c.insertedTo)
+          : this.view.hostsInserted(c.insertedFrom, c.insertedTo);
       for (const h of rows) {
         if (redo.has(h.value)) continue;
         if (h.decisions > 1) {
