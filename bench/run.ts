@@ -8,7 +8,20 @@ const argv = process.argv.slice(2);
 const full = argv.includes('--full');
 const base = full ? { ...DEFAULTS, sizes: [...DEFAULTS.sizes, 1_000_000] } : DEFAULTS;
 
-runDecisionsLoad(parseLoadArgs(argv.filter((a) => a !== '--full'), base)).catch((e: unknown) => {
+if (!argv.includes('--lapi')) runDecisionsLoad(parseLoadArgs(argv.filter((a) => a !== '--full'), base)).catch((e: unknown) => {
   console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });
+
+// ---------------------------------------------------------------------------------------------- --lapi
+// `npm run bench -- --lapi`: the LAPI benchmark instead (lapi-stream.ts: Gatehouse's LAPI vs CrowdSec 1.4.6,
+// 100k; `--full` adds 1,000,000 for Gatehouse only). Other flags go to lapi-stream.
+import { LAPI_DEFAULTS, parseLapiArgs, runLapiBench } from './lapi-stream.js';
+
+if (argv.includes('--lapi')) {
+  const lapiBase = full ? { ...LAPI_DEFAULTS, sizes: [...LAPI_DEFAULTS.sizes, 1_000_000] } : LAPI_DEFAULTS;
+  runLapiBench(parseLapiArgs(argv.filter((a) => a !== '--lapi' && a !== '--full'), lapiBase)).catch((e: unknown) => {
+    console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}

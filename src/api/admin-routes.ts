@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { DecisionService } from '../decisions/service.js';
+import type { DecisionService, FreshHost } from '../decisions/service.js';
 import { iterateImportText, type ImportSkips } from '../decisions/import-file.js';
 import { parseTarget } from '../net/ip.js';
 import { parseDuration } from '../config/duration.js';
 import type { BlockEventRepo } from '../store/block-events.js';
-import { DIRECTIONS, type Direction, type ImportResult } from '../decisions/types.js';
+import { DIRECTIONS, type Direction, type ImportResult, type NewDecision } from '../decisions/types.js';
 
 const IMPORT_CHUNK = 50_000;
 
@@ -16,6 +16,9 @@ export interface AdminDeps {
   readonly enforced: () => Promise<void>;
   /** Reads fresh hit counters into block events, so a report is never a poll interval behind. */
   readonly collect: () => Promise<void>;
+  /** Hands an import chunk's addresses to the kernel while the store writes them (see Enforcer.preload). */
+  readonly preload?: (hosts: readonly FreshHost[]) => void;
+  readonly discardPreload?: () => void;
   readonly status: () => Record<string, unknown>;
 }
 
@@ -129,34 +132,41 @@ export function adminRoutes(deps: AdminDeps) {
       const skips: ImportSkips = { skipped: 0, skippedSamples: [] };
       const origin = q.origin ?? 'manual';
       const lines = iterateImportText(req.body, skips);
-      // Chunks, each one transaction: memory stays bounded for a million lines, and nft loads one chunk
-      // into the kernel while the next is written to the store.
+      // Chunks, each one transaction: memory stays bounded for a million lines. Each chunk's addresses go
+      // to the kernel (preload, nft on the other core) while SQLite writes the same chunk.
       const r = { added: 0, updated: 0, skipped: 0, skippedSamples: [] as ImportResult['skippedSamples'][number][] };
+      const direction = q.direction ?? 'both';
       for (;;) {
-        let n = 0;
-        const part = decisions.addMany(
-          (function* () {
-            // next() by hand: leaving a for-of early would close the shared line generator.
-            for (let step = lines.next(); !step.done; step = lines.next()) {
-              const it = step.value;
-              yield {
-                value: it.value,
-                target: it.target,
-                origin,
-                direction: q.direction,
-                durationSec: q.duration,
-                reason: q.reason ?? it.comment ?? 'imported',
-                scenario: q.scenario ?? 'import',
-              };
-              if (++n === IMPORT_CHUNK) return;
-            }
-          })(),
-        );
+        const expiresAt = q.duration !== undefined ? Date.now() + q.duration * 1000 : null;
+        const chunk: NewDecision[] = [];
+        const hosts: FreshHost[] = [];
+        for (let step = lines.next(); !step.done; step = lines.next()) {
+          const it = step.value;
+          chunk.push({
+            value: it.value,
+            target: it.target,
+            origin,
+            direction,
+            durationSec: q.duration,
+            reason: q.reason ?? it.comment ?? 'imported',
+            scenario: q.scenario ?? 'import',
+          });
+          if (it.target.isHost) hosts.push({ value: it.value, family: it.target.family, direction, expiresAt });
+          if (chunk.length === IMPORT_CHUNK) break;
+        }
+        deps.preload?.(hosts);
+        let part: ImportResult;
+        try {
+          part = decisions.addMany(chunk);
+        } catch (e) {
+          deps.discardPreload?.();
+          throw e;
+        }
         r.added += part.added;
         r.updated += part.updated;
         r.skipped += part.skipped;
         r.skippedSamples.push(...part.skippedSamples);
-        if (n < IMPORT_CHUNK) break;
+        if (chunk.length < IMPORT_CHUNK) break;
         await new Promise((resolve) => setImmediate(resolve));
       }
       await deps.enforced();

@@ -153,6 +153,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
         decisions: store.service,
         blocks,
         enforced: () => enforcer.settled(),
+        preload: (hosts) => enforcer.preload(hosts),
+        discardPreload: () => enforcer.discardPreload(),
         collect,
         status: () => ({
           startedAt: started,

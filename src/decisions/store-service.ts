@@ -63,6 +63,27 @@ function toDecision(r: DecisionRow): Decision {
   };
 }
 
+/** A row of DECISION_COLS as an array, in that column order. */
+type RawDecision = [number, string, number, number, string, string, string, string, number, number | null];
+
+function decisionFromArray(r: RawDecision): Decision {
+  const family = r[2] as Family;
+  return {
+    id: r[0],
+    value: r[1],
+    family,
+    prefix: r[3],
+    scope: r[3] === (family === 4 ? 32 : 128) ? 'ip' : 'range',
+    type: 'ban',
+    origin: r[4],
+    reason: r[6],
+    scenario: r[5],
+    direction: r[7] as Direction,
+    createdAt: r[8],
+    expiresAt: r[9],
+  };
+}
+
 function toAllow(r: AllowRow): AllowEntry {
   return {
     id: r.id,
@@ -113,6 +134,7 @@ function expiryFrom(durationSec: number | null | undefined, now: number): number
  */
 class SqliteDecisionService implements DecisionService {
   private readonly listeners = new Set<(c: DecisionChange) => void>();
+  private readonly rawCache = new Map<string, Statement>();
   private readonly s: {
     retire: Statement;
     insert: Statement;
@@ -332,12 +354,22 @@ class SqliteDecisionService implements DecisionService {
     return rows.map(toDecision);
   }
 
+  /**
+   * The LAPI's startup stream reads a million rows through here page by page, so it avoids what costs
+   * most: re-preparing the statement per page and building a row object before the Decision.
+   */
   *iterateActive(filter?: DecisionFilter): IterableIterator<Decision> {
     const { sql, params } = this.where(filter);
-    const limit = filter?.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
-    for (const r of this.db.prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE ${sql} ORDER BY id${limit}`).iterate(params)) {
-      yield toDecision(r as DecisionRow);
+    const limit = filter?.limit !== undefined ? ` LIMIT @limit` : '';
+    if (filter?.limit !== undefined) params.limit = Math.max(0, Math.floor(filter.limit));
+    const text = `SELECT ${DECISION_COLS} FROM decisions WHERE ${sql} ORDER BY id${limit}`;
+    let stmt = this.rawCache.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text).raw(true);
+      if (this.rawCache.size > 64) this.rawCache.clear();
+      this.rawCache.set(text, stmt);
     }
+    for (const r of stmt.iterate(params)) yield decisionFromArray(r as RawDecision);
   }
 
   count(filter?: DecisionFilter): number {

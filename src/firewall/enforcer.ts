@@ -36,6 +36,7 @@ const familyOfValue = (v: string): Family => (v.includes(':') ? 6 : 4);
  */
 export class Enforcer {
   private pending: DecisionChange[] = [];
+  private readonly preloaded = new Set<string>();
   private running: Promise<void> | undefined;
   private needFull = false;
   private lastError: string | undefined;
@@ -86,8 +87,37 @@ export class Enforcer {
   }
 
   handle(change: DecisionChange): void {
+    if (this.preloaded.size > 0) change = this.consumePreloaded(change);
     this.pending.push(change);
     this.kick();
+  }
+
+  /**
+   * Puts single addresses into the kernel before the store has them, so a bulk import's nft work runs on
+   * the other core while SQLite writes. The store's change that follows (synchronously, for the same
+   * lines) must not add them again; whatever the store did not insert as new is recomputed from it.
+   */
+  preload(hosts: readonly FreshHost[]): void {
+    if (hosts.length === 0) return;
+    for (const h of hosts) this.preloaded.add(h.value);
+    this.pending.push({ insertedFrom: 1, insertedTo: 0, removedValues: [], contendedValues: [], freshHosts: hosts, allowChanged: false });
+    this.kick();
+  }
+
+  /** The store write after a preload failed: recompute those values from the store (taking them out). */
+  discardPreload(): void {
+    if (this.preloaded.size === 0) return;
+    const values = [...this.preloaded];
+    this.preloaded.clear();
+    this.handle({ insertedFrom: 1, insertedTo: 0, removedValues: values, allowChanged: false });
+  }
+
+  private consumePreloaded(change: DecisionChange): DecisionChange {
+    const fresh = (change.freshHosts ?? []).filter((h) => !this.preloaded.delete(h.value));
+    // Preloaded values the store did not take as new (updated, contended or skipped) are redone from it.
+    const leftovers = [...this.preloaded];
+    this.preloaded.clear();
+    return { ...change, freshHosts: fresh, removedValues: [...change.removedValues, ...leftovers] };
   }
 
   /** Resolves once every change handed over so far is in the kernel (or has failed and been logged). */
@@ -175,7 +205,7 @@ export class Enforcer {
     for (const [v, h] of this.view.hostsFor([...contended].filter((v) => !redo.has(v)))) redo.set(v, h);
     const fresh = new Map<string, string[]>();
     for (const c of batch) {
-      if (c.insertedFrom > c.insertedTo) continue;
+      if (c.insertedFrom > c.insertedTo && !c.freshHosts) continue;
       const rows = c.freshHosts
         ? c.freshHosts.map(freshState)
         : c.contendedValues

@@ -157,7 +157,7 @@ describe('reputation firewall in the lab', { skip: skipReason, timeout: 300_000 
 
   test('bad input gets one clear line and changes nothing', async () => {
     const before = await g.cliJson<Decision[]>(['decisions', 'list']);
-    const bad = await g.cli(['decisions', 'add', '300.1.2.3']);
+    const bad = await g.cli(["decisions", "add", "300.1.2.3"]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /not an IP address or CIDR range/);
     assert.equal(bad.stderr.trim().split('\n').length, 1);

@@ -436,3 +436,45 @@ describe('Enforcer: incremental changes end where a full reconcile would (random
     });
   }
 });
+
+describe('Enforcer.preload (bulk imports)', () => {
+  async function wired(t: TestContext) {
+    const r = await rig(t, false);
+    r.s.onChange((c) => r.enforcer.handle(c));
+    const settle = async () => {
+      await r.enforcer.settled();
+      for (const s of r.scripts.splice(0)) r.kernel.apply(s, r.now());
+    };
+    return { r, settle };
+  }
+
+  it('puts preloaded addresses in the kernel once, even after the store confirms them', async (t) => {
+    const { r, settle } = await wired(t);
+    const hosts = ['192.0.2.1', '192.0.2.2'].map((value) => ({ value, family: 4 as const, direction: 'both' as const, expiresAt: null }));
+    r.enforcer.preload(hosts);
+    r.s.addMany(hosts.map((h) => ({ value: h.value, origin: 'manual' })));
+    await settle();
+    assert.deepEqual(r.kernel.snapshot(r.now()).both_ip4, ['192.0.2.1', '192.0.2.2']);
+  });
+
+  it('recomputes a preloaded address the store did not take as new', async (t) => {
+    const { r, settle } = await wired(t);
+    r.s.add({ value: '192.0.2.9', origin: 'crowdsec', direction: 'inbound' });
+    await settle();
+    r.enforcer.preload([{ value: '192.0.2.9', family: 4, direction: 'outbound', expiresAt: null }]);
+    r.s.addMany([{ value: '192.0.2.9', origin: 'manual', direction: 'outbound' }]);
+    await settle();
+    const k = r.kernel.snapshot(r.now());
+    assert.deepEqual(k.both_ip4, ['192.0.2.9'], 'inbound + outbound = both');
+    assert.deepEqual(k.out_ip4, []);
+    assert.deepEqual(k.in_ip4, []);
+  });
+
+  it('takes preloaded addresses out again when the store write fails', async (t) => {
+    const { r, settle } = await wired(t);
+    r.enforcer.preload([{ value: '192.0.2.50', family: 4, direction: 'both', expiresAt: null }]);
+    r.enforcer.discardPreload();
+    await settle();
+    assert.deepEqual(r.kernel.snapshot(r.now()).both_ip4, []);
+  });
+});

@@ -36,6 +36,8 @@ export class GatewayLab extends LabGateway {
   }
 
   async close(): Promise<void> {
+    // GATEHOUSE_TEST_LOG=1 shows what the daemon said, for a failure that only the daemon can explain.
+    if (process.env.GATEHOUSE_TEST_LOG) process.stderr.write(`--- daemon log (${this.topo.prefix}) ---\n${(await this.log()).slice(-20000)}\n`);
     await this.stopDaemon('SIGKILL').catch(() => undefined);
     await closeProbes().catch(() => undefined);
     await labDown(this.topo.prefix).catch(() => undefined);
