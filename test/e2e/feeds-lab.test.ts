@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectFrom } from '../../src/lab/probe.js';
+import { connectFrom, httpGetFrom } from '../../src/lab/probe.js';
 import { feedUrl } from '../../src/lab/topology.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
 import { CROWDSEC_MISSING, CrowdsecLapi, crowdsecInstalled } from './peers/crowdsec.js';
@@ -41,6 +41,8 @@ describe('feeds and a real CrowdSec LAPI feed the gateway', { skip, timeout: 300
         { name: 'phishdb', type: 'url', url: feedUrl(t, 'phish.txt'), format: 'plain', direction: 'outbound', refresh: '1h', max_shrink: 0.5 },
         { name: 'cs', type: 'crowdsec', url: `http://${t.sites.legit.ipv4}:8080/`, api_key: key, refresh: '1s', direction: 'inbound' },
       ],
+      lapi: { listen: `${t.gateway.lanIpv4}:8081` },
+      mirror: { listen: `${t.gateway.lanIpv4}:41412`, endpoints: [{ path: '/blocklist', format: 'plain_text', auth: 'ip_based', trusted_ips: [t.networks.lan4] }] },
     });
     await g.startDaemon();
   });
@@ -126,5 +128,27 @@ describe('feeds and a real CrowdSec LAPI feed the gateway', { skip, timeout: 300
     assert.match(fs.find((f) => f.name === 'cs')?.warning ?? '', /keeping/);
     await lapi.start();
     await eventually('the feed to recover', async () => ((await g.cliJson<FeedStatus[]>(['feeds', 'list'])).find((f) => f.name === 'cs')?.warning === null ? true : undefined));
+  });
+
+  test('a LAN device uses our Local API with a key from `gatehouse bouncers add`, and our mirror', async () => {
+    const t = g.topo;
+    const add = await g.cli(['bouncers', 'add', 'lan-firewall']);
+    assert.equal(add.code, 0, add.stderr);
+    const key = add.stdout.trim().split('\n').at(-1)!;
+    assert.match(key, /^\S{16,}$/, 'the key alone on the last line');
+    const base = `http://${t.gateway.lanIpv4}:8081`;
+    const ok = await httpGetFrom(t.namespaces.c2, `${base}/v1/decisions/stream?startup=true`, 5000, { headers: { 'X-Api-Key': key } });
+    assert.equal(ok.status, 200);
+    const body = JSON.parse(ok.body ?? '{}') as { new: { value: string; scope: string }[] | null };
+    assert.ok(body.new?.some((d) => d.value === t.sites.phishing.ipv4), 'the feed decision is served to bouncers');
+    const bad = await httpGetFrom(t.namespaces.c2, `${base}/v1/decisions/stream?startup=true`, 5000, { headers: { 'X-Api-Key': 'wrong' } });
+    assert.equal(bad.status, 403);
+    assert.equal(bad.body, '{"message":"access forbidden"}');
+    const list = await g.cli(['bouncers', 'list']);
+    assert.match(list.stdout, /lan-firewall/);
+
+    const mirror = await httpGetFrom(t.namespaces.c2, `http://${t.gateway.lanIpv4}:41412/blocklist`, 5000);
+    assert.equal(mirror.status, 200);
+    assert.ok((mirror.body ?? '').split('\n').includes(t.sites.phishing.ipv4));
   });
 });
