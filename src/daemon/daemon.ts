@@ -7,6 +7,7 @@ import { HitCollector } from '../firewall/collector.js';
 import { systemNft, type NftRunner } from '../firewall/nft.js';
 import type { Mode } from '../firewall/ruleset.js';
 import { BlockEventRepo } from '../store/block-events.js';
+import { checkpoint } from '../store/db.js';
 import { ClientDirectory } from '../net/clients.js';
 import { adminRoutes } from '../api/admin-routes.js';
 import { startAdminServers, type AdminServers } from '../api/server.js';
@@ -127,6 +128,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   const timers = [
     new Periodic('collect hits', s.firewall.hitPollMs, collect, log),
     new Periodic('expire decisions', s.firewall.expireMs, async () => void store.service.expire(), log),
+    new Periodic('checkpoint the store', 60_000, async () => checkpoint(store.db), log),
     new Periodic(
       'purge old records',
       3600_000,
@@ -191,6 +193,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       await extras?.close();
       await enforcer.settled();
       await collecting;
+      checkpoint(store.db);
       store.close();
     },
   };
