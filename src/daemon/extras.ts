@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { covers, parseTarget, tryParseTarget } from '../net/ip.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +31,20 @@ function jwtSecret(dataDir: string): Buffer {
   return k;
 }
 
+/**
+ * `lapi.trusted_ips`: answers anyone else the way CrowdSec answers a bad key, before any key or password
+ * is even looked at.
+ */
+export function onlyFrom(cidrs: readonly string[]) {
+  const allowed = cidrs.map((c) => parseTarget(c));
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const ip = tryParseTarget(req.ip);
+    if (!ip || !allowed.some((a) => covers(a, ip))) {
+      await reply.code(403).header('content-type', 'application/json; charset=utf-8').send('{"message":"access forbidden"}');
+    }
+  };
+}
+
 async function listen(app: FastifyInstance, text: string): Promise<string> {
   const a = parseListenAddress(text);
   return app.listen({ host: a.host, port: a.port });
@@ -49,6 +64,8 @@ export async function startExtraServers(cfg: GatehouseConfig, decisions: Decisio
   try {
     if (cfg.lapi) {
       const app = Fastify({ logger: false, trustProxy: false });
+      const trusted = cfg.lapi.trusted_ips;
+      if (trusted) app.addHook('onRequest', onlyFrom(trusted));
       await app.register(
         lapiRoutes({
           decisions,
