@@ -6,7 +6,7 @@ import { sendError } from './admin-routes.js';
 import { parseListenAddress } from '../config/index.js';
 
 function tokenMatches(header: string | undefined, sha256Hex: string): boolean {
-  const m = /^Bearer\s+(\S+)$/.exec(header ?? '');
+  const m = /^Bearer\s+(.+)$/.exec(header ?? '');
   if (!m) return false;
   const got = createHash('sha256').update(m[1]!).digest();
   const want = Buffer.from(sha256Hex, 'hex');
@@ -19,7 +19,7 @@ export interface AdminServers {
 }
 
 function build(routes: FastifyPluginAsync, tokenSha256?: string): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
   app.setErrorHandler((err, _req, reply) => sendError(err as Error & { statusCode?: number }, reply));
   app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
   if (tokenSha256) {
@@ -41,6 +41,10 @@ export async function startAdminServers(
   routes: FastifyPluginAsync,
   opts: { socket: string; listen?: string; tokenSha256?: string },
 ): Promise<AdminServers> {
+  // Checked before anything listens: a refused start must not leave a half-started server behind.
+  if (opts.listen && (!opts.tokenSha256 || !/^[0-9a-f]{64}$/i.test(opts.tokenSha256))) {
+    throw new Error('api.listen needs api.token_sha256 (64 hex digits)');
+  }
   await mkdir(dirname(opts.socket), { recursive: true, mode: 0o700 });
   await rm(opts.socket, { force: true });
   const unixApp = build(routes);
@@ -49,10 +53,14 @@ export async function startAdminServers(
   let tcpApp: FastifyInstance | undefined;
   let tcpAddress: string | undefined;
   if (opts.listen) {
-    if (!opts.tokenSha256 || !/^[0-9a-f]{64}$/i.test(opts.tokenSha256)) throw new Error('api.listen needs api.token_sha256 (64 hex digits)');
-    const a = parseListenAddress(opts.listen);
-    tcpApp = build(routes, opts.tokenSha256);
-    tcpAddress = await tcpApp.listen({ host: a.host, port: a.port });
+    try {
+      const a = parseListenAddress(opts.listen);
+      tcpApp = build(routes, opts.tokenSha256);
+      tcpAddress = await tcpApp.listen({ host: a.host, port: a.port });
+    } catch (e) {
+      await unixApp.close();
+      throw e;
+    }
   }
   return {
     tcpAddress,

@@ -63,7 +63,7 @@ export async function startExtraServers(cfg: GatehouseConfig, decisions: Decisio
   let mirrorAddress: string | undefined;
   try {
     if (cfg.lapi) {
-      const app = Fastify({ logger: false, trustProxy: false });
+      const app = Fastify({ logger: false, trustProxy: false, forceCloseConnections: true });
       const trusted = cfg.lapi.trusted_ips;
       if (trusted) app.addHook('onRequest', onlyFrom(trusted));
       await app.register(
@@ -78,7 +78,7 @@ export async function startExtraServers(cfg: GatehouseConfig, decisions: Decisio
       lapiAddress = await listen(app, cfg.lapi.listen);
     }
     if (cfg.mirror) {
-      const app = Fastify({ logger: false });
+      const app = Fastify({ logger: false, forceCloseConnections: true });
       await app.register(mirrorRoutes({ decisions, endpoints: cfg.mirror.endpoints }));
       apps.push(app);
       mirrorAddress = await listen(app, cfg.mirror.listen);
