@@ -1,3 +1,4 @@
+import { waitForDaemon } from '../../src/lab/gateway-runner.js';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -74,16 +75,13 @@ export class BenchDaemon {
     } finally {
       closeSync(fd);
     }
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if ((await d.cli(['status'])).code === 0) return d;
-      if (d.child.exitCode !== null) throw new Error(`daemon exited with ${d.child.exitCode}:\n${await d.log()}`);
-      if (Date.now() > deadline) {
-        await d.stop();
-        throw new Error(`daemon did not come up within 30 s:\n${await d.log()}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      await waitForDaemon(d.child, async () => (await d.cli(['status'])).code === 0, () => d.log(), 30_000);
+    } catch (e) {
+      await d.stop();
+      throw e;
     }
+    return d;
   }
 
   get logFile(): string {

@@ -1,3 +1,4 @@
+import { waitForDaemon } from '../../src/lab/gateway-runner.js';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -75,16 +76,13 @@ export class GatehouseLapi implements BenchLapi {
     } finally {
       closeSync(fd);
     }
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if ((await runCli(['status'], configFile)).code === 0) return g;
-      if (g.child.exitCode !== null) throw new Error(`gatehouse exited with ${g.child.exitCode}:\n${await g.log()}`);
-      if (Date.now() > deadline) {
-        await g.stop();
-        throw new Error(`gatehouse did not come up within 30 s:\n${await g.log()}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      await waitForDaemon(g.child, async () => (await runCli(['status'], configFile)).code === 0, () => g.log(), 30_000);
+    } catch (e) {
+      await g.stop();
+      throw e;
     }
+    return g;
   }
 
   get pid(): number {

@@ -15,6 +15,25 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/**
+ * Waits until a just-spawned daemon answers `probe` (its CLI `status`), failing with its log if it exits
+ * first or takes longer than `timeoutMs`. Shared by the lab gateway, the tests and the benchmarks.
+ */
+export async function waitForDaemon(
+  child: ChildProcess,
+  probe: () => Promise<boolean>,
+  log: () => Promise<string>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${await log()}`);
+    if (Date.now() > deadline) throw new Error(`daemon did not come up within ${timeoutMs / 1000} s:\n${await log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The config a lab gateway starts with; callers merge their own keys on top. */
 export function labGatewayConfig(topo: LabTopology, dir: string): Record<string, unknown> {
   return {
@@ -75,14 +94,7 @@ export class LabGateway {
     } finally {
       closeSync(fd);
     }
-    const child = this.daemon;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if ((await this.cli(['status'])).code === 0) return;
-      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${await this.log()}`);
-      if (Date.now() > deadline) throw new Error(`daemon did not come up:\n${await this.log()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForDaemon(this.daemon, async () => (await this.cli(['status'])).code === 0, () => this.log(), timeoutMs);
   }
 
   async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
