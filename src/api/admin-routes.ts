@@ -2,12 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DecisionService, FreshHost } from '../decisions/service.js';
 import { iterateImportText, type ImportSkips } from '../decisions/import-file.js';
+import { addInChunks } from '../decisions/bulk-add.js';
 import { parseTarget } from '../net/ip.js';
 import { parseDuration } from '../config/duration.js';
 import type { BlockEventRepo } from '../store/block-events.js';
-import { DIRECTIONS, type Direction, type ImportResult, type NewDecision } from '../decisions/types.js';
-
-const IMPORT_CHUNK = 50_000;
+import { DIRECTIONS, type Direction, type NewDecision } from '../decisions/types.js';
 
 export interface AdminDeps {
   readonly decisions: DecisionService;
@@ -132,17 +131,12 @@ export function adminRoutes(deps: AdminDeps) {
       const skips: ImportSkips = { skipped: 0, skippedSamples: [] };
       const origin = q.origin ?? 'manual';
       const lines = iterateImportText(req.body, skips);
-      // Chunks, each one transaction: memory stays bounded for a million lines. Each chunk's addresses go
+      // Chunks, each one transaction: memory stays bounded for a million lines, and each chunk's addresses go
       // to the kernel (preload, nft on the other core) while SQLite writes the same chunk.
-      const r = { added: 0, updated: 0, skipped: 0, skippedSamples: [] as ImportResult['skippedSamples'][number][] };
       const direction = q.direction ?? 'both';
-      for (;;) {
-        const expiresAt = q.duration !== undefined ? Date.now() + q.duration * 1000 : null;
-        const chunk: NewDecision[] = [];
-        const hosts: FreshHost[] = [];
-        for (let step = lines.next(); !step.done; step = lines.next()) {
-          const it = step.value;
-          chunk.push({
+      const items = (function* (): Generator<NewDecision> {
+        for (const it of lines) {
+          yield {
             value: it.value,
             target: it.target,
             origin,
@@ -150,25 +144,10 @@ export function adminRoutes(deps: AdminDeps) {
             durationSec: q.duration,
             reason: q.reason ?? it.comment ?? 'imported',
             scenario: q.scenario ?? 'import',
-          });
-          if (it.target.isHost) hosts.push({ value: it.value, family: it.target.family, direction, expiresAt });
-          if (chunk.length === IMPORT_CHUNK) break;
+          };
         }
-        deps.preload?.(hosts);
-        let part: ImportResult;
-        try {
-          part = decisions.addMany(chunk);
-        } catch (e) {
-          deps.discardPreload?.();
-          throw e;
-        }
-        r.added += part.added;
-        r.updated += part.updated;
-        r.skipped += part.skipped;
-        r.skippedSamples.push(...part.skippedSamples);
-        if (chunk.length < IMPORT_CHUNK) break;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      })();
+      const r = await addInChunks({ decisions, ...(deps.preload ? { preload: deps.preload } : {}), ...(deps.discardPreload ? { discardPreload: deps.discardPreload } : {}) }, items);
       await deps.enforced();
       return {
         added: r.added,

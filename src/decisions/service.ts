@@ -1,5 +1,7 @@
 import type { Family } from '../net/ip.js';
 import type {
+  ActivePageQuery,
+  ActiveRow,
   AllowEntry,
   Direction,
   Decision,
@@ -83,6 +85,10 @@ export interface DecisionService {
 
   /** Active decisions in id order, without building an array: for streaming a million of them. */
   iterateActive(filter?: DecisionFilter): IterableIterator<Decision>;
+  /** One page of active decisions as row arrays, for the CrowdSec startup stream. */
+  activePage(q: ActivePageQuery): ActiveRow[];
+  /** Values with more than one live decision (a superset: expired ones count until swept). */
+  sharedValues(): Set<string>;
 
   onChange(listener: (c: DecisionChange) => void): () => void;
 }

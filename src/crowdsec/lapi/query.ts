@@ -70,9 +70,14 @@ export function parseDecisionsSelector(q: RawQuery): DecisionSelector {
 }
 
 export function matches(d: Decision, s: DecisionSelector, scenario: string): boolean {
-  if (s.scopes && !s.scopes.has(d.scope)) return false;
-  if (s.origins && !s.origins.has(d.origin)) return false;
-  if (s.types && !s.types.has(d.type)) return false;
+  return matchesFields(s, d.scope, d.origin, d.type, scenario);
+}
+
+/** `matches` on loose fields, for rows read without building a Decision. */
+export function matchesFields(s: DecisionSelector, scope: string, origin: string, type: string, scenario: string): boolean {
+  if (s.scopes && !s.scopes.has(scope)) return false;
+  if (s.origins && !s.origins.has(origin)) return false;
+  if (s.types && !s.types.has(type)) return false;
   if (s.scenariosContaining || s.scenariosNotContaining) {
     const sc = scenario.toLowerCase();
     if (s.scenariosContaining && !s.scenariosContaining.some((p) => sc.includes(p))) return false;

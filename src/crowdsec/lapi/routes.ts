@@ -60,7 +60,7 @@ function queryOf(req: FastifyRequest): RawQuery {
 export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
   return async (app) => {
     const clock = deps.now ?? Date.now;
-    const pages: ActivePages = deps.pages ?? ((f) => deps.decisions.iterateActive(f));
+    const pages: ActivePages = deps.pages ?? ((q) => deps.decisions.activePage(q));
     if (deps.jwtSecret.length < 32) throw new Error('LAPI jwtSecret must be at least 32 bytes');
 
     // Per-value "still active?" answers for the stream's deleted lists; any store change invalidates them.
@@ -171,12 +171,18 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
       if (!q.startup) {
         const fresh = (delta?.new ?? []).filter(
           // >=: a decision created in the very millisecond of the last pull may have missed it; twice is harmless.
-          (d) => d.createdAt >= lastPull! && matches(d, q.selector, wireScenario(d)) && !allowed?.(d) && remainingMs(d, now) > 0,
+          (d) => d.createdAt >= lastPull! && matches(d, q.selector, wireScenario(d)) && !allowed?.(d.value) && remainingMs(d, now) > 0,
         );
         return sendJson(reply, `{"deleted":${deleted},"new":${smallListJson(fresh, (d) => remainingMs(d, now), q.dedup)}}`);
       }
       if (none) return sendJson(reply, `{"deleted":${deleted},"new":null}`);
-      const body = activeDecisionsJson(pages, { selector: q.selector, dedup: q.dedup, now, ...(allowed ? { allowed } : {}) });
+      const body = activeDecisionsJson(pages, {
+        selector: q.selector,
+        dedup: q.dedup,
+        now,
+        ...(allowed ? { allowed } : {}),
+        ...(q.dedup ? { shared: deps.decisions.sharedValues() } : {}),
+      });
       return reply
         .header('content-type', JSON_TYPE)
         .send(Readable.from(wrap(`{"deleted":${deleted},"new":`, body, '}'), { objectMode: false }));
@@ -215,16 +221,14 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
               return dt !== undefined && covers(t, dt);
             });
       } else {
-        let rows = 0;
-        for (const _ of pages({ afterId: 0, limit: SORT_LIMIT + 1 })) rows++;
-        if (rows > SORT_LIMIT) {
+        if (pages({ afterId: 0, limit: SORT_LIMIT + 1 }).length > SORT_LIMIT) {
           const body = activeDecisionsJson(pages, { selector: s, dedup: false, now, ...(allowed ? { allowed } : {}) });
           return reply.header('content-type', JSON_TYPE).send(Readable.from(wrap('', body, ''), { objectMode: false }));
         }
         found = deps.decisions.list();
       }
       const keep = found
-        .filter((d) => matches(d, s, wireScenario(d)) && !allowed?.(d) && remainingMs(d, now) > 0)
+        .filter((d) => matches(d, s, wireScenario(d)) && !allowed?.(d.value) && remainingMs(d, now) > 0)
         .sort((a, b) => remainingMs(a, now) - remainingMs(b, now) || a.id - b.id);
       return sendJson(reply, smallListJson(keep, (d) => remainingMs(d, now), false));
     }
@@ -433,13 +437,10 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
       const origins = new Set<string>();
       let afterId = 0;
       for (;;) {
-        let rows = 0;
-        for (const d of pages({ afterId, limit: 10_000 })) {
-          rows++;
-          afterId = d.id;
-          origins.add(d.origin);
-        }
-        if (rows < 10_000) return origins;
+        const rows = pages({ afterId, limit: 10_000 });
+        for (const r of rows) origins.add(r[3]);
+        if (rows.length < 10_000) return origins;
+        afterId = rows[rows.length - 1]![0];
       }
     }
   };

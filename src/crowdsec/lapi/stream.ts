@@ -1,26 +1,28 @@
-import type { Decision, DecisionFilter } from '../../decisions/types.js';
+import type { ActivePageQuery, ActiveRow, Decision } from '../../decisions/types.js';
+import { parseToken } from '../../feeds/fast-target.js';
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';
-import { matches, type DecisionSelector } from './query.js';
-import { decisionJson, remainingMs, StringCache, wireScenario } from './wire.js';
+import { matchesFields, type DecisionSelector } from './query.js';
+import { decisionJson, FOREVER_MS, StringCache } from './wire.js';
 
 /**
- * Active decisions in id order after `afterId`, at most `limit`. The call must finish synchronously:
- * a better-sqlite3 iterator left open across an await would block every other statement on the
- * connection, so big answers are read page by page (keyset on id) with the event loop free in between.
- * DecisionService.iterateActive fits: `(f) => service.iterateActive(f)`.
+ * Active decisions in id order after `afterId`, at most `limit`, as row arrays. Each call reads one page
+ * synchronously, so big answers go page by page with the event loop free in between (a better-sqlite3
+ * iterator left open across an await would block every other statement on the connection).
+ * DecisionService.activePage fits: `(q) => service.activePage(q)`.
  */
-export type ActivePages = (filter: DecisionFilter & { afterId: number; limit: number }) => Iterable<Decision>;
+export type ActivePages = (q: ActivePageQuery) => readonly ActiveRow[];
 
-export const PAGE_SIZE = 5000;
+export const PAGE_SIZE = 10_000;
 
-/** Rejects decisions fully covered by an allow entry (the allowlist wins, also for our bouncers). */
-export type AllowCheck = (d: Decision) => boolean;
+/** True for a value fully covered by an allow entry (the allowlist wins, also for our bouncers). */
+export type AllowCheck = (value: string) => boolean;
 
 export function allowCheckFrom(allowValues: readonly string[]): AllowCheck | undefined {
   const allow = allowValues.map((v) => tryParseTarget(v)).filter((t): t is Target => t !== undefined);
   if (allow.length === 0) return undefined;
-  return (d) => {
-    const t = tryParseTarget(d.value);
+  return (value) => {
+    // Stream values are canonical already; parseToken's IPv4 path keeps this cheap per row.
+    const t = parseToken(value);
     return t !== undefined && allow.some((a) => covers(a, t));
   };
 }
@@ -32,10 +34,12 @@ export interface ActiveStreamOptions {
   readonly now: number;
   readonly allowed?: AllowCheck;
   readonly pageSize?: number;
+  /** Values that may have more than one decision (DecisionService.sharedValues); needed with dedup. */
+  readonly shared?: ReadonlySet<string>;
 }
 
 /** The narrowest store filter the selector allows; the rest is checked here. */
-function storeFilter(s: DecisionSelector): Pick<DecisionFilter, 'scope' | 'origin'> {
+function storeFilter(s: DecisionSelector): Pick<ActivePageQuery, 'scope' | 'origin'> {
   const scope = s.scopes && s.scopes.has('ip') !== s.scopes.has('range') ? (s.scopes.has('ip') ? 'ip' : 'range') : undefined;
   const origin = s.origins && s.origins.size === 1 ? [...s.origins][0] : undefined;
   return { ...(scope ? { scope } : {}), ...(origin !== undefined ? { origin } : {}) };
@@ -44,41 +48,59 @@ function storeFilter(s: DecisionSelector): Pick<DecisionFilter, 'scope' | 'origi
 /**
  * Yields the JSON array of active decisions in chunks of one page each: `[`…`]`, or `null` when there is
  * none. Dedup is streaming: a later duplicate is sent only if it outlives the one already sent (the
- * bouncer keeps the longest, so the result is the same as CrowdSec's one-per-value, at no buffering cost).
+ * bouncer keeps the longest, so the result is the same as CrowdSec's one-per-value), and only values the
+ * store says are shared are tracked, so a million unique values cost no Map.
  */
 export async function* activeDecisionsJson(pages: ActivePages, o: ActiveStreamOptions): AsyncGenerator<string> {
   const cache = new StringCache();
   const base = storeFilter(o.selector);
   const sent = o.dedup ? new Map<string, number>() : undefined;
+  const shared = o.shared;
   const limit = o.pageSize ?? PAGE_SIZE;
+  const now = o.now;
+  const plain = isPlainSelector(o.selector);
   let afterId = 0;
   let any = false;
   for (;;) {
+    const rows = pages({ ...base, afterId, limit });
     const parts: string[] = [];
-    let rows = 0;
-    for (const d of pages({ ...base, afterId, limit })) {
-      rows++;
-      afterId = d.id;
-      if (!matches(d, o.selector, wireScenario(d))) continue;
-      if (o.allowed?.(d)) continue;
-      const left = remainingMs(d, o.now);
+    for (const r of rows) {
+      const scope = r[2] === 1 ? 'range' : 'ip';
+      const scenario = r[4]; // the row's headline is wire.ts wireScenario
+      if (!plain && !matchesFields(o.selector, scope, r[3], 'ban', scenario)) continue;
+      if (o.allowed?.(r[1])) continue;
+      const left = r[5] === null ? FOREVER_MS : r[5] - now;
       if (left <= 0) continue;
-      if (sent) {
-        const prev = sent.get(d.value);
+      if (sent && (shared === undefined || shared.has(r[1]))) {
+        const prev = sent.get(r[1]);
         if (prev !== undefined && prev >= left) continue;
-        sent.set(d.value, left);
+        sent.set(r[1], left);
       }
-      parts.push(decisionJson(d, left, cache));
+      parts.push(
+        `{"duration":"${cache.duration(left)}","id":${r[0]},"origin":${cache.get(r[3])},"scenario":${cache.get(scenario)},"scope":"${scope === 'ip' ? 'Ip' : 'Range'}","type":"ban","value":"${r[1]}"}`,
+      );
     }
     if (parts.length > 0) {
       yield (any ? ',' : '[') + parts.join(',');
       any = true;
     }
-    if (rows < limit) break;
+    if (rows.length < limit) break;
+    afterId = rows[rows.length - 1]![0];
     // Let delta polls and writes in between: each page is a few milliseconds of synchronous work.
     await new Promise<void>((r) => setImmediate(r));
   }
   yield any ? ']' : 'null';
+}
+
+/** The default bouncer query (scopes ip,range and nothing else) lets every row of ours through. */
+function isPlainSelector(s: DecisionSelector): boolean {
+  return (
+    (s.scopes === undefined || (s.scopes.has('ip') && s.scopes.has('range'))) &&
+    s.origins === undefined &&
+    (s.types === undefined || s.types.has('ban')) &&
+    s.scenariosContaining === undefined &&
+    s.scenariosNotContaining === undefined
+  );
 }
 
 /** Joins decision JSON texts of a small list (deltas), deduplicating by value to the longest-lived. */

@@ -1,0 +1,58 @@
+import type { DecisionService, FreshHost } from './service.js';
+import type { ImportResult, NewDecision } from './types.js';
+
+/** Lines per transaction: big enough to amortise a commit, small enough to keep a million-line list bounded. */
+export const BULK_CHUNK = 50_000;
+
+/** Where bulk writes go: the store, and optionally the kernel ahead of it (see Enforcer.preload). */
+export interface BulkTarget {
+  readonly decisions: Pick<DecisionService, 'addMany'>;
+  /** Hands a chunk's single addresses to the kernel while the store writes the same chunk. */
+  readonly preload?: (hosts: readonly FreshHost[]) => void;
+  /** The store write after a preload failed: the kernel must forget what it was handed. */
+  readonly discardPreload?: () => void;
+}
+
+/**
+ * Adds decisions in chunks of one transaction each, yielding to the event loop in between so delta polls,
+ * the API and the enforcer keep running during a million-line import or feed load. Lines are pulled from
+ * `items` lazily: only one chunk of NewDecision objects is alive at a time.
+ */
+export async function addInChunks(target: BulkTarget, items: Iterable<NewDecision>, chunkSize = BULK_CHUNK): Promise<ImportResult> {
+  const total = { added: 0, updated: 0, skipped: 0, skippedSamples: [] as ImportResult['skippedSamples'][number][] };
+  const it = items[Symbol.iterator]();
+  let offset = 0;
+  for (;;) {
+    const chunk: NewDecision[] = [];
+    const hosts: FreshHost[] = [];
+    const now = Date.now();
+    for (let step = it.next(); !step.done; step = it.next()) {
+      const d = step.value;
+      chunk.push(d);
+      const t = d.target;
+      if (target.preload && t?.isHost) {
+        const expiresAt = d.durationSec === undefined || d.durationSec === null ? null : now + Math.round(d.durationSec * 1000);
+        hosts.push({ value: t.text, family: t.family, direction: d.direction ?? 'both', expiresAt });
+      }
+      if (chunk.length === chunkSize) break;
+    }
+    if (chunk.length === 0) break;
+    target.preload?.(hosts);
+    let part: ImportResult;
+    try {
+      part = target.decisions.addMany(chunk);
+    } catch (e) {
+      target.discardPreload?.();
+      throw e;
+    }
+    total.added += part.added;
+    total.updated += part.updated;
+    total.skipped += part.skipped;
+    // The store numbers lines within its batch; the admin wants them within the whole list.
+    for (const s of part.skippedSamples) if (total.skippedSamples.length < 10) total.skippedSamples.push({ ...s, line: s.line + offset });
+    offset += chunk.length;
+    if (chunk.length < chunkSize) break;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return total;
+}
