@@ -3,6 +3,8 @@ import type {
   ActivePageQuery,
   ActiveRow,
   AllowEntry,
+  ValueOrderQuery,
+  ValueOrderRow,
   Direction,
   Decision,
   DecisionFilter,
@@ -87,6 +89,8 @@ export interface DecisionService {
   iterateActive(filter?: DecisionFilter): IterableIterator<Decision>;
   /** One page of active decisions as row arrays, for the CrowdSec startup stream. */
   activePage(q: ActivePageQuery): ActiveRow[];
+  /** One page of active decisions sorted by value (then origin, scenario), straight from the index. */
+  activeInValueOrder(q: ValueOrderQuery): ValueOrderRow[];
   /** Values with more than one live decision (a superset: expired ones count until swept). */
   sharedValues(): Set<string>;
 

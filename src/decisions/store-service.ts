@@ -7,6 +7,8 @@ import {
   DIRECTIONS,
   type ActivePageQuery,
   type ActiveRow,
+  type ValueOrderQuery,
+  type ValueOrderRow,
   type AllowEntry,
   type Decision,
   type DecisionFilter,
@@ -413,6 +415,17 @@ class SqliteDecisionService implements DecisionService {
       limit: Math.max(0, Math.floor(q.limit)),
       ...(q.origin !== undefined ? { origin: q.origin } : {}),
     }) as ActiveRow[];
+  }
+
+  activeInValueOrder(q: ValueOrderQuery): ValueOrderRow[] {
+    // The (value, origin, scenario) index is already in this order: no sort, and a row-value keyset
+    // continues exactly where the previous page stopped, duplicates of a value included.
+    const after = q.after ? ' AND (value, origin, scenario) > (@v, @o, @s)' : '';
+    const stmt = this.rawStatement(`SELECT value, origin, scenario, family, is_range, expires_at FROM decisions INDEXED BY decisions_active_key
+      WHERE ${ACTIVE}${after} ORDER BY value, origin, scenario LIMIT @limit`);
+    const params: Record<string, unknown> = { now: this.clock(), limit: Math.max(0, Math.floor(q.limit)) };
+    if (q.after) Object.assign(params, { v: q.after[0], o: q.after[1], s: q.after[2] });
+    return stmt.all(params) as ValueOrderRow[];
   }
 
   sharedValues(): Set<string> {

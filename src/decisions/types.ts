@@ -42,6 +42,15 @@ export interface ActivePageQuery {
   readonly origin?: string;
 }
 
+/** An active decision in value order, for the blocklist mirror. [value, origin, scenario] is the page key. */
+export type ValueOrderRow = readonly [value: string, origin: string, scenario: string, family: 4 | 6, isRange: 0 | 1, expiresAt: number | null];
+
+export interface ValueOrderQuery {
+  /** Continue after this [value, origin, scenario] (the last row of the previous page). */
+  readonly after?: readonly [string, string, string];
+  readonly limit: number;
+}
+
 export interface NewDecision {
   readonly value: string;
   /** The value already parsed (a feed's or an import's own parse): saves a second parse per line. */

@@ -94,3 +94,18 @@ test('bad endpoint config fails at startup with a clear message', () => {
   assert.throws(() => prepareEndpoints([{ path: '/a', format: 'csv' as 'json', auth: 'none' }]), /unknown format/);
   assert.throws(() => prepareEndpoints([{ path: '/a', format: 'json', auth: 'none' }, { path: '/a', format: 'json', auth: 'none' }]), /used twice/);
 });
+
+test('a list longer than a page comes out whole, sorted, and the server answers other requests meanwhile', async (t) => {
+  const { base, store } = await setup(t);
+  // 25,000 addresses over three pages of the store, plus a value held by two origins right where a page ends.
+  const values = Array.from({ length: 25_000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  store.service.addMany(values.map((value) => ({ value, origin: 'feed:big' })));
+  store.service.add({ value: values[9_999]!, origin: 'cscli' });
+  const download = request(`${base}/security/blocklist?ipv4only`).then((r) => r.body.text());
+  const other = await request(`${base}/security/blocklist?origin=cscli`);
+  assert.equal(await other.body.text(), `${values[9_999]}\n`);
+  const lines = (await download).trimEnd().split('\n');
+  const want = [...values, values[9_999]!, '192.0.2.10', '198.51.100.0/24'].sort();
+  assert.equal(lines.length, want.length);
+  assert.deepEqual(lines, want);
+});

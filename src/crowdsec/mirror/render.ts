@@ -27,6 +27,8 @@ export interface MirrorOptions {
   readonly origin?: string;
   /** Keep input order instead of sorting by value text. */
   readonly nosort?: boolean;
+  /** The items already come sorted by value (the store's index order): stream them, never hold the list. */
+  readonly presorted?: boolean;
   /** Merge adjacent/overlapping entries into the fewest CIDRs (every entry then printed as a CIDR). */
   readonly aggregate?: boolean;
   /** mikrotik: address-list name (`?listname=`), default CrowdSec. */
@@ -54,20 +56,24 @@ function isRangeItem(d: MirrorItem): boolean {
 
 /** Filters (and aggregates, sorts) the input the way the mirror's registry does before formatting. */
 export function selectRows(items: Iterable<MirrorItem>, opts: MirrorOptions = {}): Row[] {
+  let rows = [...selected(items, opts)];
+  if (opts.aggregate) rows = aggregateRows(rows);
+  else if (!opts.nosort && !opts.presorted) rows.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  return rows;
+}
+
+/** The items the options let through, as rows, lazily. */
+function* selected(items: Iterable<MirrorItem>, opts: MirrorOptions): Generator<Row> {
   const origin = opts.origin?.toLowerCase();
   const now = opts.now ?? Date.now();
-  let rows: Row[] = [];
   for (const d of items) {
     if (opts.ipv4only && d.family !== 4) continue;
     if (opts.ipv6only && d.family !== 6) continue;
     if (origin !== undefined && d.origin.toLowerCase() !== origin) continue;
     const expiresAt = d.expiresAt ?? null;
     if (expiresAt !== null && expiresAt <= now) continue;
-    rows.push({ value: d.value, family: d.family, isRange: isRangeItem(d), origin: d.origin, scenario: d.scenario ?? '', expiresAt });
+    yield { value: d.value, family: d.family, isRange: isRangeItem(d), origin: d.origin, scenario: d.scenario ?? '', expiresAt };
   }
-  if (opts.aggregate) rows = aggregateRows(rows);
-  else if (!opts.nosort) rows.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-  return rows;
 }
 
 function aggregateRows(rows: readonly Row[]): Row[] {
@@ -111,7 +117,7 @@ function ros(s: string): string {
   return s.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/[\r\n]/g, ' ');
 }
 
-function* lines(rows: readonly Row[], format: MirrorFormat, opts: MirrorOptions): Generator<string> {
+function* lines(rows: Iterable<Row>, format: MirrorFormat, opts: MirrorOptions): Generator<string> {
   const now = opts.now ?? Date.now();
   switch (format) {
     case 'plain_text':
@@ -136,13 +142,14 @@ function* lines(rows: readonly Row[], format: MirrorFormat, opts: MirrorOptions)
       return;
     case 'json':
       yield '[';
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
-        yield (i === 0 ? '' : ',') + JSON.stringify({
+      let sep = '';
+      for (const r of rows) {
+        yield sep + JSON.stringify({
           value: r.value, scope: r.isRange ? 'Range' : 'Ip', origin: r.origin, scenario: r.scenario,
           expires_at: r.expiresAt === null ? null : new Date(r.expiresAt).toISOString(),
           duration: r.expiresAt === null ? null : remaining(r, now),
         });
+        sep = ',';
       }
       yield ']\n';
       return;
@@ -150,7 +157,7 @@ function* lines(rows: readonly Row[], format: MirrorFormat, opts: MirrorOptions)
 }
 
 /** Byte-for-byte the output of the mirror's text/template (its whitespace trimming included). */
-function* mikrotik(rows: readonly Row[], opts: MirrorOptions, now: number): Generator<string> {
+function* mikrotik(rows: Iterable<Row>, opts: MirrorOptions, now: number): Generator<string> {
   const list = opts.listName && opts.listName !== '' ? opts.listName : 'CrowdSec';
   const fn = 'CrowdSecAddIP';
   const header = (v6: boolean) => {
@@ -170,8 +177,8 @@ function* mikrotik(rows: readonly Row[], opts: MirrorOptions, now: number): Gene
 
 /** Output in chunks of ~64 KiB (for streaming a million entries); nothing when the selection is empty. */
 export function* renderMirrorChunks(items: Iterable<MirrorItem>, format: MirrorFormat, opts: MirrorOptions = {}): Generator<string> {
-  const rows = selectRows(items, opts);
-  if (rows.length === 0) return;
+  const rows = opts.aggregate || !(opts.nosort || opts.presorted) ? selectRows(items, opts) : nonEmpty(selected(items, opts));
+  if (rows === undefined || (Array.isArray(rows) && rows.length === 0)) return;
   let buf = '';
   for (const l of lines(rows, format, opts)) {
     buf += l;
@@ -181,6 +188,16 @@ export function* renderMirrorChunks(items: Iterable<MirrorItem>, format: MirrorF
     }
   }
   if (buf) yield buf;
+}
+
+/** The rows again, or undefined when there is none (so nothing, not even a header, is written). */
+function nonEmpty(rows: Generator<Row>): Iterable<Row> | undefined {
+  const first = rows.next();
+  if (first.done) return undefined;
+  return (function* () {
+    yield first.value;
+    yield* rows;
+  })();
 }
 
 /** The whole rendering as one string ('' when nothing is selected: the mirror answers 404 then). */

@@ -24,7 +24,7 @@ export interface MirrorEndpointConfig {
 }
 
 export interface MirrorDeps {
-  readonly decisions: Pick<DecisionService, 'iterateActive'>;
+  readonly decisions: Pick<DecisionService, 'activeInValueOrder'>;
   readonly endpoints: readonly MirrorEndpointConfig[];
   readonly now?: () => number;
 }
@@ -108,6 +108,7 @@ function optionsFrom(req: FastifyRequest, ep: PreparedEndpoint, now: number): Mi
     ipv4only: flag(q, 'ipv4only'),
     ipv6only: flag(q, 'ipv6only'),
     nosort: flag(q, 'nosort'),
+    presorted: true,
     aggregate: ep.cfg.aggregate === true,
     now,
     ...(origin ? { origin } : {}),
@@ -115,8 +116,23 @@ function optionsFrom(req: FastifyRequest, ep: PreparedEndpoint, now: number): Mi
   };
 }
 
-function* asItems(decisions: Pick<DecisionService, 'iterateActive'>): Generator<MirrorItem> {
-  yield* decisions.iterateActive();
+const MIRROR_PAGE = 10_000;
+
+/**
+ * Active decisions in value order, a page per read: a million-entry list streams out with one page in
+ * memory, and the event loop runs between pages (Readable.from pulls the next one when the socket drains).
+ */
+function* asItems(decisions: Pick<DecisionService, 'activeInValueOrder'>): Generator<MirrorItem> {
+  let after: [string, string, string] | undefined;
+  for (;;) {
+    const rows = decisions.activeInValueOrder({ limit: MIRROR_PAGE, ...(after ? { after } : {}) });
+    for (const [value, origin, scenario, family, isRange, expiresAt] of rows) {
+      yield { value, origin, scenario, family, scope: isRange === 1 ? 'range' : 'ip', expiresAt };
+    }
+    if (rows.length < MIRROR_PAGE) return;
+    const last = rows[rows.length - 1]!;
+    after = [last[0], last[1], last[2]];
+  }
 }
 
 async function serve(ep: PreparedEndpoint, deps: MirrorDeps, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
