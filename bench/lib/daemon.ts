@@ -58,7 +58,8 @@ export class BenchDaemon {
     readonly configFile: string,
   ) {}
 
-  static async start(ns: BenchNamespace, dir: string, opts: { nodeArgs?: readonly string[] } = {}): Promise<BenchDaemon> {
+  /** `config` adds top-level sections (e.g. `feeds`) to the minimal config. */
+  static async start(ns: BenchNamespace, dir: string, opts: { nodeArgs?: readonly string[]; config?: Readonly<Record<string, unknown>> } = {}): Promise<BenchDaemon> {
     await mkdir(dir, { recursive: true });
     const configFile = join(dir, 'gatehouse.yaml');
     const config = {
@@ -66,6 +67,7 @@ export class BenchDaemon {
       // info would log per-request lines; the benchmark measures the daemon, not its logger.
       log_level: 'warn',
       interfaces: { lan: [BenchNamespace.LAN], wan: [BenchNamespace.WAN] },
+      ...opts.config,
     };
     await writeFile(configFile, stringify(config));
     const d = new BenchDaemon(ns, dir, configFile);

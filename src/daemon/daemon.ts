@@ -149,7 +149,11 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   try {
     if (s.source) {
       extras = await startExtraServers(s.source, store.service, credentials);
-      feeds = startFeeds(s.source, store.service, log);
+      feeds = startFeeds(s.source, store.service, log, {
+        preload: (hosts) => enforcer.preload(hosts),
+        discardPreload: () => enforcer.discardPreload(),
+        enforced: () => enforcer.settled(),
+      });
     }
     const admin = adminRoutes({
         decisions: store.service,

@@ -11,12 +11,12 @@ import type { DecisionService } from '../decisions/service.js';
 import type { LapiCredentials } from '../store/lapi-credentials.js';
 import { startCrowdsecFeed, type FeedLog } from './crowdsec-feed.js';
 import type { RunningFeed } from './feed-status.js';
-import { startListFeed } from './list-feed.js';
+import { startListFeed, type FeedKernel } from './list-feed.js';
 
 export const VERSION = '0.1.0';
 
-export function startFeeds(cfg: GatehouseConfig, decisions: DecisionService, log: FeedLog): RunningFeed[] {
-  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, decisions, log, VERSION) : startListFeed(f, decisions, log)));
+export function startFeeds(cfg: GatehouseConfig, decisions: DecisionService, log: FeedLog, kernel: FeedKernel = {}): RunningFeed[] {
+  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, decisions, log, VERSION) : startListFeed(f, decisions, log, kernel)));
 }
 
 /** Watcher tokens must survive a restart, or every agent has to log in again: keep the key on disk. */

@@ -1,6 +1,10 @@
 import type { FileFeedConfig, UrlFeedConfig } from '../config/index.js';
+import { addInChunks, BULK_CHUNK, type BulkTarget } from '../decisions/bulk-add.js';
 import type { DecisionService } from '../decisions/service.js';
+import type { NewDecision } from '../decisions/types.js';
 import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '../feeds/index.js';
+import { V4Target } from '../feeds/fast-target.js';
+import type { Target } from '../net/ip.js';
 import { feedOrigin, type FeedLog } from './crowdsec-feed.js';
 import type { FeedStatus, RunningFeed } from './feed-status.js';
 
@@ -18,11 +22,35 @@ export function feedSpecFrom(cfg: UrlFeedConfig | FileFeedConfig): FeedSpec {
   };
 }
 
+/** The kernel side of a feed load: preloading each chunk's addresses, and waiting until it holds them all. */
+export interface FeedKernel {
+  readonly preload?: BulkTarget['preload'];
+  readonly discardPreload?: BulkTarget['discardPreload'];
+  /** Resolves once everything handed to the firewall so far is in the kernel. */
+  readonly enforced?: () => Promise<void>;
+  /** Lines per store transaction (tests use small ones). */
+  readonly chunkSize?: number;
+}
+
+/**
+ * The decisions for a feed's added entries, made one at a time as the store pulls them: with a million
+ * entries only one chunk of NewDecision objects (and of their texts) is alive at once.
+ */
+export function* feedDecisions(added: readonly Target[], base: Pick<NewDecision, 'origin' | 'direction' | 'reason' | 'scenario'>): Generator<NewDecision> {
+  for (const t of added) {
+    // A fresh lazy target, so the text the store builds dies with the chunk instead of staying cached on
+    // the parsed entry until the whole refresh is over.
+    const target = t instanceof V4Target ? new V4Target(t.startInt, t.prefix) : t;
+    // Spelled out rather than spread: a million spreads cost seconds.
+    yield { value: target.text, target, origin: base.origin, direction: base.direction, reason: base.reason, scenario: base.scenario };
+  }
+}
+
 /**
  * A downloaded or local list on a schedule. Its entries become decisions of origin `feed:<name>` that
  * stay until a later accepted refresh drops them: a failed, empty or truncated download changes nothing.
  */
-export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: DecisionService, log: FeedLog): RunningFeed {
+export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: DecisionService, log: FeedLog, kernel: FeedKernel = {}): RunningFeed {
   const spec = feedSpecFrom(cfg);
   const origin = feedOrigin(cfg.name);
   const reason = `listed by feed ${cfg.name}`;
@@ -32,16 +60,31 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
   let nextRunAt: number | null = Date.now();
   let warning: string | null = null;
   let skipped = 0;
+  /**
+   * Entries as of the last accepted refresh. Counting a million rows in the store costs most of a second,
+   * and `feeds list` asks for every feed; after a failed apply the store is asked again.
+   */
+  let entries: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
   const runner = new FeedRunner({
     current: () => decisions.valuesOf(origin),
     apply: async ({ diff }) => {
+      // Additions first, in chunks of one transaction each: a store failure halfway leaves the previous
+      // entries in place (nothing is removed yet) and the next refresh diffs against what did get in.
       if (diff.added.length > 0) {
-        decisions.addMany(diff.added.map((t) => ({ value: t.text, target: t, origin, direction: cfg.direction, reason, scenario: cfg.format })));
+        const target: BulkTarget = {
+          decisions,
+          ...(kernel.preload ? { preload: kernel.preload } : {}),
+          ...(kernel.discardPreload ? { discardPreload: kernel.discardPreload } : {}),
+        };
+        const base = { origin, direction: cfg.direction, reason, scenario: cfg.format };
+        await addInChunks(target, feedDecisions(diff.added, base), kernel.chunkSize ?? BULK_CHUNK);
       }
       decisions.deleteValues(origin, diff.removed);
+      // `feeds refresh` answers "done" only when the kernel enforces the new list.
+      await kernel.enforced?.();
     },
   });
 
@@ -50,7 +93,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
     type: cfg.type,
     direction: cfg.direction,
     source: cfg.type === 'url' ? cfg.url : cfg.path,
-    entries: decisions.count({ origin }),
+    entries: (entries ??= decisions.count({ origin })),
     skipped,
     lastAttemptAt,
     lastSuccessAt,
@@ -65,11 +108,15 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
     if (r.outcome === 'applied' || r.outcome === 'not_modified') {
       lastSuccessAt = Date.now();
       warning = null;
-      if (r.outcome === 'applied') skipped = r.parsed.skipped;
+      if (r.outcome === 'applied') {
+        skipped = r.parsed.skipped;
+        entries = r.entries;
+      }
       log.info({ feed: cfg.name, outcome: r.outcome }, r.message);
     } else {
       // Refused or failed: the previous decisions stay enforced; the admin sees why in `feeds list`.
       warning = r.message;
+      if (r.outcome === 'failed') entries = undefined;
       if (r.outcome === 'refused') skipped = r.parsed.skipped;
       log.warn({ feed: cfg.name, outcome: r.outcome }, r.message);
     }

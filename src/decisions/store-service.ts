@@ -134,6 +134,21 @@ function expiryFrom(durationSec: number | null | undefined, now: number): number
 }
 
 
+/** Groups smaller than this are written row by row. */
+const BULK_MIN = 32;
+
+/** SQL for an address column from JSON: IPv4 as a number (8 hex digits), IPv6 as hex text. */
+const BLOB_OF = (family: string, key: string) => `CASE ${family} WHEN 4 THEN unhex(printf('%08X', ${key})) ELSE unhex(${key}) END`;
+
+/** An address bound for BLOB_OF: IPv4 as its number, IPv6 as hex. */
+function addressKey(t: Target, which: 'start' | 'end'): number | string {
+  if (t.family === 4) {
+    const n = which === 'start' ? t.startInt : t.endInt;
+    return n ?? t[which].readUInt32BE(0);
+  }
+  return t[which].toString('hex');
+}
+
 /** A batch line that passed validation, ready to write. */
 interface CheckedRow {
   readonly t: Target;
@@ -190,7 +205,7 @@ function checkedRows(
  */
 class SqliteDecisionService implements DecisionService {
   private readonly listeners = new Set<(c: DecisionChange) => void>();
-  private readonly rawCache = new Map<string, Statement>();
+  private readonly stmtCache = new Map<string, Statement>();
   private readonly s: {
     retire: Statement;
     insert: Statement;
@@ -286,10 +301,23 @@ class SqliteDecisionService implements DecisionService {
         `INSERT INTO decisions (value, family, prefix, is_range, start, end, origin, scenario, reason, direction, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      for (const r of checkedRows(ds, replaceOrigin, now, (skip) => {
+      const rows = checkedRows(ds, replaceOrigin, now, (skip) => {
         skipped++;
         if (samples.length < MAX_SAMPLES) samples.push(skip);
-      })) {
+      });
+      // Values new to the store and listed once go in with one statement per group of shared fields: most
+      // of a feed or an import. The rest (updates, values another decision holds, repeats) go row by row.
+      const { bulk, single } = this.splitNew(rows);
+      for (const group of bulk) {
+        const from = this.maxId();
+        this.bulkInsert(group, now);
+        if (keep) this.db.prepare('INSERT INTO batch_keep (id) SELECT id FROM decisions WHERE id > ?').run(from);
+        added += group.length;
+        for (const { t, direction, expiresAt } of group) {
+          if (t.isHost) fresh.push({ value: t.text, family: t.family, direction, expiresAt });
+        }
+      }
+      for (const r of single) {
         const { t, origin, scenario, reason, direction, expiresAt } = r;
         let prev: unknown[] | undefined;
         let others = false;
@@ -329,6 +357,53 @@ class SqliteDecisionService implements DecisionService {
       this.emit({ insertedFrom: before + 1, insertedTo: after, removedValues, contendedValues: contended, freshHosts: fresh, allowChanged: false });
     }
     return { added, updated, skipped, skippedSamples: samples, removed };
+  }
+
+  /**
+   * Splits a batch into groups that can be inserted in bulk (value absent from the store, once in the
+   * batch, same origin/scenario/reason/direction/expiry as the rest of its group) and rows that need the
+   * row-by-row path. Which values the store holds is asked in one statement.
+   */
+  private splitNew(rows: readonly CheckedRow[]): { bulk: CheckedRow[][]; single: CheckedRow[] } {
+    const count = new Map<string, number>();
+    for (const r of rows) count.set(r.t.text, (count.get(r.t.text) ?? 0) + 1);
+    const held = new Set(
+      this.statement(
+        'SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM decisions d WHERE d.value = j.value AND d.deleted_at IS NULL)',
+        'pluck',
+      ).all(JSON.stringify([...count.keys()])) as string[],
+    );
+    const groups = new Map<string, CheckedRow[]>();
+    const single: CheckedRow[] = [];
+    for (const r of rows) {
+      if (count.get(r.t.text) !== 1 || held.has(r.t.text)) {
+        single.push(r);
+        continue;
+      }
+      const key = `${r.origin}\u0000${r.scenario}\u0000${r.reason}\u0000${r.direction}\u0000${r.expiresAt}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(r);
+    }
+    const bulk: CheckedRow[][] = [];
+    for (const g of groups.values()) {
+      // A statement per group only pays off for groups of some size (imports with a comment per line).
+      if (g.length >= BULK_MIN) bulk.push(g);
+      else single.push(...g);
+    }
+    return { bulk, single };
+  }
+
+  /** One INSERT … SELECT over a JSON array: a million rows cost SQLite's work, not a million calls into it. */
+  private bulkInsert(group: readonly CheckedRow[], now: number): void {
+    const first = group[0]!;
+    const json = JSON.stringify(group.map(({ t }) => [t.text, t.family, t.prefix, t.isHost ? 0 : 1, addressKey(t, 'start'), addressKey(t, 'end')]));
+    this.statement(
+      `INSERT INTO decisions (value, family, prefix, is_range, start, end, origin, scenario, reason, direction, created_at, expires_at)
+       SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, ${BLOB_OF('j.value ->> 1', 'j.value ->> 4')}, ${BLOB_OF('j.value ->> 1', 'j.value ->> 5')},
+              @origin, @scenario, @reason, @direction, @now, @expiresAt
+       FROM json_each(@rows) j`,
+    ).run({ rows: json, origin: first.origin, scenario: first.scenario, reason: first.reason, direction: first.direction, now, expiresAt: first.expiresAt });
   }
 
   private rowFor(t: Target, d: NewDecision, now: number) {
@@ -436,11 +511,19 @@ class SqliteDecisionService implements DecisionService {
   }
 
   private rawStatement(text: string): Statement {
-    let stmt = this.rawCache.get(text);
+    return this.statement(text, 'raw');
+  }
+
+  /** Prepared once per text and mode; filters make a handful of distinct texts. */
+  private statement(text: string, mode?: 'raw' | 'pluck'): Statement {
+    const key = `${mode ?? ''}:${text}`;
+    let stmt = this.stmtCache.get(key);
     if (!stmt) {
-      stmt = this.db.prepare(text).raw(true);
-      if (this.rawCache.size > 64) this.rawCache.clear();
-      this.rawCache.set(text, stmt);
+      stmt = this.db.prepare(text);
+      if (mode === 'raw') stmt.raw(true);
+      if (mode === 'pluck') stmt.pluck(true);
+      if (this.stmtCache.size > 64) this.stmtCache.clear();
+      this.stmtCache.set(key, stmt);
     }
     return stmt;
   }

@@ -65,38 +65,28 @@ export class FeedRunner {
       const error = new Error(`feed ${feed}: format ${format} is not a list format (known: ${LIST_FORMATS.join(', ')})`);
       return { outcome: 'failed', feed, state, message: error.message, error };
     }
-    let fetched: FetchResult;
+    let got: { parsed: ParsedList; validators: FetchState } | 'not_modified';
     try {
-      fetched = await (this.deps.fetch ?? fetchFeed)(spec, state, this.deps.fetchOptions ?? {});
+      got = await this.download(spec, state, format);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const message = err instanceof FeedFetchError ? err.message : `feed ${feed}: ${error.message}`;
       return { outcome: 'failed', feed, state, message, error };
     }
-    if (fetched.status === 'not_modified') {
+    if (got === 'not_modified') {
       return { outcome: 'not_modified', feed, state, message: `feed ${feed}: not modified` };
     }
-    const parseOpts: ParseOptions = {
-      ...(spec.minScore !== undefined ? { minScore: spec.minScore } : {}),
-      keepSpecial: this.deps.keepSpecial ?? false,
-    };
-    const parsed = (this.deps.parse ?? parseList)(fetched.body, format, parseOpts);
+    const { parsed, validators } = got;
     try {
-      const current = await this.deps.current(spec);
-      const verdict = (this.deps.guard ?? checkRefresh)(current.size, parsed, spec.maxShrink, { feed });
-      if (!verdict.accept) {
+      const { verdict, diff } = await this.decide(spec, parsed);
+      if (!diff) {
         return { outcome: 'refused', feed, state, message: verdict.reason ?? `feed ${feed}: refused`, parsed };
       }
-      const diff = diffEntries(current, parsed.entries);
       await this.deps.apply({ feed: spec, parsed, diff });
-      const nextState: FetchState = {
-        ...(fetched.etag !== undefined ? { etag: fetched.etag } : {}),
-        ...(fetched.lastModified !== undefined ? { lastModified: fetched.lastModified } : {}),
-      };
       return {
         outcome: 'applied',
         feed,
-        state: nextState,
+        state: validators,
         message: summary(feed, parsed, diff, verdict.reason),
         entries: parsed.entries.length,
         added: diff.added.length,
@@ -108,6 +98,33 @@ export class FeedRunner {
       const error = err instanceof Error ? err : new Error(String(err));
       return { outcome: 'failed', feed, state, message: `feed ${feed}: could not apply the new list: ${error.message}`, error };
     }
+  }
+
+  /** Guard and diff; the store's current set (a million strings) is garbage when this returns, before the apply. */
+  private async decide(spec: FeedSpec, parsed: ParsedList): Promise<{ verdict: GuardVerdict; diff?: FeedDiff }> {
+    const current = await this.deps.current(spec);
+    const verdict = (this.deps.guard ?? checkRefresh)(current.size, parsed, spec.maxShrink, { feed: spec.name });
+    if (!verdict.accept) return { verdict };
+    return { verdict, diff: diffEntries(current, parsed.entries) };
+  }
+
+  /**
+   * Fetch and parse in a function of their own: the downloaded text (tens of MB for a million lines) is
+   * garbage once parsed, instead of staying reachable from the refresh until the store and kernel are done.
+   */
+  private async download(spec: FeedSpec, state: FetchState, format: ListFormat): Promise<{ parsed: ParsedList; validators: FetchState } | 'not_modified'> {
+    const fetched: FetchResult = await (this.deps.fetch ?? fetchFeed)(spec, state, this.deps.fetchOptions ?? {});
+    if (fetched.status === 'not_modified') return 'not_modified';
+    const parseOpts: ParseOptions = {
+      ...(spec.minScore !== undefined ? { minScore: spec.minScore } : {}),
+      keepSpecial: this.deps.keepSpecial ?? false,
+    };
+    const parsed = (this.deps.parse ?? parseList)(fetched.body, format, parseOpts);
+    const validators: FetchState = {
+      ...(fetched.etag !== undefined ? { etag: fetched.etag } : {}),
+      ...(fetched.lastModified !== undefined ? { lastModified: fetched.lastModified } : {}),
+    };
+    return { parsed, validators };
   }
 }
 

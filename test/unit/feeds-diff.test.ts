@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diffEntries } from '../../src/feeds/diff.js';
 import { parseList } from '../../src/feeds/parse.js';
+import { v4Key } from '../../src/feeds/fast-target.js';
+import { tryParseTarget } from '../../src/net/ip.js';
 
 describe('diffEntries', () => {
   it('finds added, removed and unchanged entries', () => {
@@ -33,5 +35,23 @@ describe('diffEntries', () => {
     assert.equal(d.unchanged, 999_000);
     assert.equal(d.removed[0], line(0));
     assert.equal(d.added[0]!.text, line(1_000_000));
+  });
+
+  it('keys IPv4 texts exactly as parseTarget reads them (randomized)', () => {
+    const parts = ['0', '1', '9', '10', '01', '255', '256', '999', '1234', '', 'a', ' '];
+    let seed = 7;
+    const pick = (): string => parts[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % parts.length]!;
+    for (let i = 0; i < 20_000; i++) {
+      let s = `${pick()}.${pick()}.${pick()}.${pick()}`;
+      if (i % 3 === 0) s += `/${pick()}`;
+      const t = tryParseTarget(s);
+      const k = v4Key(s);
+      if (t === undefined || t.family !== 4) {
+        assert.equal(k, -1, `${JSON.stringify(s)} is not an IPv4 address but got a key`);
+      } else {
+        assert.equal(Math.floor(k / 64), t.start.readUInt32BE(0), s);
+        assert.equal(k % 64, t.prefix, s);
+      }
+    }
   });
 });

@@ -167,6 +167,43 @@ describe('decision store: addMany', () => {
   });
 });
 
+describe('decision store: bulk path', () => {
+  it('a big mixed batch stores exactly what the row-by-row path would, addresses and ranges included', (t) => {
+    const f = fixture(t);
+    const s = f.store.service;
+    s.add({ value: '192.0.2.1', origin: 'manual' }); // another origin holds it: contended
+    s.add({ value: '192.0.2.2', origin: 'feed:x', reason: 'old' }); // same origin: update
+    f.changes.length = 0;
+    const batch: NewDecision[] = [];
+    for (let i = 0; i < 200; i++) batch.push({ value: `198.18.${i >> 8}.${i & 255}`, origin: 'feed:x', reason: 'listed' });
+    for (let i = 0; i < 40; i++) batch.push({ value: `2001:db8::${(i + 1).toString(16)}`, origin: 'feed:x', reason: 'listed' });
+    for (let i = 0; i < 40; i++) batch.push({ value: `100.64.${i}.0/24`, origin: 'feed:x', reason: 'listed', durationSec: 60 });
+    batch.push({ value: '192.0.2.1', origin: 'feed:x', reason: 'listed' });
+    batch.push({ value: '192.0.2.2', origin: 'feed:x', reason: 'listed' });
+    batch.push({ value: '203.0.113.9', origin: 'feed:x', reason: 'first' }, { value: '203.0.113.9', origin: 'feed:x', reason: 'second' });
+    batch.push({ value: '2001:db8:1::/48', origin: 'feed:x', reason: 'a lone range' });
+    const r = s.addMany(batch);
+    assert.deepEqual([r.added, r.updated, r.skipped], [200 + 40 + 40 + 1 + 1 + 1, 1 + 1, 0]);
+    // Every row reads back with its own fields, and ranges are found by the addresses inside them.
+    assert.equal(s.count({ origin: 'feed:x' }), 200 + 40 + 40 + 4);
+    assert.deepEqual(values(s.covering('100.64.7.200')), ['100.64.7.0/24']);
+    assert.equal(s.covering('100.64.7.200')[0]!.expiresAt, T0 + 60_000);
+    assert.deepEqual(values(s.covering('2001:db8:1::5')), ['2001:db8:1::/48']);
+    assert.deepEqual(values(s.covering('198.18.0.199')), ['198.18.0.199']);
+    assert.equal(s.list({ value: '203.0.113.9' }).map((d) => d.reason).join(), 'second');
+    assert.equal(s.list({ value: '192.0.2.2', origin: 'feed:x' })[0]!.reason, 'listed');
+    assert.equal(s.covering('2001:db8::28')[0]!.family, 6);
+    // The firewall is told which hosts are new to it and which values another decision holds.
+    const c = f.changes.at(-1)!;
+    assert.deepEqual(c.contendedValues, ['192.0.2.1']);
+    // A value listed twice: its first line is new, the second replaces it (as two separate adds would).
+    assert.deepEqual([...c.removedValues].sort(), ['192.0.2.2', '203.0.113.9']);
+    assert.equal(c.freshHosts!.length, 200 + 40 + 1);
+    assert.ok(c.freshHosts!.some((h) => h.value === '203.0.113.9'));
+    assert.ok(!c.freshHosts!.some((h) => h.value === '192.0.2.1' || h.value.includes('/')));
+  });
+});
+
 describe('decision store: replaceOrigin', () => {
   it('leaves unchanged rows alone, replaces changed ones, removes missing ones', (t) => {
     const f = fixture(t);

@@ -65,7 +65,12 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
 
     // Per-value "still active?" answers for the stream's deleted lists; any store change invalidates them.
     const activeCache = new Map<string, Decision[]>();
-    const unsubscribe = deps.decisions.onChange(() => activeCache.clear());
+    // Values with several decisions, for dedup: a scan per startup stream unless nothing changed since.
+    let shared: Set<string> | undefined;
+    const unsubscribe = deps.decisions.onChange(() => {
+      activeCache.clear();
+      shared = undefined;
+    });
     app.addHook('onClose', async () => unsubscribe());
     const activeFor = (value: string): Decision[] => {
       let ds = activeCache.get(value);
@@ -181,7 +186,7 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
         dedup: q.dedup,
         now,
         ...(allowed ? { allowed } : {}),
-        ...(q.dedup ? { shared: deps.decisions.sharedValues() } : {}),
+        ...(q.dedup ? { shared: (shared ??= deps.decisions.sharedValues()) } : {}),
       });
       return reply
         .header('content-type', JSON_TYPE)
