@@ -298,6 +298,23 @@ test('a startup stream bigger than one page is complete, valid JSON and deduplic
   store.service.deleteWhere({ origin: 'feed:big2' });
 });
 
+test('a value that gains a shorter second decision after a startup stream is still sent once', async () => {
+  const k = creds.addBouncer('dedup-later');
+  store.service.addMany(Array.from({ length: 50 }, (_, i) => ({ value: `10.9.0.${i}`, origin: 'feed:later', durationSec: 7200 })));
+  const stream = async () =>
+    (JSON.parse((await call('GET', '/v1/decisions/stream?startup=true&origins=feed:later,cscli', { key: k })).body) as { new: { value: string; duration: string; origin: string }[] }).new;
+  assert.equal((await stream()).length, 50);
+  // After the first stream the server knows which values are shared; this add makes 10.9.0.7 one of them.
+  // (A longer later duplicate would be sent as well: the bouncer keeps the longest, as with CrowdSec.)
+  store.service.add({ value: '10.9.0.7', origin: 'cscli', durationSec: 30 });
+  const again = await stream();
+  assert.equal(again.length, 50);
+  const seven = again.filter((d) => d.value === '10.9.0.7');
+  assert.deepEqual(seven.map((d) => [d.origin, d.duration]), [['feed:later', '2h0m0s']]);
+  store.service.deleteWhere({ origin: 'feed:later' });
+  store.service.deleteWhere({ origin: 'cscli', value: '10.9.0.7' });
+});
+
 test('fuzz: random alert bodies and query strings never crash the server (400 or success, never 500)', async () => {
   const token = await login();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;

@@ -65,11 +65,15 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
 
     // Per-value "still active?" answers for the stream's deleted lists; any store change invalidates them.
     const activeCache = new Map<string, Decision[]>();
-    // Values with several decisions, for dedup: a scan per startup stream unless nothing changed since.
+    // Values with several decisions, for dedup. One index scan, then kept up to date from the changes: a
+    // value gains a second decision only through an insert the store reports as contended. It may keep a
+    // value that lost its second decision; that only costs a Map entry in the stream.
     let shared: Set<string> | undefined;
-    const unsubscribe = deps.decisions.onChange(() => {
+    const unsubscribe = deps.decisions.onChange((c) => {
       activeCache.clear();
-      shared = undefined;
+      if (!shared || c.insertedFrom > c.insertedTo) return;
+      if (c.contendedValues === undefined) shared = undefined;
+      else for (const v of c.contendedValues) shared.add(v);
     });
     app.addHook('onClose', async () => unsubscribe());
     const activeFor = (value: string): Decision[] => {
