@@ -1,6 +1,5 @@
 import type { Statement } from 'better-sqlite3';
 import { openDb, type Db } from '../store/db.js';
-import { byTextPrefix } from './index-order.js';
 import { parseTarget, tryParseTarget, InvalidTargetError, type Family, type Target } from '../net/ip.js';
 import type { DecisionChange, DecisionService, FreshHost, StreamDelta } from './service.js';
 import {
@@ -134,78 +133,13 @@ function expiryFrom(durationSec: number | null | undefined, now: number): number
 }
 
 
-/** Groups smaller than this are written row by row. */
-const BULK_MIN = 32;
-
-/** SQL for an address column from JSON: IPv4 as a number (8 hex digits), IPv6 as hex text. */
-const BLOB_OF = (family: string, key: string) => `CASE ${family} WHEN 4 THEN unhex(printf('%08X', ${key})) ELSE unhex(${key}) END`;
-
-/** An address bound for BLOB_OF: IPv4 as its number, IPv6 as hex. */
-function addressKey(t: Target, which: 'start' | 'end'): number | string {
-  if (t.family === 4) {
-    const n = which === 'start' ? t.startInt : t.endInt;
-    return n ?? t[which].readUInt32BE(0);
-  }
-  return t[which].toString('hex');
-}
-
-/** A batch line that passed validation, ready to write. */
-interface CheckedRow {
-  readonly t: Target;
-  readonly origin: string;
-  readonly scenario: string;
-  readonly reason: string;
-  readonly direction: Direction;
-  readonly expiresAt: number | null;
-}
-
-/**
- * Validates a batch (invalid lines go to `skip` with their line number) and orders it by value. The order is
- * what makes a million-line import affordable: SQLite inserts each row into the (value, …) index, and in
- * value order consecutive rows land on the same index pages instead of random ones (see index-order.ts).
- */
-function checkedRows(
-  ds: Iterable<NewDecision>,
-  replaceOrigin: string | undefined,
-  now: number,
-  skip: (s: { line: number; text: string; why: string }) => void,
-): CheckedRow[] {
-  const clean = memoClean();
-  const out: CheckedRow[] = [];
-  let line = 0;
-  for (const d of ds) {
-    line++;
-    const t = d.target ?? tryParseTarget(d.value);
-    if (!t) {
-      skip({ line, text: String(d.value).slice(0, 80), why: 'not an IP address or CIDR range' });
-      continue;
-    }
-    if (replaceOrigin !== undefined && d.origin !== replaceOrigin) throw new InputError(`replaceOrigin(${replaceOrigin}) got a decision of origin ${d.origin}`);
-    try {
-      const origin = clean(d.origin, 'origin');
-      if (origin.length === 0) throw new InputError('origin must not be empty');
-      out.push({
-        t,
-        origin,
-        scenario: clean(d.scenario, 'scenario'),
-        reason: clean(d.reason, 'reason'),
-        direction: checkDirection(d.direction),
-        expiresAt: expiryFrom(d.durationSec, now),
-      });
-    } catch (e) {
-      skip({ line, text: d.value.slice(0, 80), why: (e as Error).message });
-    }
-  }
-  return byTextPrefix(out, (r) => r.t.text);
-}
-
 /**
  * SQLite-backed decision store. Every write is one transaction; listeners learn what changed afterwards,
  * so a crash between the write and enforcement is repaired by the reconcile at the next start.
  */
 class SqliteDecisionService implements DecisionService {
   private readonly listeners = new Set<(c: DecisionChange) => void>();
-  private readonly stmtCache = new Map<string, Statement>();
+  private readonly rawCache = new Map<string, Statement>();
   private readonly s: {
     retire: Statement;
     insert: Statement;
@@ -301,28 +235,34 @@ class SqliteDecisionService implements DecisionService {
         `INSERT INTO decisions (value, family, prefix, is_range, start, end, origin, scenario, reason, direction, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      const rows = checkedRows(ds, replaceOrigin, now, (skip) => {
-        skipped++;
-        if (samples.length < MAX_SAMPLES) samples.push(skip);
-      });
-      // Values new to the store and listed once go in with one statement per group of shared fields: most
-      // of a feed or an import. The rest (updates, values another decision holds, repeats) go row by row.
-      const { bulk, single } = this.splitNew(rows);
-      for (const group of bulk) {
-        const from = this.maxId();
-        this.bulkInsert(group, now);
-        if (keep) this.db.prepare('INSERT INTO batch_keep (id) SELECT id FROM decisions WHERE id > ?').run(from);
-        added += group.length;
-        for (const { t, direction, expiresAt } of group) {
-          if (t.isHost) fresh.push({ value: t.text, family: t.family, direction, expiresAt });
+      const clean = memoClean();
+      let line = 0;
+      for (const d of ds) {
+        line++;
+        const t = d.target ?? tryParseTarget(d.value);
+        if (!t) {
+          skipped++;
+          if (samples.length < MAX_SAMPLES) samples.push({ line, text: String(d.value).slice(0, 80), why: 'not an IP address or CIDR range' });
+          continue;
         }
-      }
-      for (const r of single) {
-        const { t, origin, scenario, reason, direction, expiresAt } = r;
+        if (replaceOrigin !== undefined && d.origin !== replaceOrigin) throw new InputError(`replaceOrigin(${replaceOrigin}) got a decision of origin ${d.origin}`);
+        let origin: string, scenario: string, reason: string, direction: Direction, expiresAt: number | null;
+        try {
+          origin = clean(d.origin, 'origin');
+          if (origin.length === 0) throw new InputError('origin must not be empty');
+          scenario = clean(d.scenario, 'scenario');
+          reason = clean(d.reason, 'reason');
+          direction = checkDirection(d.direction);
+          expiresAt = expiryFrom(d.durationSec, now);
+        } catch (e) {
+          skipped++;
+          if (samples.length < MAX_SAMPLES) samples.push({ line, text: d.value.slice(0, 80), why: (e as Error).message });
+          continue;
+        }
         let prev: unknown[] | undefined;
         let others = false;
-        for (const a of active.all(t.text) as unknown[][]) {
-          if (a[1] === origin && a[2] === scenario) prev = a;
+        for (const r of active.all(t.text) as unknown[][]) {
+          if (r[1] === origin && r[2] === scenario) prev = r;
           else others = true;
         }
         if (prev && keep && prev[3] === reason && prev[4] === direction && prev[5] === expiresAt) {
@@ -357,53 +297,6 @@ class SqliteDecisionService implements DecisionService {
       this.emit({ insertedFrom: before + 1, insertedTo: after, removedValues, contendedValues: contended, freshHosts: fresh, allowChanged: false });
     }
     return { added, updated, skipped, skippedSamples: samples, removed };
-  }
-
-  /**
-   * Splits a batch into groups that can be inserted in bulk (value absent from the store, once in the
-   * batch, same origin/scenario/reason/direction/expiry as the rest of its group) and rows that need the
-   * row-by-row path. Which values the store holds is asked in one statement.
-   */
-  private splitNew(rows: readonly CheckedRow[]): { bulk: CheckedRow[][]; single: CheckedRow[] } {
-    const count = new Map<string, number>();
-    for (const r of rows) count.set(r.t.text, (count.get(r.t.text) ?? 0) + 1);
-    const held = new Set(
-      this.statement(
-        'SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM decisions d WHERE d.value = j.value AND d.deleted_at IS NULL)',
-        'pluck',
-      ).all(JSON.stringify([...count.keys()])) as string[],
-    );
-    const groups = new Map<string, CheckedRow[]>();
-    const single: CheckedRow[] = [];
-    for (const r of rows) {
-      if (count.get(r.t.text) !== 1 || held.has(r.t.text)) {
-        single.push(r);
-        continue;
-      }
-      const key = `${r.origin}\u0000${r.scenario}\u0000${r.reason}\u0000${r.direction}\u0000${r.expiresAt}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
-      g.push(r);
-    }
-    const bulk: CheckedRow[][] = [];
-    for (const g of groups.values()) {
-      // A statement per group only pays off for groups of some size (imports with a comment per line).
-      if (g.length >= BULK_MIN) bulk.push(g);
-      else single.push(...g);
-    }
-    return { bulk, single };
-  }
-
-  /** One INSERT … SELECT over a JSON array: a million rows cost SQLite's work, not a million calls into it. */
-  private bulkInsert(group: readonly CheckedRow[], now: number): void {
-    const first = group[0]!;
-    const json = JSON.stringify(group.map(({ t }) => [t.text, t.family, t.prefix, t.isHost ? 0 : 1, addressKey(t, 'start'), addressKey(t, 'end')]));
-    this.statement(
-      `INSERT INTO decisions (value, family, prefix, is_range, start, end, origin, scenario, reason, direction, created_at, expires_at)
-       SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, ${BLOB_OF('j.value ->> 1', 'j.value ->> 4')}, ${BLOB_OF('j.value ->> 1', 'j.value ->> 5')},
-              @origin, @scenario, @reason, @direction, @now, @expiresAt
-       FROM json_each(@rows) j`,
-    ).run({ rows: json, origin: first.origin, scenario: first.scenario, reason: first.reason, direction: first.direction, now, expiresAt: first.expiresAt });
   }
 
   private rowFor(t: Target, d: NewDecision, now: number) {
@@ -510,20 +403,13 @@ class SqliteDecisionService implements DecisionService {
     return new Set(rows.map((r) => r[0]));
   }
 
+  /** Prepared once per text; filters make a handful of distinct texts. */
   private rawStatement(text: string): Statement {
-    return this.statement(text, 'raw');
-  }
-
-  /** Prepared once per text and mode; filters make a handful of distinct texts. */
-  private statement(text: string, mode?: 'raw' | 'pluck'): Statement {
-    const key = `${mode ?? ''}:${text}`;
-    let stmt = this.stmtCache.get(key);
+    let stmt = this.rawCache.get(text);
     if (!stmt) {
-      stmt = this.db.prepare(text);
-      if (mode === 'raw') stmt.raw(true);
-      if (mode === 'pluck') stmt.pluck(true);
-      if (this.stmtCache.size > 64) this.stmtCache.clear();
-      this.stmtCache.set(key, stmt);
+      stmt = this.db.prepare(text).raw(true);
+      if (this.rawCache.size > 64) this.rawCache.clear();
+      this.rawCache.set(text, stmt);
     }
     return stmt;
   }

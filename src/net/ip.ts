@@ -12,12 +12,6 @@ export interface Target {
   /** First and last address as big-endian bytes (4 or 16), for range comparisons in SQL and in memory. */
   readonly start: Buffer;
   readonly end: Buffer;
-  /**
-   * IPv4 only, when the parser has them at hand (feeds/fast-target.ts): first and last address as unsigned
-   * 32-bit numbers, so bulk writers need not build the Buffers above for a million entries.
-   */
-  readonly startInt?: number;
-  readonly endInt?: number;
 }
 
 export class InvalidTargetError extends Error {

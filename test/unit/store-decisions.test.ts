@@ -167,8 +167,8 @@ describe('decision store: addMany', () => {
   });
 });
 
-describe('decision store: bulk path', () => {
-  it('a big mixed batch stores exactly what the row-by-row path would, addresses and ranges included', (t) => {
+describe('decision store: mixed batches', () => {
+  it('a big mixed batch: new, updated, contended, repeated, IPv6 and ranges, each stored and announced right', (t) => {
     const f = fixture(t);
     const s = f.store.service;
     s.add({ value: '192.0.2.1', origin: 'manual' }); // another origin holds it: contended
