@@ -6,6 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { DecisionChange } from '../../src/decisions/service.js';
 import { InputError, InvalidTargetError, openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import type { NewDecision } from '../../src/decisions/types.js';
+import { parseToken } from '../../src/feeds/fast-target.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -201,6 +202,19 @@ describe('decision store: mixed batches', () => {
     assert.equal(c.freshHosts!.length, 200 + 40 + 1);
     assert.ok(c.freshHosts!.some((h) => h.value === '203.0.113.9'));
     assert.ok(!c.freshHosts!.some((h) => h.value === '192.0.2.1' || h.value.includes('/')));
+  });
+});
+
+describe('decision store: fast-parsed IPv4', () => {
+  it('entries parsed by the feeds fast path are stored with the same address bytes as parsed ones', (t) => {
+    const f = fixture(t);
+    const s = f.store.service;
+    const items = ['100.64.0.0/10', '203.0.113.77', '198.51.100.0/25'].map((v) => ({ value: v, target: parseToken(v)!, origin: 'feed:fast' }));
+    assert.deepEqual(s.addMany(items).added, 3);
+    assert.deepEqual(values(s.covering('100.127.255.254')), ['100.64.0.0/10']);
+    assert.deepEqual(values(s.covering('198.51.100.127')), ['198.51.100.0/25']);
+    assert.deepEqual(values(s.covering('198.51.100.128')), []);
+    assert.deepEqual(values(s.covering('203.0.113.77')), ['203.0.113.77']);
   });
 });
 
