@@ -11,7 +11,13 @@ export interface FeedStatus {
   readonly nextRunAt: number | null;
   /** The last failure or refused refresh, in plain words; null when the last attempt went well. */
   readonly warning: string | null;
+  /** While a refresh runs: how far it got (a million-line list takes a while); absent otherwise. */
+  readonly progress?: FeedProgress;
 }
+
+export type FeedProgress =
+  | { readonly phase: 'downloading'; readonly bytes: number; readonly total?: number }
+  | { readonly phase: 'applying'; readonly added: number; readonly removed: number };
 
 export interface RunningFeed {
   readonly name: string;

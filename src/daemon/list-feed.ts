@@ -6,7 +6,7 @@ import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '
 import { V4Target } from '../feeds/fast-target.js';
 import type { Target } from '../net/ip.js';
 import { feedOrigin, type FeedLog } from './crowdsec-feed.js';
-import type { FeedStatus, RunningFeed } from './feed-status.js';
+import type { FeedProgress, FeedStatus, RunningFeed } from './feed-status.js';
 
 export function feedSpecFrom(cfg: UrlFeedConfig | FileFeedConfig): FeedSpec {
   return {
@@ -67,10 +67,13 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
   let entries: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let progress: FeedProgress | undefined;
 
   const runner = new FeedRunner({
+    fetchOptions: { onProgress: (bytes, total) => (progress = { phase: 'downloading', bytes, ...(total !== undefined ? { total } : {}) }) },
     current: () => decisions.valuesOf(origin),
     apply: async ({ diff }) => {
+      progress = { phase: 'applying', added: diff.added.length, removed: diff.removed.length };
       // Additions first, in chunks of one transaction each: a store failure halfway leaves the previous
       // entries in place (nothing is removed yet) and the next refresh diffs against what did get in.
       if (diff.added.length > 0) {
@@ -99,11 +102,12 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
     lastSuccessAt,
     nextRunAt,
     warning,
+    ...(progress ? { progress } : {}),
   });
 
   const refresh = async (): Promise<FeedStatus> => {
     lastAttemptAt = Date.now();
-    const r: RefreshReport = await runner.refresh(spec, state);
+    const r: RefreshReport = await runner.refresh(spec, state).finally(() => (progress = undefined));
     state = r.state;
     if (r.outcome === 'applied' || r.outcome === 'not_modified') {
       lastSuccessAt = Date.now();

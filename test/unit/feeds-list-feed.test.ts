@@ -8,6 +8,7 @@ import { startListFeed, type FeedKernel } from '../../src/daemon/list-feed.js';
 import type { RunningFeed } from '../../src/daemon/feed-status.js';
 import type { DecisionService, FreshHost } from '../../src/decisions/service.js';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
+import { progressLine } from '../../src/cli/commands/peers.js';
 
 const quiet = { info: () => {}, warn: () => {} };
 const ips = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `198.${20 + ((from + i) >> 8)}.${(from + i) & 255}.9`);
@@ -150,5 +151,28 @@ describe('list feed apply in chunks', () => {
     assert.deepEqual(l.active(), [...next].sort());
     await feed.stop();
     l.store.close();
+  });
+});
+
+describe('list feed progress', () => {
+  it('shows how far a running refresh got, and nothing once it is over', async () => {
+    const l = lab();
+    let seen: unknown;
+    let feed: RunningFeed | undefined;
+    feed = await start(l, l.store.service, {
+      // The kernel step runs while the refresh is still in progress: what would `feeds refresh` show now?
+      enforced: async () => {
+        seen = feed?.status().progress;
+      },
+    });
+    seen = undefined;
+    l.write(ips(0, 300));
+    const done = await feed.refresh();
+    assert.deepEqual(seen, { phase: 'applying', added: 300, removed: 0 });
+    assert.equal(done.progress, undefined);
+    assert.equal(feed.status().progress, undefined);
+    const text = progressLine([{ ...done, progress: { phase: 'downloading', bytes: 3 * 1048576, total: 12 * 1048576 } }, { ...done, name: 'other', progress: { phase: 'applying', added: 1_000_000, removed: 5 } }]);
+    assert.equal(text, 'bad: downloading 3.0 of 12.0 MiB, other: applying +1,000,000 -5');
+    assert.equal(progressLine([done]), '');
   });
 });

@@ -10,6 +10,45 @@ function feedRows(fs: readonly FeedStatus[]): string {
   );
 }
 
+/** One line per running feed, e.g. "bench: downloading 12.0 of 30.1 MiB" or "bench: applying +1,000,000 -0". */
+export function progressLine(fs: readonly FeedStatus[], only?: string): string {
+  const parts: string[] = [];
+  for (const f of fs) {
+    const p = f.progress;
+    if (!p || (only !== undefined && f.name !== only)) continue;
+    const mib = (n: number) => (n / 1048576).toFixed(1);
+    parts.push(
+      p.phase === 'downloading'
+        ? `${f.name}: downloading ${mib(p.bytes)}${p.total !== undefined ? ` of ${mib(p.total)}` : ''} MiB`
+        : `${f.name}: applying +${p.added.toLocaleString('en-US')} -${p.removed.toLocaleString('en-US')}`,
+    );
+  }
+  return parts.join(', ');
+}
+
+/** Polls the feed list twice a second and rewrites one status line on stderr; returns the stop function. */
+function showProgress(poll: () => Promise<{ feeds: FeedStatus[] }>, only: string | undefined): (last: string) => void {
+  let shown = `refreshing ${only ?? 'all feeds'}…`;
+  process.stderr.write(shown);
+  let stopped = false;
+  const timer = setInterval(() => {
+    void poll()
+      .then((r) => {
+        const line = progressLine(r.feeds, only);
+        if (stopped || !line) return;
+        process.stderr.write(`\r${line.padEnd(shown.length)}`);
+        shown = line;
+      })
+      .catch(() => undefined);
+  }, 500);
+  return (last) => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    process.stderr.write(`\r${`refreshed ${only ?? 'all feeds'}${last ? `: ${last}` : ''}`.padEnd(shown.length)}\n`);
+  };
+}
+
 export function registerPeers(program: Command): void {
   const feeds = program.command('feeds').description('blocklist feeds and CrowdSec LAPIs Gatehouse pulls decisions from');
   withConfig(feeds.command('list'))
@@ -24,22 +63,19 @@ export function registerPeers(program: Command): void {
     .description('fetch one feed (or all) now and wait for the result')
     .option('--json', 'print JSON')
     .action(async (name: string | undefined, o: GlobalOpts) => {
-      const tty = process.stderr.isTTY;
-      let dots: NodeJS.Timeout | undefined;
-      if (tty && !o.json) {
-        process.stderr.write(`refreshing ${name ?? 'all feeds'} `);
-        dots = setInterval(() => process.stderr.write('.'), 500);
-      }
+      const api = client(o);
+      const q = name ? `?name=${encodeURIComponent(name)}` : '';
+      // On a terminal, show how far a long refresh got (download bytes, then the size of the change).
+      const stop = process.stderr.isTTY && !o.json ? showProgress(() => api.call<{ feeds: FeedStatus[] }>('GET', '/v1/feeds'), name) : undefined;
       try {
-        const q = name ? `?name=${encodeURIComponent(name)}` : '';
-        const r = await client(o).call<{ feeds: FeedStatus[] }>('POST', `/v1/feeds/refresh${q}`);
-        if (dots) process.stderr.write(' done\n');
+        const r = await api.call<{ feeds: FeedStatus[] }>('POST', `/v1/feeds/refresh${q}`);
+        stop?.('done');
         // A refused or failed refresh is an error for scripts, even though the old list stays in force.
         if (r.feeds.some((f) => f.warning)) process.exitCode = 1;
         if (o.json) return printJson(r.feeds);
         console.log(feedRows(r.feeds));
       } finally {
-        if (dots) clearInterval(dots);
+        stop?.('failed');
       }
     });
 
