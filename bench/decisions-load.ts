@@ -20,6 +20,7 @@ import { BenchNamespace } from './lib/netns.js';
 import { runBouncerLive } from './lib/bouncer-live.js';
 import { run } from '../src/lab/ns.js';
 import { formatCount, median, mib, secs, summary, textTable } from './lib/stats.js';
+import { cleanUpOnInterrupt, positiveInt } from './lib/args.js';
 
 const TABLE = 'gatehouse';
 const SET = 'both_ip4';
@@ -57,11 +58,6 @@ export const DEFAULTS: LoadOptions = {
   seed: 1,
 };
 
-function positiveInt(name: string, v: string): number {
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: expected a positive whole number, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 export function parseLoadArgs(argv: readonly string[], base: LoadOptions = DEFAULTS): LoadOptions {
   const { values } = parseArgs({
@@ -310,19 +306,13 @@ export async function runDecisionsLoad(o: LoadOptions): Promise<SizeResult[]> {
     await rm(work, { recursive: true, force: true });
   };
   // A Ctrl-C must not leave a namespace with a daemon in it behind.
-  const onSignal = (sig: NodeJS.Signals): void => {
-    log(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stopWatching = cleanUpOnInterrupt(cleanup, log);
   const results: SizeResult[] = [];
   try {
     log(`namespace ${ns.name}, work dir ${work}`);
     for (const size of o.sizes) results.push(await measureSize(ns, work, size, o, anchor));
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopWatching();
     await cleanup();
   }
   const report = renderReport(results, anchor, anchorNote);

@@ -19,6 +19,7 @@ import { randomPublicIPv4 } from './lib/ips.js';
 import { BenchNamespace } from './lib/netns.js';
 import { run } from '../src/lab/ns.js';
 import { formatCount, mib, secs, summary, textTable } from './lib/stats.js';
+import { cleanUpOnInterrupt, positiveInt } from './lib/args.js';
 
 const TABLE = 'gatehouse';
 const SET = 'both_ip4';
@@ -44,11 +45,6 @@ export interface FeedLoadOptions {
 
 export const DEFAULTS: FeedLoadOptions = { size: 1_000_000, runs: 2, out: join(ROOT, 'bench', 'results', 'feed-latest.json'), seed: 1, nodeArgs: [], skipCheck: false };
 
-function positiveInt(name: string, v: string): number {
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: expected a positive whole number, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 export function parseFeedLoadArgs(argv: readonly string[], base: FeedLoadOptions = DEFAULTS): FeedLoadOptions {
   const { values } = parseArgs({
@@ -298,20 +294,14 @@ export async function runFeedLoad(o: FeedLoadOptions): Promise<StepSummary[]> {
     await ns.remove().catch((e: unknown) => log(`could not remove namespace ${ns.name}: ${String(e)}`));
     await rm(work, { recursive: true, force: true });
   };
-  const onSignal = (sig: NodeJS.Signals): void => {
-    log(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stopWatching = cleanUpOnInterrupt(cleanup, log);
   const runs: RunFigures[] = [];
   try {
     log(`namespace ${ns.name}, work dir ${work}`);
     server = await FeedServer.start(ns, file);
     for (let r = 1; r <= o.runs; r++) runs.push(await measureRun(ns, work, file, server, o, r));
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopWatching();
     await cleanup();
   }
   const steps = summarise(runs);

@@ -29,6 +29,7 @@ import { medianOf, RECORDED_CROWDSEC_STARTUP_MS, renderSize, startupGoalMs, summ
 import { GatehouseLapi, RealCrowdsecLapi, type BenchLapi } from './lib/lapi-servers.js';
 import { BenchNamespace } from './lib/netns.js';
 import { formatCount, median, secs, textTable } from './lib/stats.js';
+import { cleanUpOnInterrupt, positiveInt } from './lib/args.js';
 
 export interface LapiBenchOptions {
   readonly sizes: readonly number[];
@@ -60,11 +61,6 @@ export const LAPI_DEFAULTS: LapiBenchOptions = {
 const GATEHOUSE_PORT = 18081;
 const CROWDSEC_PORT = 18080;
 
-function positiveInt(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 export function parseLapiArgs(argv: readonly string[], base: LapiBenchOptions = LAPI_DEFAULTS): LapiBenchOptions {
   const { values } = parseArgs({
@@ -230,12 +226,7 @@ export async function runLapiBench(o: LapiBenchOptions): Promise<SizeReport[]> {
       await ns.remove().catch((e: unknown) => log(`could not remove namespace ${ns.name}: ${String(e)}`));
       await rm(work, { recursive: true, force: true });
     })());
-  const onSignal = (sig: NodeJS.Signals): void => {
-    log(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stopWatching = cleanUpOnInterrupt(cleanup, log);
 
   const reports: SizeReport[] = [];
   const profiles: string[] = [];
@@ -279,8 +270,7 @@ export async function runLapiBench(o: LapiBenchOptions): Promise<SizeReport[]> {
       console.log(`\n${renderSize(report)}\n`);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopWatching();
     await cleanup();
   }
   for (const p of profiles) console.log(`\n${p}\n`);
