@@ -3,7 +3,7 @@ import { addInChunks, BULK_CHUNK, type BulkTarget } from '../decisions/bulk-add.
 import type { DecisionService } from '../decisions/service.js';
 import type { NewDecision } from '../decisions/types.js';
 import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '../feeds/index.js';
-import { V4Target } from '../feeds/fast-target.js';
+import { V4Target } from '../net/fast-target.js';
 import type { Target } from '../net/ip.js';
 import { feedOrigin, type FeedLog } from './crowdsec-feed.js';
 import type { FeedProgress, FeedStatus, RunningFeed } from './feed-status.js';

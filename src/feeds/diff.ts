@@ -1,5 +1,5 @@
 import type { Target } from '../net/ip.js';
-import { V4Target, v4Key } from './fast-target.js';
+import { V4Target, v4Key } from '../net/fast-target.js';
 import { V4KeySet } from './v4-key-set.js';
 
 export interface FeedDiff {

@@ -3,7 +3,7 @@ import type { LineContext, LineParser } from './formats/common.js';
 import { parseIpsumLine } from './formats/ipsum.js';
 import { parsePlainLine } from './formats/plain.js';
 import { parseSpamhausDropLine } from './formats/spamhaus-drop.js';
-import { V4Target } from './fast-target.js';
+import { V4Target } from '../net/fast-target.js';
 import { specialReason } from './special.js';
 import { V4KeySet } from './v4-key-set.js';
 import type { LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';

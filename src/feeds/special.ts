@@ -1,6 +1,6 @@
 import type { Target } from '../net/ip.js';
 import { parseTarget } from '../net/ip.js';
-import { V4Target } from './fast-target.js';
+import { V4Target } from '../net/fast-target.js';
 
 /**
  * Address space a reputation feed must not make us drop: on a gateway, a DROP for 10.0.0.0/8 or

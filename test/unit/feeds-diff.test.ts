@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diffEntries } from '../../src/feeds/diff.js';
 import { parseList } from '../../src/feeds/parse.js';
-import { v4Key } from '../../src/feeds/fast-target.js';
+import { v4Key } from '../../src/net/fast-target.js';
 import { tryParseTarget } from '../../src/net/ip.js';
 
 describe('diffEntries', () => {

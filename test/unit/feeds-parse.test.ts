@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { tryParseTarget } from '../../src/net/ip.js';
-import { parseToken } from '../../src/feeds/fast-target.js';
+import { parseToken } from '../../src/net/fast-target.js';
 import { ListParser, parseList } from '../../src/feeds/parse.js';
 import type { ListFormat, ParsedList } from '../../src/feeds/types.js';
 

@@ -6,7 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { DecisionChange } from '../../src/decisions/service.js';
 import { InputError, InvalidTargetError, openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import type { NewDecision } from '../../src/decisions/types.js';
-import { parseToken } from '../../src/feeds/fast-target.js';
+import { parseToken } from '../../src/net/fast-target.js';
 
 const T0 = 1_700_000_000_000;
 

@@ -1,5 +1,5 @@
 import type { ActivePageQuery, ActiveRow, Decision } from '../../decisions/types.js';
-import { parseToken } from '../../feeds/fast-target.js';
+import { parseToken } from '../../net/fast-target.js';
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';
 import { matchesFields, type DecisionSelector } from './query.js';
 import { decisionJson, FOREVER_MS, StringCache } from './wire.js';

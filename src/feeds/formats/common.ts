@@ -1,6 +1,6 @@
 import type { Target } from '../../net/ip.js';
 import type { ListHeader } from '../types.js';
-import { parseToken } from '../fast-target.js';
+import { parseToken } from '../../net/fast-target.js';
 
 export type LineVerdict =
   | { readonly kind: 'entry'; readonly target: Target }

@@ -1,4 +1,4 @@
-import { tryParseTarget, type Target } from '../net/ip.js';
+import { tryParseTarget, type Target } from './ip.js';
 
 /**
  * Parses one IP or CIDR token into the same Target that net/ip.ts parseTarget returns, with a hand-written
