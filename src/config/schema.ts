@@ -198,7 +198,10 @@ export interface ListFeedCommon extends FeedCommon {
   readonly format: Exclude<ListFormat, 'crowdsec'>;
   /** ipsum: minimum number of lists an IP must be on; 1 for other formats. */
   readonly min_score: number;
-  /** ms each listed entry stays decided; defaults to 2× refresh so one failed fetch does not unblock the list. */
+  /**
+   * ms without a successful refresh after which `feeds list` calls the list stale (default 2× refresh).
+   * Entries stay enforced regardless: a feed that stops answering never unblocks its list.
+   */
   readonly duration: number;
 }
 

@@ -1,4 +1,5 @@
 import type { FileFeedConfig, UrlFeedConfig } from '../config/index.js';
+import { formatDuration } from '../config/duration.js';
 import { addInChunks, BULK_CHUNK, type BulkTarget } from '../decisions/bulk-add.js';
 import type { DecisionService } from '../decisions/service.js';
 import type { NewDecision } from '../decisions/types.js';
@@ -44,6 +45,19 @@ export function* feedDecisions(added: readonly Target[], base: Pick<NewDecision,
     // Spelled out rather than spread: a million spreads cost seconds.
     yield { value: target.text, target, origin: base.origin, direction: base.direction, reason: base.reason, scenario: base.scenario };
   }
+}
+
+/**
+ * The feed's warning, plus a staleness note once the last good refresh is older than `staleAfterMs` (the
+ * feed's `duration`). Entries stay enforced regardless, so a dead feed never unblocks anything; the admin
+ * is told the list is getting old instead.
+ */
+export function withStaleness(warning: string | null, lastSuccessAt: number | null, staleAfterMs: number, now: number): string | null {
+  if (lastSuccessAt === null || now - lastSuccessAt <= staleAfterMs) return warning;
+  const ago = now - lastSuccessAt;
+  // Whole seconds: "for 13h2m5s", not a millisecond count that changes on every `feeds list`.
+  const note = `stale: no successful refresh for ${formatDuration(ago < 1000 ? ago : Math.floor(ago / 1000) * 1000)} (duration ${formatDuration(staleAfterMs)})`;
+  return warning ? `${warning}; ${note}` : note;
 }
 
 /**
@@ -101,7 +115,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
     lastAttemptAt,
     lastSuccessAt,
     nextRunAt,
-    warning,
+    warning: withStaleness(warning, lastSuccessAt, cfg.duration, Date.now()),
     ...(progress ? { progress } : {}),
   });
 

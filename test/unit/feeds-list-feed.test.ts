@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { FileFeedConfig } from '../../src/config/index.js';
-import { startListFeed, type FeedKernel } from '../../src/daemon/list-feed.js';
+import { startListFeed, withStaleness, type FeedKernel } from '../../src/daemon/list-feed.js';
 import type { RunningFeed } from '../../src/daemon/feed-status.js';
 import type { DecisionService, FreshHost } from '../../src/decisions/service.js';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
@@ -174,5 +174,28 @@ describe('list feed progress', () => {
     const text = progressLine([{ ...done, progress: { phase: 'downloading', bytes: 3 * 1048576, total: 12 * 1048576 } }, { ...done, name: 'other', progress: { phase: 'applying', added: 1_000_000, removed: 5 } }]);
     assert.equal(text, 'bad: downloading 3.0 of 12.0 MiB, other: applying +1,000,000 -5');
     assert.equal(progressLine([done]), '');
+  });
+});
+
+describe('list feed staleness', () => {
+  it('a list that has not refreshed within its duration is called stale, and its entries stay', async () => {
+    const l = lab();
+    const feed = startListFeed({ ...config(l.file), duration: 150 }, l.store.service, quiet, {});
+    while (feed.status().lastAttemptAt === null) await new Promise((r) => setTimeout(r, 5));
+    l.write(ips(0, 20));
+    await feed.refresh();
+    assert.equal(feed.status().warning, null);
+    await new Promise((r) => setTimeout(r, 250));
+    assert.match(feed.status().warning ?? '', /^stale: no successful refresh for \d+ms \(duration 150ms\)$/);
+    assert.equal(l.active().length, 20, 'a stale list stays enforced');
+    await feed.refresh();
+    assert.equal(feed.status().warning, null, 'a good refresh ends the warning');
+    await feed.stop();
+  });
+
+  it('the staleness note joins a failure message', () => {
+    assert.equal(withStaleness('feed x: HTTP 503', 0, 1000, 61_000), 'feed x: HTTP 503; stale: no successful refresh for 1m1s (duration 1s)');
+    assert.equal(withStaleness(null, null, 1000, 61_000), null);
+    assert.equal(withStaleness(null, 60_500, 1000, 61_000), null);
   });
 });
