@@ -26,7 +26,7 @@ export function progressLine(fs: readonly FeedStatus[], only?: string): string {
   return parts.join(', ');
 }
 
-/** Polls the feed list twice a second and rewrites one status line on stderr; returns the stop function. */
+/** Polls the feed list twice a second and rewrites one status line on stderr; returns the stop function ("done"/"failed"). */
 function showProgress(poll: () => Promise<{ feeds: FeedStatus[] }>, only: string | undefined): (last: string) => void {
   let shown = `refreshing ${only ?? 'all feeds'}…`;
   process.stderr.write(shown);
@@ -45,7 +45,7 @@ function showProgress(poll: () => Promise<{ feeds: FeedStatus[] }>, only: string
     if (stopped) return;
     stopped = true;
     clearInterval(timer);
-    process.stderr.write(`\r${`refreshed ${only ?? 'all feeds'}${last ? `: ${last}` : ''}`.padEnd(shown.length)}\n`);
+    process.stderr.write(`\r${`refresh of ${only ?? 'all feeds'}: ${last}`.padEnd(shown.length)}\n`);
   };
 }
 
