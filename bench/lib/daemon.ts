@@ -49,6 +49,16 @@ export function runCli(args: readonly string[], configFile: string, timeoutMs = 
 }
 
 /** One Gatehouse daemon with its own data directory, running inside the benchmark namespace. */
+/** SIGTERM, then SIGKILL after 20 s; resolves once the process has exited (at once if it already has). */
+export async function stopChild(c: ChildProcess | undefined): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise<void>((r) => c.once('exit', () => r()));
+  c.kill('SIGTERM');
+  const killer = setTimeout(() => c.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(killer);
+}
+
 export class BenchDaemon {
   private child: ChildProcess | undefined;
 
@@ -121,13 +131,7 @@ export class BenchDaemon {
   }
 
   async stop(): Promise<void> {
-    const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGTERM');
-    const killer = setTimeout(() => c.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(killer);
+    await stopChild(this.child);
     this.child = undefined;
   }
 }

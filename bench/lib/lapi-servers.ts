@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { ApiClient } from '../../src/cli/api-client.js';
 import { spawnInNs } from '../../src/lab/ns.js';
 import { CrowdsecLapi } from '../../test/e2e/peers/crowdsec.js';
-import { CLI, parseProcStatus, runCli, type Memory } from './daemon.js';
+import { CLI, parseProcStatus, runCli, stopChild, type Memory } from './daemon.js';
 import { BenchNamespace } from './netns.js';
 
 /** Duration of every benchmark decision on both sides, so both stream the same kind of entry. */
@@ -126,13 +126,7 @@ export class GatehouseLapi implements BenchLapi {
   }
 
   async stop(): Promise<void> {
-    const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGTERM');
-    const killer = setTimeout(() => c.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(killer);
+    await stopChild(this.child);
     this.child = undefined;
   }
 }

@@ -85,8 +85,6 @@ export interface DecisionService {
   /** Removes decisions and allow entries whose expiry has passed; returns the removed decisions. */
   expire(now?: number): Decision[];
 
-  /** Active decisions in id order, without building an array: for streaming a million of them. */
-  iterateActive(filter?: DecisionFilter): IterableIterator<Decision>;
   /** One page of active decisions as row arrays, for the CrowdSec startup stream. */
   activePage(q: ActivePageQuery): ActiveRow[];
   /** One page of active decisions sorted by value (then origin, scenario), straight from the index. */

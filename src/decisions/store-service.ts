@@ -67,27 +67,6 @@ function toDecision(r: DecisionRow): Decision {
   };
 }
 
-/** A row of DECISION_COLS as an array, in that column order. */
-type RawDecision = [number, string, number, number, string, string, string, string, number, number | null];
-
-function decisionFromArray(r: RawDecision): Decision {
-  const family = r[2] as Family;
-  return {
-    id: r[0],
-    value: r[1],
-    family,
-    prefix: r[3],
-    scope: r[3] === (family === 4 ? 32 : 128) ? 'ip' : 'range',
-    type: 'ban',
-    origin: r[4],
-    reason: r[6],
-    scenario: r[5],
-    direction: r[7] as Direction,
-    createdAt: r[8],
-    expiresAt: r[9],
-  };
-}
-
 function toAllow(r: AllowRow): AllowEntry {
   return {
     id: r.id,
@@ -357,18 +336,6 @@ class SqliteDecisionService implements DecisionService {
     const limit = filter?.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
     const rows = this.db.prepare(`SELECT ${DECISION_COLS} FROM decisions WHERE ${sql} ORDER BY id${limit}`).all(params) as DecisionRow[];
     return rows.map(toDecision);
-  }
-
-  /**
-   * The LAPI's startup stream reads a million rows through here page by page, so it avoids what costs
-   * most: re-preparing the statement per page and building a row object before the Decision.
-   */
-  *iterateActive(filter?: DecisionFilter): IterableIterator<Decision> {
-    const { sql, params } = this.where(filter);
-    const limit = filter?.limit !== undefined ? ` LIMIT @limit` : '';
-    if (filter?.limit !== undefined) params.limit = Math.max(0, Math.floor(filter.limit));
-    const stmt = this.rawStatement(`SELECT ${DECISION_COLS} FROM decisions WHERE ${sql} ORDER BY id${limit}`);
-    for (const r of stmt.iterate(params)) yield decisionFromArray(r as RawDecision);
   }
 
   activePage(q: ActivePageQuery): ActiveRow[] {

@@ -371,7 +371,12 @@ describe('decision store: queries', () => {
     assert.deepEqual(s.list({ limit: 0 }), []);
     assert.equal(s.count({ origin: 'feed:a', direction: 'inbound' }), 2);
     assert.equal(s.count({ value: '10.0.0.0/8', scope: 'ip' }), 1);
-    assert.deepEqual(values([...s.iterateActive({ origin: 'manual' })]), ['10.1.0.0/16', '10.1.2.3', '2001:db8::/32']);
+    // The stream's pages: row arrays in id order, keyset-paged, with the wire headline.
+    const page1 = s.activePage({ afterId: 0, limit: 2, origin: 'manual' });
+    const page2 = s.activePage({ afterId: page1[1]![0], limit: 2, origin: 'manual' });
+    assert.deepEqual([...page1, ...page2].map((r) => r[1]), ['10.1.0.0/16', '10.1.2.3', '2001:db8::/32']);
+    assert.equal(page2.length, 1);
+    assert.deepEqual(s.activePage({ afterId: 0, limit: 10, scope: 'range', origin: 'manual' }).map((r) => [r[1], r[2]]), [['10.1.0.0/16', 1], ['2001:db8::/32', 1]]);
     assert.throws(() => s.list({ value: 'bogus' }), InvalidTargetError);
   });
 });

@@ -20,8 +20,6 @@ export interface LapiDeps {
   readonly now?: () => number;
   /** HS256 key for watcher tokens; at least 32 bytes. */
   readonly jwtSecret: Buffer;
-  /** Paged reader for big answers; defaults to `decisions.iterateActive`. */
-  readonly pages?: ActivePages;
   /** Also answer `GET /health` → {"status":"up"} (off when the host listener has its own). Default true. */
   readonly serveHealth?: boolean;
 }
@@ -60,7 +58,7 @@ function queryOf(req: FastifyRequest): RawQuery {
 export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
   return async (app) => {
     const clock = deps.now ?? Date.now;
-    const pages: ActivePages = deps.pages ?? ((q) => deps.decisions.activePage(q));
+    const pages: ActivePages = (q) => deps.decisions.activePage(q);
     if (deps.jwtSecret.length < 32) throw new Error('LAPI jwtSecret must be at least 32 bytes');
 
     // Per-value "still active?" answers for the stream's deleted lists; any store change invalidates them.

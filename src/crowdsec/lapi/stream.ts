@@ -2,7 +2,7 @@ import type { ActivePageQuery, ActiveRow, Decision } from '../../decisions/types
 import { parseToken } from '../../net/fast-target.js';
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';
 import { matchesFields, type DecisionSelector } from './query.js';
-import { decisionJson, FOREVER_MS, StringCache } from './wire.js';
+import { decisionJson, FOREVER_MS, StringCache, wireDecision } from './wire.js';
 
 /**
  * Active decisions in id order after `afterId`, at most `limit`, as row arrays. Each call reads one page
@@ -76,9 +76,7 @@ export async function* activeDecisionsJson(pages: ActivePages, o: ActiveStreamOp
         if (prev !== undefined && prev >= left) continue;
         sent.set(r[1], left);
       }
-      parts.push(
-        `{"duration":"${cache.duration(left)}","id":${r[0]},"origin":${cache.get(r[3])},"scenario":${cache.get(scenario)},"scope":"${scope === 'ip' ? 'Ip' : 'Range'}","type":"ban","value":"${r[1]}"}`,
-      );
+      parts.push(wireDecision(cache, left, r[0], r[3], scenario, scope === 'ip' ? 'Ip' : 'Range', r[1]));
     }
     if (parts.length > 0) {
       yield (any ? ',' : '[') + parts.join(',');
