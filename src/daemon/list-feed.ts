@@ -5,6 +5,7 @@ import type { DecisionService } from '../decisions/service.js';
 import type { NewDecision } from '../decisions/types.js';
 import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '../feeds/index.js';
 import { V4Target } from '../net/fast-target.js';
+import { inTextOrder } from '../feeds/text-order.js';
 import type { Target } from '../net/ip.js';
 import { feedOrigin, type FeedLog } from './crowdsec-feed.js';
 import type { FeedProgress, FeedStatus, RunningFeed } from './feed-status.js';
@@ -97,7 +98,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
           ...(kernel.discardPreload ? { discardPreload: kernel.discardPreload } : {}),
         };
         const base = { origin, direction: cfg.direction, reason, scenario: cfg.format };
-        await addInChunks(target, feedDecisions(diff.added, base), kernel.chunkSize ?? BULK_CHUNK);
+        await addInChunks(target, feedDecisions(inTextOrder(diff.added), base), kernel.chunkSize ?? BULK_CHUNK);
       }
       decisions.deleteValues(origin, diff.removed);
       // `feeds refresh` answers "done" only when the kernel enforces the new list.

@@ -1,7 +1,8 @@
 import type { Statement } from 'better-sqlite3';
 import { openDb, type Db } from '../store/db.js';
 import { parseTarget, tryParseTarget, InvalidTargetError, type Family, type Target } from '../net/ip.js';
-import type { DecisionChange, DecisionService, FreshHost, StreamDelta } from './service.js';
+import type { DecisionChange, DecisionService, StreamDelta } from './service.js';
+import { BatchWriter, type BatchOutcome, type BatchRow } from './batch-writer.js';
 import {
   DIRECTIONS,
   type ActivePageQuery,
@@ -190,14 +191,10 @@ class SqliteDecisionService implements DecisionService {
   private insertBatch(ds: Iterable<NewDecision>, replaceOrigin: string | undefined): ImportResult & { removed: number } {
     const now = this.clock();
     const before = this.maxId();
-    let added = 0;
-    let updated = 0;
     let skipped = 0;
     let removed = 0;
     const samples: { line: number; text: string; why: string }[] = [];
-    const removedValues: string[] = [];
-    const contended: string[] = [];
-    const fresh: FreshHost[] = [];
+    let out: BatchOutcome | undefined;
     this.db.transaction(() => {
       let keep: Statement | undefined;
       if (replaceOrigin !== undefined) {
@@ -205,15 +202,7 @@ class SqliteDecisionService implements DecisionService {
         this.db.exec('DELETE FROM batch_keep');
         keep = this.db.prepare('INSERT OR IGNORE INTO batch_keep (id) VALUES (?)');
       }
-      // Every active decision of the value, via the (value, origin, scenario) index: tells both whether this
-      // exact decision exists and whether the value is already in the kernel because of another one.
-      const active = this.db
-        .prepare('SELECT id, origin, scenario, reason, direction, expires_at FROM decisions WHERE value = ? AND deleted_at IS NULL')
-        .raw(true);
-      const insert = this.db.prepare(
-        `INSERT INTO decisions (value, family, prefix, is_range, start, end, origin, scenario, reason, direction, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
+      const writer = new BatchWriter(this.db, now, keep ? (id) => keep.run(id) : undefined);
       const clean = memoClean();
       let line = 0;
       for (const d of ds) {
@@ -225,52 +214,40 @@ class SqliteDecisionService implements DecisionService {
           continue;
         }
         if (replaceOrigin !== undefined && d.origin !== replaceOrigin) throw new InputError(`replaceOrigin(${replaceOrigin}) got a decision of origin ${d.origin}`);
-        let origin: string, scenario: string, reason: string, direction: Direction, expiresAt: number | null;
+        let row: BatchRow;
         try {
-          origin = clean(d.origin, 'origin');
+          const origin = clean(d.origin, 'origin');
           if (origin.length === 0) throw new InputError('origin must not be empty');
-          scenario = clean(d.scenario, 'scenario');
-          reason = clean(d.reason, 'reason');
-          direction = checkDirection(d.direction);
-          expiresAt = expiryFrom(d.durationSec, now);
+          row = {
+            target: t,
+            origin,
+            scenario: clean(d.scenario, 'scenario'),
+            reason: clean(d.reason, 'reason'),
+            direction: checkDirection(d.direction),
+            expiresAt: expiryFrom(d.durationSec, now),
+          };
         } catch (e) {
           skipped++;
           if (samples.length < MAX_SAMPLES) samples.push({ line, text: d.value.slice(0, 80), why: (e as Error).message });
           continue;
         }
-        let prev: unknown[] | undefined;
-        let others = false;
-        for (const r of active.all(t.text) as unknown[][]) {
-          if (r[1] === origin && r[2] === scenario) prev = r;
-          else others = true;
-        }
-        if (prev && keep && prev[3] === reason && prev[4] === direction && prev[5] === expiresAt) {
-          keep.run(prev[0]);
-          continue;
-        }
-        if (prev) {
-          this.s.retireById.run({ id: prev[0], now });
-          removedValues.push(t.text);
-          updated++;
-        } else {
-          added++;
-          if (others) contended.push(t.text);
-          else if (t.isHost) fresh.push({ value: t.text, family: t.family, direction, expiresAt });
-        }
-        const id = Number(insert.run(t.text, t.family, t.prefix, t.isHost ? 0 : 1, t.start, t.end, origin, scenario, reason, direction, now, expiresAt).lastInsertRowid);
-        keep?.run(id);
+        writer.add(row);
       }
+      writer.flush();
+      out = writer.outcome;
       if (replaceOrigin !== undefined) {
+        // Rows inserted by this batch have ids above `before`; older ones of the origin survive only if kept.
         const gone = this.db
           .prepare(
-            `UPDATE decisions SET deleted_at = @now WHERE origin = @origin AND deleted_at IS NULL AND id NOT IN (SELECT id FROM batch_keep) RETURNING value`,
+            `UPDATE decisions SET deleted_at = @now WHERE origin = @origin AND deleted_at IS NULL AND id <= @before AND id NOT IN (SELECT id FROM batch_keep) RETURNING value`,
           )
-          .all({ origin: replaceOrigin, now }) as { value: string }[];
+          .all({ origin: replaceOrigin, now, before }) as { value: string }[];
         removed = gone.length;
-        for (const g of gone) removedValues.push(g.value);
+        for (const g of gone) out.removedValues.push(g.value);
         this.db.exec('DELETE FROM batch_keep');
       }
     })();
+    const { added, updated, removedValues, contended, fresh } = out!;
     const after = this.maxId();
     if (after > before || removedValues.length > 0) {
       this.emit({ insertedFrom: before + 1, insertedTo: after, removedValues, contendedValues: contended, freshHosts: fresh, allowChanged: false });

@@ -203,6 +203,35 @@ describe('decision store: mixed batches', () => {
     assert.ok(c.freshHosts!.some((h) => h.value === '203.0.113.9'));
     assert.ok(!c.freshHosts!.some((h) => h.value === '192.0.2.1' || h.value.includes('/')));
   });
+
+  it('a batch of thousands: contended values, a repeat across a lookup round and an unchanged re-run all come out right', (t) => {
+    const f = fixture(t);
+    const s = f.store.service;
+    const N = 5003;
+    const ip = (i: number) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`;
+    // Another origin holds every 1000th value, spread over the whole batch.
+    for (let i = 0; i < N; i += 1000) s.add({ value: ip(i), origin: 'manual' });
+    f.changes.length = 0;
+    const batch: NewDecision[] = [];
+    for (let i = 0; i < N; i++) batch.push({ value: ip(i), origin: 'feed:x', reason: 'r' });
+    // The same value again, far from its first line: the later line wins, as with two separate adds.
+    batch.splice(2500, 0, { value: ip(1), origin: 'feed:x', reason: 'again' });
+    const r = s.replaceOrigin('feed:x', batch);
+    assert.deepEqual([r.added, r.updated, r.removed], [N, 1, 0]);
+    assert.equal(s.count({ origin: 'feed:x' }), N);
+    assert.equal(s.list({ value: ip(1), origin: 'feed:x' })[0]!.reason, 'again');
+    const c = f.changes.at(-1)!;
+    assert.deepEqual(c.contendedValues, [0, 1000, 2000, 3000, 4000, 5000].map(ip));
+    assert.equal(c.freshHosts!.length, N - 6);
+    const ids = new Map(s.list({ origin: 'feed:x' }).map((d) => [d.value, d.id]));
+    f.changes.length = 0;
+    batch.splice(2500, 1);
+    batch[1] = { value: ip(1), origin: 'feed:x', reason: 'again' };
+    const again = s.replaceOrigin('feed:x', batch);
+    assert.deepEqual([again.added, again.updated, again.removed], [0, 0, 0]);
+    assert.deepEqual(f.changes, [], 'an unchanged list writes and announces nothing');
+    assert.deepEqual(new Map(s.list({ origin: 'feed:x' }).map((d) => [d.value, d.id])), ids);
+  });
 });
 
 describe('decision store: fast-parsed IPv4', () => {
