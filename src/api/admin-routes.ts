@@ -18,6 +18,7 @@ export interface AdminDeps {
   /** Hands an import chunk's addresses to the kernel while the store writes them (see Enforcer.preload). */
   readonly preload?: (hosts: readonly FreshHost[]) => void;
   readonly discardPreload?: () => void;
+  readonly waitForKernel?: (max: number) => Promise<void>;
   readonly status: () => Record<string, unknown>;
 }
 
@@ -147,7 +148,8 @@ export function adminRoutes(deps: AdminDeps) {
           };
         }
       })();
-      const r = await addInChunks({ decisions, ...(deps.preload ? { preload: deps.preload } : {}), ...(deps.discardPreload ? { discardPreload: deps.discardPreload } : {}) }, items);
+      const { preload, discardPreload, waitForKernel } = deps;
+      const r = await addInChunks({ decisions, ...(preload ? { preload } : {}), ...(discardPreload ? { discardPreload } : {}), ...(waitForKernel ? { waitForKernel } : {}) }, items);
       await deps.enforced();
       return {
         added: r.added,

@@ -2,12 +2,14 @@ import { execFile } from 'node:child_process';
 import { pino, type Logger } from 'pino';
 import { openDecisionStore, type DecisionStore } from '../decisions/store-service.js';
 import { EnforcementView } from '../decisions/enforcement-view.js';
+import type { FreshHost } from '../decisions/service.js';
 import { Enforcer } from '../firewall/enforcer.js';
 import { HitCollector } from '../firewall/collector.js';
 import { systemNft, type NftRunner } from '../firewall/nft.js';
 import type { Mode } from '../firewall/ruleset.js';
 import { BlockEventRepo } from '../store/block-events.js';
 import { checkpoint } from '../store/db.js';
+import { startCheckpointer } from '../store/checkpointer.js';
 import { ClientDirectory } from '../net/clients.js';
 import { adminRoutes } from '../api/admin-routes.js';
 import { startAdminServers, type AdminServers } from '../api/server.js';
@@ -128,7 +130,6 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   const timers = [
     new Periodic('collect hits', s.firewall.hitPollMs, collect, log),
     new Periodic('expire decisions', s.firewall.expireMs, async () => void store.service.expire(), log),
-    new Periodic('checkpoint the store', 60_000, async () => checkpoint(store.db), log),
     new Periodic(
       'purge old records',
       3600_000,
@@ -140,27 +141,30 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       log,
     ),
   ];
+  // In a worker thread: a checkpoint after a bulk load copies hundreds of MB, which must not stall the APIs.
+  const checkpointer = startCheckpointer(store.db.name, 60_000, log);
 
   const credentials = new LapiCredentials(store.db);
   let feeds: RunningFeed[] = [];
   let extras: ExtraServers | undefined;
   const started = Date.now();
   let servers: AdminServers;
+  // How bulk writers (imports, list feeds) hand addresses to the kernel ahead of the store, and wait for it.
+  const bulkKernel = {
+    preload: (hosts: readonly FreshHost[]) => enforcer.preload(hosts),
+    discardPreload: () => enforcer.discardPreload(),
+    waitForKernel: (max: number) => enforcer.backlogBelow(max),
+  };
   try {
     if (s.source) {
       extras = await startExtraServers(s.source, store.service, credentials);
-      feeds = startFeeds(s.source, store.service, log, {
-        preload: (hosts) => enforcer.preload(hosts),
-        discardPreload: () => enforcer.discardPreload(),
-        enforced: () => enforcer.settled(),
-      });
+      feeds = startFeeds(s.source, store.service, log, { ...bulkKernel, enforced: () => enforcer.settled() });
     }
     const admin = adminRoutes({
         decisions: store.service,
         blocks,
         enforced: () => enforcer.settled(),
-        preload: (hosts) => enforcer.preload(hosts),
-        discardPreload: () => enforcer.discardPreload(),
+        ...bulkKernel,
         collect,
         status: () => ({
           startedAt: started,
@@ -177,6 +181,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
     }, s.api);
   } catch (e) {
     for (const t of timers) t.stop();
+    await checkpointer.stop();
     await Promise.allSettled(feeds.map((f) => f.stop()));
     await extras?.close();
     store.close();
@@ -197,6 +202,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       await extras?.close();
       await enforcer.settled();
       await collecting;
+      // The worker's checkpoint would make this TRUNCATE wait on its lock; stop it first.
+      await checkpointer.stop();
       checkpoint(store.db);
       store.close();
     },

@@ -4,7 +4,6 @@ import { addInChunks, BULK_CHUNK, type BulkTarget } from '../decisions/bulk-add.
 import type { DecisionService } from '../decisions/service.js';
 import type { NewDecision } from '../decisions/types.js';
 import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '../feeds/index.js';
-import { V4Target } from '../net/fast-target.js';
 import { inTextOrder } from '../feeds/text-order.js';
 import type { Target } from '../net/ip.js';
 import { feedOrigin, type FeedLog } from './crowdsec-feed.js';
@@ -28,6 +27,7 @@ export function feedSpecFrom(cfg: UrlFeedConfig | FileFeedConfig): FeedSpec {
 export interface FeedKernel {
   readonly preload?: BulkTarget['preload'];
   readonly discardPreload?: BulkTarget['discardPreload'];
+  readonly waitForKernel?: BulkTarget['waitForKernel'];
   /** Resolves once everything handed to the firewall so far is in the kernel. */
   readonly enforced?: () => Promise<void>;
   /** Lines per store transaction (tests use small ones). */
@@ -38,11 +38,8 @@ export interface FeedKernel {
  * The decisions for a feed's added entries, made one at a time as the store pulls them: with a million
  * entries only one chunk of NewDecision objects (and of their texts) is alive at once.
  */
-export function* feedDecisions(added: readonly Target[], base: Pick<NewDecision, 'origin' | 'direction' | 'reason' | 'scenario'>): Generator<NewDecision> {
-  for (const t of added) {
-    // A fresh lazy target, so the text the store builds dies with the chunk instead of staying cached on
-    // the parsed entry until the whole refresh is over.
-    const target = t instanceof V4Target ? new V4Target(t.startInt, t.prefix) : t;
+export function* feedDecisions(added: Iterable<Target>, base: Pick<NewDecision, 'origin' | 'direction' | 'reason' | 'scenario'>): Generator<NewDecision> {
+  for (const target of added) {
     // Spelled out rather than spread: a million spreads cost seconds.
     yield { value: target.text, target, origin: base.origin, direction: base.direction, reason: base.reason, scenario: base.scenario };
   }
@@ -96,6 +93,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
           decisions,
           ...(kernel.preload ? { preload: kernel.preload } : {}),
           ...(kernel.discardPreload ? { discardPreload: kernel.discardPreload } : {}),
+          ...(kernel.waitForKernel ? { waitForKernel: kernel.waitForKernel } : {}),
         };
         const base = { origin, direction: cfg.direction, reason, scenario: cfg.format };
         await addInChunks(target, feedDecisions(inTextOrder(diff.added), base), kernel.chunkSize ?? BULK_CHUNK);

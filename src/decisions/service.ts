@@ -69,8 +69,12 @@ export interface DecisionService {
   deleteWhere(filter: { value?: string; origin?: string; scenario?: string }): Decision[];
   /** Retires this origin's decisions for these values in one transaction (a feed's removed lines). */
   deleteValues(origin: string, values: readonly string[]): number;
-  /** Values with an active decision of this origin: light enough for a million-line feed. */
-  valuesOf(origin: string): Set<string>;
+  /**
+   * Values with an active decision of this origin, read from the store as they are pulled, so a
+   * million-line feed is never a million strings at once. Consume it in one go: the store cannot write
+   * while the read is open.
+   */
+  valuesOf(origin: string): Iterable<string>;
   /** Active decisions covering this IP/CIDR (equal, or a range containing it). */
   covering(value: string): Decision[];
   /** For the CrowdSec stream: changes since an epoch-ms instant. */

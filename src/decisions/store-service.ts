@@ -408,11 +408,9 @@ class SqliteDecisionService implements DecisionService {
     return removed.length;
   }
 
-  valuesOf(origin: string): Set<string> {
-    const out = new Set<string>();
+  *valuesOf(origin: string): Generator<string> {
     const q = this.db.prepare(`SELECT value FROM decisions WHERE origin = @origin AND ${ACTIVE}`).pluck();
-    for (const v of q.iterate({ origin, now: this.clock() })) out.add(v as string);
-    return out;
+    for (const v of q.iterate({ origin, now: this.clock() })) yield v as string;
   }
 
   covering(value: string): Decision[] {

@@ -6,6 +6,7 @@ import { parseSpamhausDropLine } from './formats/spamhaus-drop.js';
 import { V4Target } from '../net/fast-target.js';
 import { specialReason } from './special.js';
 import { V4KeySet } from './v4-key-set.js';
+import { TargetList } from './target-list.js';
 import type { LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';
 
 const LINE_PARSERS: Readonly<Record<ListFormat, LineParser>> = {
@@ -31,7 +32,7 @@ export class ListParser {
   private readonly sampleLimit: number;
   private readonly seen = new Set<string>();
   private readonly seen4 = new V4KeySet();
-  private readonly entries: Target[] = [];
+  private readonly entries = new TargetList();
   private readonly skippedSamples: LineSample[] = [];
   private readonly excludedSamples: LineSample[] = [];
   private readonly header: ListHeader = {};

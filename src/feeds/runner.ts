@@ -1,4 +1,4 @@
-import { diffEntries, type FeedDiff } from './diff.js';
+import { diffEntries, EntryIndex, type FeedDiff } from './diff.js';
 import { fetchFeed, FeedFetchError, type FetchOptions, type FetchResult, type FetchState } from './fetch.js';
 import { checkRefresh, type GuardOptions, type GuardVerdict } from './guard.js';
 import { parseList } from './parse.js';
@@ -12,8 +12,8 @@ export interface FeedChange {
 }
 
 export interface FeedRunnerDeps {
-  /** Canonical texts currently loaded from this feed (the store's view). */
-  current(feed: FeedSpec): ReadonlySet<string> | Promise<ReadonlySet<string>>;
+  /** Canonical texts currently loaded from this feed (the store's view), read once. */
+  current(feed: FeedSpec): Iterable<string> | Promise<Iterable<string>>;
   /** Makes the change take effect (store + firewall); a throw makes the refresh 'failed' and keeps the old validators. */
   apply(change: FeedChange): Promise<void>;
   fetch?(spec: FeedSpec, state: FetchState, opts: FetchOptions): Promise<FetchResult>;
@@ -100,9 +100,9 @@ export class FeedRunner {
     }
   }
 
-  /** Guard and diff; the store's current set (a million strings) is garbage when this returns, before the apply. */
+  /** Guard and diff; the index of the current entries is garbage when this returns, before the apply. */
   private async decide(spec: FeedSpec, parsed: ParsedList): Promise<{ verdict: GuardVerdict; diff?: FeedDiff }> {
-    const current = await this.deps.current(spec);
+    const current = EntryIndex.of(await this.deps.current(spec));
     const verdict = (this.deps.guard ?? checkRefresh)(current.size, parsed, spec.maxShrink, { feed: spec.name });
     if (!verdict.accept) return { verdict };
     return { verdict, diff: diffEntries(current, parsed.entries) };

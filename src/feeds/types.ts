@@ -1,5 +1,5 @@
 import type { Direction } from '../decisions/types.js';
-import type { Target } from '../net/ip.js';
+import type { TargetList } from './target-list.js';
 
 /** List formats this module parses. `crowdsec` feeds speak the LAPI and are handled by src/crowdsec. */
 export type ListFormat = 'plain' | 'cidr' | 'netset' | 'spamhaus_drop' | 'ipsum';
@@ -60,8 +60,8 @@ export interface ListHeader {
  */
 export interface ParsedList {
   readonly format: ListFormat;
-  /** Valid targets in file order, deduplicated by canonical text (first one wins). */
-  readonly entries: Target[];
+  /** Valid targets, deduplicated by canonical text (first one wins): IPv4 in file order, then the rest in file order. */
+  readonly entries: TargetList;
   readonly lines: number;
   /** Lines that carried data (everything except comments and blank lines). */
   readonly dataLines: number;

@@ -48,6 +48,14 @@ export class V4KeySet {
     }
   }
 
+  /** Calls `fn` with every pair, in no particular order. */
+  forEach(fn: (start: number, prefix: number) => void): void {
+    for (let i = 0; i < this.prefixes.length; i++) {
+      const p = this.prefixes[i]!;
+      if (p !== 0) fn(this.starts[i]!, p - 1);
+    }
+  }
+
   private grow(): void {
     const oldStarts = this.starts;
     const oldPrefixes = this.prefixes;

@@ -36,6 +36,10 @@ const familyOfValue = (v: string): Family => (v.includes(':') ? 6 : 4);
  */
 export class Enforcer {
   private pending: DecisionChange[] = [];
+  /** Single addresses in `pending` (not those in the transaction nft is running). */
+  private pendingHosts = 0;
+  /** Woken each time the worker takes the queue for its next transaction. */
+  private queueTaken: (() => void)[] = [];
   private readonly preloaded = new Set<string>();
   private running: Promise<void> | undefined;
   private needFull = false;
@@ -88,8 +92,22 @@ export class Enforcer {
 
   handle(change: DecisionChange): void {
     if (this.preloaded.size > 0) change = this.consumePreloaded(change);
+    this.enqueue(change);
+  }
+
+  private enqueue(change: DecisionChange): void {
     this.pending.push(change);
+    this.pendingHosts += change.freshHosts?.length ?? 0;
     this.kick();
+  }
+
+  /**
+   * Resolves once fewer than `max` addresses wait for nft behind the transaction it is running: a bulk
+   * writer that awaits this between chunks stays at most that far ahead of the kernel, instead of queueing
+   * a million addresses (and their garbage) in memory while nft catches up.
+   */
+  async backlogBelow(max: number): Promise<void> {
+    while (this.pendingHosts >= max && this.running) await new Promise<void>((resolve) => this.queueTaken.push(resolve));
   }
 
   /**
@@ -100,8 +118,7 @@ export class Enforcer {
   preload(hosts: readonly FreshHost[]): void {
     if (hosts.length === 0) return;
     for (const h of hosts) this.preloaded.add(h.value);
-    this.pending.push({ insertedFrom: 1, insertedTo: 0, removedValues: [], contendedValues: [], freshHosts: hosts, allowChanged: false });
-    this.kick();
+    this.enqueue({ insertedFrom: 1, insertedTo: 0, removedValues: [], contendedValues: [], freshHosts: hosts, allowChanged: false });
   }
 
   /** The store write after a preload failed: recompute those values from the store (taking them out). */
@@ -129,6 +146,7 @@ export class Enforcer {
     if (this.running) return;
     this.running = this.drain().finally(() => {
       this.running = undefined;
+      for (const wake of this.queueTaken.splice(0)) wake();
       if (this.pending.length > 0 || this.needFull) this.kick();
     });
   }
@@ -137,6 +155,8 @@ export class Enforcer {
     while (this.pending.length > 0 || this.needFull) {
       const batch = this.pending;
       this.pending = [];
+      this.pendingHosts = 0;
+      for (const wake of this.queueTaken.splice(0)) wake();
       try {
         if (this.needFull) {
           await this.reconcile();

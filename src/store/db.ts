@@ -72,6 +72,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ];
 
+/** The WAL file is cut back to this size once a checkpoint has emptied it (see openDb). */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 export function openDb(dataDir: string, fileName = 'gatehouse.db'): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Database(join(dataDir, fileName));
@@ -85,6 +88,11 @@ export function openDb(dataDir: string, fileName = 'gatehouse.db'): Db {
   // No checkpoint on commit: a bulk import commits chunk after chunk, and checkpointing (copy + fsync) after
   // each one costs a quarter of a million-line import. The daemon checkpoints on a timer instead.
   db.pragma('wal_autocheckpoint = 0');
+  // The periodic checkpoint is PASSIVE (checkpointer.ts), which never shrinks the WAL file: the first write
+  // after a complete checkpoint restarts the WAL from its start, and this limit then truncates the file.
+  // 64 MiB keeps the space a normal minute of writes (a feed refresh, a CrowdSec delta) reuses without
+  // growing the file again, while a bulk load's several hundred MB go back to the disk.
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   migrate(db);
   return db;
 }
@@ -99,7 +107,10 @@ function migrate(db: Db): void {
   }
 }
 
-/** Copies the WAL into the database file (with its fsync); the daemon calls it periodically and on stop. */
+/**
+ * Copies the WAL into the database file (with its fsync) and empties it, on the main connection: it waits
+ * for readers and blocks the event loop, so the daemon runs it only on stop; the periodic one is checkpointer.ts.
+ */
 export function checkpoint(db: Db): void {
   db.pragma('wal_checkpoint(TRUNCATE)');
 }

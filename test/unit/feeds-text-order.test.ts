@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inTextOrder } from '../../src/feeds/text-order.js';
+import { TargetList } from '../../src/feeds/target-list.js';
 import { parseToken } from '../../src/net/fast-target.js';
 import type { Target } from '../../src/net/ip.js';
 
@@ -21,14 +22,14 @@ describe('feeds: text order for the store', () => {
     for (const t of ['1.2.3.4', '10.2.3.4', '100.2.3.4', '9.0.0.0', '255.255.255.255', '0.0.0.0']) texts.add(t);
     const v6 = ['2001:db8::2', '2001:db8::1'].map((t) => parseToken(t)!);
     const input: Target[] = [...[...texts].map((t) => parseToken(t)!), ...v6];
-    const out = inTextOrder(input);
+    const out = [...inTextOrder(TargetList.from(input))];
     assert.equal(out.length, input.length);
     assert.deepEqual(out.slice(0, texts.size).map((t) => t.text), [...texts].sort());
     assert.deepEqual(out.slice(texts.size), v6);
   });
 
   it('puts a range beside the host with the same first address, in list order', () => {
-    const out = inTextOrder(['198.51.100.0/24', '2.0.0.0', '198.51.100.0', '198.51.100.1'].map((t) => parseToken(t)!));
+    const out = [...inTextOrder(TargetList.from(['198.51.100.0/24', '2.0.0.0', '198.51.100.0', '198.51.100.1'].map((t) => parseToken(t)!)))];
     assert.deepEqual(out.map((t) => t.text), ['198.51.100.0/24', '198.51.100.0', '198.51.100.1', '2.0.0.0']);
   });
 });
