@@ -27,9 +27,20 @@ export interface BatchOutcome {
 const LOOKUP_BATCH = 2000;
 /** Rows per INSERT statement. */
 const INSERT_ROWS = 50;
-const COLS = 12;
+/** Columns bound per row; the rest are the same for a run of rows (a feed's or an import's) and bound once. */
+const ROW_COLS = 6;
 const INSERT_HEAD = `INSERT INTO decisions (value, family, prefix, is_range, start, end, origin, scenario, reason, direction, created_at, expires_at) VALUES `;
-const ROW_PLACEHOLDERS = `(${Array(COLS).fill('?').join(', ')})`;
+const ROW_VALUES = `(?, ?, ?, ?, ?, ?, @origin, @scenario, @reason, @direction, @now, @expires_at)`;
+
+/** The columns a run of rows shares, as named parameters. */
+interface Shared {
+  origin: string;
+  scenario: string;
+  reason: string;
+  direction: Direction;
+  now: number;
+  expires_at: number | null;
+}
 
 type ActiveHit = [value: string, id: number, origin: string, scenario: string, reason: string, direction: string, expiresAt: number | null];
 
@@ -50,8 +61,10 @@ export class BatchWriter {
   private readonly insertOne: Statement;
   private readonly insertMany: Statement;
   private readonly retire: Statement;
-  private readonly args: unknown[] = new Array(INSERT_ROWS * COLS);
+  private readonly args: unknown[] = new Array(INSERT_ROWS * ROW_COLS);
   private filled = 0;
+  /** What the buffered rows share; a row that differs writes the buffer out first. */
+  private shared: Shared | undefined;
   readonly outcome: BatchOutcome = { added: 0, updated: 0, removedValues: [], contended: [], fresh: [] };
 
   constructor(
@@ -67,8 +80,8 @@ export class BatchWriter {
          FROM json_each(?) AS j CROSS JOIN decisions AS d WHERE d.value = j.value AND d.deleted_at IS NULL`,
       )
       .raw(true);
-    this.insertOne = db.prepare(INSERT_HEAD + ROW_PLACEHOLDERS);
-    this.insertMany = db.prepare(INSERT_HEAD + Array(INSERT_ROWS).fill(ROW_PLACEHOLDERS).join(', '));
+    this.insertOne = db.prepare(INSERT_HEAD + ROW_VALUES);
+    this.insertMany = db.prepare(INSERT_HEAD + Array(INSERT_ROWS).fill(ROW_VALUES).join(', '));
     this.retire = db.prepare('UPDATE decisions SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL');
   }
 
@@ -118,28 +131,34 @@ export class BatchWriter {
       if (others) o.contended.push(t.text);
       else if (t.isHost) o.fresh.push({ value: t.text, family: t.family, direction: row.direction, expiresAt: row.expiresAt });
     }
+    const sh = this.shared;
+    if (
+      sh === undefined ||
+      sh.origin !== row.origin ||
+      sh.scenario !== row.scenario ||
+      sh.reason !== row.reason ||
+      sh.direction !== row.direction ||
+      sh.expires_at !== row.expiresAt
+    ) {
+      this.writeRemainder();
+      this.shared = { origin: row.origin, scenario: row.scenario, reason: row.reason, direction: row.direction, now: this.now, expires_at: row.expiresAt };
+    }
     const a = this.args;
-    let i = this.filled * COLS;
+    let i = this.filled * ROW_COLS;
     a[i++] = t.text;
     a[i++] = t.family;
     a[i++] = t.prefix;
     a[i++] = t.isHost ? 0 : 1;
     a[i++] = t.start;
-    a[i++] = t.end;
-    a[i++] = row.origin;
-    a[i++] = row.scenario;
-    a[i++] = row.reason;
-    a[i++] = row.direction;
-    a[i++] = this.now;
-    a[i] = row.expiresAt;
+    a[i] = t.end;
     if (++this.filled === INSERT_ROWS) {
-      this.insertMany.run(a);
+      this.insertMany.run(a, this.shared);
       this.filled = 0;
     }
   }
 
   private writeRemainder(): void {
-    for (let r = 0; r < this.filled; r++) this.insertOne.run(this.args.slice(r * COLS, (r + 1) * COLS));
+    for (let r = 0; r < this.filled; r++) this.insertOne.run(this.args.slice(r * ROW_COLS, (r + 1) * ROW_COLS), this.shared);
     this.filled = 0;
   }
 }
