@@ -1,4 +1,6 @@
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +17,8 @@ export interface FetchState {
 export type FetchResult =
   | {
       readonly status: 'modified';
-      readonly body: string;
+      /** The decoded text; absent when it went to FetchOptions.textSink instead. */
+      readonly body?: string;
       readonly etag?: string;
       readonly lastModified?: string;
       /** Decoded body size in bytes. */
@@ -23,7 +26,18 @@ export type FetchResult =
     }
   | { readonly status: 'not_modified' };
 
+/** Takes a body's text as it arrives (a ListParser), so a big list is never held whole. */
+export interface TextSink {
+  push(text: string): void;
+}
+
 export interface FetchOptions {
+  /**
+   * Streams the decoded text into a sink instead of returning it: called once per attempt (a retry starts
+   * over with a fresh sink), and the result then carries no body. A 1M-line list is ~14 MB on the wire and
+   * was three copies of that at once (chunks, the joined Buffer, the string) before the parse began.
+   */
+  readonly textSink?: () => TextSink;
   /** Called as body bytes arrive (as sent on the wire); total is Content-Length when the server gave one. */
   onProgress?(bytes: number, total?: number): void;
   /** Extra attempts after a network error, timeout or 5xx. Default 2. 4xx never retries. */
@@ -137,11 +151,10 @@ async function fetchOnce(spec: FeedSpec, url: URL, state: FetchState, opts: Fetc
       throw new FeedFetchError(name, `${url.href} sends ${mib(total)}, more than the ${mib(maxBytes)} limit`, false);
     }
     const encoding = (header(res.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
-    const body = await readBody(res.body, encoding, maxBytes, total, opts.onProgress, name, url);
+    const body = await readBody(res.body, encoding, maxBytes, total, opts, name, url);
     return {
       status: 'modified',
-      body: body.toString('utf8'),
-      bytes: body.length,
+      ...body,
       ...optional('etag', header(res.headers['etag'])),
       ...optional('lastModified', header(res.headers['last-modified'])),
     };
@@ -160,10 +173,11 @@ async function readBody(
   encoding: string,
   maxBytes: number,
   total: number | undefined,
-  onProgress: FetchOptions['onProgress'],
+  opts: Pick<FetchOptions, 'onProgress' | 'textSink'>,
   name: string,
   url: URL,
-): Promise<Buffer> {
+): Promise<{ body?: string; bytes: number }> {
+  const onProgress = opts.onProgress;
   const decoder =
     encoding === 'gzip' || encoding === 'x-gzip'
       ? createGunzip()
@@ -187,6 +201,7 @@ async function readBody(
     },
   });
   const chunks: Buffer[] = [];
+  const text = opts.textSink ? { sink: opts.textSink(), decoder: new StringDecoder('utf8') } : undefined;
   let size = 0;
   // Kept aside: pipeline may reject with the source's abort error rather than the one thrown here.
   let limitError: FeedFetchError | undefined;
@@ -198,7 +213,8 @@ async function readBody(
         limitError = new FeedFetchError(name, `${url.href} sent more than the ${mib(maxBytes)} limit`, false);
         throw limitError;
       }
-      chunks.push(chunk);
+      if (text) text.sink.push(text.decoder.write(chunk));
+      else chunks.push(chunk);
     }
   };
   try {
@@ -213,7 +229,12 @@ async function readBody(
     }
     throw err;
   }
-  return Buffer.concat(chunks, size);
+  if (text) {
+    const rest = text.decoder.end();
+    if (rest.length > 0) text.sink.push(rest);
+    return { bytes: size };
+  }
+  return { body: Buffer.concat(chunks, size).toString('utf8'), bytes: size };
 }
 
 async function readFeedFile(spec: FeedSpec, state: FetchState, opts: FetchOptions): Promise<FetchResult> {
@@ -228,6 +249,16 @@ async function readFeedFile(spec: FeedSpec, state: FetchState, opts: FetchOption
     const etag = `"file-${st.size}-${Math.floor(st.mtimeMs)}"`;
     const lastModified = st.mtime.toUTCString();
     if (state.etag === etag && state.lastModified === lastModified) return { status: 'not_modified' };
+    if (opts.textSink) {
+      const sink = opts.textSink();
+      let bytes = 0;
+      for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+        sink.push(chunk as string);
+        bytes += Buffer.byteLength(chunk as string);
+        opts.onProgress?.(bytes, st.size);
+      }
+      return { status: 'modified', bytes, etag, lastModified };
+    }
     const buf = await readFile(path);
     opts.onProgress?.(buf.length, st.size);
     return { status: 'modified', body: buf.toString('utf8'), bytes: buf.length, etag, lastModified };

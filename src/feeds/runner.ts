@@ -1,7 +1,7 @@
 import { diffEntries, EntryIndex, type FeedDiff } from './diff.js';
 import { fetchFeed, FeedFetchError, type FetchOptions, type FetchResult, type FetchState } from './fetch.js';
 import { checkRefresh, type GuardOptions, type GuardVerdict } from './guard.js';
-import { parseList } from './parse.js';
+import { ListParser, parseList } from './parse.js';
 import { LIST_FORMATS, type FeedSpec, type ListFormat, type ParseOptions, type ParsedList } from './types.js';
 
 /** What the runner hands over when a feed's list changed and passed the guard. */
@@ -109,17 +109,26 @@ export class FeedRunner {
   }
 
   /**
-   * Fetch and parse in a function of their own: the downloaded text (tens of MB for a million lines) is
-   * garbage once parsed, instead of staying reachable from the refresh until the store and kernel are done.
+   * Fetch and parse together: the text is parsed as it arrives, so a million-line list is never held whole
+   * (a fetch that hands back a body, as tests' do, is parsed in a function of its own for the same reason).
    */
   private async download(spec: FeedSpec, state: FetchState, format: ListFormat): Promise<{ parsed: ParsedList; validators: FetchState } | 'not_modified'> {
-    const fetched: FetchResult = await (this.deps.fetch ?? fetchFeed)(spec, state, this.deps.fetchOptions ?? {});
-    if (fetched.status === 'not_modified') return 'not_modified';
     const parseOpts: ParseOptions = {
       ...(spec.minScore !== undefined ? { minScore: spec.minScore } : {}),
       keepSpecial: this.deps.keepSpecial ?? false,
     };
-    const parsed = (this.deps.parse ?? parseList)(fetched.body, format, parseOpts);
+    // The text goes straight into the parser as it arrives, unless a test swapped the parser out.
+    let parser: ListParser | undefined;
+    const fetchOptions: FetchOptions = {
+      ...this.deps.fetchOptions,
+      ...(this.deps.parse ? {} : { textSink: () => (parser = new ListParser(format, parseOpts)) }),
+    };
+    const fetched: FetchResult = await (this.deps.fetch ?? fetchFeed)(spec, state, fetchOptions);
+    if (fetched.status === 'not_modified') return 'not_modified';
+    const parsed =
+      fetched.body !== undefined
+        ? (this.deps.parse ?? parseList)(fetched.body, format, parseOpts)
+        : (parser ?? new ListParser(format, parseOpts)).end();
     const validators: FetchState = {
       ...(fetched.etag !== undefined ? { etag: fetched.etag } : {}),
       ...(fetched.lastModified !== undefined ? { lastModified: fetched.lastModified } : {}),

@@ -129,6 +129,35 @@ describe('fetchFeed over HTTP', () => {
     assert.match(String(hits.get('/gz')![0]!.headers['accept-encoding']), /gzip/);
   });
 
+  it('streams the text into a sink: multi-byte characters split across chunks, gzip, and a fresh sink per retry', async () => {
+    // "ü" is two bytes in UTF-8; sent one byte at a time it must still arrive whole.
+    const text = '# Grüße\n1.2.3.4\n'.repeat(3000);
+    const bytes = Buffer.from(text);
+    let attempts = 0;
+    routes.set('/stream', (_req, res) => {
+      if (++attempts === 1) {
+        // First attempt: some text, then a server error mid-list (the connection is cut).
+        res.writeHead(200, { 'content-length': String(bytes.length) });
+        res.write(bytes.subarray(0, 1000));
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      res.writeHead(200);
+      for (let i = 0; i < 64; i++) res.write(bytes.subarray(i, i + 1));
+      res.end(bytes.subarray(64));
+    });
+    routes.set('/stream-gz', (_req, res) => void res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(bytes)));
+    for (const path of ['/stream', '/stream-gz']) {
+      const sinks: string[][] = [];
+      const r = await fetchFeed(spec(path), {}, { ...fast, textSink: () => { const got: string[] = []; sinks.push(got); return { push: (t) => got.push(t) }; } });
+      assert.ok(r.status === 'modified');
+      assert.equal(r.body, undefined, 'the text went to the sink, not into the result');
+      assert.equal(r.bytes, bytes.length);
+      assert.equal(sinks.at(-1)!.join(''), text);
+      if (path === '/stream') assert.equal(sinks.length, 2, 'the retry started over with a new sink');
+    }
+  });
+
   it('refuses a body over maxBytes, also when it is compressed', async () => {
     const big = 'x'.repeat(200_000);
     routes.set('/bomb', (_req, res) => void res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(big)));
@@ -185,7 +214,20 @@ describe('fetchFeed from a file', () => {
     writeFileSync(path, LIST + '9.9.9.9\n');
     const changed = await fetchFeed(s, { etag: first.etag!, lastModified: first.lastModified! }, fast);
     assert.ok(changed.status === 'modified');
-    assert.match(changed.body, /9\.9\.9\.9/);
+    assert.match(changed.body ?? '', /9\.9\.9\.9/);
+  });
+
+  it('streams a file feed into a sink', async () => {
+    const path = join(dir, 'stream.txt');
+    const text = '5.6.7.8\n'.repeat(300_000);
+    writeFileSync(path, text);
+    const got: string[] = [];
+    const r = await fetchFeed(spec('', { type: 'file', path, url: undefined }), {}, { ...fast, textSink: () => ({ push: (t) => got.push(t) }) });
+    assert.ok(r.status === 'modified');
+    assert.equal(r.body, undefined);
+    assert.equal(r.bytes, text.length);
+    assert.ok(got.length > 1, 'read in pieces');
+    assert.equal(got.join(''), text);
   });
 
   it('says which file is missing', async () => {
