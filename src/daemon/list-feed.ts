@@ -1,6 +1,6 @@
 import type { FileFeedConfig, UrlFeedConfig } from '../config/index.js';
 import { formatDuration } from '../config/duration.js';
-import { addInChunks, BULK_CHUNK, type BulkTarget } from '../decisions/bulk-add.js';
+import { addInChunks, SORTED_CHUNK, type BulkTarget } from '../decisions/bulk-add.js';
 import type { DecisionService } from '../decisions/service.js';
 import type { NewDecision } from '../decisions/types.js';
 import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '../feeds/index.js';
@@ -96,7 +96,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
           ...(kernel.waitForKernel ? { waitForKernel: kernel.waitForKernel } : {}),
         };
         const base = { origin, direction: cfg.direction, reason, scenario: cfg.format };
-        await addInChunks(target, feedDecisions(inTextOrder(diff.added), base), kernel.chunkSize ?? BULK_CHUNK);
+        await addInChunks(target, feedDecisions(inTextOrder(diff.added), base), kernel.chunkSize ?? SORTED_CHUNK);
       }
       decisions.deleteValues(origin, diff.removed);
       // `feeds refresh` answers "done" only when the kernel enforces the new list.

@@ -10,11 +10,12 @@ export function registerRun(program: Command): void {
     .action(async (o: GlobalOpts) => {
       const file = configFile(o);
       if (!file) throw new Error('no config file: pass --config FILE (see examples/gatehouse.yaml)');
-      // A gateway is a small box. By default V8 lets the heap grow up to 4× its live size before a full
-      // collection, so a million-line feed load peaked at ~500–700 MB of mostly garbage; collecting once it
-      // has grown 15 % kept the peak near 330 MB for a few percent more CPU (bench/feed-load.ts). V8 reads
-      // this flag at every collection, so setting it here, before the daemon allocates, is enough.
-      setFlagsFromString('--heap-growing-percent=15');
+      // A gateway is a small box. By default V8 lets the heap grow to several times its live size before
+      // a full collection: a million-line feed load peaked at 330–350 MB, mostly garbage. Collecting once
+      // the heap has grown by half kept it at 250–265 MB; 15 % saved nothing more and slowed a 1M LAPI
+      // startup stream by a quarter, 100 % let the peak back up to 290 MB (bench/feed-load.ts,
+      // bench/lapi-stream.ts). V8 reads the flag at every collection, so setting it here is enough.
+      setFlagsFromString('--heap-growing-percent=50');
       // Loaded here, not at the top: every other verb starts faster without fastify, SQLite and the daemon.
       const { startDaemon } = await import('../../daemon/daemon.js');
       const { settingsFromConfig } = await import('../../daemon/settings.js');
