@@ -470,6 +470,41 @@ describe('Enforcer.preload (bulk imports)', () => {
     assert.deepEqual(k.in_ip4, []);
   });
 
+  it('backlogBelow holds a bulk writer back while nft is busy and lets it go once nft takes the queue', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-enf-'));
+    const store = openDecisionStore(dir);
+    t.after(() => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const gates: (() => void)[] = [];
+    const applied: string[] = [];
+    const slowNft: NftRunner = {
+      apply: (script) => new Promise<void>((resolve) => gates.push(() => (applied.push(script), resolve()))),
+      listSet: async () => undefined,
+      hasTable: async () => false,
+    };
+    const e = new Enforcer(new EnforcementView(store.db), slowNft, OPTS, { info: () => undefined, error: () => undefined });
+    const hosts = (from: number) => [0, 1, 2].map((i) => ({ value: `192.0.2.${from + i}`, family: 4 as const, direction: 'both' as const, expiresAt: null }));
+    const tick = () => new Promise((r) => setImmediate(r));
+    e.preload(hosts(1)); // nft starts on these at once
+    await tick();
+    e.preload(hosts(10)); // waits behind them
+    let released = false;
+    const waiting = e.backlogBelow(3).then(() => (released = true));
+    await e.backlogBelow(4); // under the limit: no wait
+    await tick();
+    assert.equal(released, false, 'three queued addresses, limit three: the writer waits');
+    gates.shift()!();
+    await waiting;
+    assert.equal(applied.length, 1);
+    await tick();
+    gates.shift()!();
+    await e.settled();
+    assert.equal(applied.length, 2);
+    assert.match(applied[1]!, /192\.0\.2\.10/);
+  });
+
   it('takes preloaded addresses out again when the store write fails', async (t) => {
     const { r, settle } = await wired(t);
     r.enforcer.preload([{ value: '192.0.2.50', family: 4, direction: 'both', expiresAt: null }]);
