@@ -110,6 +110,21 @@ export class LabGateway {
     return readFile(this.logFile, 'utf8').catch(() => '');
   }
 
+  /**
+   * Runs the CLI on a pseudo-terminal (util-linux `script`), as an admin at a shell would, for output that
+   * only a terminal gets. Returns stdout and stderr as the terminal showed them, carriage returns included.
+   */
+  cliOnTerminal(args: readonly string[]): Promise<CliResult> {
+    // Our own paths and fixed words only; quoted for the shell that `script` starts.
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, CLI_PATH, ...args, '--config', this.configFile].map(quote).join(' ');
+    return new Promise((done) => {
+      execFile('script', ['-qec', command, '/dev/null'], { timeout: 120_000 }, (err, stdout, stderr) => {
+        done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      });
+    });
+  }
+
   cli(args: readonly string[], input?: string): Promise<CliResult> {
     return new Promise((done) => {
       const p = execFile(process.execPath, [CLI_PATH, ...args, '--config', this.configFile], { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {

@@ -92,6 +92,15 @@ describe('feeds and a real CrowdSec LAPI feed the gateway', { skip, timeout: 300
     assert.equal(r3[0]!.warning, null);
   });
 
+  test('feeds refresh on a terminal says what it is doing and ends the line with done', async () => {
+    const r = await g.cliOnTerminal(['feeds', 'refresh', 'phishdb']);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /^refreshing phishdb…/);
+    // The status line is rewritten in place, then the usual table follows.
+    assert.match(r.stdout, /\rrefresh of phishdb: done *\r?\n/);
+    assert.match(r.stdout, /phishdb +url +outbound +41 /);
+  });
+
   test('decisions added with cscli on a real CrowdSec LAPI are pulled, enforced, deleted, and kept while it is down', async () => {
     const t = g.topo;
     const atk = t.attacker.ipv4;
