@@ -1,24 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { DecisionService, FreshHost } from '../decisions/service.js';
+import type { DecisionService } from '../decisions/service.js';
 import { iterateImportText, type ImportSkips } from '../decisions/import-file.js';
-import { addInChunks } from '../decisions/bulk-add.js';
+import { addInChunks, type BulkKernel } from '../decisions/bulk-add.js';
 import { parseTarget } from '../net/ip.js';
 import { parseDuration } from '../config/duration.js';
 import type { BlockEventRepo } from '../store/block-events.js';
 import { DIRECTIONS, type Direction, type NewDecision } from '../decisions/types.js';
 
-export interface AdminDeps {
+/** The kernel side (BulkKernel) lets an import's chunks reach nft while SQLite writes them. */
+export interface AdminDeps extends BulkKernel {
   readonly decisions: DecisionService;
   readonly blocks: BlockEventRepo;
   /** Resolves once the kernel holds every change made so far: writes answer only after enforcement. */
   readonly enforced: () => Promise<void>;
   /** Reads fresh hit counters into block events, so a report is never a poll interval behind. */
   readonly collect: () => Promise<void>;
-  /** Hands an import chunk's addresses to the kernel while the store writes them (see Enforcer.preload). */
-  readonly preload?: (hosts: readonly FreshHost[]) => void;
-  readonly discardPreload?: () => void;
-  readonly waitForKernel?: (max: number) => Promise<void>;
   readonly status: () => Record<string, unknown>;
 }
 
@@ -149,7 +146,7 @@ export function adminRoutes(deps: AdminDeps) {
         }
       })();
       const { preload, discardPreload, waitForKernel } = deps;
-      const r = await addInChunks({ decisions, ...(preload ? { preload } : {}), ...(discardPreload ? { discardPreload } : {}), ...(waitForKernel ? { waitForKernel } : {}) }, items);
+      const r = await addInChunks({ decisions, preload, discardPreload, waitForKernel }, items);
       await deps.enforced();
       return {
         added: r.added,

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { pino, type Logger } from 'pino';
 import { openDecisionStore, type DecisionStore } from '../decisions/store-service.js';
 import { EnforcementView } from '../decisions/enforcement-view.js';
-import type { FreshHost } from '../decisions/service.js';
+import type { BulkKernel } from '../decisions/bulk-add.js';
 import { Enforcer } from '../firewall/enforcer.js';
 import { HitCollector } from '../firewall/collector.js';
 import { systemNft, type NftRunner } from '../firewall/nft.js';
@@ -150,8 +150,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   const started = Date.now();
   let servers: AdminServers;
   // How bulk writers (imports, list feeds) hand addresses to the kernel ahead of the store, and wait for it.
-  const bulkKernel = {
-    preload: (hosts: readonly FreshHost[]) => enforcer.preload(hosts),
+  const bulkKernel: BulkKernel = {
+    preload: (hosts) => enforcer.preload(hosts),
     discardPreload: () => enforcer.discardPreload(),
     waitForKernel: (max: number) => enforcer.backlogBelow(max),
   };

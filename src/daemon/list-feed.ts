@@ -1,6 +1,6 @@
 import type { FileFeedConfig, UrlFeedConfig } from '../config/index.js';
 import { formatDuration } from '../config/duration.js';
-import { addInChunks, SORTED_CHUNK, type BulkTarget } from '../decisions/bulk-add.js';
+import { addInChunks, SORTED_CHUNK, type BulkKernel, type BulkTarget } from '../decisions/bulk-add.js';
 import type { DecisionService } from '../decisions/service.js';
 import type { NewDecision } from '../decisions/types.js';
 import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '../feeds/index.js';
@@ -24,10 +24,7 @@ export function feedSpecFrom(cfg: UrlFeedConfig | FileFeedConfig): FeedSpec {
 }
 
 /** The kernel side of a feed load: preloading each chunk's addresses, and waiting until it holds them all. */
-export interface FeedKernel {
-  readonly preload?: BulkTarget['preload'];
-  readonly discardPreload?: BulkTarget['discardPreload'];
-  readonly waitForKernel?: BulkTarget['waitForKernel'];
+export interface FeedKernel extends BulkKernel {
   /** Resolves once everything handed to the firewall so far is in the kernel. */
   readonly enforced?: () => Promise<void>;
   /** Lines per store transaction (tests use small ones). */
@@ -89,12 +86,8 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
       // Additions first, in chunks of one transaction each: a store failure halfway leaves the previous
       // entries in place (nothing is removed yet) and the next refresh diffs against what did get in.
       if (diff.added.length > 0) {
-        const target: BulkTarget = {
-          decisions,
-          ...(kernel.preload ? { preload: kernel.preload } : {}),
-          ...(kernel.discardPreload ? { discardPreload: kernel.discardPreload } : {}),
-          ...(kernel.waitForKernel ? { waitForKernel: kernel.waitForKernel } : {}),
-        };
+        const { preload, discardPreload, waitForKernel } = kernel;
+        const target: BulkTarget = { decisions, preload, discardPreload, waitForKernel };
         const base = { origin, direction: cfg.direction, reason, scenario: cfg.format };
         await addInChunks(target, feedDecisions(inTextOrder(diff.added), base), kernel.chunkSize ?? SORTED_CHUNK);
       }

@@ -17,15 +17,19 @@ export const SORTED_CHUNK = 5_000;
 /** Addresses a bulk writer may queue for the kernel beyond the transaction nft is running. */
 export const KERNEL_BACKLOG = 50_000;
 
-/** Where bulk writes go: the store, and optionally the kernel ahead of it (see Enforcer.preload). */
-export interface BulkTarget {
-  readonly decisions: Pick<DecisionService, 'addMany'>;
+/** The kernel side of a bulk write (see Enforcer.preload); the daemon passes the same one to imports and feeds. */
+export interface BulkKernel {
   /** Hands a chunk's single addresses to the kernel while the store writes the same chunk. */
   readonly preload?: (hosts: readonly FreshHost[]) => void;
   /** The store write after a preload failed: the kernel must forget what it was handed. */
   readonly discardPreload?: () => void;
   /** Resolves once fewer than `max` preloaded addresses wait for the kernel (see Enforcer.backlogBelow). */
   readonly waitForKernel?: (max: number) => Promise<void>;
+}
+
+/** Where bulk writes go: the store, and optionally the kernel ahead of it. */
+export interface BulkTarget extends BulkKernel {
+  readonly decisions: Pick<DecisionService, 'addMany'>;
 }
 
 /**
