@@ -5,6 +5,7 @@ import { elementText, renderAdd, renderEnsureAbsent, renderReplaceIntervalSet } 
 import { FAMILIES, HOST_DIRS, allowSet, hostSet, netSet, type HostSetDir } from './names.js';
 import type { NftRunner } from './nft.js';
 import { renderSkeleton, type RulesetOptions } from './ruleset.js';
+import { timeoutUntil } from './timeout.js';
 
 export interface EnforcerLog {
   info(obj: object, msg: string): void;
@@ -180,8 +181,8 @@ export class Enforcer {
 
   private elementFor(h: HostState, now: number): string | undefined {
     if (h.expiresAt === null) return elementText({ value: h.value });
-    const sec = Math.ceil((h.expiresAt - now) / 1000);
-    return sec > 0 ? elementText({ value: h.value, timeoutSec: sec }) : undefined;
+    const sec = timeoutUntil(h.expiresAt, now);
+    return sec !== undefined ? elementText({ value: h.value, timeoutSec: sec }) : undefined;
   }
 
   private renderRanges(f: Family): string[] {
