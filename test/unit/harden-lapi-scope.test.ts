@@ -72,7 +72,7 @@ before(async () => {
         { name: 'boss', delete_origins: ['*'] },
       ],
       network: () => NET,
-      log: { info: (_o: object, m: string) => logged.push(m), warn: (_o: object, m: string) => logged.push(m) },
+      log: { warn: (_o: object, m: string) => logged.push(m) },
     }),
   );
   await app.listen({ host: '127.0.0.1', port: 0 });
