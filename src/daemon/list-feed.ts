@@ -74,6 +74,13 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
    * and `feeds list` asks for every feed; after a failed apply the store is asked again.
    */
   let entries: number | undefined;
+  /** What the store should hold for this feed: the entry count of the last accepted list. */
+  let expected: number | undefined;
+  // Someone else (a watcher, an admin delete by origin or value) may remove this feed's decisions: the
+  // cached count is then wrong, and the next refresh must put them back.
+  const unsubscribe = decisions.onChange((c) => {
+    if (c.removedValues.length > 0) entries = undefined;
+  });
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let progress: FeedProgress | undefined;
@@ -113,7 +120,15 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
 
   const refresh = async (): Promise<FeedStatus> => {
     lastAttemptAt = Date.now();
-    const r: RefreshReport = await runner.refresh(spec, state).finally(() => (progress = undefined));
+    let r: RefreshReport = await runner.refresh(spec, state).finally(() => (progress = undefined));
+    if (r.outcome === 'not_modified' && expected !== undefined) {
+      // An unchanged list does not mean an unchanged store: reload it in full when decisions went missing.
+      const held = decisions.count({ origin });
+      if (held !== expected) {
+        log.warn({ feed: cfg.name, held, expected }, `feed ${cfg.name}: the store holds ${held} of its ${expected} entries (changed another way); reloading the list`);
+        r = await runner.refresh(spec, {}).finally(() => (progress = undefined));
+      }
+    }
     state = r.state;
     if (r.outcome === 'applied' || r.outcome === 'not_modified') {
       lastSuccessAt = Date.now();
@@ -121,6 +136,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
       if (r.outcome === 'applied') {
         skipped = r.parsed.skipped;
         entries = r.entries;
+        expected = r.entries;
       }
       log.info({ feed: cfg.name, outcome: r.outcome }, r.message);
     } else {
@@ -149,6 +165,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
     refresh,
     async stop() {
       stopped = true;
+      unsubscribe();
       if (timer) clearTimeout(timer);
     },
   };
