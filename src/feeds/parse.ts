@@ -5,6 +5,7 @@ import { parsePlainLine } from './formats/plain.js';
 import { parseSpamhausDropLine } from './formats/spamhaus-drop.js';
 import { V4Target } from '../net/fast-target.js';
 import { specialReason } from './special.js';
+import { broadReason } from '../net/target-guard.js';
 import { V4KeySet } from './v4-key-set.js';
 import { TargetList } from './target-list.js';
 import type { LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';
@@ -138,7 +139,7 @@ export class ListParser {
     const v = this.lineParser(line, this.ctx);
     switch (v.kind) {
       case 'entry': {
-        const reason = specialReason(v.target);
+        const reason = specialReason(v.target) ?? broadReason(v.target);
         if (reason !== undefined) {
           this.special++;
           if (!this.keepSpecial) {

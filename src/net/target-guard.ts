@@ -51,6 +51,14 @@ function covers(outer: Target, inner: Target): boolean {
 }
 
 /**
+ * Why `t` is too broad for any decision, or undefined. For list feeds, which already leave out special
+ * space and cannot know the gateway's own networks.
+ */
+export function broadReason(t: Target): string | undefined {
+  return tooBroad(t) ? `${t.text} covers ${share(t)} (decisions are limited to /${MIN_PREFIX[t.family]} or narrower)` : undefined;
+}
+
+/**
  * Why banning `t` would hurt the network rather than protect it, or undefined when it is an ordinary
  * public address or range. The first matching reason only, in the order an admin needs to hear it.
  */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseTarget } from '../../src/net/ip.js';
 import { specialReason } from '../../src/net/special.js';
+import { parseList } from '../../src/feeds/parse.js';
 import { allowRefusal, banRefusal, networkContextFromIpJson, type NetworkContext } from '../../src/net/target-guard.js';
 
 const CORPUS = '/work/shared/corpora/lists/firehol_level1-2017-09-15.netset';
@@ -92,5 +93,14 @@ describe('allowRefusal', () => {
     assert.match(allowRefusal(parseTarget('::/0')) ?? '', /every IPv6 address/);
     assert.match(allowRefusal(parseTarget('128.0.0.0/1')) ?? '', /half of all IPv4/);
     for (const v of ['10.0.0.0/8', '192.168.0.0/16', '10.77.0.1', 'fd00::/8', '1.0.0.0/8', '2001:db8::/32']) assert.equal(allowRefusal(parseTarget(v)), undefined, v);
+  });
+});
+
+describe('list feeds', () => {
+  it('leave out overly broad ranges too, not only special space, and keep a /8', () => {
+    const p = parseList('32.0.0.0/3\n1.0.0.0/8\n2000::/3\n2a00::/16\n203.0.113.7\n', 'plain', {});
+    assert.deepEqual(p.entries.map((t) => t.text).sort(), ['1.0.0.0/8', '203.0.113.7', '2a00::/16']);
+    assert.equal(p.excludedSpecial, 2);
+    assert.match(p.excludedSamples[0]?.why ?? '', /32\.0\.0\.0\/3 covers 1\/8 of all IPv4 addresses/);
   });
 });
