@@ -333,6 +333,9 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
       return sendJson(reply, `{"code":200,"expire":"${expire}","token":"${token}"}`);
     }
 
+    /** Decisions the guard refused per watcher since start: a watcher that keeps trying stands out in the log. */
+    const refusedByMachine = new Map<string, number>();
+
     async function postAlerts(req: FastifyRequest, reply: FastifyReply) {
       const machineId = watchers.get(req)!;
       const alerts = parseAlerts(req.body, machineId, deps.profile);
@@ -349,9 +352,11 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
           return why === undefined;
         });
         if (refused.length > 0) {
+          const total = (refusedByMachine.get(machineId) ?? 0) + refused.length;
+          refusedByMachine.set(machineId, total);
           (deps.log ?? req.log).warn(
-            { machine: machineId, scenario: a.scenario, refused: refused.length },
-            `LAPI: alert from ${machineId}: refused ${refused.length} decision(s): ${refused.slice(0, 5).join('; ')}`,
+            { machine: machineId, scenario: a.scenario, refused: refused.length, refusedSinceStart: total },
+            `LAPI: alert from ${machineId}: refused ${refused.length} decision(s) (${total} since start): ${refused.slice(0, 5).join('; ')}`,
           );
         }
         if (decisions.length <= 100) {
