@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
 import { lapiRoutes } from '../../src/crowdsec/lapi/routes.js';
-import { mayDelete } from '../../src/crowdsec/lapi/permissions.js';
+import { deletableOrigins, mayDelete } from '../../src/crowdsec/lapi/permissions.js';
 import { parseTarget } from '../../src/net/ip.js';
 import type { NetworkContext } from '../../src/net/target-guard.js';
 
@@ -182,4 +182,7 @@ test('mayDelete: own origin always, exact origins, prefixes ending in *, and * a
   assert.equal(mayDelete('a', 'crowdsec', grants), false);
   assert.equal(mayDelete('b', 'anything', grants), true);
   assert.equal(mayDelete('a', 'manual', undefined), false);
+  assert.deepEqual(deletableOrigins('x', grants), ['lapi:x']);
+  assert.deepEqual(deletableOrigins('c', [{ name: 'c', delete_origins: ['manual', 'crowdsec'] }]), ['lapi:c', 'manual', 'crowdsec']);
+  assert.equal(deletableOrigins('a', grants), undefined, 'a pattern needs the store to list origins');
 });

@@ -11,7 +11,7 @@ import { signWatcherJwt, verifyWatcherJwt } from './jwt.js';
 import { first, matches, matchesNothing, parseDecisionsSelector, parseStreamQuery, type DecisionSelector, type RawQuery } from './query.js';
 import { activeDecisionsJson, allowCheckFrom, smallListJson, type ActivePages, type AllowCheck } from './stream.js';
 import { deletedDurationMs, remainingMs, wireScenario } from './wire.js';
-import { mayDelete, notYours, type MachineGrant } from './permissions.js';
+import { deletableOrigins, mayDelete, notYours, type MachineGrant } from './permissions.js';
 import { banRefusalOf, NO_NETWORKS, type NetworkContext } from '../../net/target-guard.js';
 
 export interface LapiDeps {
@@ -467,7 +467,10 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
       } else {
         // Origin by origin, only those this watcher may touch (its own unless lapi.machines grants more). This
         // also gives the store the filter it insists on when `cscli decisions delete --all` sends none.
-        const origins = filter.value !== undefined ? new Set(deps.decisions.covering(filter.value).map((d) => d.origin)) : activeOrigins();
+        // A fixed list of origins spares a scan of every active decision (a million, with a big feed).
+        const origins =
+          deletableOrigins(machineId, deps.machines) ??
+          (filter.value !== undefined ? new Set(deps.decisions.covering(filter.value).map((d) => d.origin)) : activeOrigins());
         for (const origin of origins) {
           if (mayDelete(machineId, origin, deps.machines)) n += deps.decisions.deleteWhere({ ...filter, origin }).length;
         }
