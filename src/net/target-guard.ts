@@ -67,10 +67,10 @@ export function banRefusal(t: Target, net: NetworkContext = NO_NETWORKS): string
     if (t.prefix === 0) return `${t.text} covers ${share(t)}: it would cut the LAN and this gateway off the internet`;
     return `${t.text} covers ${share(t)}: it would cut the LAN off all of them (decisions are limited to /${MIN_PREFIX[t.family]} or narrower)`;
   }
-  const own = net.own.find((o) => covers(t, o.target));
-  if (own) return `${t.text} covers this gateway's own address ${own.target.text} (${own.ifname}): it would cut the gateway off`;
   const lan = net.lan.find((n) => overlaps(t, n.target));
   if (lan) return `${t.text} overlaps the LAN network ${lan.target.text} (${lan.ifname}): it would cut LAN clients off`;
+  const own = net.own.find((o) => covers(t, o.target));
+  if (own) return `${t.text} covers this gateway's own address ${own.target.text} (${own.ifname}): it would cut the gateway off`;
   const special = specialReason(t);
   if (special) return `${t.text} overlaps ${special}: a ban there breaks the LAN or the gateway itself`;
   return undefined;

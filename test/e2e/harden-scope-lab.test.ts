@@ -81,7 +81,7 @@ describe('harden: watchers, feeds and the admin cannot switch the protection off
     const mine = await g.cliJson<Decision[]>(['decisions', 'list', '--origin', 'lapi:h3w']);
     assert.deepEqual(mine.map((d) => d.value), ['203.0.113.99'], 'only the ordinary address became a decision');
     assert.equal((await lapi('GET', '/v1/heartbeat')).status, 200, 'and the gateway itself');
-    assert.match(await g.log(), /refused 5 decision\(s\): 0\.0\.0\.0\/0 covers every IPv4 address/);
+    assert.match(await g.log(), /refused 5 decision\(s\) \(5 since start\): 0\.0\.0\.0\/0 covers every IPv4 address.*10\.77\.0\.0\/24 overlaps the LAN network.*192\.0\.2\.2 covers this gateway's own address 192\.0\.2\.2 \(wan0\).*128\.0\.0\.0\/1 covers half/);
   });
 
   test("a watcher's unfiltered DELETE removes only its own decisions: manual and feed ones stay enforced", async () => {
