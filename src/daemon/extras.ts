@@ -17,7 +17,7 @@ import type { NetworkContext } from '../net/target-guard.js';
 export const VERSION = '0.1.0';
 
 export function startFeeds(cfg: GatehouseConfig, decisions: DecisionService, log: FeedLog, kernel: FeedKernel = {}, network?: () => NetworkContext): RunningFeed[] {
-  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, decisions, log, VERSION, network) : startListFeed(f, decisions, log, kernel)));
+  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, decisions, log, VERSION, network) : startListFeed(f, decisions, log, kernel, network)));
 }
 
 /** Watcher tokens must survive a restart, or every agent has to log in again: keep the key on disk. */

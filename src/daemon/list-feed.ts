@@ -6,6 +6,7 @@ import type { NewDecision } from '../decisions/types.js';
 import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '../feeds/index.js';
 import { inTextOrder } from '../feeds/text-order.js';
 import type { Target } from '../net/ip.js';
+import { localChecker, type NetworkContext } from '../net/target-guard.js';
 import { feedOrigin, type FeedLog } from './crowdsec-feed.js';
 import type { FeedProgress, FeedStatus, RunningFeed } from './feed-status.js';
 
@@ -59,7 +60,13 @@ export function withStaleness(warning: string | null, lastSuccessAt: number | nu
  * A downloaded or local list on a schedule. Its entries become decisions of origin `feed:<name>` that
  * stay until a later accepted refresh drops them: a failed, empty or truncated download changes nothing.
  */
-export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: DecisionService, log: FeedLog, kernel: FeedKernel = {}): RunningFeed {
+export function startListFeed(
+  cfg: UrlFeedConfig | FileFeedConfig,
+  decisions: DecisionService,
+  log: FeedLog,
+  kernel: FeedKernel = {},
+  network?: () => NetworkContext,
+): RunningFeed {
   const spec = feedSpecFrom(cfg);
   const origin = feedOrigin(cfg.name);
   const reason = `listed by feed ${cfg.name}`;
@@ -88,6 +95,8 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
   const runner = new FeedRunner({
     fetchOptions: { onProgress: (bytes, total) => (progress = { phase: 'downloading', bytes, ...(total !== undefined ? { total } : {}) }) },
     current: () => decisions.valuesOf(origin),
+    // Feeds already leave out special space; a LAN or gateway address in public space is left out too.
+    exclude: () => (network ? localChecker(network()) : undefined),
     apply: async ({ diff }) => {
       progress = { phase: 'applying', added: diff.added.length, removed: diff.removed.length };
       // Additions first, in chunks of one transaction each: a store failure halfway leaves the previous

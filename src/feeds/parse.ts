@@ -30,6 +30,7 @@ export class ListParser {
   private readonly lineParser: LineParser;
   private readonly ctx: LineContext;
   private readonly keepSpecial: boolean;
+  private readonly exclude: ((t: Target) => string | undefined) | undefined;
   private readonly sampleLimit: number;
   private readonly seen = new Set<string>();
   private readonly seen4 = new V4KeySet();
@@ -56,6 +57,7 @@ export class ListParser {
     this.lineParser = parser;
     this.ctx = { minScore: opts.minScore ?? 1, header: this.header };
     this.keepSpecial = opts.keepSpecial ?? false;
+    this.exclude = opts.exclude;
     this.sampleLimit = opts.sampleLimit ?? 10;
   }
 
@@ -139,7 +141,7 @@ export class ListParser {
     const v = this.lineParser(line, this.ctx);
     switch (v.kind) {
       case 'entry': {
-        const reason = specialReason(v.target) ?? broadReason(v.target);
+        const reason = specialReason(v.target) ?? broadReason(v.target) ?? this.exclude?.(v.target);
         if (reason !== undefined) {
           this.special++;
           if (!this.keepSpecial) {

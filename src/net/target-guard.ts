@@ -1,5 +1,6 @@
 import { parseTarget, tryParseTarget, type Family, type Target } from './ip.js';
 import { specialReason, withinSpecial } from './special.js';
+import { V4Target } from './fast-target.js';
 
 /**
  * Why a target must not become a decision (a ban) or an allow entry, wherever it comes from: the admin,
@@ -67,13 +68,40 @@ export function banRefusal(t: Target, net: NetworkContext = NO_NETWORKS): string
     if (t.prefix === 0) return `${t.text} covers ${share(t)}: it would cut the LAN and this gateway off the internet`;
     return `${t.text} covers ${share(t)}: it would cut the LAN off all of them (decisions are limited to /${MIN_PREFIX[t.family]} or narrower)`;
   }
+  const local = localRefusal(t, net);
+  if (local) return local;
+  const special = specialReason(t);
+  if (special) return `${t.text} overlaps ${special}: a ban there breaks the LAN or the gateway itself`;
+  return undefined;
+}
+
+/** Why `t` touches this gateway's LAN networks or own addresses, or undefined. */
+export function localRefusal(t: Target, net: NetworkContext): string | undefined {
   const lan = net.lan.find((n) => overlaps(t, n.target));
   if (lan) return `${t.text} overlaps the LAN network ${lan.target.text} (${lan.ifname}): it would cut LAN clients off`;
   const own = net.own.find((o) => covers(t, o.target));
   if (own) return `${t.text} covers this gateway's own address ${own.target.text} (${own.ifname}): it would cut the gateway off`;
-  const special = specialReason(t);
-  if (special) return `${t.text} overlaps ${special}: a ban there breaks the LAN or the gateway itself`;
   return undefined;
+}
+
+/**
+ * localRefusal compiled for a million-line feed: IPv4 entries are compared as numbers (the parser's
+ * V4Target has them ready), so nothing is allocated per entry. Undefined when there is nothing to check.
+ */
+export function localChecker(net: NetworkContext): ((t: Target) => string | undefined) | undefined {
+  if (net.lan.length + net.own.length === 0) return undefined;
+  const v4 = [...net.lan.map((n) => ({ n, own: false })), ...net.own.map((n) => ({ n, own: true }))]
+    .filter((x) => x.n.target.family === 4)
+    .map((x) => ({ ...x, s: x.n.target.start.readUInt32BE(0), e: x.n.target.end.readUInt32BE(0) }));
+  const has6 = [...net.lan, ...net.own].some((n) => n.target.family === 6);
+  return (t) => {
+    if (t.family === 6) return has6 ? localRefusal(t, net) : undefined;
+    const s = t instanceof V4Target ? t.startInt : t.start.readUInt32BE(0);
+    const e = t instanceof V4Target ? t.endInt : t.end.readUInt32BE(0);
+    // Own addresses are hosts: covered means start <= a <= end, the same test as an overlap.
+    for (const r of v4) if (s <= r.e && e >= r.s) return localRefusal(t, net);
+    return undefined;
+  };
 }
 
 /**

@@ -6,6 +6,8 @@ import { after, it } from 'node:test';
 import type { FileFeedConfig } from '../../src/config/index.js';
 import { startListFeed } from '../../src/daemon/list-feed.js';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
+import { parseTarget } from '../../src/net/ip.js';
+import type { NetworkContext } from '../../src/net/target-guard.js';
 
 /*
  * Issue #8, finding 3: a feed's state never drifts from the store. When its decisions are removed another
@@ -50,5 +52,31 @@ it('a refresh restores entries removed behind the feed, and the count follows th
   } finally {
     await feed.stop();
     store.close();
+  }
+});
+
+it("a list feed leaves out the gateway's LAN networks and own addresses, even in public space", async () => {
+  const d = mkdtempSync(join(tmpdir(), 'harden-feed-lan-'));
+  const store = openDecisionStore(d);
+  const file = join(d, 'list.txt');
+  // A LAN in public space (some providers route a /29 to the customer) and the gateway's public address.
+  writeFileSync(file, '198.51.100.0/29\n198.51.100.3\n192.0.2.2\n192.0.2.0/24\n203.0.113.9\n');
+  const net: NetworkContext = {
+    lan: [{ target: parseTarget('198.51.100.0/29'), ifname: 'br-lan' }],
+    own: [{ target: parseTarget('198.51.100.1'), ifname: 'br-lan' }, { target: parseTarget('192.0.2.2'), ifname: 'wan0' }],
+  };
+  const cfg: FileFeedConfig = { name: 'g', type: 'file', path: file, format: 'plain', direction: 'both', refresh: 86_400_000, timeout: 10_000, max_shrink: 0.5, min_score: 1, duration: 172_800_000 };
+  const feed = startListFeed(cfg, store.service, { info: () => undefined, warn: () => undefined }, {}, () => net);
+  try {
+    while (feed.status().lastAttemptAt === null) await new Promise((r) => setTimeout(r, 5));
+    const st = await feed.refresh();
+    assert.deepEqual(store.service.list({ origin: 'feed:g' }).map((x) => x.value), ['203.0.113.9']);
+    assert.equal(st.entries, 1);
+    // Nothing drifts: the next refresh is a plain "not modified", not a reload every time.
+    assert.equal((await feed.refresh()).entries, 1);
+  } finally {
+    await feed.stop();
+    store.close();
+    rmSync(d, { recursive: true, force: true });
   }
 });

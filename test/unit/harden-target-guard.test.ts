@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { parseTarget } from '../../src/net/ip.js';
 import { specialReason } from '../../src/net/special.js';
 import { parseList } from '../../src/feeds/parse.js';
-import { allowRefusal, banRefusal, networkContextFromIpJson, type NetworkContext } from '../../src/net/target-guard.js';
+import { allowRefusal, banRefusal, localChecker, localRefusal, networkContextFromIpJson, type NetworkContext } from '../../src/net/target-guard.js';
 
 const CORPUS = '/work/shared/corpora/lists/firehol_level1-2017-09-15.netset';
 
@@ -102,5 +102,19 @@ describe('list feeds', () => {
     assert.deepEqual(p.entries.map((t) => t.text).sort(), ['1.0.0.0/8', '203.0.113.7', '2a00::/16']);
     assert.equal(p.excludedSpecial, 2);
     assert.match(p.excludedSamples[0]?.why ?? '', /32\.0\.0\.0\/3 covers 1\/8 of all IPv4 addresses/);
+  });
+});
+
+describe('localChecker', () => {
+  it('answers like localRefusal, for the fast IPv4 targets of the feed parser too', () => {
+    const check = localChecker(net)!;
+    const values = ['10.77.0.9', '10.77.1.0/24', '10.0.0.0/8', '192.0.2.2', '192.0.2.3', '192.0.2.0/30', '198.51.100.1', 'fd77::9', '2001:db8:ffff::2', '2001:db8::1'];
+    for (const v of values) assert.equal(check(parseTarget(v)), localRefusal(parseTarget(v), net), v);
+    const fast = parseList(values.filter((v) => !v.includes(':')).join('\n'), 'plain', { keepSpecial: true }).entries;
+    assert.deepEqual(
+      fast.map((t) => [t.text, check(t) !== undefined]),
+      [['10.77.0.9', true], ['10.77.1.0/24', false], ['10.0.0.0/8', true], ['192.0.2.2', true], ['192.0.2.3', false], ['192.0.2.0/30', true], ['198.51.100.1', false]],
+    );
+    assert.equal(localChecker({ lan: [], own: [] }), undefined);
   });
 });
