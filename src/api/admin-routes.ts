@@ -4,6 +4,7 @@ import type { DecisionService } from '../decisions/service.js';
 import { iterateImportText, type ImportSkips } from '../decisions/import-file.js';
 import { addInChunks, type BulkKernel } from '../decisions/bulk-add.js';
 import { parseTarget } from '../net/ip.js';
+import { allowRefusal, banRefusal, NO_NETWORKS, type NetworkContext } from '../net/target-guard.js';
 import { parseDuration } from '../config/duration.js';
 import { KERNEL_TIMEOUT_CAP_SEC } from '../firewall/timeout.js';
 import type { BlockEventRepo } from '../store/block-events.js';
@@ -18,7 +19,14 @@ export interface AdminDeps extends BulkKernel {
   /** Reads fresh hit counters into block events, so a report is never a poll interval behind. */
   readonly collect: () => Promise<void>;
   readonly status: () => Record<string, unknown>;
+  /** The gateway's LAN networks and own addresses, which a ban must not cover unless forced. */
+  readonly network?: () => NetworkContext;
 }
+
+/** Said after every refusal the admin can override. */
+const FORCE_HINT = 'add --force if you mean it';
+/** `force` as a JSON field (boolean) or a query parameter ("true"/"1"). */
+const force = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
 const direction = z.enum(DIRECTIONS as [Direction, ...Direction[]]);
 /** The longest duration an admin may give a decision or allow entry: what the kernel holds in one timeout. */
@@ -64,6 +72,7 @@ const addBody = z
     reason: z.string().max(512).optional(),
     scenario: z.string().max(256).optional(),
     origin: z.string().min(1).max(128).optional(),
+    force: force.optional(),
   })
   .strict();
 
@@ -74,6 +83,7 @@ const importQuery = z
     reason: z.string().max(512).optional(),
     origin: z.string().min(1).max(128).optional(),
     scenario: z.string().max(256).optional(),
+    force: force.optional(),
   })
   .strict();
 
@@ -90,7 +100,7 @@ const listQuery = z
 const deleteQuery = z.object({ value: z.string().optional(), origin: z.string().optional(), scenario: z.string().optional() }).strict();
 
 const allowBody = z
-  .object({ value: z.string().min(1).max(64), reason: z.string().max(512).optional(), duration: durationSchema('an allow entry').optional() })
+  .object({ value: z.string().min(1).max(64), reason: z.string().max(512).optional(), duration: durationSchema('an allow entry').optional(), force: force.optional() })
   .strict();
 
 const blocksQuery = z
@@ -130,6 +140,8 @@ export function adminRoutes(deps: AdminDeps) {
 
     app.post('/v1/decisions', async (req, reply) => {
       const b = parse(addBody, req.body, 'body');
+      const why = b.force ? undefined : banRefusal(parseTarget(b.value), deps.network?.() ?? NO_NETWORKS);
+      if (why !== undefined) throw new BadRequest(`${why}; ${FORCE_HINT}`);
       const d = decisions.add({
         value: b.value,
         origin: b.origin ?? 'manual',
@@ -153,8 +165,17 @@ export function adminRoutes(deps: AdminDeps) {
       // Chunks, each one transaction: memory stays bounded for a million lines, and each chunk's addresses go
       // to the kernel (preload, nft on the other core) while SQLite writes the same chunk.
       const direction = q.direction ?? 'both';
+      const net = deps.network?.() ?? NO_NETWORKS;
+      let refused = 0;
       const items = (function* (): Generator<NewDecision> {
         for (const it of lines) {
+          const why = q.force ? undefined : banRefusal(it.target, net);
+          if (why !== undefined) {
+            refused++;
+            skips.skipped++;
+            if (skips.skippedSamples.length < 10) skips.skippedSamples.push({ line: it.line, text: it.value, why: `${why}; ${FORCE_HINT}` });
+            continue;
+          }
           yield {
             value: it.value,
             target: it.target,
@@ -173,6 +194,7 @@ export function adminRoutes(deps: AdminDeps) {
         added: r.added,
         updated: r.updated,
         skipped: r.skipped + skips.skipped,
+        refused,
         skippedSamples: [...skips.skippedSamples, ...r.skippedSamples].slice(0, 10),
       };
     });
@@ -197,6 +219,8 @@ export function adminRoutes(deps: AdminDeps) {
 
     app.post('/v1/allow', async (req, reply) => {
       const b = parse(allowBody, req.body, 'body');
+      const why = b.force ? undefined : allowRefusal(parseTarget(b.value));
+      if (why !== undefined) throw new BadRequest(`${why}; ${FORCE_HINT}`);
       const a = decisions.addAllow({ value: b.value, reason: b.reason, durationSec: b.duration });
       await deps.enforced();
       reply.code(201);

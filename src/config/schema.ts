@@ -38,6 +38,7 @@ const DIRECTION_VALUES = ['inbound', 'outbound', 'both'] as const satisfies read
 const FEED_NAME = /^[a-z0-9][a-z0-9_-]{0,40}$/;
 const TABLE_NAME = /^[a-z][a-z0-9_]{0,30}$/;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+const MACHINE_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 export const DEFAULT_DATA_DIR = '/var/lib/gatehouse';
 
@@ -114,6 +115,17 @@ const targetField = () =>
       ctx.issues.push({ code: 'custom', input: v, message: errorText(e) });
       return z.NEVER;
     }
+  });
+
+/**
+ * An origin a watcher may be granted (lapi.machines[].delete_origins): an exact origin such as `manual` or
+ * `feed:firehol`, a prefix ending in `*` such as `feed:*`, or `*` alone for every origin.
+ */
+const originPatternField = () =>
+  z.string().superRefine((v, ctx) => {
+    const star = v.indexOf('*');
+    if (v.length === 0 || v.length > 128) ctx.addIssue({ code: 'custom', message: 'an origin is 1-128 characters' });
+    else if (star >= 0 && star !== v.length - 1) ctx.addIssue({ code: 'custom', message: `"*" may only end an origin pattern ("feed:*", "*"), got ${describe(v)}` });
   });
 
 const macField = () =>
@@ -381,8 +393,21 @@ export function buildConfigSchema(baseDir: string) {
       flagDuplicates(list, (f) => stringOrUndefined(field(f, 'name')), ctx, (i) => [i, 'name'], 'feed name', (i) => `feeds[${i}]`);
     }, ALWAYS);
 
+  const lapiMachine = z.strictObject({
+    name: z.string().regex(MACHINE_ID, 'a machine id as given to `gatehouse machines add` (letters, digits and _.@-, at most 64 characters)'),
+    /** Origins whose decisions this watcher may delete besides its own; "feed:*" = every feed, "*" = every decision. */
+    delete_origins: z.array(originPatternField()).min(1, 'list at least one origin (e.g. manual, crowdsec, "lapi:*", "feed:*", "*")'),
+  });
+
   const lapi = z.strictObject({
     listen: listenField().default('127.0.0.1:8081'),
+    /** Absent = every watcher acts on its own decisions only (origin lapi:<machine>). */
+    machines: z
+      .array(lapiMachine)
+      .optional()
+      .superRefine((list, ctx) => {
+        flagDuplicates(list, (m) => stringOrUndefined(field(m, 'name')), ctx, (i) => [i, 'name'], 'machine', (i) => `lapi.machines[${i}]`);
+      }, ALWAYS),
     /** Absent = no IP restriction beyond authentication. */
     trusted_ips: z.array(targetField()).optional(),
     /** How alerts pushed by watchers become decisions (CrowdSec's default profile bans for 4h). */

@@ -1,6 +1,8 @@
 import type { CrowdsecFeedConfig } from '../config/index.js';
 import { LapiStreamClient, type LapiUpdate } from '../crowdsec/client/index.js';
 import type { DecisionService } from '../decisions/service.js';
+import type { NewDecision } from '../decisions/types.js';
+import { banRefusalOf, NO_NETWORKS, type NetworkContext } from '../net/target-guard.js';
 import type { FeedStatus, RunningFeed } from './feed-status.js';
 
 export interface FeedLog {
@@ -14,9 +16,32 @@ export const feedOrigin = (name: string): string => `feed:${name}`;
  * A CrowdSec LAPI as a feed: the stream client keeps what it has while the LAPI is down, and a full
  * resync replaces this feed's decisions in one transaction, so a restart of either side converges.
  */
-export function startCrowdsecFeed(cfg: CrowdsecFeedConfig, decisions: DecisionService, log: FeedLog, version: string): RunningFeed {
+export function startCrowdsecFeed(
+  cfg: CrowdsecFeedConfig,
+  decisions: DecisionService,
+  log: FeedLog,
+  version: string,
+  network: () => NetworkContext = () => NO_NETWORKS,
+): RunningFeed {
   const origin = feedOrigin(cfg.name);
   let lastAttemptAt: number | null = null;
+  let refused = 0;
+  // Upstream decisions may come from anyone (the community blocklist, a compromised peer): the same guard
+  // as every other source keeps them from banning everything, the LAN or this gateway.
+  const guarded = (ds: readonly NewDecision[]): NewDecision[] => {
+    const net = network();
+    const why: string[] = [];
+    const kept = ds.filter((d) => {
+      const w = banRefusalOf(d.value, net);
+      if (w !== undefined) why.push(w);
+      return w === undefined;
+    });
+    if (why.length > 0) {
+      refused += why.length;
+      log.warn({ feed: cfg.name, refused: why.length }, `feed ${cfg.name}: refused ${why.length} decision(s) from the LAPI: ${why.slice(0, 5).join('; ')}`);
+    }
+    return kept;
+  };
   let warning: string | null = null;
   const override = cfg.duration !== undefined ? cfg.duration / 1000 : undefined;
   const withOverride = <T extends { durationSec?: number | null }>(d: T): T => (override !== undefined ? { ...d, durationSec: override } : d);
@@ -25,10 +50,11 @@ export function startCrowdsecFeed(cfg: CrowdsecFeedConfig, decisions: DecisionSe
     lastAttemptAt = Date.now();
     warning = null;
     if (u.kind === 'full') {
-      const r = decisions.replaceOrigin(origin, u.decisions.map((d) => withOverride({ ...d, origin })));
+      const r = decisions.replaceOrigin(origin, guarded(u.decisions).map((d) => withOverride({ ...d, origin })));
       log.info({ feed: cfg.name, added: r.added, updated: r.updated, removed: r.removed }, 'crowdsec full sync');
     } else {
-      if (u.added.length > 0) decisions.addMany(u.added.map((d) => withOverride({ ...d, origin })));
+      const added = guarded(u.added);
+      if (added.length > 0) decisions.addMany(added.map((d) => withOverride({ ...d, origin })));
       for (const value of u.deleted) decisions.deleteWhere({ value, origin });
       if (u.added.length + u.deleted.length > 0) log.info({ feed: cfg.name, added: u.added.length, deleted: u.deleted.length }, 'crowdsec delta');
     }
@@ -63,7 +89,7 @@ export function startCrowdsecFeed(cfg: CrowdsecFeedConfig, decisions: DecisionSe
       direction: cfg.direction,
       source: cfg.url,
       entries: decisions.count({ origin }),
-      skipped: Object.values(s.skipped).reduce((a: number, b) => a + (typeof b === 'number' ? b : 0), 0),
+      skipped: Object.values(s.skipped).reduce((a: number, b) => a + (typeof b === 'number' ? b : 0), refused),
       lastAttemptAt,
       lastSuccessAt: s.lastSuccessAt ?? null,
       nextRunAt: lastAttemptAt !== null ? lastAttemptAt + cfg.refresh : null,

@@ -19,6 +19,7 @@ import { LapiCredentials } from '../store/lapi-credentials.js';
 import { peerAdminRoutes } from '../api/peer-admin-routes.js';
 import { startExtraServers, startFeeds, type ExtraServers } from './extras.js';
 import type { RunningFeed } from './feed-status.js';
+import { networkContextFromIpJson, type NetworkContext } from '../net/target-guard.js';
 
 export interface DaemonSettings {
   readonly dataDir: string;
@@ -58,6 +59,23 @@ function linkNames(): Promise<Set<string>> {
 }
 
 /**
+ * The guard's view of this gateway: LAN networks and own addresses of the configured interfaces, asked of
+ * netlink like linkNames. Re-read now and then, since a DHCP lease can move the WAN address.
+ */
+function interfaceNetworks(s: DaemonSettings): Promise<NetworkContext> {
+  return new Promise((resolve, reject) => {
+    execFile('ip', ['-j', 'addr', 'show'], { timeout: 5000 }, (err, stdout) => {
+      if (err) return reject(new StartupError(`cannot list interface addresses (ip -j addr show): ${err.message}`));
+      try {
+        resolve(networkContextFromIpJson(stdout, s.lan, s.wan));
+      } catch (e) {
+        reject(new StartupError(`cannot read interface addresses (ip -j addr show): ${(e as Error).message}`));
+      }
+    });
+  });
+}
+
+/**
  * Interface names come from the config; a typo must stop the start, not silently protect nothing. Asks
  * netlink (ip) rather than /sys, which shows the host's interfaces inside a network namespace.
  */
@@ -89,6 +107,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   const log = opts.log ?? pino({ level: s.logLevel, base: undefined });
   const nft = opts.nft ?? systemNft;
   await checkInterfaces(s);
+  let network = await interfaceNetworks(s);
+  const networkNow = (): NetworkContext => network;
   const store = openDecisionStore(s.dataDir);
   const view = new EnforcementView(store.db);
   const hitTimeoutSec = Math.max(60, Math.ceil((s.firewall.hitPollMs * 10) / 1000));
@@ -132,6 +152,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
 
   const timers = [
     new Periodic('collect hits', s.firewall.hitPollMs, collect, log),
+    new Periodic('read interface addresses', 60_000, async () => void (network = await interfaceNetworks(s)), log),
     new Periodic(
       'expire decisions',
       s.firewall.expireMs,
@@ -169,8 +190,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   };
   try {
     if (s.source) {
-      extras = await startExtraServers(s.source, store.service, credentials);
-      feeds = startFeeds(s.source, store.service, log, { ...bulkKernel, enforced: () => enforcer.settled() });
+      extras = await startExtraServers(s.source, store.service, credentials, { network: networkNow, log });
+      feeds = startFeeds(s.source, store.service, log, { ...bulkKernel, enforced: () => enforcer.settled() }, networkNow);
     }
     const admin = adminRoutes({
         decisions: store.service,
@@ -178,6 +199,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
         enforced: () => enforcer.settled(),
         ...bulkKernel,
         collect,
+        network: networkNow,
         status: () => ({
           startedAt: started,
           firewall: { table: s.firewall.table, inbound: s.firewall.inbound, outbound: s.firewall.outbound, ...enforcer.status },

@@ -12,11 +12,12 @@ import type { LapiCredentials } from '../store/lapi-credentials.js';
 import { startCrowdsecFeed, type FeedLog } from './crowdsec-feed.js';
 import type { RunningFeed } from './feed-status.js';
 import { startListFeed, type FeedKernel } from './list-feed.js';
+import type { NetworkContext } from '../net/target-guard.js';
 
 export const VERSION = '0.1.0';
 
-export function startFeeds(cfg: GatehouseConfig, decisions: DecisionService, log: FeedLog, kernel: FeedKernel = {}): RunningFeed[] {
-  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, decisions, log, VERSION) : startListFeed(f, decisions, log, kernel)));
+export function startFeeds(cfg: GatehouseConfig, decisions: DecisionService, log: FeedLog, kernel: FeedKernel = {}, network?: () => NetworkContext): RunningFeed[] {
+  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, decisions, log, VERSION, network) : startListFeed(f, decisions, log, kernel, network)));
 }
 
 /** Watcher tokens must survive a restart, or every agent has to log in again: keep the key on disk. */
@@ -57,7 +58,12 @@ export interface ExtraServers {
 }
 
 /** The CrowdSec-compatible Local API and the blocklist mirror, each on its own listener when configured. */
-export async function startExtraServers(cfg: GatehouseConfig, decisions: DecisionService, credentials: LapiCredentials): Promise<ExtraServers> {
+export async function startExtraServers(
+  cfg: GatehouseConfig,
+  decisions: DecisionService,
+  credentials: LapiCredentials,
+  guard: { network?: () => NetworkContext; log?: FeedLog } = {},
+): Promise<ExtraServers> {
   const apps: FastifyInstance[] = [];
   let lapiAddress: string | undefined;
   let mirrorAddress: string | undefined;
@@ -72,6 +78,9 @@ export async function startExtraServers(cfg: GatehouseConfig, decisions: Decisio
           credentials,
           profile: { durationMs: cfg.lapi.profile.duration, direction: cfg.lapi.profile.direction },
           jwtSecret: jwtSecret(cfg.data_dir),
+          ...(cfg.lapi.machines ? { machines: cfg.lapi.machines } : {}),
+          ...(guard.network ? { network: guard.network } : {}),
+          ...(guard.log ? { log: guard.log } : {}),
         }),
       );
       apps.push(app);

@@ -6,6 +6,7 @@ import type { NewDecision } from '../decisions/types.js';
 import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '../feeds/index.js';
 import { inTextOrder } from '../feeds/text-order.js';
 import type { Target } from '../net/ip.js';
+import { localChecker, type NetworkContext } from '../net/target-guard.js';
 import { feedOrigin, type FeedLog } from './crowdsec-feed.js';
 import type { FeedProgress, FeedStatus, RunningFeed } from './feed-status.js';
 
@@ -59,7 +60,13 @@ export function withStaleness(warning: string | null, lastSuccessAt: number | nu
  * A downloaded or local list on a schedule. Its entries become decisions of origin `feed:<name>` that
  * stay until a later accepted refresh drops them: a failed, empty or truncated download changes nothing.
  */
-export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: DecisionService, log: FeedLog, kernel: FeedKernel = {}): RunningFeed {
+export function startListFeed(
+  cfg: UrlFeedConfig | FileFeedConfig,
+  decisions: DecisionService,
+  log: FeedLog,
+  kernel: FeedKernel = {},
+  network?: () => NetworkContext,
+): RunningFeed {
   const spec = feedSpecFrom(cfg);
   const origin = feedOrigin(cfg.name);
   const reason = `listed by feed ${cfg.name}`;
@@ -74,6 +81,13 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
    * and `feeds list` asks for every feed; after a failed apply the store is asked again.
    */
   let entries: number | undefined;
+  /** What the store should hold for this feed: the entry count of the last accepted list. */
+  let expected: number | undefined;
+  // Someone else (a watcher, an admin delete by origin or value) may remove this feed's decisions: the
+  // cached count is then wrong, and the next refresh must put them back.
+  const unsubscribe = decisions.onChange((c) => {
+    if (c.removedValues.length > 0) entries = undefined;
+  });
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let progress: FeedProgress | undefined;
@@ -81,6 +95,8 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
   const runner = new FeedRunner({
     fetchOptions: { onProgress: (bytes, total) => (progress = { phase: 'downloading', bytes, ...(total !== undefined ? { total } : {}) }) },
     current: () => decisions.valuesOf(origin),
+    // Feeds already leave out special space; a LAN or gateway address in public space is left out too.
+    exclude: () => (network ? localChecker(network()) : undefined),
     apply: async ({ diff }) => {
       progress = { phase: 'applying', added: diff.added.length, removed: diff.removed.length };
       // Additions first, in chunks of one transaction each: a store failure halfway leaves the previous
@@ -113,7 +129,15 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
 
   const refresh = async (): Promise<FeedStatus> => {
     lastAttemptAt = Date.now();
-    const r: RefreshReport = await runner.refresh(spec, state).finally(() => (progress = undefined));
+    let r: RefreshReport = await runner.refresh(spec, state).finally(() => (progress = undefined));
+    if (r.outcome === 'not_modified' && expected !== undefined) {
+      // An unchanged list does not mean an unchanged store: reload it in full when decisions went missing.
+      const held = decisions.count({ origin });
+      if (held !== expected) {
+        log.warn({ feed: cfg.name, held, expected }, `feed ${cfg.name}: the store holds ${held} of its ${expected} entries (changed another way); reloading the list`);
+        r = await runner.refresh(spec, {}).finally(() => (progress = undefined));
+      }
+    }
     state = r.state;
     if (r.outcome === 'applied' || r.outcome === 'not_modified') {
       lastSuccessAt = Date.now();
@@ -121,6 +145,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
       if (r.outcome === 'applied') {
         skipped = r.parsed.skipped;
         entries = r.entries;
+        expected = r.entries;
       }
       log.info({ feed: cfg.name, outcome: r.outcome }, r.message);
     } else {
@@ -149,6 +174,7 @@ export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, decisions: De
     refresh,
     async stop() {
       stopped = true;
+      unsubscribe();
       if (timer) clearTimeout(timer);
     },
   };

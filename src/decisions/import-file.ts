@@ -5,6 +5,8 @@ export interface ImportLine {
   readonly target: Target;
   /** Text after `#` on the same line, used as the decision's reason when none is given. */
   readonly comment: string | undefined;
+  /** 1-based line number in the file, for messages about this line. */
+  readonly line: number;
 }
 
 export interface ParsedImport {
@@ -45,7 +47,7 @@ export function* iterateImportText(text: string, skips: ImportSkips): Generator<
       }
       continue;
     }
-    yield { value: t.text, target: t, comment };
+    yield { value: t.text, target: t, comment, line: lineNo };
   }
 }
 

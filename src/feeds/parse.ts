@@ -5,6 +5,7 @@ import { parsePlainLine } from './formats/plain.js';
 import { parseSpamhausDropLine } from './formats/spamhaus-drop.js';
 import { V4Target } from '../net/fast-target.js';
 import { specialReason } from './special.js';
+import { broadReason } from '../net/target-guard.js';
 import { V4KeySet } from './v4-key-set.js';
 import { TargetList } from './target-list.js';
 import type { LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';
@@ -29,6 +30,7 @@ export class ListParser {
   private readonly lineParser: LineParser;
   private readonly ctx: LineContext;
   private readonly keepSpecial: boolean;
+  private readonly exclude: ((t: Target) => string | undefined) | undefined;
   private readonly sampleLimit: number;
   private readonly seen = new Set<string>();
   private readonly seen4 = new V4KeySet();
@@ -55,6 +57,7 @@ export class ListParser {
     this.lineParser = parser;
     this.ctx = { minScore: opts.minScore ?? 1, header: this.header };
     this.keepSpecial = opts.keepSpecial ?? false;
+    this.exclude = opts.exclude;
     this.sampleLimit = opts.sampleLimit ?? 10;
   }
 
@@ -138,7 +141,7 @@ export class ListParser {
     const v = this.lineParser(line, this.ctx);
     switch (v.kind) {
       case 'entry': {
-        const reason = specialReason(v.target);
+        const reason = specialReason(v.target) ?? broadReason(v.target) ?? this.exclude?.(v.target);
         if (reason !== undefined) {
           this.special++;
           if (!this.keepSpecial) {

@@ -2,6 +2,7 @@ import { diffEntries, EntryIndex, type FeedDiff } from './diff.js';
 import { fetchFeed, FeedFetchError, type FetchOptions, type FetchResult, type FetchState } from './fetch.js';
 import { checkRefresh, type GuardOptions, type GuardVerdict } from './guard.js';
 import { ListParser, parseList } from './parse.js';
+import type { Target } from '../net/ip.js';
 import { LIST_FORMATS, type FeedSpec, type ListFormat, type ParseOptions, type ParsedList } from './types.js';
 
 /** What the runner hands over when a feed's list changed and passed the guard. */
@@ -23,6 +24,8 @@ export interface FeedRunnerDeps {
   fetchOptions?: FetchOptions;
   /** Keep private/special ranges (default: left out). */
   keepSpecial?: boolean;
+  /** Asked once per download: what else to leave out (the gateway's LAN networks and own addresses). */
+  exclude?(): ((t: Target) => string | undefined) | undefined;
 }
 
 interface Base {
@@ -113,10 +116,12 @@ export class FeedRunner {
    * (a fetch that hands back a body, as tests' do, is parsed in a function of its own for the same reason).
    */
   private async download(spec: FeedSpec, state: FetchState, format: ListFormat): Promise<{ parsed: ParsedList; validators: FetchState } | 'not_modified'> {
-    const parseOpts: ParseOptions = {
+    let parseOpts: ParseOptions = {
       ...(spec.minScore !== undefined ? { minScore: spec.minScore } : {}),
       keepSpecial: this.deps.keepSpecial ?? false,
     };
+    const exclude = this.deps.exclude?.();
+    if (exclude) parseOpts = { ...parseOpts, exclude };
     // The text goes straight into the parser as it arrives, unless a test swapped the parser out.
     let parser: ListParser | undefined;
     const fetchOptions: FetchOptions = {

@@ -1,5 +1,6 @@
 import type { Direction } from '../decisions/types.js';
 import type { TargetList } from './target-list.js';
+import type { Target } from '../net/ip.js';
 
 /** List formats this module parses. `crowdsec` feeds speak the LAPI and are handled by src/crowdsec. */
 export type ListFormat = 'plain' | 'cidr' | 'netset' | 'spamhaus_drop' | 'ipsum';
@@ -35,6 +36,8 @@ export interface ParseOptions {
   readonly keepSpecial?: boolean;
   /** How many skipped/excluded lines to keep as samples. Default 10. */
   readonly sampleLimit?: number;
+  /** Why an entry outside special space must still be left out (the gateway's LAN networks and own addresses). */
+  readonly exclude?: (t: Target) => string | undefined;
 }
 
 /** One line the parser did not turn into an entry, for messages like "line 17: 'foo' is not an IP address". */

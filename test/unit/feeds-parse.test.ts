@@ -140,12 +140,12 @@ describe('edge cases', () => {
 
   it('special space is caught by overlap, IPv4 and IPv6', () => {
     const p = parseList(
-      ['0.0.0.0/0', '96.0.0.0/3', '255.255.255.255', '100.64.1.1', '192.0.2.1', '8.0.0.0/7', '::1', 'fd00::5', 'fe80::/64', 'ff02::1', '2001:db8::/32'].join('\n'),
+      ['0.0.0.0/0', '96.0.0.0/3', '255.255.255.255', '100.64.1.1', '192.0.2.1', '9.0.0.0/8', '::1', 'fd00::5', 'fe80::/64', 'ff02::1', '2001:db8::/32'].join('\n'),
       'cidr',
     );
     assertBalanced(p);
-    // 8.0.0.0/7 is 8.0.0.0-9.255.255.255, just below 10/8; documentation space is harmless to block.
-    assert.deepEqual(texts(p), ['192.0.2.1', '8.0.0.0/7', '2001:db8::/32']);
+    // 9.0.0.0/8 ends at 9.255.255.255, just below 10/8 (a /7 would be too broad); documentation space is harmless to block.
+    assert.deepEqual(texts(p), ['192.0.2.1', '9.0.0.0/8', '2001:db8::/32']);
     assert.equal(p.excludedSpecial, 8);
   });
 

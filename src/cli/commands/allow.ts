@@ -10,9 +10,10 @@ export function registerAllow(program: Command): void {
     .description('never block this IP or CIDR range')
     .option('-r, --reason <text>', 'why')
     .option('-d, --duration <duration>', 'temporary allow, e.g. 1h')
+    .option('--force', 'allow it even if it is broader than /8 (IPv4) or /16 (IPv6)')
     .option('--json', 'print JSON')
-    .action(async (value: string, o: GlobalOpts & { reason?: string; duration?: string }) => {
-      const r = await client(o).call<{ allow: AllowEntry }>('POST', '/v1/allow', { value, reason: o.reason, duration: o.duration });
+    .action(async (value: string, o: GlobalOpts & { reason?: string; duration?: string; force?: boolean }) => {
+      const r = await client(o).call<{ allow: AllowEntry }>('POST', '/v1/allow', { value, reason: o.reason, duration: o.duration, ...(o.force ? { force: true } : {}) });
       if (o.json) return printJson(r.allow);
       console.log(`allow entry ${r.allow.id}: ${r.allow.value} is never blocked (expires in ${remaining(r.allow.expiresAt)})`);
     });

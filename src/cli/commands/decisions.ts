@@ -9,6 +9,7 @@ interface AddOpts extends GlobalOpts {
   reason?: string;
   direction?: string;
   scenario?: string;
+  force?: boolean;
 }
 
 function decisionRows(ds: readonly Decision[]): string[][] {
@@ -28,6 +29,7 @@ export function registerDecisions(program: Command): void {
     .option('-r, --reason <text>', 'why (shown in block reports)')
     .option('--direction <dir>', 'inbound, outbound or both', 'both')
     .option('--scenario <name>', 'scenario name', 'manual')
+    .option('--force', 'ban it even if it covers everything, the LAN, this gateway or private space')
     .option('--json', 'print JSON')
     .action(async (value: string, o: AddOpts) => {
       const r = await client(o).call<{ decision: Decision; allowedBy: AllowEntry[] }>('POST', '/v1/decisions', {
@@ -36,6 +38,7 @@ export function registerDecisions(program: Command): void {
         reason: o.reason,
         direction: o.direction,
         scenario: o.scenario,
+        ...(o.force ? { force: true } : {}),
       });
       if (o.json) return printJson(r);
       const d = r.decision;
@@ -85,14 +88,16 @@ export function registerDecisions(program: Command): void {
     .option('-r, --reason <text>', 'reason for all (default: the line comment)')
     .option('--direction <dir>', 'inbound, outbound or both', 'both')
     .option('--origin <origin>', 'origin to record', 'manual')
+    .option('--force', 'also ban lines that cover everything, the LAN, this gateway or private space (skipped otherwise)')
     .option('--json', 'print JSON')
     .action(async (file: string, o: AddOpts & { origin: string }) => {
       const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
       const q = new URLSearchParams({ direction: o.direction ?? 'both', origin: o.origin });
       if (o.duration) q.set('duration', o.duration);
       if (o.reason) q.set('reason', o.reason);
+      if (o.force) q.set('force', 'true');
       const started = Date.now();
-      const r = await client(o).call<{ added: number; updated: number; skipped: number; skippedSamples: { line: number; text: string; why: string }[] }>(
+      const r = await client(o).call<{ added: number; updated: number; skipped: number; refused?: number; skippedSamples: { line: number; text: string; why: string }[] }>(
         'POST',
         `/v1/decisions/import?${q}`,
         text,
@@ -101,6 +106,7 @@ export function registerDecisions(program: Command): void {
       if (o.json) return printJson({ ...r, ms: Date.now() - started });
       console.log(`${r.added} added, ${r.updated} updated, ${r.skipped} skipped — enforced in ${Date.now() - started} ms`);
       for (const s of r.skippedSamples) console.log(`  skipped line ${s.line}: ${JSON.stringify(s.text)} (${s.why})`);
+      if (r.refused) console.log(`${r.refused} line(s) refused as too broad or covering the LAN, this gateway or private space; add --force to ban them anyway`);
     });
 }
 

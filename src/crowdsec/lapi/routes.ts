@@ -11,6 +11,8 @@ import { signWatcherJwt, verifyWatcherJwt } from './jwt.js';
 import { first, matches, matchesNothing, parseDecisionsSelector, parseStreamQuery, type DecisionSelector, type RawQuery } from './query.js';
 import { activeDecisionsJson, allowCheckFrom, smallListJson, type ActivePages, type AllowCheck } from './stream.js';
 import { deletedDurationMs, remainingMs, wireScenario } from './wire.js';
+import { deletableOrigins, mayDelete, notYours, type MachineGrant } from './permissions.js';
+import { banRefusalOf, NO_NETWORKS, type NetworkContext } from '../../net/target-guard.js';
 
 export interface LapiDeps {
   readonly decisions: DecisionService;
@@ -22,6 +24,12 @@ export interface LapiDeps {
   readonly jwtSecret: Buffer;
   /** Also answer `GET /health` → {"status":"up"} (off when the host listener has its own). Default true. */
   readonly serveHealth?: boolean;
+  /** `lapi.machines`: origins a watcher may delete besides its own. */
+  readonly machines?: readonly MachineGrant[];
+  /** The gateway's LAN networks and own addresses, which no alert may ban (read fresh per request). */
+  readonly network?: () => NetworkContext;
+  /** Where refused decisions are reported; default the request's logger. */
+  readonly log?: { warn(obj: object, msg: string): void };
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -290,6 +298,9 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
         const idText = (req.params as { id: string }).id;
         const id = /^\d{1,15}$/.test(idText) ? Number(idText) : NaN;
         if (!Number.isSafeInteger(id)) throw new HttpError(400, `decision_id: wrong format: ${JSON.stringify(idText)}`);
+        const machineId = watchers.get(req)!;
+        const origin = deps.decisions.get(id)?.origin;
+        if (origin !== undefined && !mayDelete(machineId, origin, deps.machines)) throw new HttpError(403, notYours(machineId, origin));
         const gone = deps.decisions.delete(id);
         if (!gone) return sendJson(reply.code(404), JSON.stringify({ message: `decision with id '${id}' doesn't exist` }));
         req.log.info(`LAPI: ${watchers.get(req)} deleted decision ${id} (${gone.value})`);
@@ -322,15 +333,34 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
       return sendJson(reply, `{"code":200,"expire":"${expire}","token":"${token}"}`);
     }
 
+    /** Decisions the guard refused per watcher since start: a watcher that keeps trying stands out in the log. */
+    const refusedByMachine = new Map<string, number>();
+
     async function postAlerts(req: FastifyRequest, reply: FastifyReply) {
       const machineId = watchers.get(req)!;
       const alerts = parseAlerts(req.body, machineId, deps.profile);
       const now = clock();
       const ids: string[] = [];
+      const net = deps.network?.() ?? NO_NETWORKS;
       for (const a of alerts) {
         const refs: AlertDecisionRef[] = [];
-        if (a.decisions.length <= 100) {
-          for (const nd of a.decisions) {
+        // The same guard as every other source: no watcher bans everything, the LAN or this gateway.
+        const refused: string[] = [];
+        const decisions = a.decisions.filter((nd) => {
+          const why = banRefusalOf(nd.value, net);
+          if (why !== undefined) refused.push(why);
+          return why === undefined;
+        });
+        if (refused.length > 0) {
+          const total = (refusedByMachine.get(machineId) ?? 0) + refused.length;
+          refusedByMachine.set(machineId, total);
+          (deps.log ?? req.log).warn(
+            { machine: machineId, scenario: a.scenario, refused: refused.length, refusedSinceStart: total },
+            `LAPI: alert from ${machineId}: refused ${refused.length} decision(s) (${total} since start): ${refused.slice(0, 5).join('; ')}`,
+          );
+        }
+        if (decisions.length <= 100) {
+          for (const nd of decisions) {
             try {
               const d = deps.decisions.add(nd);
               refs.push({ id: d.id, value: d.value, scope: d.scope === 'ip' ? 'Ip' : 'Range', type: d.type, origin: d.origin, scenario: d.scenario, expiresAt: d.expiresAt });
@@ -341,9 +371,9 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
           }
         } else {
           // Imports (cscli decisions import) send one alert with thousands of decisions: one transaction.
-          const r = deps.decisions.addMany(a.decisions);
+          const r = deps.decisions.addMany(decisions);
           if (r.skipped > 0) req.log.warn(`LAPI: alert from ${machineId}: skipped ${r.skipped} decisions`);
-          for (const nd of a.decisions.slice(0, 1000)) {
+          for (const nd of decisions.slice(0, 1000)) {
             const t = tryParseTarget(nd.value);
             if (!t) continue;
             const expiresAt = nd.durationSec ? now + Math.round(nd.durationSec * 1000) : null;
@@ -429,14 +459,23 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
         ...(first(q, 'origin') !== undefined ? { origin: first(q, 'origin')! } : {}),
         ...(first(q, 'scenario') !== undefined ? { scenario: first(q, 'scenario')! } : {}),
       };
+      const machineId = watchers.get(req)!;
       let n = 0;
-      if (Object.keys(filter).length === 0) {
-        // `cscli decisions delete --all` sends no filter at all; the store wants one, so go origin by origin.
-        for (const origin of activeOrigins()) n += deps.decisions.deleteWhere({ origin }).length;
-      } else {
+      if (filter.origin !== undefined) {
+        if (!mayDelete(machineId, filter.origin, deps.machines)) throw new HttpError(403, notYours(machineId, filter.origin));
         n = deps.decisions.deleteWhere(filter).length;
+      } else {
+        // Origin by origin, only those this watcher may touch (its own unless lapi.machines grants more). This
+        // also gives the store the filter it insists on when `cscli decisions delete --all` sends none.
+        // A fixed list of origins spares a scan of every active decision (a million, with a big feed).
+        const origins =
+          deletableOrigins(machineId, deps.machines) ??
+          (filter.value !== undefined ? new Set(deps.decisions.covering(filter.value).map((d) => d.origin)) : activeOrigins());
+        for (const origin of origins) {
+          if (mayDelete(machineId, origin, deps.machines)) n += deps.decisions.deleteWhere({ ...filter, origin }).length;
+        }
       }
-      req.log.info(`LAPI: ${watchers.get(req)} deleted ${n} decision(s) ${JSON.stringify(filter)}`);
+      req.log.info(`LAPI: ${machineId} deleted ${n} decision(s) ${JSON.stringify(filter)}`);
       return sendJson(reply, `{"nbDeleted":"${n}"}`);
     }
 
