@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,11 +19,18 @@ export interface NftRunner {
 function run(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn('nft', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // First, before anything that can throw: when the spawn fails (EMFILE with every descriptor in use,
+    // ENOENT without nftables) Node reports it as an 'error' event, and one with no listener ends the
+    // daemon. A rejection is a failed transaction, which the enforcer retries.
+    p.on('error', (e: NodeJS.ErrnoException) =>
+      reject(new NftError(`cannot run nft: ${e.message}${e.code === 'ENOENT' ? ' (is the nftables package installed?)' : ''}`)),
+    );
+    // On EMFILE Node gives up before making the pipes; the 'error' event above follows.
+    if (!p.stdout || !p.stderr || !p.stdin) return;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     p.stdout.on('data', (b: Buffer) => out.push(b));
     p.stderr.on('data', (b: Buffer) => err.push(b));
-    p.on('error', (e) => reject(new NftError(`cannot run nft: ${e.message} (is the nftables package installed?)`)));
     p.on('close', (code) =>
       resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
     );
@@ -39,22 +46,46 @@ function summarize(stderr: string): string {
   return first.join('\n') + (lines.length > 6 ? `\n… (${lines.length - 6} more lines)` : '');
 }
 
+/**
+ * Makes `dir` (the daemon's `<data_dir>/nft-batches`) an empty private directory for batch files: a
+ * `kill -9` in the middle of a transaction leaves its file behind, and the next start removes it here.
+ */
+export function prepareBatchDir(dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+let batchSeq = 0;
+
+/**
+ * nft as installed. Batch files go into `batchDir` (see prepareBatchDir) when given, else into a private
+ * directory under the system's temporary directory; either way they are removed once nft has read them.
+ */
+export function systemNftRunner(batchDir?: string): NftRunner {
+  return {
+    async apply(script) {
+      // From a file, not stdin: nft then runs on the other core while the daemon's thread goes on with the
+      // next chunk of an import, instead of waiting for the event loop to feed it a pipe.
+      // Written synchronously (a few MB at most per batch) so nft starts before the caller's next chunk.
+      const dir = batchDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-nft-'));
+      const file = join(dir, `batch-${process.pid}-${++batchSeq}.nft`);
+      let r;
+      try {
+        writeFileSync(file, script, { mode: 0o600, flag: 'wx' });
+        r = await run(['-f', file]);
+      } finally {
+        rmSync(batchDir ? file : dir, { recursive: true, force: true });
+      }
+      if (r.code !== 0) throw new NftError(`nft rejected the update: ${summarize(r.stderr)}`);
+    },
+    listSet: systemNft.listSet,
+    hasTable: systemNft.hasTable,
+  };
+}
+
 export const systemNft: NftRunner = {
-  async apply(script) {
-    // From a file, not stdin: nft then runs on the other core while the daemon's thread goes on with the
-    // next chunk of an import, instead of waiting for the event loop to feed it a pipe.
-    // Written synchronously (a few MB at most per batch) so nft starts before the caller's next chunk.
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-nft-'));
-    const file = join(dir, 'batch.nft');
-    let r;
-    try {
-      writeFileSync(file, script, { mode: 0o600 });
-      r = await run(['-f', file]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    if (r.code !== 0) throw new NftError(`nft rejected the update: ${summarize(r.stderr)}`);
-  },
+  apply: (script) => systemNftRunner().apply(script),
   async listSet(table, set) {
     const r = await run(['-j', 'list', 'set', 'inet', table, set]);
     if (r.code !== 0) {
