@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sendError } from './admin-routes.js';
-import { limitedFastify, listenOn, type ListenerKey, type ListenerSetup } from '../net/listeners.js';
+import { ListenError, limitedFastify, listenOn, type ListenerKey, type ListenerSetup } from '../net/listeners.js';
 
 function tokenMatches(header: string | undefined, sha256Hex: string): boolean {
   const m = /^Bearer\s+(.+)$/.exec(header ?? '');
@@ -46,8 +46,12 @@ export async function startAdminServers(
   if (opts.listen && (!opts.tokenSha256 || !/^[0-9a-f]{64}$/i.test(opts.tokenSha256))) {
     throw new Error('api.listen needs api.token_sha256 (64 hex digits)');
   }
-  await mkdir(dirname(opts.socket), { recursive: true, mode: 0o700 });
-  await rm(opts.socket, { force: true });
+  try {
+    await mkdir(dirname(opts.socket), { recursive: true, mode: 0o700 });
+    await rm(opts.socket, { force: true });
+  } catch (e) {
+    throw new ListenError(`api.socket: cannot place the socket at ${opts.socket}: ${(e as Error).message}`);
+  }
   const unixApp = build('api.socket', setup, routes);
   await listenOn(unixApp, 'api.socket', opts.socket);
   await chmod(opts.socket, 0o600);

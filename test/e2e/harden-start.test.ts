@@ -65,6 +65,26 @@ describe('a start refused because a port is in use', { skip: skipReason, timeout
   });
 });
 
+describe('a start refused after the kernel was set up', { skip: skipReason, timeout: 120_000 }, () => {
+  let g: GatewayLab;
+
+  before(async () => {
+    g = await GatewayLab.start('h2e');
+  });
+  after(async () => {
+    if (g) await g.close();
+  });
+
+  test('takes away the table it created (here: the admin socket cannot be placed)', async () => {
+    // A file where the socket's directory should be: found only when the admin API starts, after the
+    // first reconcile has created the table.
+    await writeFile(join(g.dir, 'not-a-dir'), '');
+    await g.writeConfig({ api: { socket: join(g.dir, 'not-a-dir', 'api.sock') } });
+    await assert.rejects(g.startDaemon(), /api\.socket: cannot place the socket at .*not-a-dir\/api\.sock/);
+    assert.doesNotMatch(await g.nft(['list', 'tables']), /gatehouse/, 'the refused start left its table behind');
+  });
+});
+
 describe('kill -9 during an import', { skip: skipReason, timeout: 120_000 }, () => {
   let g: GatewayLab;
 
