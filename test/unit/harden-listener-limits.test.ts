@@ -6,8 +6,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
-import { clientKey, limitedHttpServer, LISTENER_LIMITS, type ListenerLimits } from '../../src/net/listeners.js';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clientKey, limitedHttpServer, LISTENER_LIMITS, probeListen, probeSocket, type ListenerLimits } from '../../src/net/listeners.js';
 
 describe('clientKey', () => {
   it('counts IPv4-mapped addresses as IPv4, and IPv6 by its /64', () => {
@@ -98,5 +102,29 @@ describe('limitedHttpServer', () => {
     const idle = Date.now() - answered;
     assert.ok(answered > 0, 'answered');
     assert.ok(idle >= 2500 && idle < 5000, `closed ${idle} ms after the answer`);
+  });
+});
+
+describe('checks before the daemon touches the kernel', () => {
+  it('a socket another daemon answers on refuses the start; a stale socket file does not', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-h2-probe-'));
+    const path = join(dir, 'api.sock');
+    const other = createServer();
+    await new Promise<void>((r) => other.listen(path, () => r()));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    await assert.rejects(probeSocket('api.socket', path), { message: `api.socket: ${path} is in use: another gatehouse is running with this socket (stop it first)` });
+    await new Promise<void>((r) => other.close(() => r()));
+    // What kill -9 leaves: the socket file stays, no one listens on it.
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('ready'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => child.stdout!.once('data', r));
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await gone;
+    assert.ok(existsSync(path), 'the stale socket file is there');
+    await probeSocket('api.socket', path);
+  });
+
+  it('an address this machine does not have names the key', async () => {
+    await assert.rejects(probeListen('mirror.listen', '192.0.2.123:41412'), { message: 'mirror.listen: 192.0.2.123:41412 is not an address of this machine' });
   });
 });
