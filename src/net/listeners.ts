@@ -36,8 +36,9 @@ export interface ListenerLimits {
  * - lapi: a hundred bouncers polling every 10 s with keep-alive hold a hundred connections; 30 s of
  *   keep-alive outlasts their poll interval, so they reuse it and never race a close. A 1M startup
  *   stream takes ~5 s and keeps writing, so only a full minute without a byte ends a response. A watcher
- *   posts a few small alerts at a time, well within 30 s. 64 a client leaves room for several bouncers
- *   and an agent behind one address.
+ *   posts a few small alerts at a time, well within 30 s. 128 a client leaves room for many bouncers
+ *   behind one address (bench/lapi-stream.ts runs 100 from one, each on its own connection), while
+ *   still taking more than one flooding host to fill the listener.
  * - mirror: firewalls pull a list every few minutes; no need to keep connections alive for long.
  * - api.listen / api.socket: only the admin (token or root) gets past the headers; an import may send up
  *   to 512 MB, and `feeds refresh` or a 1M import answers only once the kernel holds the result, which
@@ -46,7 +47,7 @@ export interface ListenerLimits {
 export const LISTENER_LIMITS: Readonly<Record<ListenerKey, ListenerLimits>> = {
   'lapi.listen': {
     maxConnections: 1024,
-    maxPerClient: 64,
+    maxPerClient: 128,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
     keepAliveTimeoutMs: 30_000,
