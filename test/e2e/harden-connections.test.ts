@@ -6,7 +6,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { closeSync, openSync } from 'node:fs';
 import { httpGetFrom } from '../../src/lab/probe.js';
+import { ipIn, spawnInNs } from '../../src/lab/ns.js';
+import { CLI_PATH, waitForDaemon } from '../../src/lab/gateway-runner.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
 import { Holder, openFds, rssMb } from './helpers/holder.js';
 
@@ -64,5 +67,48 @@ describe('a LAN client holding 20,000 half-open requests', { skip: skipReason, t
     assert.equal(ban.code, 0, ban.stderr);
     assert.match(await g.nft(['list', 'set', 'inet', 'gatehouse', 'both_ip4']), /203\.0\.113\.66/);
     assert.equal(g.daemon?.exitCode ?? null, null, 'daemon still running at the end');
+  });
+});
+
+describe('a daemon with a low open-file limit', { skip: skipReason, timeout: 120_000 }, () => {
+  let g: GatewayLab;
+  let holder: Holder | undefined;
+  const LIMIT = 512;
+
+  before(async () => {
+    g = await GatewayLab.start('h2f', { lapi: { listen: `10.77.0.1:${LAPI_PORT}` } });
+    const c1 = g.topo.clients[0];
+    for (let i = 0; i < 40; i++) await ipIn(c1.ns, ['addr', 'add', `10.77.0.${100 + i}/24`, 'dev', c1.ifname]);
+    await g.writeConfig();
+    // Started like LabGateway.startDaemon, but under prlimit (which execs the daemon, so the PID is its own).
+    const fd = openSync(g.logFile, 'a');
+    try {
+      g.daemon = spawnInNs(g.topo.namespaces.gw, 'prlimit', [`--nofile=${LIMIT}:${LIMIT}`, '--', process.execPath, CLI_PATH, 'run', '--config', g.configFile], { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    await waitForDaemon(g.daemon, async () => (await g.cli(['status'])).code === 0, () => g.log(), 20_000);
+  });
+  after(async () => {
+    await holder?.stop();
+    if (g) await g.close();
+  });
+
+  test('sizes its caps to the limit, says so, and keeps descriptors for nft under a flood from 40 addresses', async () => {
+    assert.match(await g.log(), new RegExp(`open-file limit ${LIMIT} is low .*LimitNOFILE`));
+    holder = Holder.start(g.topo.namespaces.c1, {
+      target: { host: '10.77.0.1', port: LAPI_PORT },
+      count: 20_000,
+      sources: Array.from({ length: 40 }, (_, i) => `10.77.0.${100 + i}`),
+      concurrency: 500,
+      trickleMs: 2000,
+    });
+    await holder.settled(60_000);
+    const fds = await openFds(g.daemon!.pid!);
+    assert.ok(fds <= LIMIT - 128, `${fds} of ${LIMIT} descriptors in use: too few left for nft`);
+    const ban = await g.cli(['decisions', 'add', '203.0.113.66', '--duration', '1h']);
+    assert.equal(ban.code, 0, ban.stderr);
+    assert.match(await g.nft(['list', 'set', 'inet', 'gatehouse', 'both_ip4']), /203\.0\.113\.66/);
+    assert.equal(g.daemon?.exitCode ?? null, null, 'daemon still running');
   });
 });
