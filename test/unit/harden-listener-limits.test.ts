@@ -71,6 +71,27 @@ describe('limitedHttpServer', () => {
     assert.ok(r.ms >= 2000, `${r.ms} ms`);
   });
 
+  it('cuts a request whose body trickles in for longer than the request timeout, with a 408', async (t) => {
+    const server = limitedHttpServer('lapi.listen', (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    }, FAST);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const s = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    s.on('error', () => undefined);
+    let answer = '';
+    s.on('data', (d: Buffer) => (answer += d.toString()));
+    const started = Date.now();
+    s.write('POST /v1/alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n');
+    const trickle = setInterval(() => s.write('x'), 100);
+    await new Promise((r) => s.once('close', r));
+    clearInterval(trickle);
+    const ms = Date.now() - started;
+    assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.ok(ms >= 800 && ms < 3000, `cut after ${ms} ms`);
+  });
+
   it('reuses a kept-alive connection between polls, and closes it once idle past the keep-alive timeout', async (t) => {
     let connections = 0;
     const server = limitedHttpServer('lapi.listen', (_req, res) => res.end('ok'), FAST);
