@@ -1,9 +1,9 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sendError } from './admin-routes.js';
-import { parseListenAddress } from '../config/index.js';
+import { ListenError, limitedFastify, listenOn, type ListenerKey, type ListenerSetup } from '../net/listeners.js';
 
 function tokenMatches(header: string | undefined, sha256Hex: string): boolean {
   const m = /^Bearer\s+(.+)$/.exec(header ?? '');
@@ -18,8 +18,8 @@ export interface AdminServers {
   close(): Promise<void>;
 }
 
-function build(routes: FastifyPluginAsync, tokenSha256?: string): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
+function build(key: ListenerKey, setup: ListenerSetup, routes: FastifyPluginAsync, tokenSha256?: string): FastifyInstance {
+  const app = limitedFastify(key, setup, { bodyLimit: 1024 * 1024 });
   app.setErrorHandler((err, _req, reply) => sendError(err as Error & { statusCode?: number }, reply));
   app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
   if (tokenSha256) {
@@ -40,23 +40,27 @@ function build(routes: FastifyPluginAsync, tokenSha256?: string): FastifyInstanc
 export async function startAdminServers(
   routes: FastifyPluginAsync,
   opts: { socket: string; listen?: string; tokenSha256?: string },
+  setup: ListenerSetup = {},
 ): Promise<AdminServers> {
   // Checked before anything listens: a refused start must not leave a half-started server behind.
   if (opts.listen && (!opts.tokenSha256 || !/^[0-9a-f]{64}$/i.test(opts.tokenSha256))) {
     throw new Error('api.listen needs api.token_sha256 (64 hex digits)');
   }
-  await mkdir(dirname(opts.socket), { recursive: true, mode: 0o700 });
-  await rm(opts.socket, { force: true });
-  const unixApp = build(routes);
-  await unixApp.listen({ path: opts.socket });
+  try {
+    await mkdir(dirname(opts.socket), { recursive: true, mode: 0o700 });
+    await rm(opts.socket, { force: true });
+  } catch (e) {
+    throw new ListenError(`api.socket: cannot place the socket at ${opts.socket}: ${(e as Error).message}`);
+  }
+  const unixApp = build('api.socket', setup, routes);
+  await listenOn(unixApp, 'api.socket', opts.socket);
   await chmod(opts.socket, 0o600);
   let tcpApp: FastifyInstance | undefined;
   let tcpAddress: string | undefined;
   if (opts.listen) {
     try {
-      const a = parseListenAddress(opts.listen);
-      tcpApp = build(routes, opts.tokenSha256);
-      tcpAddress = await tcpApp.listen({ host: a.host, port: a.port });
+      tcpApp = build('api.listen', setup, routes, opts.tokenSha256);
+      tcpAddress = await listenOn(tcpApp, 'api.listen', opts.listen);
     } catch (e) {
       await unixApp.close();
       throw e;

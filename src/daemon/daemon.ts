@@ -5,7 +5,7 @@ import { EnforcementView } from '../decisions/enforcement-view.js';
 import type { BulkKernel } from '../decisions/bulk-add.js';
 import { Enforcer } from '../firewall/enforcer.js';
 import { HitCollector } from '../firewall/collector.js';
-import { systemNft, type NftRunner } from '../firewall/nft.js';
+import { prepareBatchDir, systemNftRunner, type NftRunner } from '../firewall/nft.js';
 import type { Mode } from '../firewall/ruleset.js';
 import { BlockEventRepo } from '../store/block-events.js';
 import { checkpoint } from '../store/db.js';
@@ -20,6 +20,9 @@ import { peerAdminRoutes } from '../api/peer-admin-routes.js';
 import { startExtraServers, startFeeds, type ExtraServers } from './extras.js';
 import type { RunningFeed } from './feed-status.js';
 import { networkContextFromIpJson, type NetworkContext } from '../net/target-guard.js';
+import { join } from 'node:path';
+import { LISTENER_LIMITS, probeListen, probeSocket, type ListenerKey, type ListenerLimits } from '../net/listeners.js';
+import { budgetLimits, openFileLimit } from '../net/fd-budget.js';
 
 export interface DaemonSettings {
   readonly dataDir: string;
@@ -52,8 +55,12 @@ function linkNames(): Promise<Set<string>> {
   return new Promise((resolve, reject) => {
     execFile('ip', ['-j', 'link', 'show'], { timeout: 5000 }, (err, stdout) => {
       if (err) return reject(new StartupError(`cannot list network interfaces (ip -j link show): ${err.message}`));
-      const names = (JSON.parse(stdout) as { ifname?: unknown }[]).map((l) => l.ifname).filter((n): n is string => typeof n === 'string');
-      resolve(new Set(names));
+      try {
+        const names = (JSON.parse(stdout) as { ifname?: unknown }[]).map((l) => l.ifname).filter((n): n is string => typeof n === 'string');
+        resolve(new Set(names));
+      } catch (e) {
+        reject(new StartupError(`cannot read the network interfaces (ip -j link show): ${(e as Error).message}`));
+      }
     });
   });
 }
@@ -91,6 +98,33 @@ export async function checkInterfaces(s: DaemonSettings): Promise<void> {
   }
 }
 
+/** The TCP listeners the settings enable, by the config key that opens them. */
+function tcpListeners(s: DaemonSettings): [ListenerKey, string][] {
+  const out: [ListenerKey, string][] = [];
+  if (s.source?.lapi) out.push(['lapi.listen', s.source.lapi.listen]);
+  if (s.source?.mirror) out.push(['mirror.listen', s.source.mirror.listen]);
+  if (s.api.listen) out.push(['api.listen', s.api.listen]);
+  return out;
+}
+
+/**
+ * Before the kernel is touched: a port that is taken (or an address this machine does not have), or a
+ * socket another daemon answers on, refuses the start with the config key named and nothing changed.
+ */
+async function checkListeners(s: DaemonSettings): Promise<void> {
+  for (const [key, where] of tcpListeners(s)) await probeListen(key, where);
+  await probeSocket('api.socket', s.api.socket);
+}
+
+/** Connection caps for the listeners in use, sized so that together they fit the open-file limit. */
+function listenerBudget(s: DaemonSettings, log: Logger): Partial<Record<ListenerKey, ListenerLimits>> {
+  const wanted: Partial<Record<ListenerKey, ListenerLimits>> = { 'api.socket': LISTENER_LIMITS['api.socket'] };
+  for (const [key] of tcpListeners(s)) wanted[key] = LISTENER_LIMITS[key];
+  const b = budgetLimits(wanted, openFileLimit());
+  if (b.warning) log.warn({ openFileLimit: b.openFileLimit, connections: b.connections }, b.warning);
+  return b.limits;
+}
+
 export interface RunningDaemon {
   readonly store: DecisionStore;
   readonly enforcer: Enforcer;
@@ -100,16 +134,34 @@ export interface RunningDaemon {
 }
 
 /**
+ * Takes away a table this start created, after the enforcer's last transaction (bounded: a kernel that
+ * keeps refusing must not hold the refusal up).
+ */
+async function removeTable(enforcer: Enforcer, nft: NftRunner, table: string, log: Logger): Promise<void> {
+  await Promise.race([enforcer.settled(), new Promise((r) => setTimeout(r, 5000).unref())]);
+  try {
+    await nft.apply(`delete table inet ${table}\n`);
+  } catch (e) {
+    log.warn({ err: (e as Error).message, table }, 'could not remove the table this refused start created');
+  }
+}
+
+/**
  * Starts the modules the settings enable. Stopping leaves the nftables table in place on purpose: the
  * kernel keeps protecting the network while the daemon is down, and the next start reconciles.
  */
 export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; log?: Logger; enforcerStopMs?: number } = {}): Promise<RunningDaemon> {
   const log = opts.log ?? pino({ level: s.logLevel, base: undefined });
-  const nft = opts.nft ?? systemNft;
   await checkInterfaces(s);
   let network = await interfaceNetworks(s);
   const networkNow = (): NetworkContext => network;
+  await checkListeners(s);
+  const limits = listenerBudget(s, log);
   const store = openDecisionStore(s.dataDir);
+  // Batch files live under data_dir, not /tmp: a kill -9 mid-transaction leaves one, and this clears it.
+  const nft = opts.nft ?? systemNftRunner(prepareBatchDir(join(s.dataDir, 'nft-batches')));
+  // A start refused later on must leave the kernel as it found it: no new table, an old one kept.
+  const hadTable = await nft.hasTable(s.firewall.table);
   const view = new EnforcementView(store.db);
   const hitTimeoutSec = Math.max(60, Math.ceil((s.firewall.hitPollMs * 10) / 1000));
   const ruleset = {
@@ -190,7 +242,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   };
   try {
     if (s.source) {
-      extras = await startExtraServers(s.source, store.service, credentials, { network: networkNow, log });
+      extras = await startExtraServers(s.source, store.service, credentials, { limits, log }, { network: networkNow, log });
       feeds = startFeeds(s.source, store.service, log, { ...bulkKernel, enforced: () => enforcer.settled() }, networkNow);
     }
     const admin = adminRoutes({
@@ -212,12 +264,15 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
     servers = await startAdminServers(async (app) => {
       await app.register(admin);
       await app.register(peers);
-    }, s.api);
+    }, s.api, { limits, log });
   } catch (e) {
+    unsubscribe();
     for (const t of timers) t.stop();
     await checkpointer.stop();
     await Promise.allSettled(feeds.map((f) => f.stop()));
     await extras?.close();
+    await collecting;
+    if (!hadTable) await removeTable(enforcer, nft, s.firewall.table, log);
     store.close();
     throw e;
   }

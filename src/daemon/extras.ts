@@ -1,10 +1,9 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { covers, parseTarget, tryParseTarget } from '../net/ip.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GatehouseConfig } from '../config/index.js';
-import { parseListenAddress } from '../config/index.js';
 import { lapiRoutes } from '../crowdsec/lapi/index.js';
 import { mirrorRoutes } from '../crowdsec/mirror/index.js';
 import type { DecisionService } from '../decisions/service.js';
@@ -12,6 +11,7 @@ import type { LapiCredentials } from '../store/lapi-credentials.js';
 import { startCrowdsecFeed, type FeedLog } from './crowdsec-feed.js';
 import type { RunningFeed } from './feed-status.js';
 import { startListFeed, type FeedKernel } from './list-feed.js';
+import { limitedFastify, listenOn, type ListenerSetup } from '../net/listeners.js';
 import type { NetworkContext } from '../net/target-guard.js';
 
 export const VERSION = '0.1.0';
@@ -46,11 +46,6 @@ export function onlyFrom(cidrs: readonly string[]) {
   };
 }
 
-async function listen(app: FastifyInstance, text: string): Promise<string> {
-  const a = parseListenAddress(text);
-  return app.listen({ host: a.host, port: a.port });
-}
-
 export interface ExtraServers {
   readonly lapiAddress?: string;
   readonly mirrorAddress?: string;
@@ -62,6 +57,7 @@ export async function startExtraServers(
   cfg: GatehouseConfig,
   decisions: DecisionService,
   credentials: LapiCredentials,
+  setup: ListenerSetup = {},
   guard: { network?: () => NetworkContext; log?: FeedLog } = {},
 ): Promise<ExtraServers> {
   const apps: FastifyInstance[] = [];
@@ -69,7 +65,7 @@ export async function startExtraServers(
   let mirrorAddress: string | undefined;
   try {
     if (cfg.lapi) {
-      const app = Fastify({ logger: false, trustProxy: false, forceCloseConnections: true });
+      const app = limitedFastify('lapi.listen', setup, { trustProxy: false });
       const trusted = cfg.lapi.trusted_ips;
       if (trusted) app.addHook('onRequest', onlyFrom(trusted));
       await app.register(
@@ -84,13 +80,13 @@ export async function startExtraServers(
         }),
       );
       apps.push(app);
-      lapiAddress = await listen(app, cfg.lapi.listen);
+      lapiAddress = await listenOn(app, 'lapi.listen', cfg.lapi.listen);
     }
     if (cfg.mirror) {
-      const app = Fastify({ logger: false, forceCloseConnections: true });
+      const app = limitedFastify('mirror.listen', setup);
       await app.register(mirrorRoutes({ decisions, endpoints: cfg.mirror.endpoints }));
       apps.push(app);
-      mirrorAddress = await listen(app, cfg.mirror.listen);
+      mirrorAddress = await listenOn(app, 'mirror.listen', cfg.mirror.listen);
     }
   } catch (e) {
     await Promise.allSettled(apps.map((a) => a.close()));

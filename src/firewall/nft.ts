@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,25 +10,32 @@ export class NftError extends Error {
 export interface NftRunner {
   /** Applies a script as one transaction (`nft -f -`). */
   apply(script: string): Promise<void>;
+  /** `nft -j list set inet TABLE SET`, parsed; undefined when the set or table does not exist. */
+  listSet(table: string, set: string): Promise<unknown | undefined>;
+  /** Whether the table exists, without listing set contents (fast even with millions of elements). */
+  hasTable(table: string): Promise<boolean>;
   /**
    * Checks a script as one transaction without applying it (`nft -c -f`): parser and kernel errors both
    * show. The enforcer uses it to find the element a failed transaction stumbled on; without it, it cannot.
    */
   check?(script: string): Promise<void>;
-  /** `nft -j list set inet TABLE SET`, parsed; undefined when the set or table does not exist. */
-  listSet(table: string, set: string): Promise<unknown | undefined>;
-  /** Whether the table exists, without listing set contents (fast even with millions of elements). */
-  hasTable(table: string): Promise<boolean>;
 }
 
 function run(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn('nft', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // First, before anything that can throw: when the spawn fails (EMFILE with every descriptor in use,
+    // ENOENT without nftables) Node reports it as an 'error' event, and one with no listener ends the
+    // daemon. A rejection is a failed transaction, which the enforcer retries.
+    p.on('error', (e: NodeJS.ErrnoException) =>
+      reject(new NftError(`cannot run nft: ${e.message}${e.code === 'ENOENT' ? ' (is the nftables package installed?)' : ''}`)),
+    );
+    // On EMFILE Node gives up before making the pipes; the 'error' event above follows.
+    if (!p.stdout || !p.stderr || !p.stdin) return;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     p.stdout.on('data', (b: Buffer) => out.push(b));
     p.stderr.on('data', (b: Buffer) => err.push(b));
-    p.on('error', (e) => reject(new NftError(`cannot run nft: ${e.message} (is the nftables package installed?)`)));
     p.on('close', (code) =>
       resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
     );
@@ -44,29 +51,55 @@ function summarize(stderr: string): string {
   return first.join('\n') + (lines.length > 6 ? `\n… (${lines.length - 6} more lines)` : '');
 }
 
-async function runScript(script: string, flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  // From a file, not stdin: nft then runs on the other core while the daemon's thread goes on with the
-  // next chunk of an import, instead of waiting for the event loop to feed it a pipe.
-  // Written synchronously (a few MB at most per batch) so nft starts before the caller's next chunk.
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-nft-'));
-  const file = join(dir, 'batch.nft');
+/**
+ * Makes `dir` (the daemon's `<data_dir>/nft-batches`) an empty private directory for batch files: a
+ * `kill -9` in the middle of a transaction leaves its file behind, and the next start removes it here.
+ */
+export function prepareBatchDir(dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+let batchSeq = 0;
+
+/**
+ * Runs nft on a script written to a file, not fed through stdin: nft then runs on the other core while the
+ * daemon's thread goes on with the next chunk of an import, instead of waiting for the event loop to feed
+ * it a pipe. Written synchronously (a few MB at most per batch) so nft starts before the caller's next chunk.
+ * The file goes into `batchDir` (see prepareBatchDir) when given, else into a private directory under the
+ * system's temporary directory; either way it is removed once nft has read it.
+ */
+async function runScript(script: string, flags: string[], batchDir?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const dir = batchDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-nft-'));
+  const file = join(dir, `batch-${process.pid}-${++batchSeq}.nft`);
   try {
-    writeFileSync(file, script, { mode: 0o600 });
+    writeFileSync(file, script, { mode: 0o600, flag: 'wx' });
     return await run([...flags, '-f', file]);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(batchDir ? file : dir, { recursive: true, force: true });
   }
 }
 
+/** nft as installed, with batch files in `batchDir` when given. */
+export function systemNftRunner(batchDir?: string): NftRunner {
+  return {
+    async apply(script) {
+      const r = await runScript(script, [], batchDir);
+      if (r.code !== 0) throw new NftError(`nft rejected the update: ${summarize(r.stderr)}`);
+    },
+    async check(script) {
+      const r = await runScript(script, ['-c'], batchDir);
+      if (r.code !== 0) throw new NftError(`nft refused the script: ${summarize(r.stderr)}`);
+    },
+    listSet: systemNft.listSet,
+    hasTable: systemNft.hasTable,
+  };
+}
+
 export const systemNft: NftRunner = {
-  async apply(script) {
-    const r = await runScript(script, []);
-    if (r.code !== 0) throw new NftError(`nft rejected the update: ${summarize(r.stderr)}`);
-  },
-  async check(script) {
-    const r = await runScript(script, ['-c']);
-    if (r.code !== 0) throw new NftError(`nft refused the script: ${summarize(r.stderr)}`);
-  },
+  apply: (script) => systemNftRunner().apply(script),
+  check: (script) => systemNftRunner().check!(script),
   async listSet(table, set) {
     const r = await run(['-j', 'list', 'set', 'inet', table, set]);
     if (r.code !== 0) {
