@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { pino, type Logger } from 'pino';
 import { openDecisionStore, type DecisionStore } from '../decisions/store-service.js';
+import { secureDataDir } from '../store/data-dir.js';
 import { EnforcementView } from '../decisions/enforcement-view.js';
 import type { BulkKernel } from '../decisions/bulk-add.js';
 import { Enforcer } from '../firewall/enforcer.js';
@@ -86,6 +87,9 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   const log = opts.log ?? pino({ level: s.logLevel, base: undefined });
   const nft = opts.nft ?? systemNft;
   await checkInterfaces(s);
+  for (const c of secureDataDir(s.dataDir)) {
+    log.warn({ path: c.path, was: c.was, now: c.now }, `tightened permissions of ${c.path} from ${c.was} to ${c.now}: the data dir holds the decision store and keys`);
+  }
   const store = openDecisionStore(s.dataDir);
   const view = new EnforcementView(store.db);
   const hitTimeoutSec = Math.max(60, Math.ceil((s.firewall.hitPollMs * 10) / 1000));
