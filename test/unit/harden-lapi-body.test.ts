@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { CHILD_BOUNCER_KEY, CHILD_MACHINE } from './helpers/lapi-child.js';
+import { storedAlert } from '../../src/crowdsec/lapi/alert-limits.js';
 
 const CHILD = resolve(import.meta.dirname, 'helpers', 'lapi-child.ts');
 const MB = 1024 * 1024;
@@ -187,6 +188,18 @@ test('an alert with a huge events list is taken, and only a bounded part of it i
 });
 
 const IMPORT_SIZE = 470_000;
+
+test('the stored copy of a hostile alert stays under 64 KB whatever its shape', () => {
+  const events = Array.from({ length: 1000 }, () => ({ meta: [{ key: 'k', value: 'v'.repeat(10_000) }], timestamp: 't' }));
+  const junk = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`extra_${i}`, i % 2 ? 'x'.repeat(1000) : { nested: 'y'.repeat(1000) }]));
+  const stored = storedAlert({ ...alert(1), ...junk, events, labels: Array(100_000).fill('l'), message: '"quoted" '.repeat(10_000), decisions: Array(1000).fill({ value: '192.0.2.1' }) });
+  const json = JSON.stringify(stored);
+  assert.ok(json.length < 64 * 1024, `${json.length} bytes`);
+  assert.equal(stored.decisions, undefined, 'decisions are stored as references, not in the copy');
+  assert.equal(stored.scenario, 'crowdsecurity/ssh-bf');
+  assert.equal((stored.message as string).length, 4096);
+  assert.deepEqual(storedAlert(alert(2)), (({ decisions: _d, ...rest }) => rest)(alert(2)), 'a real alert is kept whole');
+});
 
 /** Worst latency of bouncer polls sent every 20 ms while `work` runs. */
 async function worstPollDuring(work: Promise<unknown>): Promise<number> {

@@ -12,6 +12,8 @@ export const ALERT_LIMITS = {
   storedEventBytes: 32 * 1024,
   /** Longer strings (message, scenario hash…) are cut; other big fields are left out of the stored copy. */
   storedField: 4096,
+  /** Bytes of all fields but the events together: fields past it are left out. */
+  storedFieldBytes: 16 * 1024,
 } as const;
 
 export class AlertLimitError extends Error {
@@ -41,11 +43,16 @@ export function checkAlertLimits(body: unknown): void {
  */
 export function storedAlert(alert: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  let fieldBytes = 0;
   for (const [k, v] of Object.entries(alert)) {
     if (k === 'decisions' || k === 'events') continue;
-    if (typeof v === 'string') out[k] = v.length > ALERT_LIMITS.storedField ? v.slice(0, ALERT_LIMITS.storedField) : v;
-    else if (v === null || typeof v !== 'object') out[k] = v;
-    else if (JSON.stringify(v).length <= ALERT_LIMITS.storedField) out[k] = v;
+    const kept = typeof v === 'string' ? v.slice(0, ALERT_LIMITS.storedField) : v;
+    const json = JSON.stringify(kept ?? null) ?? 'null';
+    if (typeof v !== 'string' && json.length > ALERT_LIMITS.storedField) continue;
+    const size = k.length + json.length;
+    if (fieldBytes + size > ALERT_LIMITS.storedFieldBytes) continue;
+    fieldBytes += size;
+    out[k] = kept;
   }
   if (Array.isArray(alert.events)) {
     const events: unknown[] = [];
