@@ -40,8 +40,8 @@ const PULL_OVERLAP_MS = 1;
 /** Bigger live queries are streamed in id order instead of sorted by expiry. */
 const SORT_LIMIT = 20_000;
 const NOT_FOUND = '{"message":"Page or Method not found"}';
-/** Alerts stored between two turns of the event loop, so polls and the admin API answer during a big push. */
-const ALERTS_PER_TURN = 200;
+/** Alerts + decisions stored between two turns of the event loop, so polls and the admin API answer during a big push. */
+const WORK_PER_TURN = 500;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -342,8 +342,14 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
       const alerts = parseAlerts(req.body, machineId, deps.profile);
       const now = clock();
       const ids: string[] = [];
-      for (const [i, a] of alerts.entries()) {
-        if (i > 0 && i % ALERTS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
+      let work = 0;
+      for (const a of alerts) {
+        // Alerts and their decisions are stored a few hundred at a time, with the event loop free in between.
+        work += 1 + (a.decisions.length <= 100 ? a.decisions.length : 0);
+        if (work > WORK_PER_TURN) {
+          work = 0;
+          await new Promise((r) => setImmediate(r));
+        }
         const refs: AlertDecisionRef[] = [];
         if (a.decisions.length <= 100) {
           for (const nd of a.decisions) {
