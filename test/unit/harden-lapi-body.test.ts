@@ -248,4 +248,9 @@ test('a watcher\'s DELETE /v1/decisions with an empty filter value → 400, noth
     assert.match(r.body, /empty value/);
   }
   assert.equal(await count(), before);
+  // Path parameters: malformed or impossible ids are a 400, never a 500.
+  for (const p of ['/v1/decisions/%25', '/v1/decisions/%', '/v1/decisions/1e3', '/v1/decisions/99999999999999999999']) {
+    const r = await call('DELETE', p, { headers: auth });
+    assert.equal(r.status, 400, `${p}: ${r.body}`);
+  }
 });
