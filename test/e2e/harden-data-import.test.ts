@@ -7,7 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { spawnInNs } from '../../src/lab/ns.js';
 import Database from 'better-sqlite3';
 import { CLI_PATH } from '../../src/lab/gateway-runner.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
@@ -102,5 +105,53 @@ describe('data dir permissions and an interrupted import', { skip: skipReason, t
     const third = JSON.parse((await g.cli(['decisions', 'import', file, '--duration', '24h', '--json'])).stdout) as { added: number };
     assert.equal(third.added, 0);
     assert.equal(storeCounts(origin).rows, N + already);
+  });
+
+  /** One admin `GET /v1/status` over the Unix socket, in ms. */
+  function statusLatency(): Promise<number> {
+    const t0 = performance.now();
+    return new Promise((done, fail) => {
+      const req = request({ socketPath: join(dataDir, 'api.sock'), path: '/v1/status' }, (res) => {
+        res.resume();
+        res.on('end', () => done(performance.now() - t0));
+      });
+      req.on('error', fail);
+      req.end();
+    });
+  }
+
+  test('the daemon keeps answering the admin API while a watcher pushes the largest accepted import (47 MB)', async () => {
+    const m = await g.cliJson<{ password: string }>(['machines', 'add', 'h4-watcher']);
+    const decisions = Array.from({ length: 470_000 }, (_, i) => ({ duration: '4h', origin: 'cscli', scenario: 'import', scope: 'Ip', type: 'ban', value: address(N + i) }));
+    const json = JSON.stringify([{ scenario: 'import', decisions, events: [], source: { scope: 'Ip', value: '' } }]);
+    assert.ok(json.length > 45 * 1024 * 1024 && json.length < 50 * 1024 * 1024, `${json.length} bytes`);
+    const body = join(g.dir, 'import-alert.json.gz');
+    writeFileSync(body, gzipSync(json));
+    // The watcher, inside the gateway's namespace where the LAPI listens.
+    const script = `
+      const base = 'http://127.0.0.1:18081/v1';
+      const login = await fetch(base + '/watchers/login', { method: 'POST', body: JSON.stringify({ machine_id: 'h4-watcher', password: process.env.PW }) });
+      const { token } = await login.json();
+      const body = (await import('node:fs')).readFileSync(process.env.BODY);
+      const r = await fetch(base + '/alerts', { method: 'POST', headers: { authorization: 'Bearer ' + token, 'content-encoding': 'gzip', 'content-type': 'application/json' }, body });
+      process.stdout.write(JSON.stringify({ status: r.status }));
+    `;
+    const watcher = spawnInNs(g.topo.namespaces.gw, process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, PW: m.password, BODY: body } });
+    let out = '';
+    watcher.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<void>((r) => watcher.once('exit', () => r()));
+    let done = false;
+    void exited.then(() => (done = true));
+    let worst = 0;
+    let polls = 0;
+    while (!done) {
+      worst = Math.max(worst, await statusLatency());
+      polls++;
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20))]);
+    }
+    process.stdout.write(`# admin GET /v1/status during a 47 MB LAPI import: worst ${worst.toFixed(0)} ms over ${polls} calls\n`);
+    assert.equal((JSON.parse(out) as { status: number }).status, 201, out);
+    assert.equal(storeCounts('lapi:h4-watcher').rows, 470_000);
+    assert.ok(worst < 1500, `admin status waited ${worst.toFixed(0)} ms`);
   });
 });
