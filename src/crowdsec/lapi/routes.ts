@@ -60,7 +60,7 @@ function queryOf(req: FastifyRequest): RawQuery {
  * where bouncers can see it (research/crowdsec-captures).
  */
 export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
-  const plugin: FastifyPluginAsync = async (app) => {
+  return async (app) => {
     const clock = deps.now ?? Date.now;
     const pages: ActivePages = (q) => deps.decisions.activePage(q);
     if (deps.jwtSecret.length < 32) throw new Error('LAPI jwtSecret must be at least 32 bytes');
@@ -89,11 +89,11 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
     };
     const allowCheck = (): AllowCheck | undefined => allowCheckFrom(deps.decisions.listAllow().map((a) => a.value));
 
-    // Unknown paths and methods are answered before any body is read: nobody unauthenticated gets to make the
-    // server buffer or inflate anything. (The plugin shares its server's scope so this covers every path.)
-    app.addHook('onRequest', async (req, reply) => {
-      if (req.is404) return sendJson(reply.code(404), NOT_FOUND);
-    });
+    // Unknown paths and methods are answered before any body is read (in onRequest, which runs before body
+    // parsing): nobody unauthenticated gets to make the server buffer or inflate anything. A catch-all route
+    // rather than the 404 handler, whose hooks belong to the server's root scope.
+    const notFound = async (_req: FastifyRequest, reply: FastifyReply) => sendJson(reply.code(404), NOT_FOUND);
+    app.all('/*', { onRequest: notFound }, notFound);
     // Watchers and curl do not always say "application/json"; CrowdSec parses the body regardless.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
@@ -476,9 +476,6 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
       }
     }
   };
-  // fastify-plugin's marker: the hooks above also cover the server's own 404s (paths outside /v1).
-  (plugin as FastifyPluginAsync & Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
-  return plugin;
 }
 
 function sendJson(reply: FastifyReply, body: string) {

@@ -166,17 +166,13 @@ async function serve(ep: PreparedEndpoint, deps: MirrorDeps, req: FastifyRequest
  */
 export function mirrorRoutes(deps: MirrorDeps): FastifyPluginAsync {
   const endpoints = prepareEndpoints(deps.endpoints);
-  const plugin: FastifyPluginAsync = async (app) => {
-    // Every endpoint is a GET: anything else is answered before its body is read, so nobody can make the
-    // mirror buffer a body. (Go's http.NotFound text, as the real mirror answers.)
-    app.addHook('onRequest', async (req, reply) => {
-      if (req.is404) return reply.code(404).type('text/plain; charset=utf-8').send('404 page not found\n');
-    });
+  return async (app) => {
+    // Every endpoint is a GET: anything else is answered in onRequest, before its body is read, so nobody
+    // can make the mirror buffer a body. (Go's http.NotFound text, as the real mirror answers.)
+    const notFound = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(404).type('text/plain; charset=utf-8').send('404 page not found\n');
+    app.all('/*', { onRequest: notFound }, notFound);
     for (const ep of endpoints) {
       app.get(ep.cfg.path, (req, reply) => serve(ep, deps, req, reply));
     }
   };
-  // fastify-plugin's marker: the hook above then also covers the server's own 404s.
-  (plugin as FastifyPluginAsync & Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
-  return plugin;
 }
