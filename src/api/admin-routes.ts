@@ -250,7 +250,8 @@ export function adminRoutes(deps: AdminDeps) {
     });
 
     app.get('/v1/explain/:value', async (req) => {
-      const raw = decodeURIComponent((req.params as { value: string }).value);
+      // The router has already decoded the parameter once (a second decode turned "%25" into a 500).
+      const raw = (req.params as { value: string }).value;
       const t = parseTarget(raw);
       await deps.collect();
       const covering = decisions.covering(t.text);

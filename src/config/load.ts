@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { buildConfigSchema, describe, type ConfigSchema, type GatehouseConfig } from './schema.js';
 import { suggestKey } from './suggest.js';
+import { aliasExpansion, ConfigTooLargeError, MAX_ALIAS_VALUES, MAX_CONFIG_BYTES, readConfigFileCapped } from './yaml-limits.js';
 
 /** One thing wrong with a config file, located for an editor jump: line and column are 1-based, 0 = whole file. */
 export interface ConfigProblem {
@@ -44,8 +44,9 @@ export type ConfigResult =
 export function readConfig(file: string): ConfigResult {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigFileCapped(file);
   } catch (e) {
+    if (e instanceof ConfigTooLargeError) return fail([{ file, line: 0, column: 0, path: '', message: e.message }]);
     return fail([{ file, line: 0, column: 0, path: '', message: `cannot read config file: ${readErrorText(e)}` }]);
   }
   return parseConfigText(text, file, dirname(resolve(file)));
@@ -53,6 +54,9 @@ export function readConfig(file: string): ConfigResult {
 
 /** Parses YAML text as a config; `baseDir` is where relative paths inside it point to. */
 export function parseConfigText(text: string, file: string, baseDir: string): ConfigResult {
+  if (text.length > MAX_CONFIG_BYTES) {
+    return fail([{ file, line: 0, column: 0, path: '', message: `the config is ${text.length} characters; the limit is ${MAX_CONFIG_BYTES}` }]);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
@@ -62,6 +66,9 @@ export function parseConfigText(text: string, file: string, baseDir: string): Co
   if (doc.errors.length > 0) {
     // Validating a half-parsed document would mostly report the syntax error again in confusing words.
     return fail(doc.errors.map((err) => ({ file, ...at(err.pos[0]), path: '', message: `YAML syntax: ${firstLine(err.message)}` })));
+  }
+  if (aliasExpansion(doc) > MAX_ALIAS_VALUES) {
+    return fail([{ file, line: 1, column: 1, path: '', message: `YAML: aliases would expand to more than ${MAX_ALIAS_VALUES} values; write the values out or share fewer` }]);
   }
   let raw: unknown;
   try {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { pino, type Logger } from 'pino';
 import { openDecisionStore, type DecisionStore } from '../decisions/store-service.js';
+import { secureDataDir } from '../store/data-dir.js';
 import { EnforcementView } from '../decisions/enforcement-view.js';
 import type { BulkKernel } from '../decisions/bulk-add.js';
 import { Enforcer } from '../firewall/enforcer.js';
@@ -157,6 +158,9 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   const networkNow = (): NetworkContext => network;
   await checkListeners(s);
   const limits = listenerBudget(s, log);
+  for (const c of secureDataDir(s.dataDir)) {
+    log.warn({ path: c.path, was: c.was, now: c.now }, `tightened permissions of ${c.path} from ${c.was} to ${c.now}: the data dir holds the decision store and keys`);
+  }
   const store = openDecisionStore(s.dataDir);
   // Batch files live under data_dir, not /tmp: a kill -9 mid-transaction leaves one, and this clears it.
   const nft = opts.nft ?? systemNftRunner(prepareBatchDir(join(s.dataDir, 'nft-batches')));

@@ -374,6 +374,10 @@ class SqliteDecisionService implements DecisionService {
   }
 
   deleteWhere(filter: { value?: string; origin?: string; scenario?: string }): Decision[] {
+    // An empty value is no filter: `?scenario=` must not mean "every decision without a scenario".
+    for (const [k, v] of Object.entries(filter)) {
+      if (typeof v === 'string' && v.trim() === '') throw new InputError(`${k}: empty value; leave the filter out or give a value`);
+    }
     const parts = [ACTIVE];
     const params: Record<string, unknown> = { now: this.clock() };
     if (filter.value !== undefined) {

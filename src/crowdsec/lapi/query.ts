@@ -92,3 +92,11 @@ export function matchesNothing(s: DecisionSelector): boolean {
   if (s.types && !s.types.has('ban')) return true;
   return false;
 }
+
+/** The first of `keys` given with an empty value (`?scenario=`): an empty filter is no filter, so it is refused. */
+export function emptyFilterKey(q: RawQuery, keys: readonly string[]): string | undefined {
+  return keys.find((k) => {
+    const v = q[k];
+    return v !== undefined && (typeof v === 'string' ? [v] : v).some((s) => s.trim() === '');
+  });
+}

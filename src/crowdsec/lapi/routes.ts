@@ -1,14 +1,16 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { DecisionService } from '../../decisions/service.js';
 import type { Decision, Direction } from '../../decisions/types.js';
 import { covers, parseTarget, tryParseTarget } from '../../net/ip.js';
 import type { AlertDecisionRef, LapiBouncer, LapiCredentials } from '../../store/lapi-credentials.js';
 import { AlertFormatError, parseAlerts } from './alerts.js';
+import { AlertLimitError, checkAlertLimits, storedAlert } from './alert-limits.js';
+import { BODY_LIMITS, BodyTooLargeError, inflateCapped } from './body-limits.js';
+import { addInChunks, SORTED_CHUNK } from '../../decisions/bulk-add.js';
 import { formatDuration as formatGoDuration, tryParseDuration as parseGoDuration } from '../../config/duration.js';
 import { signWatcherJwt, verifyWatcherJwt } from './jwt.js';
-import { first, matches, matchesNothing, parseDecisionsSelector, parseStreamQuery, type DecisionSelector, type RawQuery } from './query.js';
+import { emptyFilterKey, first, matches, matchesNothing, parseDecisionsSelector, parseStreamQuery, type DecisionSelector, type RawQuery } from './query.js';
 import { activeDecisionsJson, allowCheckFrom, smallListJson, type ActivePages, type AllowCheck } from './stream.js';
 import { deletedDurationMs, remainingMs, wireScenario } from './wire.js';
 import { deletableOrigins, mayDelete, notYours, type MachineGrant } from './permissions.js';
@@ -45,7 +47,9 @@ const TOKEN_TTL_SEC = 3600;
 const PULL_OVERLAP_MS = 1;
 /** Bigger live queries are streamed in id order instead of sorted by expiry. */
 const SORT_LIMIT = 20_000;
-const AUTH_BODY_LIMIT = 50 * 1024 * 1024;
+const NOT_FOUND = '{"message":"Page or Method not found"}';
+/** Alerts + decisions stored between two turns of the event loop, so polls and the admin API answer during a big push. */
+const WORK_PER_TURN = 500;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -93,6 +97,11 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
     };
     const allowCheck = (): AllowCheck | undefined => allowCheckFrom(deps.decisions.listAllow().map((a) => a.value));
 
+    // Unknown paths and methods are answered before any body is read (in onRequest, which runs before body
+    // parsing): nobody unauthenticated gets to make the server buffer or inflate anything. A catch-all route
+    // rather than the 404 handler, whose hooks belong to the server's root scope.
+    const notFound = async (_req: FastifyRequest, reply: FastifyReply) => sendJson(reply.code(404), NOT_FOUND);
+    app.all('/*', { onRequest: notFound }, notFound);
     // Watchers and curl do not always say "application/json"; CrowdSec parses the body regardless.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
@@ -104,21 +113,20 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
         done(new HttpError(400, `invalid JSON body: ${(e as Error).message}`), undefined);
       }
     });
-    // LAPI accepts gzip request bodies (CrowdSec body_limit.go); never compresses answers.
+    // LAPI accepts gzip request bodies (CrowdSec body_limit.go); never compresses answers. The route's body
+    // limit applies to the inflated bytes, and inflation stops there.
     app.addHook('preParsing', async (req, _reply, payload) => {
       if (String(req.headers['content-encoding'] ?? '').toLowerCase() !== 'gzip') return payload;
-      // fastify compares Content-Length with `receivedEncodedLength` of the stream it is handed.
-      const gunzip = createGunzip() as ReturnType<typeof createGunzip> & { receivedEncodedLength: number };
-      gunzip.receivedEncodedLength = 0;
-      payload.on('data', (c: Buffer) => (gunzip.receivedEncodedLength += c.length));
-      return payload.pipe(gunzip);
+      return inflateCapped(payload, req.routeOptions.bodyLimit ?? BODY_LIMITS.usageMetrics);
     });
 
-    app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = new BodyTooLargeError(req.routeOptions.bodyLimit ?? 0);
       const status = err instanceof HttpError ? err.status : err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : undefined;
       if (status === undefined && (err.name === 'InputError' || err.name === 'InvalidTargetError' || err instanceof AlertFormatError)) {
         return sendJson(reply.code(400), JSON.stringify({ message: err.message }));
       }
+      if (err instanceof AlertLimitError) req.log.warn(`LAPI: alerts refused: ${err.message}`);
       if (status !== undefined) return sendJson(reply.code(status), JSON.stringify({ message: err.message }));
       req.log.error({ err }, 'LAPI request failed');
       return sendJson(reply.code(500), '{"message":"internal error"}');
@@ -133,11 +141,14 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
         v1.setNotFoundHandler((_req, reply) => sendJson(reply.code(404), '{"message":"Page or Method not found"}'));
         await v1.register(async (b) => bouncerRoutes(b));
         await v1.register(async (w) => watcherRoutes(w));
-        v1.post('/watchers/login', { bodyLimit: 2 * 1024 * 1024 }, login);
-        v1.post('/usage-metrics', { bodyLimit: AUTH_BODY_LIMIT }, async (req, reply) => {
-          if (!bouncerOf(req) && !(await watcherOf(req))) return sendJson(reply.code(403), FORBIDDEN);
-          return sendJson(reply.code(201), 'null');
-        });
+        v1.post('/watchers/login', { bodyLimit: BODY_LIMITS.login }, login);
+        v1.post('/usage-metrics', {
+          bodyLimit: BODY_LIMITS.usageMetrics,
+          // A key or a token, checked before the body is read.
+          onRequest: async (req, reply) => {
+            if (!bouncerOf(req) && !(await watcherOf(req))) return sendJson(reply.code(403), FORBIDDEN);
+          },
+        }, async (_req, reply) => sendJson(reply.code(201), 'null'));
       },
       { prefix: '/v1' },
     );
@@ -291,7 +302,7 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
         deps.credentials.noteHeartbeat(watchers.get(req)!);
         return reply.code(200).send();
       });
-      w.post('/alerts', { bodyLimit: AUTH_BODY_LIMIT }, postAlerts);
+      w.post('/alerts', { bodyLimit: BODY_LIMITS.alerts }, postAlerts);
       w.get('/alerts', listAlerts);
       w.delete('/decisions', deleteDecisions);
       w.delete('/decisions/:id', async (req, reply) => {
@@ -338,11 +349,22 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
 
     async function postAlerts(req: FastifyRequest, reply: FastifyReply) {
       const machineId = watchers.get(req)!;
+      checkAlertLimits(req.body);
+      // Parsing a 50 MB body took one turn of the event loop; reading its decisions gets another. (Two
+      // setImmediate: the body arrives in the poll phase, and a single one would run before any other I/O.)
+      await new Promise((r) => setImmediate(() => setImmediate(r)));
       const alerts = parseAlerts(req.body, machineId, deps.profile);
       const now = clock();
       const ids: string[] = [];
       const net = deps.network?.() ?? NO_NETWORKS;
+      let work = 0;
       for (const a of alerts) {
+        // Alerts and their decisions are stored a few hundred at a time, with the event loop free in between.
+        work += 1 + (a.decisions.length <= 100 ? a.decisions.length : 0);
+        if (work > WORK_PER_TURN) {
+          work = 0;
+          await new Promise((r) => setImmediate(r));
+        }
         const refs: AlertDecisionRef[] = [];
         // The same guard as every other source: no watcher bans everything, the LAN or this gateway.
         const refused: string[] = [];
@@ -370,8 +392,9 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
             }
           }
         } else {
-          // Imports (cscli decisions import) send one alert with thousands of decisions: one transaction.
-          const r = deps.decisions.addMany(decisions);
+          // Imports (cscli decisions import) send one alert with thousands of decisions: in chunks of one
+          // transaction each, with the event loop free in between.
+          const r = await addInChunks({ decisions: deps.decisions }, decisions, SORTED_CHUNK);
           if (r.skipped > 0) req.log.warn(`LAPI: alert from ${machineId}: skipped ${r.skipped} decisions`);
           for (const nd of decisions.slice(0, 1000)) {
             const t = tryParseTarget(nd.value);
@@ -388,7 +411,7 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
           sourceValue: a.sourceValue,
           createdAt: now,
           decisions: refs,
-          raw: JSON.stringify(a.raw),
+          raw: JSON.stringify(storedAlert(a.raw)),
         });
         ids.push(String(id));
       }
@@ -448,6 +471,8 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
 
     async function deleteDecisions(req: FastifyRequest, reply: FastifyReply) {
       const q = queryOf(req);
+      const empty = emptyFilterKey(q, ['ip', 'range', 'value', 'origin', 'scenario', 'type', 'scope']);
+      if (empty !== undefined) throw new HttpError(400, `${empty}: empty value; leave the filter out or give a value`);
       const type = first(q, 'type');
       const scope = first(q, 'scope')?.toLowerCase();
       if ((type !== undefined && type.toLowerCase() !== 'ban') || (scope !== undefined && scope !== 'ip' && scope !== 'range')) {

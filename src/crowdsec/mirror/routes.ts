@@ -167,6 +167,10 @@ async function serve(ep: PreparedEndpoint, deps: MirrorDeps, req: FastifyRequest
 export function mirrorRoutes(deps: MirrorDeps): FastifyPluginAsync {
   const endpoints = prepareEndpoints(deps.endpoints);
   return async (app) => {
+    // Every endpoint is a GET: anything else is answered in onRequest, before its body is read, so nobody
+    // can make the mirror buffer a body. (Go's http.NotFound text, as the real mirror answers.)
+    const notFound = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(404).type('text/plain; charset=utf-8').send('404 page not found\n');
+    app.all('/*', { onRequest: notFound }, notFound);
     for (const ep of endpoints) {
       app.get(ep.cfg.path, (req, reply) => serve(ep, deps, req, reply));
     }
