@@ -92,9 +92,9 @@ beforeEach(() => {
 });
 
 function seed(): void {
-  store.service.add({ value: '198.51.100.1', origin: 'manual' });
+  store.service.add({ value: '198.51.100.1', origin: 'manual', scenario: 'probe' });
   store.service.addMany([{ value: '198.51.100.2', origin: 'feed:list' }, { value: '198.51.100.3', origin: 'feed:list' }]);
-  store.service.add({ value: '203.0.113.1', origin: 'lapi:w1', durationSec: 3600 });
+  store.service.add({ value: '203.0.113.1', origin: 'lapi:w1', scenario: 'probe', durationSec: 3600 });
   store.service.add({ value: '198.51.100.1', origin: 'lapi:w1', durationSec: 3600 });
   store.service.add({ value: '203.0.113.2', origin: 'lapi:w2', durationSec: 3600 });
 }
@@ -140,8 +140,8 @@ test('a watcher without grants deletes only its own decisions, with or without a
   assert.equal(byValue.body, '{"nbDeleted":"1"}');
   assert.deepEqual(values('manual'), ['198.51.100.1']);
 
-  const byScenario = await call('DELETE', '/v1/decisions?scenario=', token);
-  assert.equal(byScenario.body, '{"nbDeleted":"1"}', 'its own 203.0.113.1, which has no scenario');
+  const byScenario = await call('DELETE', '/v1/decisions?scenario=probe', token);
+  assert.equal(byScenario.body, '{"nbDeleted":"1"}', 'its own 203.0.113.1, not the manual decision of the same scenario');
   assert.deepEqual(values('manual'), ['198.51.100.1']);
   assert.deepEqual(values('feed:list'), ['198.51.100.2', '198.51.100.3']);
 
