@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parseTarget } from '../../src/net/ip.js';
 import { specialReason } from '../../src/net/special.js';
 import { parseList } from '../../src/feeds/parse.js';
 import { allowRefusal, banRefusal, localChecker, localRefusal, networkContextFromIpJson, type NetworkContext } from '../../src/net/target-guard.js';
 
-const CORPUS = '/work/shared/corpora/lists/firehol_level1-2017-09-15.netset';
+/** shared/ lies beside the repository, here and in CI. */
+const CORPUS = join(fileURLToPath(new URL('../../', import.meta.url)), '..', 'shared', 'corpora', 'lists', 'firehol_level1-2017-09-15.netset');
 
 // What `ip -j addr show` says in the lab's gateway namespace (trimmed to the fields we read).
 const IP_JSON = JSON.stringify([
