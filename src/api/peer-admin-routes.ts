@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { LapiCredentials } from '../store/lapi-credentials.js';
-import type { RunningFeed } from '../daemon/feed-status.js';
+import type { RunningFeed } from '../feeds/index.js';
 import { BadRequest } from './admin-routes.js';
 
 export interface PeerAdminDeps {

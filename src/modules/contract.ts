@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { z } from 'zod';
+import type { SectionShape, SectionsBuilder } from '../config/index.js';
+// Type-only (erased at build): the one service every module shares. Allowlisted in test/unit/arch-layering.test.ts.
+import type { DecisionService } from '../decisions/index.js';
 import type { ListenerKey, ListenerLimits } from '../net/listeners.js';
 import type { NetworkContext } from '../net/target-guard.js';
 
@@ -30,9 +32,9 @@ export interface EventBus {
   readonly placeholder?: never;
 }
 
-/** Placeholder for n2's scheduler with an injectable clock. */
+/** Placeholder for n2's scheduler with an injectable clock: runs a task every interval, never overlapping itself. */
 export interface Scheduler {
-  readonly placeholder?: never;
+  every(name: string, everyMs: number, task: () => Promise<void>): { stop(): void };
 }
 
 /** Placeholder for n3's kernel fragment (sets, maps, chains hooked at named points of `inet gatehouse`). */
@@ -49,10 +51,14 @@ export interface Migration {
 export type StoreHandle = import('better-sqlite3').Database;
 
 /**
- * The config sections a module owns, by top-level YAML key. `config/` composes every module's sections
- * into the one file schema, keeping FILE:LINE:COL messages and "did you mean".
+ * The config sections a module owns, by top-level YAML key, built with config/'s field schemas.
+ * `config/` composes every module's sections into the one file schema, keeping FILE:LINE:COL messages
+ * and "did you mean".
  */
-export type ConfigSections = Readonly<Record<string, z.ZodType>>;
+export type ConfigSections<S extends SectionShape = SectionShape> = SectionsBuilder<S>;
+
+/** Why a module is stopped: a plain stop, or a start refused part-way that must leave no trace. */
+export type StopReason = 'stop' | 'rollback';
 
 /** What a running module adds to the gateway; every part is optional. */
 export interface Contribution<P = undefined> {
@@ -65,7 +71,7 @@ export interface Contribution<P = undefined> {
   /** Typed calls other modules may make (see ModuleContext.get). */
   readonly provides?: P;
   /** Undoes the start: closes listeners, stops timers, unsubscribes. Called once, in reverse start order. */
-  stop(): Promise<void>;
+  stop(reason: StopReason): Promise<void>;
 }
 
 /** The shared services a module is started with. */
@@ -75,6 +81,8 @@ export interface ModuleContext<C> {
   readonly log: ModuleLog;
   readonly dataDir: string;
   readonly store: StoreHandle;
+  /** Decisions and allow entries: the one service every module reads or feeds. */
+  readonly decisions: DecisionService;
   readonly bus: EventBus;
   readonly scheduler: Scheduler;
   /** The gateway's LAN networks and own addresses, re-read now and then (a DHCP lease can move the WAN). */
@@ -82,22 +90,42 @@ export interface ModuleContext<C> {
   /** Connection caps per listener, already scaled to fit the open-file limit. */
   readonly listenerLimits: Partial<Record<ListenerKey, ListenerLimits>>;
   /** What a module started before this one provides; undefined when that module is off. */
-  get<P>(module: Module<never, P>): P | undefined;
+  get<P>(module: ModuleRef<P>): P | undefined;
+  /** The modules running so far, in start order, with their status (for `gatehouse status`). */
+  running(): readonly RunningModule[];
 }
 
-export interface Module<C = unknown, P = undefined> {
+export interface RunningModule {
   readonly name: string;
+  readonly status?: () => Readonly<Record<string, unknown>>;
+  readonly routes?: FastifyPluginAsync;
+}
+
+/** A typed handle on a module by name: what `ctx.get` takes. Each context exports one for its module. */
+export interface ModuleRef<P> {
+  readonly name: string;
+  /** Type only: what the module provides. */
+  readonly provides?: P;
+}
+
+export function moduleRef<P>(name: string): ModuleRef<P> {
+  return { name };
+}
+
+export interface Module<C = unknown, P = undefined, S extends SectionShape = SectionShape> extends ModuleRef<P> {
   /** Config sections this module owns (top-level keys). */
-  readonly sections: ConfigSections;
+  readonly sections: ConfigSections<S>;
   /** Whether the config turns this module on (e.g. the section is present). */
   readonly enabled: (config: C) => boolean;
   /** Modules that must run for this one to work: a config enabling this without them is refused. */
   readonly requires?: readonly string[];
   /** Modules this one uses when they run: started before it when enabled. */
   readonly after?: readonly string[];
-  /** Interfaces (interfaces.lan/wan) needed while this module is on. */
-  readonly needsInterfaces?: boolean;
-  /** TCP listeners and sockets it opens, by config key: checked before anything starts. */
+  /** Given the file as written: does this module run and need interfaces.lan/wan? */
+  readonly needsInterfaces?: (raw: Readonly<Record<string, unknown>>) => boolean;
+  /** Config keys (`section.key`) holding TCP listen addresses: config check refuses two on one address. */
+  readonly listenKeys?: readonly string[];
+  /** Listeners it opens, by config key: probed before anything starts, so a taken port refuses the start. */
   readonly listeners?: (config: C) => readonly (readonly [ListenerKey, string])[];
   readonly migrations?: readonly Migration[];
   readonly start: (ctx: ModuleContext<C>) => Promise<Contribution<P>>;

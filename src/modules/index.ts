@@ -1,3 +1,4 @@
+export { moduleRef } from './contract.js';
 export type {
   ConfigSections,
   Contribution,
@@ -5,8 +6,11 @@ export type {
   KernelFragment,
   Migration,
   Module,
+  RunningModule,
+  StopReason,
   ModuleContext,
   ModuleLog,
+  ModuleRef,
   Scheduler,
   StoreHandle,
 } from './contract.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { FeedStatus } from '../../daemon/feed-status.js';
+import type { FeedStatus } from '../../feeds/index.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, table, when } from '../format.js';
 

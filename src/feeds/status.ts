@@ -1,7 +1,18 @@
+import type { FeedType } from './types.js';
+
+/** How feed lifecycles log. */
+export interface FeedLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** The origin of a feed's decisions. */
+export const feedOrigin = (name: string): string => `feed:${name}`;
+
 /** What `gatehouse feeds list` shows for one feed, whatever its kind. */
 export interface FeedStatus {
   readonly name: string;
-  readonly type: 'url' | 'file' | 'crowdsec';
+  readonly type: FeedType;
   readonly direction: string;
   readonly source: string;
   readonly entries: number;

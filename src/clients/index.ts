@@ -1,0 +1,2 @@
+export { clientsSection, type ClientsConfig } from './config.js';
+export { clientsModule, clientsRef } from './module.js';

@@ -1,0 +1,50 @@
+import { moduleRef, type Module } from '../modules/index.js';
+import type { BulkKernel } from '../decisions/index.js';
+import { firewallSection, firewallWanted, type FirewallConfig } from './config.js';
+import type { Enforcer } from './enforcer.js';
+import type { HitCollector } from './collector.js';
+import type { NftRunner } from './nft.js';
+
+/** What the firewall module reads of the config. */
+export interface FirewallView {
+  readonly firewall?: FirewallConfig | undefined;
+  readonly interfaces: { readonly lan: readonly string[]; readonly wan: readonly string[] };
+}
+
+/** What the running firewall offers the other modules. */
+export interface FirewallApi extends BulkKernel {
+  /** Resolves once the kernel holds every change made so far. */
+  readonly enforced: () => Promise<void>;
+  /** Reads fresh hit counters into block events now (joins a collection already running). */
+  readonly collect: () => Promise<void>;
+  readonly enforcer: Enforcer;
+  readonly collector: HitCollector;
+}
+
+export interface FirewallOptions {
+  /** Tests hand in their own nft. */
+  readonly nft?: NftRunner;
+  /** How long a stop waits for the nft run in flight (default 30 s). */
+  readonly stopMs?: number;
+}
+
+export const firewallRef = moduleRef<FirewallApi>('firewall');
+
+/**
+ * The reputation firewall: the enforcer keeping the `inet gatehouse` table in step with the decisions,
+ * and the hit collector turning per-element counters into block events. Its stop leaves the table in the
+ * kernel on purpose (the network stays protected while the daemon is down); a refused start removes a
+ * table it created. Runs when the config has `firewall:` or `interfaces:`, unless both directions are off.
+ */
+export function firewallModule(opts: FirewallOptions = {}) {
+  return {
+    name: 'firewall',
+    sections: () => ({ firewall: firewallSection().optional() }),
+    enabled: (c: FirewallView) =>
+      c.firewall ? !(c.firewall.inbound === 'off' && c.firewall.outbound === 'off') : c.interfaces.lan.length + c.interfaces.wan.length > 0,
+    needsInterfaces: (raw: Readonly<Record<string, unknown>>) => firewallWanted(raw),
+    after: ['decisions', 'clients'],
+    // Loaded here, not at the top: `gatehouse config check` and every CLI verb read the module list.
+    start: async (ctx) => (await import('./run.js')).startFirewall(ctx, opts),
+  } satisfies Module<FirewallView, FirewallApi>;
+}
