@@ -2,6 +2,8 @@ import type { FeedConfig } from '../feeds/index.js';
 import type { Module } from '../modules/index.js';
 import { apiSection, type ApiConfig } from './config.js';
 
+export { apiSocketDefault } from './config.js';
+
 export interface ApiView {
   readonly api: ApiConfig;
   readonly feeds: readonly FeedConfig[];

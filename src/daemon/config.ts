@@ -1,6 +1,5 @@
-import { apiSocketDefault } from '../api/config.js';
 import { composeConfigSchema, createConfigLoader } from '../config/index.js';
-import { gatehouseModules } from './modules.js';
+import { apiSocketDefault, firewallDefaults, gatehouseModules } from './modules.js';
 
 /*
  * The file schema: config/'s composition of the sections of every module in the list. Loading,
@@ -10,7 +9,9 @@ import { gatehouseModules } from './modules.js';
 const MODULES = gatehouseModules();
 
 export function buildConfigSchema(baseDir: string) {
-  return composeConfigSchema(baseDir, MODULES).transform((c) => apiSocketDefault(c));
+  // Defaults that depend on more than their own section: the api socket lives in data_dir, and the
+  // firewall section is filled in once the check has seen whether the file wrote one.
+  return composeConfigSchema(baseDir, MODULES).transform((c) => firewallDefaults(apiSocketDefault(c)));
 }
 
 export type ConfigSchema = ReturnType<typeof buildConfigSchema>;

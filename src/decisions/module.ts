@@ -2,7 +2,6 @@ import type { Module } from '../modules/index.js';
 
 /** How long deleted and expired decisions are kept for `explain` and the LAPI's deleted stream. */
 const KEEP_DELETED_MS = 7 * 86_400_000;
-const DEFAULT_EXPIRE_MS = 10_000;
 
 /**
  * The decision store's upkeep: expired decisions leave the store (and with them the kernel and the
@@ -15,7 +14,7 @@ export const decisionsModule = {
   enabled: () => true,
   async start(ctx) {
     const timers = [
-      ctx.scheduler.every('expire decisions', ctx.config.firewall?.expire_interval ?? DEFAULT_EXPIRE_MS, async () => void ctx.decisions.expire()),
+      ctx.scheduler.every('expire decisions', ctx.config.firewall.expire_interval, async () => void ctx.decisions.expire()),
       ctx.scheduler.every('purge old decisions', 3600_000, async () => void ctx.decisions.purgeDeleted(Date.now() - KEEP_DELETED_MS)),
     ];
     return {
@@ -24,4 +23,4 @@ export const decisionsModule = {
       },
     };
   },
-} satisfies Module<{ readonly firewall?: { readonly expire_interval: number } | undefined }>;
+} satisfies Module<{ readonly firewall: { readonly expire_interval: number } }>;

@@ -20,12 +20,24 @@ export const firewallSection = () =>
 
 export type FirewallConfig = z.output<ReturnType<typeof firewallSection>>;
 
+const DEFAULTS = firewallSection().parse({});
+
+/** After the config check: the firewall section with its defaults, whether or not the file has one. */
+export function firewallDefaults<C extends { readonly firewall?: FirewallConfig | undefined }>(c: C): Omit<C, 'firewall'> & { readonly firewall: FirewallConfig } {
+  return { ...c, firewall: c.firewall ?? DEFAULTS };
+}
+
 /**
  * The firewall runs when the config has a `firewall:` section or lists `interfaces`, unless both
- * directions are `off`. A config with neither (only `lapi:`, say) never touches nftables.
+ * directions are `off`. A config with neither (only `lapi:`, say) never touches nftables. Reads the
+ * config as checked so far (the firewall section is still absent when the file has none).
  */
-export function firewallWanted(raw: { readonly firewall?: unknown; readonly interfaces?: unknown }): boolean {
-  if (raw.firewall === undefined && raw.interfaces === undefined) return false;
-  const fw = typeof raw.firewall === 'object' && raw.firewall !== null ? (raw.firewall as Record<string, unknown>) : {};
+export function firewallWanted(c: { readonly firewall?: unknown; readonly interfaces?: unknown }): boolean {
+  const listed = (side: string) => {
+    const v = typeof c.interfaces === 'object' && c.interfaces !== null ? (c.interfaces as Record<string, unknown>)[side] : undefined;
+    return Array.isArray(v) && v.length > 0;
+  };
+  if (c.firewall === undefined && !listed('lan') && !listed('wan')) return false;
+  const fw = typeof c.firewall === 'object' && c.firewall !== null ? (c.firewall as Record<string, unknown>) : {};
   return !(fw['inbound'] === 'off' && fw['outbound'] === 'off');
 }

@@ -1,4 +1,4 @@
-export { FIREWALL_MODES, firewallSection, firewallWanted, type FirewallConfig, type FirewallMode } from './config.js';
+export { FIREWALL_MODES, firewallDefaults, firewallSection, firewallWanted, type FirewallConfig, type FirewallMode } from './config.js';
 export { firewallModule, firewallRef, type FirewallApi, type FirewallOptions, type FirewallView } from './module.js';
 export { Enforcer, type ApplyStats, type EnforcerLog } from './enforcer.js';
 export { HitCollector, type ClientInfo } from './collector.js';

@@ -1,13 +1,15 @@
 import { moduleRef, type Module } from '../modules/index.js';
 import type { BulkKernel } from '../decisions/index.js';
 import { firewallSection, firewallWanted, type FirewallConfig } from './config.js';
+
+export { firewallDefaults } from './config.js';
 import type { Enforcer } from './enforcer.js';
 import type { HitCollector } from './collector.js';
 import type { NftRunner } from './nft.js';
 
 /** What the firewall module reads of the config. */
 export interface FirewallView {
-  readonly firewall?: FirewallConfig | undefined;
+  readonly firewall: FirewallConfig;
   readonly interfaces: { readonly lan: readonly string[]; readonly wan: readonly string[] };
 }
 
@@ -39,9 +41,11 @@ export const firewallRef = moduleRef<FirewallApi>('firewall');
 export function firewallModule(opts: FirewallOptions = {}) {
   return {
     name: 'firewall',
+    // Optional here so the config check can tell a written `firewall:` from none; firewallDefaults fills it in.
     sections: () => ({ firewall: firewallSection().optional() }),
-    enabled: (c: FirewallView) =>
-      c.firewall ? !(c.firewall.inbound === 'off' && c.firewall.outbound === 'off') : c.interfaces.lan.length + c.interfaces.wan.length > 0,
+    // A valid config lists interfaces whenever the firewall is wanted (see firewallWanted), so: on when
+    // interfaces are listed, unless both directions are off.
+    enabled: (c: FirewallView) => c.interfaces.wan.length > 0 && !(c.firewall.inbound === 'off' && c.firewall.outbound === 'off'),
     needsInterfaces: (raw: Readonly<Record<string, unknown>>) => firewallWanted(raw),
     after: ['decisions', 'clients'],
     // Loaded here, not at the top: `gatehouse config check` and every CLI verb read the module list.

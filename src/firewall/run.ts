@@ -4,18 +4,16 @@ import { EnforcementView } from '../decisions/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
 import { BlockEventRepo } from '../store/block-events.js';
 import { HitCollector } from './collector.js';
-import { firewallSection } from './config.js';
 import { Enforcer } from './enforcer.js';
 import type { FirewallApi, FirewallOptions, FirewallView } from './module.js';
 import { prepareBatchDir, systemNftRunner, type NftRunner } from './nft.js';
 
 /** How long a stop waits for the nft run in flight (a million-element batch takes a few seconds). */
 const ENFORCER_STOP_MS = 30_000;
-const DEFAULTS = firewallSection().parse({});
 
 /** The firewall module's start (loaded only when the firewall runs). */
 export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: FirewallOptions): Promise<Contribution<FirewallApi>> {
-  const fw = ctx.config.firewall ?? DEFAULTS;
+  const fw = ctx.config.firewall;
   const { lan, wan } = ctx.config.interfaces;
   const log = ctx.log;
   // Batch files live under data_dir, not /tmp: a kill -9 mid-transaction leaves one, and this clears it.
