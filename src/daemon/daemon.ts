@@ -14,7 +14,8 @@ import { startCheckpointer } from '../store/checkpointer.js';
 import { ClientDirectory } from '../net/clients.js';
 import { adminRoutes } from '../api/admin-routes.js';
 import { startAdminServers, type AdminServers } from '../api/server.js';
-import { Periodic } from './periodic.js';
+import { createEventBus } from '../events/index.js';
+import { createScheduler } from '../scheduler/index.js';
 import type { GatehouseConfig } from '../config/index.js';
 import { LapiCredentials } from '../store/lapi-credentials.js';
 import { peerAdminRoutes } from '../api/peer-admin-routes.js';
@@ -161,7 +162,10 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   for (const c of secureDataDir(s.dataDir)) {
     log.warn({ path: c.path, was: c.was, now: c.now }, `tightened permissions of ${c.path} from ${c.was} to ${c.now}: the data dir holds the decision store and keys`);
   }
-  const store = openDecisionStore(s.dataDir);
+  // n2 (issue #9): the one event bus and the one scheduler every part of the daemon runs on.
+  const events = createEventBus({ onError: (err, where) => log.error({ err: err.message, ...where }, 'event subscriber failed') });
+  const scheduler = createScheduler({ log });
+  const store = openDecisionStore(s.dataDir, { events });
   // Batch files live under data_dir, not /tmp: a kill -9 mid-transaction leaves one, and this clears it.
   const nft = opts.nft ?? systemNftRunner(prepareBatchDir(join(s.dataDir, 'nft-batches')));
   // A start refused later on must leave the kernel as it found it: no new table, an old one kept.
@@ -181,7 +185,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   // Expire first so the reconcile does not load what is already over.
   store.service.expire();
   await enforcer.reconcile();
-  const unsubscribe = store.service.onChange((c) => enforcer.handle(c));
+  const unsubscribe = events.subscribe('decisions.changed', (c) => enforcer.handle(c), 'firewall enforcer');
 
   const blocks = new BlockEventRepo(store.db);
   const clients = new ClientDirectory({ names: s.clientNames, dhcpLeases: s.dhcpLeases });
@@ -190,8 +194,9 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
     hitTimeoutSec,
     mode: (dir) => (dir === 'in' ? s.firewall.inbound : s.firewall.outbound),
     clientInfo: (ip) => clients.lookup(ip),
+    events,
   });
-  collector.onHits((hits) => {
+  const unsubscribeHits = events.subscribe('firewall.blocked', (hits) => {
     for (const h of hits) {
       log.info(
         { direction: h.direction, client: h.clientIp, mac: h.clientMac, remote: h.remoteIp, port: h.port, proto: h.protocol, mode: h.mode, packets: h.packets },
@@ -199,39 +204,26 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       );
     }
   });
-  let collecting: Promise<unknown> | undefined;
-  // One collection at a time: the API's "collect now" joins a running one instead of racing it.
-  const collect = async (): Promise<void> => {
-    if (!collecting) collecting = collector.collect().finally(() => (collecting = undefined));
-    await collecting;
-  };
+  const collectJob = scheduler.every('collect hits', s.firewall.hitPollMs, async () => void (await collector.collect()));
+  // One collection at a time: the API's "collect now" waits for a running one, then collects again.
+  const collect = (): Promise<void> => collectJob.runNow();
 
-  const timers = [
-    new Periodic('collect hits', s.firewall.hitPollMs, collect, log),
-    new Periodic('read interface addresses', 60_000, async () => void (network = await interfaceNetworks(s)), log),
-    new Periodic(
-      'expire decisions',
-      s.firewall.expireMs,
-      async () => {
-        store.service.expire();
-        // Decisions longer than the kernel's timeout cap are put back before it runs out.
-        enforcer.reassertDue();
-      },
-      log,
-    ),
-    new Periodic(
-      'purge old records',
-      3600_000,
-      async () => {
-        const now = Date.now();
-        blocks.purge(now - s.firewall.blockRetentionMs);
-        store.service.purgeDeleted(now - 7 * 86400_000);
-      },
-      log,
-    ),
+  const jobs = [
+    collectJob,
+    scheduler.every('read interface addresses', 60_000, async () => void (network = await interfaceNetworks(s))),
+    scheduler.every('expire decisions', s.firewall.expireMs, () => {
+      store.service.expire();
+      // Decisions longer than the kernel's timeout cap are put back before it runs out.
+      enforcer.reassertDue();
+    }),
+    scheduler.every('purge old records', 3600_000, () => {
+      const now = scheduler.clock.now();
+      blocks.purge(now - s.firewall.blockRetentionMs);
+      store.service.purgeDeleted(now - 7 * 86400_000);
+    }),
   ];
   // In a worker thread: a checkpoint after a bulk load copies hundreds of MB, which must not stall the APIs.
-  const checkpointer = startCheckpointer(store.db.name, 60_000, log);
+  const checkpointer = startCheckpointer(store.db.name, 60_000, log, { scheduler });
 
   const credentials = new LapiCredentials(store.db);
   let feeds: RunningFeed[] = [];
@@ -246,8 +238,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   };
   try {
     if (s.source) {
-      extras = await startExtraServers(s.source, store.service, credentials, { limits, log }, { network: networkNow, log });
-      feeds = startFeeds(s.source, store.service, log, { ...bulkKernel, enforced: () => enforcer.settled() }, networkNow);
+      extras = await startExtraServers(s.source, store.service, events, credentials, { limits, log }, { network: networkNow, log });
+      feeds = startFeeds(s.source, { decisions: store.service, log, scheduler, events, network: networkNow }, { ...bulkKernel, enforced: () => enforcer.settled() });
     }
     const admin = adminRoutes({
         decisions: store.service,
@@ -271,11 +263,11 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
     }, s.api, { limits, log });
   } catch (e) {
     unsubscribe();
-    for (const t of timers) t.stop();
+    unsubscribeHits();
+    await Promise.allSettled(jobs.map((j) => j.stop()));
     await checkpointer.stop();
     await Promise.allSettled(feeds.map((f) => f.stop()));
     await extras?.close();
-    await collecting;
     if (!hadTable) await removeTable(enforcer, nft, s.firewall.table, log);
     store.close();
     throw e;
@@ -288,7 +280,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
     collector,
     log,
     async stop() {
-      for (const t of timers) t.stop();
+      // Waits for a collection in progress (the others are quick); feeds stop with their own stop().
+      const jobsDone = Promise.allSettled(jobs.map((j) => j.stop()));
       unsubscribe();
       await servers.close();
       await Promise.allSettled(feeds.map((f) => f.stop()));
@@ -299,7 +292,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)));
       if ((await Promise.race([enforcer.stop(), late])) === 'late') log.error({ waitedMs: waitMs }, 'nft did not finish; stopping without it');
       clearTimeout(timer);
-      await collecting;
+      await jobsDone;
+      unsubscribeHits();
       // The worker's checkpoint would make this TRUNCATE wait on its lock; stop it first.
       await checkpointer.stop();
       checkpoint(store.db);

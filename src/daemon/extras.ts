@@ -9,15 +9,16 @@ import { mirrorRoutes } from '../crowdsec/mirror/index.js';
 import type { DecisionService } from '../decisions/service.js';
 import type { LapiCredentials } from '../store/lapi-credentials.js';
 import { startCrowdsecFeed, type FeedLog } from './crowdsec-feed.js';
-import type { RunningFeed } from './feed-status.js';
+import type { FeedDeps, RunningFeed } from './feed-status.js';
+import type { EventSource } from '../events/index.js';
 import { startListFeed, type FeedKernel } from './list-feed.js';
 import { limitedFastify, listenOn, type ListenerSetup } from '../net/listeners.js';
 import type { NetworkContext } from '../net/target-guard.js';
 
 export const VERSION = '0.1.0';
 
-export function startFeeds(cfg: GatehouseConfig, decisions: DecisionService, log: FeedLog, kernel: FeedKernel = {}, network?: () => NetworkContext): RunningFeed[] {
-  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, decisions, log, VERSION, network) : startListFeed(f, decisions, log, kernel, network)));
+export function startFeeds(cfg: GatehouseConfig, deps: FeedDeps, kernel: FeedKernel = {}): RunningFeed[] {
+  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, deps, VERSION) : startListFeed(f, deps, kernel)));
 }
 
 /** Watcher tokens must survive a restart, or every agent has to log in again: keep the key on disk. */
@@ -56,6 +57,7 @@ export interface ExtraServers {
 export async function startExtraServers(
   cfg: GatehouseConfig,
   decisions: DecisionService,
+  events: EventSource,
   credentials: LapiCredentials,
   setup: ListenerSetup = {},
   guard: { network?: () => NetworkContext; log?: FeedLog } = {},
@@ -71,6 +73,7 @@ export async function startExtraServers(
       await app.register(
         lapiRoutes({
           decisions,
+          events,
           credentials,
           profile: { durationMs: cfg.lapi.profile.duration, direction: cfg.lapi.profile.direction },
           jwtSecret: jwtSecret(cfg.data_dir),

@@ -1,3 +1,8 @@
+import type { DecisionService } from '../decisions/service.js';
+import type { EventPublisher, EventSource } from '../events/index.js';
+import type { NetworkContext } from '../net/target-guard.js';
+import type { Scheduler } from '../scheduler/index.js';
+
 /** What `gatehouse feeds list` shows for one feed, whatever its kind. */
 export interface FeedStatus {
   readonly name: string;
@@ -25,4 +30,20 @@ export interface RunningFeed {
   /** Fetches now; resolves when the result is stored (and enforced) or the attempt failed. */
   refresh(): Promise<FeedStatus>;
   stop(): Promise<void>;
+}
+
+export interface FeedLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** What every feed runs on: the store, the daemon's scheduler (its refresh timer and clock) and bus. */
+export interface FeedDeps {
+  readonly decisions: DecisionService;
+  readonly log: FeedLog;
+  readonly scheduler: Scheduler;
+  /** Where refreshes are announced (`feeds.refreshed`, `feeds.refused`); subscribing to `decisions.changed`. */
+  readonly events: EventPublisher & Pick<EventSource, 'subscribe'>;
+  /** The gateway's LAN networks and own addresses, which no feed may ban. */
+  readonly network?: () => NetworkContext;
 }

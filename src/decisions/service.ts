@@ -35,6 +35,8 @@ export interface DecisionChange {
   readonly freshHosts?: readonly FreshHost[];
   /** Allow entries changed: listeners must recompute whatever depends on the allowlist. */
   readonly allowChanged: boolean;
+  /** The removals are decisions (or allow entries) running out, not a write. */
+  readonly expired?: boolean;
 }
 
 export interface FreshHost {
@@ -52,8 +54,8 @@ export interface StreamDelta {
 }
 
 /**
- * The single face of the decision store. Writes are synchronous (SQLite); enforcement follows through
- * the `onChange` listeners, which the daemon wires to the firewall.
+ * The single face of the decision store. Writes are synchronous (SQLite); after each commit the store
+ * publishes a `decisions.changed` event (a DecisionChange) on the bus, which the firewall subscribes to.
  */
 export interface DecisionService {
   add(d: NewDecision): Decision;
@@ -95,6 +97,4 @@ export interface DecisionService {
   activeInValueOrder(q: ValueOrderQuery): ValueOrderRow[];
   /** Values with more than one live decision (a superset: expired ones count until swept). */
   sharedValues(): Set<string>;
-
-  onChange(listener: (c: DecisionChange) => void): () => void;
 }

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { openDb, type Db } from '../store/db.js';
 import { parseTarget, tryParseTarget, InvalidTargetError, type Family, type Target } from '../net/ip.js';
 import type { DecisionChange, DecisionService, StreamDelta } from './service.js';
+import { createEventBus, type EventBus, type EventPublisher } from '../events/index.js';
 import { BatchWriter, type BatchOutcome, type BatchRow } from './batch-writer.js';
 import { MAX_DURATION_SEC, durationProblem, expiryAfter } from './expiry.js';
 import {
@@ -120,7 +121,6 @@ function expiryFrom(durationSec: number | null | undefined, now: number): number
  * so a crash between the write and enforcement is repaired by the reconcile at the next start.
  */
 class SqliteDecisionService implements DecisionService {
-  private readonly listeners = new Set<(c: DecisionChange) => void>();
   private readonly rawCache = new Map<string, Statement>();
   private readonly s: {
     retire: Statement;
@@ -131,7 +131,7 @@ class SqliteDecisionService implements DecisionService {
     allowInsert: Statement;
   };
 
-  constructor(private readonly db: Db, private readonly clock: () => number) {
+  constructor(private readonly db: Db, private readonly clock: () => number, private readonly events: EventPublisher) {
     this.s = {
       retire: db.prepare(
         `UPDATE decisions SET deleted_at = @now WHERE value = @value AND origin = @origin AND scenario = @scenario AND deleted_at IS NULL`,
@@ -509,7 +509,7 @@ class SqliteDecisionService implements DecisionService {
       .all({ now }) as DecisionRow[];
     const allowGone = this.db.prepare('DELETE FROM allow_entries WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes;
     if (rows.length > 0 || allowGone > 0) {
-      this.emit({ insertedFrom: 1, insertedTo: 0, removedValues: [...new Set(rows.map((r) => r.value))], allowChanged: allowGone > 0 });
+      this.emit({ insertedFrom: 1, insertedTo: 0, removedValues: [...new Set(rows.map((r) => r.value))], allowChanged: allowGone > 0, expired: true });
     }
     return rows.map(toDecision);
   }
@@ -519,23 +519,20 @@ class SqliteDecisionService implements DecisionService {
     return this.db.prepare('DELETE FROM decisions WHERE deleted_at IS NOT NULL AND deleted_at < ?').run(olderThan).changes;
   }
 
-  onChange(listener: (c: DecisionChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   private maxId(): number {
     return (this.db.prepare('SELECT coalesce(max(id), 0) AS m FROM decisions').get() as { m: number }).m;
   }
 
   private emit(c: DecisionChange): void {
-    for (const l of this.listeners) l(c);
+    this.events.publish('decisions.changed', c);
   }
 }
 
 export interface DecisionStore {
   readonly service: DecisionService & { purgeDeleted(olderThan: number): number };
   readonly db: Db;
+  /** Where the store announces `decisions.changed`: the daemon's bus, or one of its own. */
+  readonly events: EventBus;
   close(): void;
 }
 
@@ -551,11 +548,12 @@ function clampStoredExpiries(db: Db, now: number): void {
   db.prepare('UPDATE allow_entries SET expires_at = @cap WHERE expires_at > @cap').run({ cap });
 }
 
-export function openDecisionStore(dataDir: string, opts: { clock?: () => number } = {}): DecisionStore {
+export function openDecisionStore(dataDir: string, opts: { clock?: () => number; events?: EventBus } = {}): DecisionStore {
   const db = openDb(dataDir);
   clampStoredExpiries(db, (opts.clock ?? Date.now)());
-  const service = new SqliteDecisionService(db, opts.clock ?? Date.now);
-  return { service, db, close: () => db.close() };
+  const events = opts.events ?? createEventBus();
+  const service = new SqliteDecisionService(db, opts.clock ?? Date.now, events);
+  return { service, db, events, close: () => db.close() };
 }
 
 export { InvalidTargetError };

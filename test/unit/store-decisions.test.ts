@@ -36,11 +36,11 @@ function fixture(t: TestContext): Fixture {
     reopen: () => {
       f.store.close();
       f.store = openDecisionStore(dir, { clock });
-      f.store.service.onChange((c) => changes.push(c));
+      f.store.events.subscribe('decisions.changed', (c) => changes.push(c));
       return f.store;
     },
   };
-  f.store.service.onChange((c) => changes.push(c));
+  f.store.events.subscribe('decisions.changed', (c) => changes.push(c));
   t.after(() => {
     f.store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { DecisionService } from '../../decisions/service.js';
+import type { EventSource } from '../../events/index.js';
 import type { Decision, Direction } from '../../decisions/types.js';
 import { covers, parseTarget, tryParseTarget } from '../../net/ip.js';
 import type { AlertDecisionRef, LapiBouncer, LapiCredentials } from '../../store/lapi-credentials.js';
@@ -18,6 +19,8 @@ import { banRefusalOf, NO_NETWORKS, type NetworkContext } from '../../net/target
 
 export interface LapiDeps {
   readonly decisions: DecisionService;
+  /** Where the store announces its changes (`decisions.changed`), which keep the stream's caches right. */
+  readonly events: EventSource;
   readonly credentials: LapiCredentials;
   /** What a watcher's alert without decisions turns into (CrowdSec's default profile: ban 4h). */
   readonly profile: { readonly durationMs: number; readonly direction: Direction };
@@ -79,12 +82,13 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
     // value gains a second decision only through an insert the store reports as contended. It may keep a
     // value that lost its second decision; that only costs a Map entry in the stream.
     let shared: Set<string> | undefined;
-    const unsubscribe = deps.decisions.onChange((c) => {
+    // Must-see: a change this cache missed would serve a stale stream.
+    const unsubscribe = deps.events.subscribe('decisions.changed', (c) => {
       activeCache.clear();
       if (!shared || c.insertedFrom > c.insertedTo) return;
       if (c.contendedValues === undefined) shared = undefined;
       else for (const v of c.contendedValues) shared.add(v);
-    });
+    }, 'lapi stream cache');
     app.addHook('onClose', async () => unsubscribe());
     const activeFor = (value: string): Decision[] => {
       let ds = activeCache.get(value);
