@@ -494,7 +494,7 @@ describe('decision store: allowlist', () => {
     assert.deepEqual(s.listAllow(), []);
     f.changes.length = 0;
     s.expire();
-    assert.deepEqual(f.changes, [{ insertedFrom: 1, insertedTo: 0, removedValues: [], allowChanged: true }]);
+    assert.deepEqual(f.changes, [{ insertedFrom: 1, insertedTo: 0, removedValues: [], allowChanged: true, expired: true }]);
   });
 });
 
