@@ -246,7 +246,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   };
   try {
     if (s.source) {
-      extras = await startExtraServers(s.source, store.service, credentials, { limits, log }, { network: networkNow, log });
+      // n5: the store (service + db): the LAPI and the mirror read the decisions through their own read models.
+      extras = await startExtraServers(s.source, store, credentials, { limits, log }, { network: networkNow, log });
       feeds = startFeeds(s.source, store.service, log, { ...bulkKernel, enforced: () => enforcer.settled() }, networkNow);
     }
     const admin = adminRoutes({

@@ -65,6 +65,7 @@ before(async () => {
     lapiRoutes({
       decisions: store.service,
       credentials: creds,
+      db: store.db,
       profile: { durationMs: 4 * 3600_000, direction: 'both' },
       jwtSecret: Buffer.alloc(64, 7),
       machines: [
