@@ -3,116 +3,33 @@ import { openDb, type Db } from '../store/db.js';
 import type { Migrations } from '../store/migrations.js';
 import { Where } from '../store/where.js';
 import { ACTIVE_DECISION } from './sql.js';
-import { parseTarget, tryParseTarget, InvalidTargetError, type Family, type Target } from '../net/ip.js';
+import { parseTarget, tryParseTarget, InvalidTargetError, type Target } from '../net/ip.js';
 import type { DecisionChange, DecisionService, StreamDelta } from './service.js';
 import { BatchWriter, type BatchOutcome, type BatchRow } from './batch-writer.js';
-import { MAX_DURATION_SEC, durationProblem, expiryAfter } from './expiry.js';
+import { MAX_DURATION_SEC } from './expiry.js';
 import {
-  DIRECTIONS,
+  DECISION_COLS,
+  InputError,
+  MAX_SAMPLES,
+  checkDirection,
+  cleanText,
+  expiryFrom,
+  memoClean,
+  toAllow,
+  toDecision,
+  type AllowRow,
+  type DecisionRow,
+} from './rows.js';
+import {
   type AllowEntry,
   type Decision,
   type DecisionFilter,
-  type Direction,
   type ImportResult,
   type NewAllowEntry,
   type NewDecision,
 } from './types.js';
 
-interface DecisionRow {
-  id: number;
-  value: string;
-  family: number;
-  prefix: number;
-  origin: string;
-  scenario: string;
-  reason: string;
-  direction: string;
-  created_at: number;
-  expires_at: number | null;
-}
-
-interface AllowRow {
-  id: number;
-  value: string;
-  family: number;
-  prefix: number;
-  reason: string;
-  created_at: number;
-  expires_at: number | null;
-}
-
-export class InputError extends Error {
-  override name = 'InputError';
-}
-
-const DECISION_COLS = 'id, value, family, prefix, origin, scenario, reason, direction, created_at, expires_at';
 const ACTIVE = ACTIVE_DECISION;
-const MAX_SAMPLES = 10;
-const MAX_TEXT = 512;
-
-function toDecision(r: DecisionRow): Decision {
-  const family = r.family as Family;
-  return {
-    id: r.id,
-    value: r.value,
-    family,
-    prefix: r.prefix,
-    scope: r.prefix === (family === 4 ? 32 : 128) ? 'ip' : 'range',
-    type: 'ban',
-    origin: r.origin,
-    reason: r.reason,
-    scenario: r.scenario,
-    direction: r.direction as Direction,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-  };
-}
-
-function toAllow(r: AllowRow): AllowEntry {
-  return {
-    id: r.id,
-    value: r.value,
-    family: r.family as Family,
-    prefix: r.prefix,
-    reason: r.reason,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-  };
-}
-
-function cleanText(s: string | undefined, what: string): string {
-  const t = (s ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
-  if (t.length > MAX_TEXT) throw new InputError(`${what} is longer than ${MAX_TEXT} characters`);
-  return t;
-}
-
-/** cleanText for a batch where most lines share origin, scenario and reason: cleans each distinct text once. */
-function memoClean(): (s: string | undefined, what: string) => string {
-  const seen = new Map<string, string>();
-  return (s, what) => {
-    const key = s ?? '';
-    let v = seen.get(key);
-    if (v === undefined) {
-      v = cleanText(s, what);
-      if (seen.size < 1000) seen.set(key, v);
-    }
-    return v;
-  };
-}
-
-function checkDirection(d: Direction | undefined): Direction {
-  const dir = d ?? 'both';
-  if (!DIRECTIONS.includes(dir)) throw new InputError(`direction must be inbound, outbound or both, not ${JSON.stringify(d)}`);
-  return dir;
-}
-
-/** Refuses durations that are not a positive finite number; clamps absurd ones (see expiry.ts). */
-function expiryFrom(durationSec: number | null | undefined, now: number): number | null {
-  const why = durationProblem(durationSec);
-  if (why !== undefined) throw new InputError(why);
-  return expiryAfter(durationSec, now);
-}
-
 
 /**
  * SQLite-backed decision store. Every write is one transaction; listeners learn what changed afterwards,
@@ -489,4 +406,4 @@ export function openDecisionStore(dataDir: string, opts: { clock?: () => number;
   return { service, db, close: () => db.close() };
 }
 
-export { InvalidTargetError };
+export { InputError, InvalidTargetError };
