@@ -238,7 +238,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   };
   try {
     if (s.source) {
-      extras = await startExtraServers(s.source, store.service, events, credentials, { limits, log }, { network: networkNow, log });
+      // n5: the store (service + db): the LAPI and the mirror read the decisions through their own read models.
+      extras = await startExtraServers(s.source, store, credentials, { limits, log }, { network: networkNow, log });
       feeds = startFeeds(s.source, { decisions: store.service, log, scheduler, events, network: networkNow }, { ...bulkKernel, enforced: () => enforcer.settled() });
     }
     const admin = adminRoutes({

@@ -66,6 +66,7 @@ before(async () => {
       decisions: store.service,
       events: store.events,
       credentials: creds,
+      db: store.db,
       profile: { durationMs: 4 * 3600_000, direction: 'both' },
       jwtSecret: Buffer.alloc(64, 7),
       machines: [
