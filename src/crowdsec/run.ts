@@ -11,8 +11,10 @@ const isCrowdsecFeed = (f: FeedConfig): f is CrowdsecFeedConfig => f.type === 'c
 export async function startCrowdsec(ctx: ModuleContext<CrowdsecView>): Promise<Contribution<CrowdsecApi>> {
   const c = ctx.config;
   const credentials = new LapiCredentials(ctx.store);
-  const servers = await startExtraServers(c, ctx.decisions, credentials, { limits: ctx.listenerLimits, log: ctx.log }, { network: ctx.network, log: ctx.log });
-  const feeds = c.feeds.filter(isCrowdsecFeed).map((f) => startCrowdsecFeed(f, ctx.decisions, ctx.log, VERSION, ctx.network));
+  const store = { service: ctx.decisions, db: ctx.store, events: ctx.bus };
+  const servers = await startExtraServers(c, store, credentials, { limits: ctx.listenerLimits, log: ctx.log }, { network: ctx.network, log: ctx.log });
+  const deps = { decisions: ctx.decisions, log: ctx.log, scheduler: ctx.scheduler, events: ctx.bus, network: ctx.network };
+  const feeds = c.feeds.filter(isCrowdsecFeed).map((f) => startCrowdsecFeed(f, deps, VERSION));
   return {
     provides: { feeds, lapiAddress: servers.lapiAddress, mirrorAddress: servers.mirrorAddress },
     status: () => ({ lapi: servers.lapiAddress ?? null, mirror: servers.mirrorAddress ?? null, feeds: feeds.length }),

@@ -1,4 +1,5 @@
 import type { Db } from '../store/db.js';
+import type { EventPublisher } from '../events/index.js';
 import type { BlockEventRepo, BlockHit, DecisionRef } from '../store/block-events.js';
 import type { DecisionService } from '../decisions/service.js';
 import { FAMILIES, hitSet, type HitDir } from './names.js';
@@ -13,6 +14,8 @@ export interface ClientInfo {
 
 export interface CollectorOptions {
   readonly table: string;
+  /** Where recorded hits are announced (`firewall.blocked`). */
+  readonly events?: EventPublisher;
   readonly hitTimeoutSec: number;
   readonly mode: (dir: HitDir) => Mode;
   /** Looks up the LAN device behind an address (neighbour table, DHCP leases, configured names). */
@@ -26,8 +29,6 @@ export interface CollectorOptions {
  */
 export class HitCollector {
   private baseline: Map<string, { packets: number; bytes: number }>;
-  private readonly listeners = new Set<(hits: readonly BlockHit[]) => void>();
-
   constructor(
     private readonly db: Db,
     private readonly repo: BlockEventRepo,
@@ -37,11 +38,6 @@ export class HitCollector {
     private readonly clock: () => number = Date.now,
   ) {
     this.baseline = repo.loadBaseline();
-  }
-
-  onHits(l: (hits: readonly BlockHit[]) => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
   }
 
   async collect(): Promise<BlockHit[]> {
@@ -94,7 +90,7 @@ export class HitCollector {
     })();
     for (const [k, v] of changed) this.baseline.set(k, v);
     for (const k of gone) this.baseline.delete(k);
-    if (hits.length > 0) for (const l of this.listeners) l(hits);
+    if (hits.length > 0) this.opts.events?.publish('firewall.blocked', hits);
     return hits;
   }
 }

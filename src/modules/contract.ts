@@ -4,6 +4,8 @@ import type { SectionShape, SectionsBuilder } from '../config/index.js';
 import type { DecisionService } from '../decisions/index.js';
 import type { ListenerKey, ListenerLimits } from '../net/listeners.js';
 import type { NetworkContext } from '../net/target-guard.js';
+import type { EventBus } from '../events/index.js';
+import type { Scheduler } from '../scheduler/index.js';
 
 /*
  * The module contract. Every bounded context (firewall, decisions, feeds, crowdsec, api, clients, and
@@ -13,7 +15,6 @@ import type { NetworkContext } from '../net/target-guard.js';
  * services of the context, and events on the bus — never through another module's files or tables.
  *
  * Placeholders until their owners publish (then replaced by their types, same field names):
- * - `EventBus` and `Scheduler`: helper n2 (src/events/, src/scheduler/).
  * - `KernelFragment`: helper n3 (src/firewall/).
  * - `Migration`: helper n5 (store migrations).
  */
@@ -27,15 +28,6 @@ export interface ModuleLog {
   child(bindings: Record<string, unknown>): ModuleLog;
 }
 
-/** Placeholder for n2's typed event bus. */
-export interface EventBus {
-  readonly placeholder?: never;
-}
-
-/** Placeholder for n2's scheduler with an injectable clock: runs a task every interval, never overlapping itself. */
-export interface Scheduler {
-  every(name: string, everyMs: number, task: () => Promise<void>): { stop(): void };
-}
 
 /** Placeholder for n3's kernel fragment (sets, maps, chains hooked at named points of `inet gatehouse`). */
 export interface KernelFragment {

@@ -2,7 +2,6 @@ export { moduleRef } from './contract.js';
 export type {
   ConfigSections,
   Contribution,
-  EventBus,
   KernelFragment,
   Migration,
   Module,
@@ -11,6 +10,5 @@ export type {
   ModuleContext,
   ModuleLog,
   ModuleRef,
-  Scheduler,
   StoreHandle,
 } from './contract.js';

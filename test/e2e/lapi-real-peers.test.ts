@@ -46,7 +46,7 @@ const creds = new LapiCredentials(store.db);
 creds.addBouncer('fw', e.LAPI_KEY);
 creds.addMachine(e.LAPI_MACHINE, e.LAPI_PASSWORD);
 const app = Fastify({ logger: false });
-await app.register(lapiRoutes({ decisions: store.service, credentials: creds, profile: { durationMs: 4 * 3600e3, direction: 'both' }, jwtSecret: Buffer.alloc(32, 9) }));
+await app.register(lapiRoutes({ decisions: store.service, events: store.events, credentials: creds, db: store.db, profile: { durationMs: 4 * 3600e3, direction: 'both' }, jwtSecret: Buffer.alloc(32, 9) }));
 await app.listen({ host: e.LAPI_HOST, port: Number(e.LAPI_PORT) });
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
 out({ ready: true });

@@ -64,7 +64,9 @@ before(async () => {
   await app.register(
     lapiRoutes({
       decisions: store.service,
+      events: store.events,
       credentials: creds,
+      db: store.db,
       profile: { durationMs: 4 * 3600_000, direction: 'both' },
       jwtSecret: Buffer.alloc(64, 7),
       machines: [

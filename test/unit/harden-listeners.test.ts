@@ -91,7 +91,7 @@ async function extras(over: Record<string, unknown> = {}) {
   const creds = new LapiCredentials(store.db);
   const key = creds.addBouncer('fw');
   store.service.add({ value: '198.51.100.7', origin: 'manual' });
-  const servers = await startExtraServers(cfg, store.service, creds);
+  const servers = await startExtraServers(cfg, store, creds);
   const port = (u: string) => Number(new URL(u).port);
   return {
     lapi: { host: '127.0.0.1', port: port(servers.lapiAddress!) },

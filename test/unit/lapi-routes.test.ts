@@ -60,7 +60,7 @@ before(async () => {
   key = creds.addBouncer('anchor-bouncer');
   creds.addMachine(WATCHER.machine_id, WATCHER.password);
   app = Fastify({ logger: false });
-  await app.register(lapiRoutes({ decisions: store.service, credentials: creds, profile: { durationMs: 4 * 3600_000, direction: 'both' }, now: clock, jwtSecret: Buffer.alloc(64, 3) }));
+  await app.register(lapiRoutes({ decisions: store.service, events: store.events, credentials: creds, db: store.db, profile: { durationMs: 4 * 3600_000, direction: 'both' }, now: clock, jwtSecret: Buffer.alloc(64, 3) }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;

@@ -22,7 +22,7 @@ async function serve(trusted: string[] | undefined) {
   const creds = new LapiCredentials(store.db);
   const key = creds.addBouncer('fw');
   store.service.add({ value: '198.51.100.7', origin: 'manual' });
-  const servers = await startExtraServers(cfg, store.service, creds);
+  const servers = await startExtraServers(cfg, store, creds);
   return {
     url: servers.lapiAddress!,
     key,

@@ -21,7 +21,7 @@ if (process.argv[2] === 'serve') {
   creds.addBouncer('child-bouncer', CHILD_BOUNCER_KEY);
   creds.addMachine(CHILD_MACHINE.machine_id, CHILD_MACHINE.password);
   const app = Fastify({ logger: false });
-  await app.register(lapiRoutes({ decisions: store.service, credentials: creds, profile: { durationMs: 4 * 3600_000, direction: 'both' }, jwtSecret: Buffer.alloc(32, 7) }));
+  await app.register(lapiRoutes({ decisions: store.service, events: store.events, credentials: creds, db: store.db, profile: { durationMs: 4 * 3600_000, direction: 'both' }, jwtSecret: Buffer.alloc(32, 7) }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   process.stdout.write(JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0 }) + '\n');
