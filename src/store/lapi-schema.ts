@@ -42,5 +42,8 @@ export const lapiMigrations: Migrations = {
      );
      CREATE INDEX lapi_alerts_created ON lapi_alerts(created_at);
      CREATE INDEX lapi_alerts_value ON lapi_alerts(source_value);`,
+    // An origin's stand-in alert (lapi-alerts.ts): one per origin, found by it.
+    `ALTER TABLE lapi_alerts ADD COLUMN origin TEXT;
+     CREATE UNIQUE INDEX lapi_alerts_origin ON lapi_alerts(origin) WHERE origin IS NOT NULL;`,
   ],
 };
