@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { jsonArray } from './json-column.js';
 import { Where } from './where.js';
 
 /**
@@ -69,13 +70,8 @@ interface AlertRow {
 }
 
 function toAlert(r: AlertRow): LapiAlert {
-  let decisions: AlertDecisionRef[] = [];
-  try {
-    const parsed: unknown = JSON.parse(r.decisions);
-    if (Array.isArray(parsed)) decisions = parsed as AlertDecisionRef[];
-  } catch {
-    // A damaged list only loses the references: the decisions stay enforced and listed under their origin.
-  }
+  // A damaged list only loses the references: the decisions stay enforced and listed under their origin.
+  const decisions = jsonArray(r.decisions) as AlertDecisionRef[];
   return {
     id: r.id,
     machineId: r.machine_id,

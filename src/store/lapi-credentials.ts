@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { jsonArray } from './json-column.js';
 
 /**
  * Who may talk to our CrowdSec-compatible Local API: bouncers (API key) and watchers (machine id +
@@ -63,13 +64,8 @@ function toBouncer(r: BouncerRow): LapiBouncer {
   return { id: r.id, name: r.name, createdAt: r.created_at, lastPull: r.last_pull, ipAddress: r.ip_address, type: r.type, version: r.version };
 }
 function toMachine(r: MachineRow): LapiMachine {
-  let scenarios: string[] = [];
-  try {
-    const parsed: unknown = JSON.parse(r.scenarios);
-    if (Array.isArray(parsed)) scenarios = parsed.filter((s): s is string => typeof s === 'string');
-  } catch {
-    // A damaged list only loses the informational scenario names.
-  }
+  // A damaged list only loses the informational scenario names.
+  const scenarios = jsonArray(r.scenarios).filter((s): s is string => typeof s === 'string');
   return {
     id: r.id,
     machineId: r.machine_id,
