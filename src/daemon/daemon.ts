@@ -57,7 +57,9 @@ export async function startDaemon(config: GatehouseConfig, opts: DaemonOptions =
   // The one event bus and the one scheduler every module runs on.
   const bus = createEventBus({ onError: (err, where) => log.error({ err: err.message, ...where }, 'event subscriber failed') });
   const scheduler = createScheduler({ log });
-  const store = openDecisionStore(config.data_dir, { events: bus });
+  // Each module's schema, applied at open; the decisions' own core schema comes first.
+  const migrations = all.flatMap((m) => (m.migrations ? [m.migrations] : []));
+  const store = openDecisionStore(config.data_dir, { events: bus, migrations });
   scheduler.every('read interface addresses', 60_000, async () => void (network = await interfaceNetworks(config.interfaces)));
   // In a worker thread: a checkpoint after a bulk load copies hundreds of MB, which must not stall the APIs.
   const checkpointer = startCheckpointer(store.db.name, 60_000, log, { scheduler });

@@ -6,6 +6,7 @@ import type { ListenerKey, ListenerLimits } from '../net/listeners.js';
 import type { NetworkContext } from '../net/target-guard.js';
 import type { EventBus } from '../events/index.js';
 import type { Scheduler } from '../scheduler/index.js';
+import type { Migrations } from '../store/index.js';
 
 /*
  * The module contract. Every bounded context (firewall, decisions, feeds, crowdsec, api, clients, and
@@ -16,7 +17,6 @@ import type { Scheduler } from '../scheduler/index.js';
  *
  * Placeholders until their owners publish (then replaced by their types, same field names):
  * - `KernelFragment`: helper n3 (src/firewall/).
- * - `Migration`: helper n5 (store migrations).
  */
 
 /** What a module logs through: a pino child named after the module. */
@@ -32,11 +32,6 @@ export interface ModuleLog {
 /** Placeholder for n3's kernel fragment (sets, maps, chains hooked at named points of `inet gatehouse`). */
 export interface KernelFragment {
   readonly placeholder?: never;
-}
-
-/** Placeholder for n5's append-only, per-module migration. */
-export interface Migration {
-  readonly id: string;
 }
 
 /** The opened SQLite database every module's repositories are built on (better-sqlite3's handle). */
@@ -119,6 +114,10 @@ export interface Module<C = unknown, P = undefined, S extends SectionShape = Sec
   readonly listenKeys?: readonly string[];
   /** Listeners it opens, by config key: probed before anything starts, so a taken port refuses the start. */
   readonly listeners?: (config: C) => readonly (readonly [ListenerKey, string])[];
-  readonly migrations?: readonly Migration[];
+  /**
+   * Its tables, as append-only steps (store/migrations.ts). Applied when the store opens, for every module
+   * in the list whether or not the config enables it, so switching a module on never finds its tables missing.
+   */
+  readonly migrations?: Migrations;
   readonly start: (ctx: ModuleContext<C>) => Promise<Contribution<P>>;
 }

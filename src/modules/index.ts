@@ -3,7 +3,6 @@ export type {
   ConfigSections,
   Contribution,
   KernelFragment,
-  Migration,
   Module,
   RunningModule,
   StopReason,
