@@ -104,10 +104,12 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
   const checkRule = (module: string, where: string, r: NftRule): string => {
     const text = r.text;
     if (typeof text !== 'string' || !RULE_TEXT.test(text)) fail(`${module}: a rule in ${where} has text nft must not see: ${JSON.stringify(text)}`);
-    for (const [, name] of text.matchAll(SET_REF)) {
+    // Interface names may hold '@': look for references outside quotes only.
+    const bare = text.replace(/"[^"]*"/g, '""');
+    for (const [, name] of bare.matchAll(SET_REF)) {
       if (owners.get(name!) !== module || !isSet.has(name!)) fail(`${module}: a rule in ${where} refers to set ${name}, which it does not own`);
     }
-    for (const [, name] of text.matchAll(CHAIN_REF)) {
+    for (const [, name] of bare.matchAll(CHAIN_REF)) {
       if (owners.get(name!) !== module || isSet.has(name!)) fail(`${module}: a rule in ${where} jumps to chain ${name}, which it does not own`);
     }
     return text;

@@ -146,6 +146,15 @@ export function ifnames(names: readonly string[]): NftToken {
   return token(`{ ${names.map((n) => `"${n}"`).join(', ')} }`);
 }
 
+const KEYWORDS = ['ip', 'ip6', 'saddr', 'daddr', 'iifname', 'oifname', 'accept', 'drop', 'return'] as const;
+export type Keyword = (typeof KEYWORDS)[number];
+
+/** Fixed words a rule picks in code (address family, field, verdict), e.g. kw(f === 4 ? 'ip' : 'ip6'). */
+export function kw(word: Keyword): NftToken {
+  if (!(KEYWORDS as readonly string[]).includes(word)) throw new KernelFragmentError(`${JSON.stringify(word)} is not a rule keyword`);
+  return token(word);
+}
+
 /** A non-negative integer (ports, marks, seconds). */
 export function int(n: number): NftToken {
   if (!Number.isSafeInteger(n) || n < 0) throw new KernelFragmentError(`${String(n)} is not a non-negative integer`);
@@ -169,7 +178,7 @@ export function rule(strings: TemplateStringsArray, ...parts: readonly NftToken[
     text += s;
     if (i < parts.length) {
       const p = parts[i]!;
-      if (typeof p !== 'object' || p === null || typeof p.nft !== 'string') throw new KernelFragmentError('rule parts must be made by setRef, chainRef, ifnames or int');
+      if (typeof p !== 'object' || p === null || typeof p.nft !== 'string') throw new KernelFragmentError('rule parts must be made by setRef, chainRef, ifnames, kw or int');
       text += p.nft;
     }
   });
