@@ -1,7 +1,8 @@
 import type { DecisionChange, FreshHost } from '../decisions/service.js';
 import type { EnforcementView, HostState } from '../decisions/enforcement-view.js';
 import type { Family } from '../net/ip.js';
-import { elementText, mergeRanges, rangeText, renderAdd, renderEnsureAbsent, type ByteRange } from './elements.js';
+import { mergeRanges, type ByteRange } from '../net/ranges.js';
+import { elementText, rangeText, renderAdd, renderEnsureAbsent } from './elements.js';
 import { FAMILIES, HOST_DIRS, allowSet, hostSet, netSet, type HostSetDir } from './names.js';
 import type { NftRunner } from './nft.js';
 import { firewallFragment, type RulesetOptions } from './ruleset.js';
