@@ -10,13 +10,16 @@ import {
   type NftRule,
 } from './fragment.js';
 import { TABLE_NAME } from './names.js';
+import type { TableObjects } from './nft.js';
 
 /** The whole table's declarations, and who owns which name. */
 export interface ComposedTable {
   /** Idempotent nft script: declares everything, flushes and refills every chain (see composeTable). */
   readonly script: string;
-  /** Set and map names, in render order. */
+  /** Set names, in render order. */
   readonly sets: readonly string[];
+  /** Map names, in render order. */
+  readonly maps: readonly string[];
   /** Base and regular chain names, in render order. */
   readonly chains: readonly string[];
   /** Module owning each set, map or regular chain. */
@@ -86,6 +89,7 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
     for (const c of f.chains ?? []) claim(c.name, 'chain', f.module);
   }
   const isSet = new Set<string>();
+  const maps: string[] = [];
   const setLines: string[] = [];
   for (const f of fragments) {
     for (const s of f.sets ?? []) {
@@ -99,6 +103,7 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
       const value = m.value === 'verdict' ? 'verdict' : checkTypes(what, [m.value]);
       setLines.push(`add map ${t} ${m.name} { type ${checkTypes(what, m.key)} : ${value};${checkFlags(what, m.flags, MAP_FLAGS)} }`);
       isSet.add(m.name);
+      maps.push(m.name);
     }
   }
   const checkRule = (module: string, where: string, r: NftRule): string => {
@@ -149,8 +154,29 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
   }
   return {
     script: out.join('\n') + '\n',
-    sets: [...isSet],
+    sets: [...isSet].filter((n) => !maps.includes(n)),
+    maps,
     chains: [...bases, ...regular.map((c) => c.name)],
     owners,
   };
+}
+
+/**
+ * Lines that remove what the table holds but the composition no longer declares (a module switched off, a
+ * renamed object): stale chains are flushed, then deleted, then stale sets and maps, so nothing they
+ * reference is deleted while still in use. Appended to the composed script, the change is one transaction.
+ * Names that do not match OBJECT_NAME were not made by Gatehouse and never reach nft from here.
+ */
+export function renderRemoveStale(table: string, composed: ComposedTable, existing: TableObjects): string[] {
+  if (!TABLE_NAME.test(table)) fail(`table name ${JSON.stringify(table)} is not valid`);
+  const t = `inet ${table}`;
+  const keepChains = new Set(composed.chains);
+  const stale = (names: readonly string[], keep: readonly string[]): string[] => [...new Set(names)].filter((n) => OBJECT_NAME.test(n) && !keep.includes(n)).sort();
+  const chains = stale(existing.chains, composed.chains);
+  return [
+    ...chains.map((c) => `flush chain ${t} ${c}`),
+    ...chains.map((c) => `delete chain ${t} ${c}`),
+    ...stale(existing.sets, composed.sets).map((s) => `delete set ${t} ${s}`),
+    ...stale(existing.maps, composed.maps).map((m) => `delete map ${t} ${m}`),
+  ];
 }

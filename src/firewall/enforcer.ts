@@ -7,6 +7,7 @@ import { FAMILIES, HOST_DIRS, allowSet, hostSet, netSet, type HostSetDir } from 
 import type { NftRunner } from './nft.js';
 import { firewallFragment, type RulesetOptions } from './ruleset.js';
 import { composeTable } from './compose.js';
+import { tableDeclarations } from './kernel-table.js';
 import type { KernelFragment } from './fragment.js';
 import { elementValue, isolateRefused, renderFullTable, type SetContents } from './isolate.js';
 import { KERNEL_TIMEOUT_CAP_SEC, timeoutUntil } from './timeout.js';
@@ -111,7 +112,7 @@ export class Enforcer {
     const started = this.clock();
     const now = this.clock();
     const t = this.opts.table;
-    const skeleton = composeTable(t, [firewallFragment(this.opts), ...this.fragments]).script;
+    const skeleton = await tableDeclarations(this.nft, t, [firewallFragment(this.opts), ...this.fragments], this.log);
     const byDir = new Map<string, string[]>();
     for (const f of FAMILIES) for (const d of HOST_DIRS) byDir.set(hostSet(d, f), []);
     for (const h of this.view.allHosts()) {

@@ -54,7 +54,7 @@ describe('composeTable: rendering and order', () => {
   });
 
   it('declares sets and maps, then base chains, then regular chains; base chains are refilled first', () => {
-    const { script, sets, chains, owners } = composeTable('gatehouse', [firewallFragment(fw), portal, dns]);
+    const { script, sets, maps, chains, owners } = composeTable('gatehouse', [firewallFragment(fw), portal, dns]);
     const l = script.split('\n');
     assert.equal(l[0], 'add table inet gatehouse');
     assert.ok(l.includes('add set inet gatehouse portal_ok4 { type ipv4_addr; flags timeout; timeout 600s; }'));
@@ -66,7 +66,8 @@ describe('composeTable: rendering and order', () => {
     assert.ok(idx('add map inet gatehouse portal_mac { type ether_addr : mark; }') < idx('add chain inet gatehouse nat_prerouting { type nat hook prerouting priority dstnat - 10; policy accept; }'));
     assert.ok(idx('flush chain inet gatehouse forward') < idx('flush chain inet gatehouse portal_gate'));
     assert.deepEqual(chains, ['nat_prerouting', 'input', 'forward', 'output', 'inbound', 'outbound', 'in_hit4', 'out_hit4', 'in_hit6', 'out_hit6', 'portal_gate']);
-    assert.ok(sets.includes('portal_mac') && sets.includes('allow4'));
+    assert.ok(sets.includes('portal_ok4') && sets.includes('allow4') && !sets.includes('portal_mac'));
+    assert.deepEqual(maps, ['portal_mac']);
     assert.equal(owners.get('portal_gate'), 'portal');
     assert.equal(owners.get('in_hit4'), 'firewall');
   });
