@@ -1,3 +1,5 @@
+import { IFACE_NAME } from './names.js';
+
 /**
  * What a module contributes to the one `inet gatehouse` table: its sets, maps and chains, and rules hooked
  * at named points of the table's base chains. The composer (compose.ts) checks and renders all fragments
@@ -122,8 +124,6 @@ export interface KernelFragment {
 export class KernelFragmentError extends Error {
   override name = 'KernelFragmentError';
 }
-
-const IFACE_NAME = /^[A-Za-z0-9_.@-]{1,15}$/;
 
 const token = (nft: string): NftToken => ({ nft }) as NftToken;
 
