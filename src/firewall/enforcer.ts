@@ -93,12 +93,18 @@ export class Enforcer {
 
   /**
    * Sets the other modules' kernel fragments (the firewall's own comes first). They are checked here, so a
-   * name collision or an invalid rule is a KernelFragmentError at start; the next reconcile applies the
-   * whole composed table in one transaction. Each module keeps its own sets' elements up to date itself.
+   * name collision or an invalid rule is a KernelFragmentError at start, and nothing changes. Before the
+   * first reconcile, that reconcile applies them; after it, the worker runs a full reconcile (await
+   * settled()), so the whole table changes in one transaction, in turn with decision changes. Each module
+   * keeps its own sets' elements up to date itself.
    */
   setFragments(fragments: readonly KernelFragment[]): void {
     composeTable(this.opts.table, [firewallFragment(this.opts), ...fragments]);
     this.fragments = [...fragments];
+    if (this.applied > 0) {
+      this.needFull = true;
+      this.kick();
+    }
   }
 
   /**

@@ -101,6 +101,17 @@ describe('Enforcer with other modules\' fragments', () => {
     assert.ok(!scripts[0]!.includes('portal'));
   }));
 
+  it('fragments handed over after the start are applied by a full reconcile in the worker', withStore(async (e, scripts) => {
+    await e.reconcile();
+    const shaper: KernelFragment = { module: 'shaper', hooks: [{ point: 'shaper-classify', chain: 'mangle_postrouting', rules: [rule`meta mark set 1`] }] };
+    e.setFragments([shaper]);
+    await e.settled();
+    assert.equal(scripts.length, 2);
+    assert.ok(scripts[1]!.includes('add rule inet gatehouse mangle_postrouting meta mark set 1'));
+    assert.ok(scripts[1]!.includes('flush set inet gatehouse both_ip4'), 'with the firewall\'s set contents, in the same transaction');
+    await e.stop();
+  }));
+
   it('when listing the table fails, the protection is still applied (only the cleanup waits)', withStore(async (e, scripts, nft) => {
     nft.listFails = true;
     await e.reconcile();
