@@ -9,7 +9,9 @@ import { startCheckpointer } from '../store/checkpointer.js';
 import { secureDataDir } from '../store/data-dir.js';
 import type { GatehouseConfig } from './config.js';
 import { checkInterfaces, checkListeners, interfaceNetworks, listenerBudget, type ListenerList } from './host.js';
-import { startModules, startOrder, stopModules, type AnyModule } from './lifecycle.js';
+import { firewallRef } from '../firewall/index.js';
+import { applyFragments } from './kernel.js';
+import { providedBy, startModules, startOrder, stopModules, type AnyModule, type Started } from './lifecycle.js';
 import { gatehouseModules } from './modules.js';
 
 export { StartupError, checkInterfaces } from './host.js';
@@ -63,7 +65,7 @@ export async function startDaemon(config: GatehouseConfig, opts: DaemonOptions =
   scheduler.every('read interface addresses', 60_000, async () => void (network = await interfaceNetworks(config.interfaces)));
   // In a worker thread: a checkpoint after a bulk load copies hundreds of MB, which must not stall the APIs.
   const checkpointer = startCheckpointer(store.db.name, 60_000, log, { scheduler });
-  let started;
+  let started: Started[];
   try {
     started = await startModules(modules, {
       config,
@@ -76,6 +78,12 @@ export async function startDaemon(config: GatehouseConfig, opts: DaemonOptions =
       network: () => network,
       listenerLimits,
     });
+    try {
+      await applyFragments(started, { table: config.firewall.table, dataDir: config.data_dir, nft: opts.nft, log });
+    } catch (e) {
+      await stopModules(started, 'rollback', log);
+      throw e;
+    }
   } catch (e) {
     await scheduler.stop();
     await checkpointer.stop();
@@ -83,7 +91,7 @@ export async function startDaemon(config: GatehouseConfig, opts: DaemonOptions =
     throw e;
   }
   const names = started.map((s) => s.name);
-  const fw = started.find((s) => s.name === 'firewall')?.contribution.provides as { enforcer: Enforcer; collector: HitCollector } | undefined;
+  const fw = providedBy(started, firewallRef);
   log.info({ modules: names, data_dir: config.data_dir }, 'gatehouse is running');
   return {
     store,

@@ -62,6 +62,10 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
       preload: (hosts) => enforcer.preload(hosts),
       discardPreload: () => enforcer.discardPreload(),
       waitForKernel: (max: number) => enforcer.backlogBelow(max),
+      async setFragments(fragments) {
+        enforcer.setFragments(fragments);
+        await enforcer.settled();
+      },
     },
     status: () => ({ table: fw.table, inbound: fw.inbound, outbound: fw.outbound, ...enforcer.status }),
     async stop(reason) {

@@ -7,16 +7,17 @@ import type { NetworkContext } from '../net/target-guard.js';
 import type { EventBus } from '../events/index.js';
 import type { Scheduler } from '../scheduler/index.js';
 import type { Migrations } from '../store/index.js';
+// Type-only (erased at build): the kernel table's vocabulary, which firewall/ owns. Allowlisted in arch-layering.test.ts.
+import type { KernelFragment } from '../firewall/index.js';
 
 /*
  * The module contract. Every bounded context (firewall, decisions, feeds, crowdsec, api, clients, and
- * next dns, portal, shaper…) exposes one `Module` from its index.ts; the daemon's composition root
- * (src/daemon/modules.ts) lists them, starts those the config enables in dependency order, and stops them
- * in reverse. A module reaches other modules only through what they `provide` (typed calls), the shared
- * services of the context, and events on the bus — never through another module's files or tables.
- *
- * Placeholders until their owners publish (then replaced by their types, same field names):
- * - `KernelFragment`: helper n3 (src/firewall/).
+ * next dns, portal, shaper…) exposes one `Module` from its module.ts (re-exported by its index.ts); the
+ * daemon's composition root (src/daemon/modules.ts) lists them, starts those the config enables in
+ * dependency order, and stops them in reverse. A module reaches other modules only through what they
+ * `provide` (typed calls, see ModuleRef), the shared services of the context, and events on the bus —
+ * never through another module's files or tables. A module.ts stays light (its start loads the rest),
+ * because every CLI verb reads the config, and with it the module list.
  */
 
 /** What a module logs through: a pino child named after the module. */
@@ -28,11 +29,6 @@ export interface ModuleLog {
   child(bindings: Record<string, unknown>): ModuleLog;
 }
 
-
-/** Placeholder for n3's kernel fragment (sets, maps, chains hooked at named points of `inet gatehouse`). */
-export interface KernelFragment {
-  readonly placeholder?: never;
-}
 
 /** The opened SQLite database every module's repositories are built on (better-sqlite3's handle). */
 export type StoreHandle = import('better-sqlite3').Database;

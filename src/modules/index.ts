@@ -2,7 +2,6 @@ export { moduleRef } from './contract.js';
 export type {
   ConfigSections,
   Contribution,
-  KernelFragment,
   Module,
   RunningModule,
   StopReason,
