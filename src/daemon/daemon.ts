@@ -11,7 +11,7 @@ import type { Mode } from '../firewall/ruleset.js';
 import { BlockEventRepo } from '../store/block-events.js';
 import { checkpoint } from '../store/db.js';
 import { startCheckpointer } from '../store/checkpointer.js';
-import { ClientDirectory } from '../net/clients.js';
+import { openClients } from '../clients/index.js'; // n4: clients context
 import { adminRoutes } from '../api/admin-routes.js';
 import { startAdminServers, type AdminServers } from '../api/server.js';
 import { Periodic } from './periodic.js';
@@ -184,12 +184,12 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   const unsubscribe = store.service.onChange((c) => enforcer.handle(c));
 
   const blocks = new BlockEventRepo(store.db);
-  const clients = new ClientDirectory({ names: s.clientNames, dhcpLeases: s.dhcpLeases });
+  const clients = openClients({ names: s.clientNames, dhcpLeases: s.dhcpLeases, interfaces: s.lan }); // n4: clients context
   const collector = new HitCollector(store.db, blocks, store.service, nft, {
     table: s.firewall.table,
     hitTimeoutSec,
     mode: (dir) => (dir === 'in' ? s.firewall.inbound : s.firewall.outbound),
-    clientInfo: (ip) => clients.lookup(ip),
+    clients, // n4: the collector asks the clients context
   });
   collector.onHits((hits) => {
     for (const h of hits) {
