@@ -7,8 +7,9 @@ import { macFromEui64, parseDnsmasqLeases, parseNeighbours, type Binding } from 
 /** The neighbour table is re-read at most this often when lookups find what they ask for. */
 const REFRESH_MS = 5000;
 /**
- * A lookup that misses re-reads the table, but at most this often: the collector asks about the gateway's
- * own WAN address and other never-known addresses on every poll, and those must not cost an `ip` run each.
+ * A lookup that misses, without saying when the address was seen, re-reads a table older than this. The
+ * bound matters: the collector asks about the gateway's own WAN address and other never-known addresses on
+ * every poll, and those must not cost an `ip` run each.
  */
 const MISS_REFRESH_MS = 1000;
 /** An address that left the neighbour table (the kernel forgets idle entries in minutes) keeps its device this long. */
@@ -56,8 +57,8 @@ export class ClientDirectory implements Clients {
     this.readNeighbours = opts.readNeighbours ?? systemNeighbours;
   }
 
-  async whoIs(ip: string): Promise<ClientIdentity> {
-    const d = await this.find(ip);
+  async whoIs(ip: string, seenAt?: number): Promise<ClientIdentity> {
+    const d = await this.find(ip, seenAt);
     if (!d) return { mac: null, name: null };
     return { mac: d.mac, name: this.nameOf(d) };
   }
@@ -72,12 +73,15 @@ export class ClientDirectory implements Clients {
     return [...this.devicesByMac.values()].map((d) => this.view(d));
   }
 
-  private async find(ip: string): Promise<Device | undefined> {
+  private async find(ip: string, seenAt?: number): Promise<Device | undefined> {
     const addr = hostText(ip);
     if (addr === undefined) return undefined;
     if (this.clock() - this.readAt >= REFRESH_MS) await this.refresh();
+    // A miss re-reads a table older than the moment the address was seen; twice at most, since a read
+    // already under way may have started before that moment.
+    const fresh = seenAt ?? this.clock() - MISS_REFRESH_MS;
     let d = this.known(addr);
-    if (!d && this.clock() - this.readAt >= MISS_REFRESH_MS) {
+    for (let i = 0; !d && this.readAt < fresh && i < 2; i++) {
       await this.refresh();
       d = this.known(addr);
     }
@@ -111,6 +115,8 @@ export class ClientDirectory implements Clients {
   }
 
   private async read(): Promise<void> {
+    // The table is as new as the moment it was asked for, not the moment the answer was parsed.
+    const now = this.clock();
     const bindings: Binding[] = [];
     let names = new Map<string, string | null>();
     try {
@@ -128,7 +134,6 @@ export class ClientDirectory implements Clients {
         names = new Map();
       }
     }
-    const now = this.clock();
     this.readAt = now;
     for (const b of bindings) this.bind(b, now);
     for (const [mac, name] of names) {

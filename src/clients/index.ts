@@ -27,8 +27,12 @@ export interface LanDevice {
 }
 
 export interface Clients {
-  /** The device's MAC and name behind a LAN address (IPv4 or IPv6), nulls when unknown. */
-  whoIs(ip: string): Promise<ClientIdentity>;
+  /**
+   * The device's MAC and name behind a LAN address (IPv4 or IPv6), nulls when unknown. On a miss the
+   * neighbour table is read again if it is older than `seenAt` (epoch ms; default a second ago): an address
+   * often enters the table only when the gateway answers it, e.g. with the reset of a blocked connection.
+   */
+  whoIs(ip: string, seenAt?: number): Promise<ClientIdentity>;
   /** The whole device behind an address, with all its addresses; undefined when unknown. */
   device(ip: string): Promise<LanDevice | undefined>;
   /** Every device known now. */

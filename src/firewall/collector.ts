@@ -63,7 +63,7 @@ export class HitCollector {
             refs = this.decisions.covering(s.remote).map((d) => ({ id: d.id, origin: d.origin, scenario: d.scenario, reason: d.reason }));
             reasons.set(s.remote, refs);
           }
-          const info = await this.opts.clients.whoIs(s.client);
+          const info = await this.opts.clients.whoIs(s.client, now);
           hits.push({
             direction: dir === 'out' ? 'outbound' : 'inbound',
             clientIp: s.client,
