@@ -1,9 +1,14 @@
 /**
  * The admin API's contract: every request and response shape of the routes on the admin socket (and its
  * optional TCP listener), as they travel in JSON. The routes, the CLI and the coming dashboard share these
- * types; the routes' answers are checked against them by the compiler, so the domain types behind them may
- * change only in ways the clients can see here. Types only: importing this file loads nothing.
+ * types, and the routes' answers are checked against them by the compiler. The entities that travel as the
+ * domain defines them (a decision, a block event) are re-exported from there, so clients import this file
+ * only. Types only: importing it loads nothing.
  */
+import type { AllowEntry, Decision, Direction } from '../decisions/types.js';
+import type { Mode as FirewallMode } from '../firewall/ruleset.js';
+import type { BlockEvent, BlockDirection } from '../store/block-events.js';
+import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/lapi-credentials.js';
 
 // ---------------------------------------------------------------------------------------------- common
 
@@ -13,43 +18,16 @@ export interface ApiErrorBody {
 }
 
 /** Which traffic a decision applies to: inbound = remote is the source, outbound = remote is the destination. */
-export type Direction = 'inbound' | 'outbound' | 'both';
+export type { Direction } from '../decisions/types.js';
 /** A firewall direction runs in enforce mode (drops/resets) or monitor mode (only reports). */
-export type FirewallMode = 'enforce' | 'monitor';
+export type { Mode as FirewallMode } from '../firewall/ruleset.js';
 /** A duration as "4h", "30m", "90s" or a number of seconds. */
 export type DurationInput = string | number;
 
 // ------------------------------------------------------------------------------------------- decisions
 
-export interface Decision {
-  readonly id: number;
-  /** Canonical IP or CIDR text. */
-  readonly value: string;
-  readonly family: 4 | 6;
-  readonly prefix: number;
-  /** CrowdSec wording: 'ip' for a single address, 'range' for a CIDR. */
-  readonly scope: 'ip' | 'range';
-  readonly type: 'ban';
-  /** 'manual', 'engine', 'crowdsec', 'feed:<name>', 'lapi:<machine>'. */
-  readonly origin: string;
-  readonly reason: string;
-  readonly scenario: string;
-  readonly direction: Direction;
-  /** Epoch milliseconds. */
-  readonly createdAt: number;
-  /** Epoch milliseconds; null = until deleted. */
-  readonly expiresAt: number | null;
-}
-
-export interface AllowEntry {
-  readonly id: number;
-  readonly value: string;
-  readonly family: 4 | 6;
-  readonly prefix: number;
-  readonly reason: string;
-  readonly createdAt: number;
-  readonly expiresAt: number | null;
-}
+/** A decision and an allow entry travel as the decisions context defines them (epoch-ms times, null = never). */
+export type { Decision, AllowEntry } from '../decisions/types.js';
 
 /** GET /v1/decisions (query). */
 export interface DecisionListQuery {
@@ -138,38 +116,11 @@ export interface DeleteAllowResponse {
 
 // ------------------------------------------------------------------------------------- blocks, explain
 
-export type BlockDirection = 'inbound' | 'outbound';
-export type BlockMode = 'blocked' | 'monitored';
-
-/** The decision that made a block, as it was when the block was seen. */
-export interface DecisionRef {
-  readonly id: number;
-  readonly origin: string;
-  readonly scenario: string;
-  readonly reason: string;
-}
-
-/** One row of the block report: who, towards whom, how, how often, and why. */
-export interface BlockEvent {
-  readonly id: number;
-  readonly direction: BlockDirection;
-  /** The LAN side's address; for inbound blocks the host behind a port-forward, or the gateway. */
-  readonly clientIp: string;
-  /** The LAN device's MAC (lower case), for IPv4 and IPv6 alike; null when the device is not known. */
-  readonly clientMac: string | null;
-  readonly clientName: string | null;
-  readonly remoteIp: string;
-  readonly protocol: string;
-  readonly port: number;
-  readonly mode: BlockMode;
-  readonly firstSeen: number;
-  readonly lastSeen: number;
-  /** Packets that hit the rule: one per connection attempt for a TCP reset, more for retries of drops. */
-  readonly count: number;
-  readonly bytes: number;
-  readonly decisions: readonly DecisionRef[];
-  readonly domain: string | null;
-}
+/**
+ * A row of the block report: who (clientIp, and the device's clientMac and clientName, for IPv4 and IPv6
+ * alike), towards whom, how, how often, and the decisions that made it.
+ */
+export type { BlockEvent, BlockDirection, BlockMode, DecisionRef } from '../store/block-events.js';
 
 /** GET /v1/blocks (query). */
 export interface BlocksQuery {
@@ -279,26 +230,8 @@ export interface FeedsResponse {
 
 // ------------------------------------------------------------------------------- CrowdSec credentials
 
-export interface Bouncer {
-  readonly id: number;
-  readonly name: string;
-  readonly createdAt: number;
-  /** Epoch ms of the last stream pull; null before the first one. */
-  readonly lastPull: number | null;
-  readonly ipAddress: string;
-  readonly type: string;
-  readonly version: string;
-}
-
-export interface Machine {
-  readonly id: number;
-  readonly machineId: string;
-  readonly createdAt: number;
-  readonly lastLogin: number | null;
-  readonly lastHeartbeat: number | null;
-  readonly ipAddress: string;
-  readonly scenarios: readonly string[];
-}
+/** Credentials as `gatehouse bouncers|machines list` shows them; secrets never leave the store. */
+export type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/lapi-credentials.js';
 
 export interface BouncersResponse {
   readonly bouncers: readonly Bouncer[];
@@ -361,3 +294,13 @@ export interface AdminEndpoints {
 
 export type Endpoint = keyof AdminEndpoints;
 export type ResponseOf<E extends Endpoint> = AdminEndpoints[E]['response'];
+
+/** The names of an endpoint's path parameters: "DELETE /v1/allow/:key" → "key". */
+type ParamNames<P extends string> = P extends `${string}:${infer N}/${infer Rest}` ? N | ParamNames<`/${Rest}`> : P extends `${string}:${infer N}` ? N : never;
+
+/** What a client sends to an endpoint: its path parameters, query and body, each as the table says. */
+export interface RequestOf<E extends Endpoint> {
+  readonly params?: Readonly<Record<ParamNames<E>, string>>;
+  readonly query?: AdminEndpoints[E]['query'];
+  readonly body?: AdminEndpoints[E]['body'];
+}

@@ -18,7 +18,7 @@ import { Periodic } from './periodic.js';
 import type { GatehouseConfig } from '../config/index.js';
 import { LapiCredentials } from '../store/lapi-credentials.js';
 import { peerAdminRoutes } from '../api/peer-admin-routes.js';
-import { startExtraServers, startFeeds, type ExtraServers } from './extras.js';
+import { VERSION, startExtraServers, startFeeds, type ExtraServers } from './extras.js'; // n4: VERSION for the status
 import type { RunningFeed } from './feed-status.js';
 import { networkContextFromIpJson, type NetworkContext } from '../net/target-guard.js';
 import { join } from 'node:path';
@@ -256,8 +256,17 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
         ...bulkKernel,
         collect,
         network: networkNow,
+        // n4: typed status (api/contract.ts DaemonStatus); the composition root fills `modules` from its module list.
         status: () => ({
+          version: VERSION,
           startedAt: started,
+          modules: [
+            { name: 'firewall', state: 'running' },
+            { name: 'clients', state: 'running' },
+            ...(feeds.length > 0 ? [{ name: 'feeds', state: 'running' as const, detail: `${feeds.length} feed(s)` }] : []),
+            ...(extras?.lapiAddress ? [{ name: 'lapi', state: 'running' as const, detail: extras.lapiAddress }] : []),
+            ...(extras?.mirrorAddress ? [{ name: 'mirror', state: 'running' as const, detail: extras.mirrorAddress }] : []),
+          ],
           firewall: { table: s.firewall.table, inbound: s.firewall.inbound, outbound: s.firewall.outbound, ...enforcer.status },
           lapi: extras?.lapiAddress ?? null,
           mirror: extras?.mirrorAddress ?? null,

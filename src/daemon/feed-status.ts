@@ -1,23 +1,7 @@
-/** What `gatehouse feeds list` shows for one feed, whatever its kind. */
-export interface FeedStatus {
-  readonly name: string;
-  readonly type: 'url' | 'file' | 'crowdsec';
-  readonly direction: string;
-  readonly source: string;
-  readonly entries: number;
-  readonly skipped: number;
-  readonly lastAttemptAt: number | null;
-  readonly lastSuccessAt: number | null;
-  readonly nextRunAt: number | null;
-  /** The last failure or refused refresh, in plain words; null when the last attempt went well. */
-  readonly warning: string | null;
-  /** While a refresh runs: how far it got (a million-line list takes a while); absent otherwise. */
-  readonly progress?: FeedProgress;
-}
+import type { FeedStatus } from '../api/contract.js';
 
-export type FeedProgress =
-  | { readonly phase: 'downloading'; readonly bytes: number; readonly total?: number }
-  | { readonly phase: 'applying'; readonly added: number; readonly removed: number };
+/** What `gatehouse feeds list` shows for one feed: the admin API's contract owns the shape. */
+export type { FeedProgress, FeedStatus } from '../api/contract.js';
 
 export interface RunningFeed {
   readonly name: string;
