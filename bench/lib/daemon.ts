@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { ApiClient } from '../../src/cli/api-client.js';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/daemon/index.js';
 import { spawnInNs } from '../../src/lab/ns.js';
 import { BenchNamespace } from './netns.js';
 

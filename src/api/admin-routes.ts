@@ -32,7 +32,7 @@ const FORCE_HINT = 'add --force if you mean it';
 /** `force` as a JSON field (boolean) or a query parameter ("true"/"1"). */
 const force = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
-const direction = z.enum(DIRECTIONS as [Direction, ...Direction[]]);
+const direction = z.enum(DIRECTIONS);
 /** The longest duration an admin may give a decision or allow entry: what the kernel holds in one timeout. */
 const MAX_ADMIN_DURATION_SEC = KERNEL_TIMEOUT_CAP_SEC;
 

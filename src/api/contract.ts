@@ -6,8 +6,9 @@
  * only. Types only: importing it loads nothing.
  */
 import type { AllowEntry, Decision, Direction } from '../decisions/types.js';
-import type { Mode as FirewallMode } from '../firewall/ruleset.js';
 import type { BlockEvent, BlockDirection } from '../store/block-events.js';
+import type { FeedStatus } from '../feeds/index.js';
+import type { FirewallStatus } from '../firewall/index.js';
 import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/lapi-credentials.js';
 
 // ---------------------------------------------------------------------------------------------- common
@@ -19,8 +20,6 @@ export interface ApiErrorBody {
 
 /** Which traffic a decision applies to: inbound = remote is the source, outbound = remote is the destination. */
 export type { Direction } from '../decisions/types.js';
-/** A firewall direction runs in enforce mode (drops/resets) or monitor mode (only reports). */
-export type { Mode as FirewallMode } from '../firewall/ruleset.js';
 /** A duration as "4h", "30m", "90s" or a number of seconds. */
 export type DurationInput = string | number;
 
@@ -159,21 +158,12 @@ export interface ModuleStatus {
   readonly state: ModuleState;
   /** A short line for the admin: an address it listens on, the last error, … */
   readonly detail?: string;
+  /** What the module reports about itself (JSON), for `gatehouse status --json` and the dashboard. */
+  readonly status?: Readonly<Record<string, unknown>>;
 }
 
-export interface FirewallStatus {
-  /** The nftables table: inet <table>. */
-  readonly table: string;
-  readonly inbound: FirewallMode;
-  readonly outbound: FirewallMode;
-  /** nft transactions run since the start. */
-  readonly transactions: number;
-  /** The last nft failure, absent when the last transaction went through. */
-  readonly lastError?: string;
-  /** Elements nft refused and that were left out so the rest is enforced. */
-  readonly refused: number;
-  readonly refusedSamples: readonly string[];
-}
+/** The firewall's table, modes and nft results, as the firewall module reports them. */
+export type { FirewallStatus } from '../firewall/index.js';
 
 /** What the daemon reports about itself; the admin routes add the decision and allow counts. */
 export interface DaemonStatus {
@@ -202,26 +192,8 @@ export interface GatehouseStatus extends DaemonStatus {
 
 // ------------------------------------------------------------------------------------------------ feeds
 
-export type FeedProgress =
-  | { readonly phase: 'downloading'; readonly bytes: number; readonly total?: number }
-  | { readonly phase: 'applying'; readonly added: number; readonly removed: number };
-
-/** What `gatehouse feeds list` shows for one feed, whatever its kind. */
-export interface FeedStatus {
-  readonly name: string;
-  readonly type: 'url' | 'file' | 'crowdsec';
-  readonly direction: string;
-  readonly source: string;
-  readonly entries: number;
-  readonly skipped: number;
-  readonly lastAttemptAt: number | null;
-  readonly lastSuccessAt: number | null;
-  readonly nextRunAt: number | null;
-  /** The last failure or refused refresh, in plain words; null when the last attempt went well. */
-  readonly warning: string | null;
-  /** While a refresh runs: how far it got; absent otherwise. */
-  readonly progress?: FeedProgress;
-}
+/** What `gatehouse feeds list` shows for one feed, as the feeds context reports it. */
+export type { FeedProgress, FeedStatus } from '../feeds/index.js';
 
 /** GET /v1/feeds and POST /v1/feeds/refresh[?name=NAME]. */
 export interface FeedsResponse {

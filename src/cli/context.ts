@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfig, defaultConfigPath } from '../config/index.js';
+import { defaultConfigPath } from '../config/index.js';
+import { loadConfig } from '../daemon/index.js';
 import { ApiClient } from './api-client.js';
 
 export interface GlobalOpts {

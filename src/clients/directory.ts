@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { tryParseTarget } from '../net/ip.js';
-import type { ClientIdentity, Clients, ClientsOptions, LanDevice } from './index.js';
+import type { ClientIdentity, Clients, ClientsOptions, LanDevice } from './types.js';
 import { macFromEui64, parseDnsmasqLeases, parseNeighbours, type Binding } from './parse.js';
 
 /** The neighbour table is re-read at most this often when lookups find what they ask for. */
@@ -171,4 +171,9 @@ export class ClientDirectory implements Clients {
       if (d && d.addresses.size === 0) this.devicesByMac.delete(mac);
     }
   }
+}
+
+/** The clients module's service: nothing to start or stop (it reads the kernel's neighbour table on demand). */
+export function openClients(opts: ClientsOptions): Clients {
+  return new ClientDirectory(opts);
 }

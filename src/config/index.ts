@@ -1,40 +1,40 @@
+/*
+ * config/ is the mechanism: the field schemas sections are written with, the composition of the
+ * sections every module owns into one file schema, and the loader that reports FILE:LINE:COL and
+ * "did you mean". Which sections exist is the composition root's business (src/daemon/config.ts).
+ */
 export { DurationError, formatDuration, formatDurationNs, parseDuration, parseDurationNs, tryParseDuration } from './duration.js';
 export { INTERFACE_NAME, isInterfaceName, parseListenAddress, parseMac, type ListenAddress } from './address.js';
 export {
-  buildConfigSchema,
-  CROWDSEC_SCOPES,
-  DEFAULT_DATA_DIR,
-  FEED_TYPES,
-  FIREWALL_MODES,
-  LIST_FORMATS,
-  LOG_LEVELS,
-  MIRROR_AUTHS,
-  MIRROR_FORMATS,
-  type ConfigSchema,
-  type CrowdsecFeedConfig,
-  type CrowdsecScope,
-  type FeedConfig,
-  type FeedType,
-  type FileFeedConfig,
-  type FirewallMode,
-  type GatehouseConfig,
-  type ListFeedCommon,
-  type ListFormat,
-  type LogLevel,
-  type MirrorAuth,
-  type MirrorFormat,
-  type UrlFeedConfig,
-} from './schema.js';
+  ALWAYS,
+  describe,
+  durationField,
+  errorText,
+  field,
+  flagDuplicates,
+  httpUrlField,
+  interfaceField,
+  listenField,
+  listenKey,
+  macField,
+  nonEmptyString,
+  originPatternField,
+  positiveDuration,
+  sha256Field,
+  stringList,
+  stringOrUndefined,
+  targetField,
+  tryMac,
+  type SectionFields,
+} from './fields.js';
+export { composeConfigSchema, DEFAULT_DATA_DIR, LOG_LEVELS, type LogLevel, type SectionShape, type SectionsBuilder, type SectionSource } from './compose.js';
 export {
-  checkConfig,
   ConfigError,
-  configFromObject,
+  createConfigLoader,
   DEFAULT_CONFIG_PATH,
   defaultConfigPath,
   formatProblem,
-  loadConfig,
-  parseConfigText,
-  readConfig,
+  type ConfigLoader,
   type ConfigProblem,
   type ConfigResult,
 } from './load.js';

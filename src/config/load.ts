@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { buildConfigSchema, describe, type ConfigSchema, type GatehouseConfig } from './schema.js';
+import { describe } from './fields.js';
 import { suggestKey } from './suggest.js';
 import { aliasExpansion, ConfigTooLargeError, MAX_ALIAS_VALUES, MAX_CONFIG_BYTES, readConfigFileCapped } from './yaml-limits.js';
 
@@ -36,24 +36,71 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_CONFIG_PATH;
 }
 
-export type ConfigResult =
-  | { readonly ok: true; readonly config: GatehouseConfig; readonly problems: readonly [] }
+export type ConfigResult<C> =
+  | { readonly ok: true; readonly config: C; readonly problems: readonly [] }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
-/** Reads, parses and validates a config file, collecting every problem instead of stopping at the first. */
-export function readConfig(file: string): ConfigResult {
-  let text: string;
-  try {
-    text = readConfigFileCapped(file);
-  } catch (e) {
-    if (e instanceof ConfigTooLargeError) return fail([{ file, line: 0, column: 0, path: '', message: e.message }]);
-    return fail([{ file, line: 0, column: 0, path: '', message: `cannot read config file: ${readErrorText(e)}` }]);
-  }
-  return parseConfigText(text, file, dirname(resolve(file)));
+/** Reading, checking and loading config files against one schema (the composed one: see src/daemon/config.ts). */
+export interface ConfigLoader<C> {
+  readConfig(file: string): ConfigResult<C>;
+  parseConfigText(text: string, file: string, baseDir: string): ConfigResult<C>;
+  configFromObject(obj: unknown, sourceName: string, baseDir?: string): C;
+  checkConfig(file: string): ConfigProblem[];
+  loadConfig(file: string): C;
 }
 
+type AnySchema = z.ZodType<unknown, unknown>;
+
+/** Binds the loading mechanism to a schema built per config folder (relative paths resolve against it). */
+export function createConfigLoader<S extends AnySchema>(buildSchema: (baseDir: string) => S): ConfigLoader<z.output<S>> {
+  type C = z.output<S>;
+  // Building the schema costs several ms (zod compiles each object); checks in a loop reuse it per folder.
+  const schemaCache = new Map<string, S>();
+  const schemaFor = (baseDir: string): S => {
+    let schema = schemaCache.get(baseDir);
+    if (schema === undefined) {
+      if (schemaCache.size >= 16) schemaCache.clear();
+      schema = buildSchema(baseDir);
+      schemaCache.set(baseDir, schema);
+    }
+    return schema;
+  };
+  const validateWith = (raw: unknown, file: string, baseDir: string, locateKey: Locator): ConfigResult<C> =>
+    validate(schemaFor(baseDir), raw, file, baseDir, locateKey) as ConfigResult<C>;
+
+  const parseConfigText = (text: string, file: string, baseDir: string): ConfigResult<C> => parseText(text, file, baseDir, validateWith);
+  const readConfig = (file: string): ConfigResult<C> => {
+    let text: string;
+    try {
+      text = readConfigFileCapped(file);
+    } catch (e) {
+      if (e instanceof ConfigTooLargeError) return fail([{ file, line: 0, column: 0, path: '', message: e.message }]);
+      return fail([{ file, line: 0, column: 0, path: '', message: `cannot read config file: ${readErrorText(e)}` }]);
+    }
+    return parseConfigText(text, file, dirname(resolve(file)));
+  };
+  return {
+    readConfig,
+    parseConfigText,
+    /** Builds a config from a plain object (tests, the lab demo); problems carry no line numbers. */
+    configFromObject(obj, sourceName, baseDir = process.cwd()) {
+      const result = validateWith(obj, sourceName, baseDir, () => ({ line: 0, column: 0 }));
+      if (!result.ok) throw new ConfigError(result.problems);
+      return result.config;
+    },
+    checkConfig: (file) => [...readConfig(file).problems],
+    loadConfig(file) {
+      const result = readConfig(file);
+      if (!result.ok) throw new ConfigError(result.problems);
+      return result.config;
+    },
+  };
+}
+
+type Validate<C> = (raw: unknown, file: string, baseDir: string, locateKey: Locator) => ConfigResult<C>;
+
 /** Parses YAML text as a config; `baseDir` is where relative paths inside it point to. */
-export function parseConfigText(text: string, file: string, baseDir: string): ConfigResult {
+function parseText<C>(text: string, file: string, baseDir: string, validate: Validate<C>): ConfigResult<C> {
   if (text.length > MAX_CONFIG_BYTES) {
     return fail([{ file, line: 0, column: 0, path: '', message: `the config is ${text.length} characters; the limit is ${MAX_CONFIG_BYTES}` }]);
   }
@@ -79,45 +126,12 @@ export function parseConfigText(text: string, file: string, baseDir: string): Co
   return validate(raw ?? {}, file, baseDir, (path) => at(locate(doc, path)));
 }
 
-/** Builds a config from a plain object (tests, the lab demo); problems carry no line numbers. */
-export function configFromObject(obj: unknown, sourceName: string, baseDir: string = process.cwd()): GatehouseConfig {
-  const result = validate(obj, sourceName, baseDir, () => ({ line: 0, column: 0 }));
-  if (!result.ok) throw new ConfigError(result.problems);
-  return result.config;
-}
-
-export function checkConfig(file: string): ConfigProblem[] {
-  return [...readConfig(file).problems];
-}
-
-export function loadConfig(file: string): GatehouseConfig {
-  const result = readConfig(file);
-  if (!result.ok) throw new ConfigError(result.problems);
-  return result.config;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-
-// Building the schema costs several ms (zod compiles each object); checks in a loop reuse it per folder.
-const schemaCache = new Map<string, ConfigSchema>();
-
-function schemaFor(baseDir: string): ConfigSchema {
-  let schema = schemaCache.get(baseDir);
-  if (schema === undefined) {
-    if (schemaCache.size >= 16) schemaCache.clear();
-    schema = buildConfigSchema(baseDir);
-    schemaCache.set(baseDir, schema);
-  }
-  return schema;
-}
-
 type Locator = (path: readonly PropertyKey[]) => { line: number; column: number };
 
-function validate(raw: unknown, file: string, baseDir: string, locateKey: Locator): ConfigResult {
+function validate(schema: AnySchema, raw: unknown, file: string, _baseDir: string, locateKey: Locator): ConfigResult<unknown> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return fail([{ file, ...locateKey([]), path: '', message: `the config must be a mapping of keys (data_dir:, interfaces:, …), got ${describe(raw)}` }]);
   }
-  const schema = schemaFor(baseDir);
   const parsed = schema.safeParse(raw, { error: friendlyMessage });
   if (parsed.success) return { ok: true, config: parsed.data, problems: [] };
   const problems: ConfigProblem[] = [];
@@ -189,7 +203,7 @@ function locate(doc: Document, path: readonly PropertyKey[]): number {
   return offset;
 }
 
-function fail(problems: readonly ConfigProblem[]): ConfigResult {
+function fail(problems: readonly ConfigProblem[]): { readonly ok: false; readonly problems: readonly ConfigProblem[] } {
   return { ok: false, problems };
 }
 

@@ -88,6 +88,8 @@ export interface DecisionService {
 
   /** Removes decisions and allow entries whose expiry has passed; returns the removed decisions. */
   expire(now?: number): Decision[];
+  /** Forgets deleted and expired decisions older than this (ms since epoch); returns how many. */
+  purgeDeleted(olderThan: number): number;
 
   /** One page of active decisions as row arrays, for the CrowdSec startup stream. */
   activePage(q: ActivePageQuery): ActiveRow[];

@@ -534,7 +534,7 @@ class SqliteDecisionService implements DecisionService {
 }
 
 export interface DecisionStore {
-  readonly service: DecisionService & { purgeDeleted(olderThan: number): number };
+  readonly service: DecisionService;
   readonly db: Db;
   close(): void;
 }

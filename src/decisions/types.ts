@@ -1,8 +1,11 @@
 import type { Family, Target } from '../net/ip.js';
 
-/** Which traffic a decision applies to: inbound = remote is the source, outbound = remote is the destination. */
-export type Direction = 'inbound' | 'outbound' | 'both';
-export const DIRECTIONS: readonly Direction[] = ['inbound', 'outbound', 'both'];
+/**
+ * Which traffic a decision applies to: inbound = remote is the source, outbound = remote is the destination.
+ * The one list: config sections, the API and the store all take theirs from here.
+ */
+export const DIRECTIONS = ['inbound', 'outbound', 'both'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
 
 /** Origins: 'manual', 'engine', 'crowdsec', 'feed:<name>', 'lapi:<machine>' (alerts pushed by a watcher). */
 export type Origin = string;

@@ -3,11 +3,19 @@ import type { TargetList } from './target-list.js';
 import type { Target } from '../net/ip.js';
 
 /** List formats this module parses. `crowdsec` feeds speak the LAPI and are handled by src/crowdsec. */
-export type ListFormat = 'plain' | 'cidr' | 'netset' | 'spamhaus_drop' | 'ipsum';
-export const LIST_FORMATS: readonly ListFormat[] = ['plain', 'cidr', 'netset', 'spamhaus_drop', 'ipsum'];
+export const LIST_FORMATS = ['plain', 'cidr', 'netset', 'spamhaus_drop', 'ipsum'] as const;
+export type ListFormat = (typeof LIST_FORMATS)[number];
 
-export type FeedFormat = ListFormat | 'crowdsec';
-export type FeedType = 'url' | 'file' | 'crowdsec';
+/** What `format:` accepts: the list formats, and `crowdsec` for feeds that speak the LAPI. */
+export const FEED_FORMATS = [...LIST_FORMATS, 'crowdsec'] as const;
+export type FeedFormat = (typeof FEED_FORMATS)[number];
+
+export const FEED_TYPES = ['url', 'file', 'crowdsec'] as const;
+export type FeedType = (typeof FEED_TYPES)[number];
+
+/** Decision scopes a crowdsec feed asks its LAPI for (CrowdSec's own default is both). */
+export const CROWDSEC_SCOPES = ['ip', 'range'] as const;
+export type CrowdsecScope = (typeof CROWDSEC_SCOPES)[number];
 
 /** What this module needs to know about one configured feed (the lead maps config items onto it). */
 export interface FeedSpec {

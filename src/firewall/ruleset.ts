@@ -1,7 +1,8 @@
 import type { Family } from '../net/ip.js';
 import { FAMILIES, HOST_DIRS, IFACE_NAME, TABLE_NAME, allowSet, hitSet, hostSet, netSet, type HitDir } from './names.js';
 
-export type Mode = 'enforce' | 'monitor' | 'off';
+export type { FirewallMode as Mode } from './config.js';
+import type { FirewallMode as Mode } from './config.js';
 
 export interface RulesetOptions {
   readonly table: string;

@@ -8,7 +8,7 @@ import { GatewayLab, skipReason } from './helpers/gateway.js';
 import { CROWDSEC_MISSING, CrowdsecLapi, crowdsecInstalled } from './peers/crowdsec.js';
 import type { BlockEvent } from '../../src/store/block-events.js';
 import type { Decision } from '../../src/decisions/types.js';
-import type { FeedStatus } from '../../src/daemon/feed-status.js';
+import type { FeedStatus } from '../../src/feeds/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -7,7 +7,7 @@ import { nsExec } from '../../src/lab/ns.js';
 import { siteUrl } from '../../src/lab/topology.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
 import type { Decision } from '../../src/decisions/types.js';
-import type { FeedStatus } from '../../src/daemon/feed-status.js';
+import type { FeedStatus } from '../../src/feeds/index.js';
 
 /*
  * Issue #8, findings 3 and 5, in the lab: a watcher, the admin and an out-of-band delete cannot switch

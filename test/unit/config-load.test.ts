@@ -3,17 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  checkConfig,
-  ConfigError,
-  configFromObject,
-  defaultConfigPath,
-  formatProblem,
-  loadConfig,
-  type ConfigProblem,
-  type FeedConfig,
-  type GatehouseConfig,
-} from '../../src/config/index.js';
+import { ConfigError, defaultConfigPath, formatProblem, type ConfigProblem } from '../../src/config/index.js';
+import { checkConfig, configFromObject, loadConfig, type GatehouseConfig } from '../../src/daemon/index.js';
+import type { FeedConfig } from '../../src/feeds/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -334,7 +326,10 @@ lapi: { profile: { direction: sideways } }
   });
 
   it('an empty file or a non-mapping is explained', () => {
-    assert.match(problemAt(checkConfig(write('')), 'interfaces.wan').message, /at least one WAN/);
+    // Issue #9: every module can be off; an empty file runs only the admin API. A firewall: section
+    // without interfaces is still refused.
+    assert.deepEqual(checkConfig(write('')).map(formatProblem), []);
+    assert.match(problemAt(checkConfig(write('firewall: {}\n')), 'interfaces.wan').message, /at least one WAN/);
     assert.match(checkConfig(write('- a\n- b\n'))[0]?.message ?? '', /must be a mapping/);
   });
 

@@ -9,9 +9,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readConfig } from '../../src/config/load.js';
+import { readConfig } from '../../src/daemon/index.js';
 
-const LOAD = resolve(import.meta.dirname, '../../src/config/load.ts');
+const LOAD = resolve(import.meta.dirname, '../../src/daemon/index.ts');
 let dir: string;
 
 before(() => {

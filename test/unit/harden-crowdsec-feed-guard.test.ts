@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
-import { startCrowdsecFeed } from '../../src/daemon/crowdsec-feed.js';
-import type { CrowdsecFeedConfig } from '../../src/config/index.js';
+import { startCrowdsecFeed } from '../../src/crowdsec/index.js';
+import type { CrowdsecFeedConfig } from '../../src/feeds/index.js';
 import { parseTarget } from '../../src/net/ip.js';
 import type { NetworkContext } from '../../src/net/target-guard.js';
 

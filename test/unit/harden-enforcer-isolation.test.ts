@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { pino } from 'pino';
-import { startDaemon, type DaemonSettings } from '../../src/daemon/daemon.js';
+import { configFromObject, startDaemon, type GatehouseConfig } from '../../src/daemon/index.js';
 import { EnforcementView } from '../../src/decisions/enforcement-view.js';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { Enforcer } from '../../src/firewall/enforcer.js';
@@ -214,16 +214,18 @@ describe('Enforcer: decisions longer than the kernel timeout cap stay enforced',
 });
 
 describe('daemon: stop and restart while nft refuses an element', () => {
-  function settings(dir: string): DaemonSettings {
-    return {
-      dataDir: dir,
-      logLevel: 'silent',
-      api: { socket: join(dir, 'api.sock') },
-      lan: ['lo'],
-      wan: ['lo'],
-      firewall: { table: 'gatehouse', inbound: 'enforce', outbound: 'enforce', hitPollMs: 60_000, blockRetentionMs: DAY, expireMs: 60_000 },
-      clientNames: new Map(),
-    };
+  function settings(dir: string): GatehouseConfig {
+    const c = configFromObject(
+      {
+        data_dir: dir,
+        api: { socket: join(dir, 'api.sock') },
+        interfaces: { lan: ['lo'], wan: ['lo2'] },
+        firewall: { table: 'gatehouse', inbound: 'enforce', outbound: 'enforce', hit_poll_interval: '60s', block_event_retention: '1d', expire_interval: '60s' },
+      },
+      'test',
+    );
+    // One real interface on both sides: the config refuses that, the fake nft does not care.
+    return { ...c, interfaces: { lan: ['lo'], wan: ['lo'] } };
   }
 
   it('stop() finishes within seconds while nft keeps failing, and a restart from that store starts and enforces the rest', async (t) => {
@@ -233,7 +235,7 @@ describe('daemon: stop and restart while nft refuses an element', () => {
     const log = pino({ level: 'silent' });
     const d = await startDaemon(settings(dir), { nft, log });
     d.store.service.add({ value: '192.0.2.1', origin: 'manual' });
-    await d.enforcer.settled();
+    await d.enforcer!.settled();
     nft.refuse.add('192.0.2.66');
     d.store.service.add({ value: '192.0.2.66', origin: 'crowdsec', durationSec: 3600 });
     nft.broken = true;
@@ -249,7 +251,7 @@ describe('daemon: stop and restart while nft refuses an element', () => {
       assert.ok(fresh.holds('192.0.2.2'));
       assert.ok(!fresh.holds('192.0.2.66'));
       d2.store.service.add({ value: '192.0.2.3', origin: 'manual' });
-      await within(5000, 'settled', d2.enforcer.settled());
+      await within(5000, 'settled', d2.enforcer!.settled());
       assert.ok(fresh.holds('192.0.2.3'));
     } finally {
       await within(10_000, 'second stop', d2.stop());

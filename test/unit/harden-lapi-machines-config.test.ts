@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { checkConfig, formatProblem, loadConfig, type ConfigProblem } from '../../src/config/index.js';
+import { formatProblem, type ConfigProblem } from '../../src/config/index.js';
+import { checkConfig, loadConfig } from '../../src/daemon/index.js';
 
 /* Issue #8, finding 3: what a watcher may do beyond its own decisions is granted in lapi.machines. */
 

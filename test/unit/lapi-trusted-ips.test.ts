@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFromObject } from '../../src/config/index.js';
+import { configFromObject } from '../../src/daemon/index.js';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
-import { startExtraServers } from '../../src/daemon/extras.js';
+import { startExtraServers } from '../../src/crowdsec/index.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
 
 async function serve(trusted: string[] | undefined) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BlockDirection, BlockEvent, GatehouseStatus } from '../../api/contract.js';
+import type { BlockDirection, BlockEvent, GatehouseStatus, ModuleStatus } from '../../api/contract.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, table, when } from '../format.js';
 import { printDecisions } from './decisions.js';
@@ -30,12 +30,19 @@ export function formatBlocks(blocks: readonly BlockEvent[]): string {
   );
 }
 
+/** A module's line: its own words, else the plain values of what it reports (table=gatehouse refused=0). */
+function moduleDetail(m: ModuleStatus): string {
+  if (m.detail) return m.detail;
+  const plain = Object.entries(m.status ?? {}).filter(([, v]) => v !== null && v !== undefined && typeof v !== 'object');
+  return plain.length > 0 ? plain.map(([k, v]) => `${k}=${String(v)}`).join(' ') : '-';
+}
+
 /** `gatehouse status`: the daemon, its modules, and what the firewall enforces. */
 export function formatStatus(r: GatehouseStatus): string {
   const lines = [
     `gatehouse ${r.version} up since ${when(r.startedAt)}; ${r.decisions} active decisions, ${r.allow} allow entries`,
     '',
-    table(['MODULE', 'STATE', 'DETAIL'], r.modules.map((m) => [m.name, m.state, m.detail ?? '-'])),
+    table(['MODULE', 'STATE', 'DETAIL'], r.modules.map((m) => [m.name, m.state, moduleDetail(m)])),
   ];
   const fw = r.firewall;
   if (fw) {

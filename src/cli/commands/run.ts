@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { setFlagsFromString } from 'node:v8';
-import { checkConfig, formatProblem, loadConfig } from '../../config/index.js';
+import { formatProblem } from '../../config/index.js';
+import { checkConfig, loadConfig } from '../../daemon/index.js';
 import { configFile, withConfig, type GlobalOpts } from '../context.js';
 import { printJson } from '../format.js';
 
@@ -17,9 +18,8 @@ export function registerRun(program: Command): void {
       // bench/lapi-stream.ts). V8 reads the flag at every collection, so setting it here is enough.
       setFlagsFromString('--heap-growing-percent=50');
       // Loaded here, not at the top: every other verb starts faster without fastify, SQLite and the daemon.
-      const { startDaemon } = await import('../../daemon/daemon.js');
-      const { settingsFromConfig } = await import('../../daemon/settings.js');
-      const daemon = await startDaemon(settingsFromConfig(loadConfig(file)));
+      const { startDaemon } = await import('../../daemon/index.js');
+      const daemon = await startDaemon(loadConfig(file));
       const stop = async (sig: string) => {
         daemon.log.info({ signal: sig }, 'stopping; nftables rules stay in place and keep protecting the network');
         await daemon.stop();

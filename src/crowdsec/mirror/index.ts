@@ -3,4 +3,4 @@ export {
   renderMirror, renderMirrorChunks, selectRows, isMirrorFormat, MIRROR_FORMATS,
   type MirrorFormat, type MirrorItem, type MirrorOptions,
 } from './render.js';
-export { mirrorRoutes, prepareEndpoints, MirrorConfigError, type MirrorDeps, type MirrorEndpointConfig, type MirrorUser } from './routes.js';
+export { mirrorRoutes, prepareEndpoints, MirrorConfigError, MIRROR_AUTHS, type MirrorAuth, type MirrorDeps, type MirrorEndpointConfig, type MirrorUser } from './routes.js';

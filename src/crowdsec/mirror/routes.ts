@@ -12,10 +12,14 @@ export interface MirrorUser {
   readonly password_sha256: string;
 }
 
+/** How a mirror endpoint checks who asks; the config section takes its list from here. */
+export const MIRROR_AUTHS = ['none', 'basic', 'ip_based'] as const;
+export type MirrorAuth = (typeof MIRROR_AUTHS)[number];
+
 export interface MirrorEndpointConfig {
   readonly path: string;
   readonly format: MirrorFormat;
-  readonly auth: 'none' | 'basic' | 'ip_based';
+  readonly auth: MirrorAuth;
   readonly users?: readonly MirrorUser[];
   /** IPs or CIDRs allowed with auth ip_based. */
   readonly trusted_ips?: readonly string[];

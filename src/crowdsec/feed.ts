@@ -1,16 +1,10 @@
-import type { CrowdsecFeedConfig } from '../config/index.js';
-import { LapiStreamClient, type LapiUpdate } from '../crowdsec/client/index.js';
-import type { DecisionService } from '../decisions/service.js';
-import type { NewDecision } from '../decisions/types.js';
+import type { DecisionService, NewDecision } from '../decisions/index.js';
+import { feedOrigin, type CrowdsecFeedConfig, type FeedLog, type FeedStatus, type RunningFeed } from '../feeds/index.js';
+import { LapiStreamClient, type LapiUpdate } from './client/index.js';
 import { banRefusalOf, NO_NETWORKS, type NetworkContext } from '../net/target-guard.js';
-import type { FeedStatus, RunningFeed } from './feed-status.js';
 
-export interface FeedLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-export const feedOrigin = (name: string): string => `feed:${name}`;
+/** Until `gatehouse --version` has its own home: the version crowdsec feeds announce to their LAPI. */
+export const VERSION = '0.1.0';
 
 /**
  * A CrowdSec LAPI as a feed: the stream client keeps what it has while the LAPI is down, and a full

@@ -1,14 +1,13 @@
-import type { FileFeedConfig, UrlFeedConfig } from '../config/index.js';
-import { formatDuration } from '../config/duration.js';
-import { addInChunks, SORTED_CHUNK, type BulkKernel, type BulkTarget } from '../decisions/bulk-add.js';
-import type { DecisionService } from '../decisions/service.js';
-import type { NewDecision } from '../decisions/types.js';
-import { FeedRunner, type FeedSpec, type FetchState, type RefreshReport } from '../feeds/index.js';
-import { inTextOrder } from '../feeds/text-order.js';
+import { formatDuration } from '../config/index.js';
+import { addInChunks, SORTED_CHUNK, type BulkKernel, type BulkTarget, type DecisionService, type NewDecision } from '../decisions/index.js';
+import type { FileFeedConfig, UrlFeedConfig } from './config.js';
+import type { FeedSpec } from './types.js';
+import type { FetchState } from './fetch.js';
+import { FeedRunner, type RefreshReport } from './runner.js';
+import { inTextOrder } from './text-order.js';
 import type { Target } from '../net/ip.js';
 import { localChecker, type NetworkContext } from '../net/target-guard.js';
-import { feedOrigin, type FeedLog } from './crowdsec-feed.js';
-import type { FeedProgress, FeedStatus, RunningFeed } from './feed-status.js';
+import { feedOrigin, type FeedLog, type FeedProgress, type FeedStatus, type RunningFeed } from './status.js';
 
 export function feedSpecFrom(cfg: UrlFeedConfig | FileFeedConfig): FeedSpec {
   return {

@@ -3,22 +3,14 @@ import { covers, parseTarget, tryParseTarget } from '../net/ip.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GatehouseConfig } from '../config/index.js';
-import { lapiRoutes } from '../crowdsec/lapi/index.js';
-import { mirrorRoutes } from '../crowdsec/mirror/index.js';
-import type { DecisionService } from '../decisions/service.js';
+import type { DecisionService } from '../decisions/index.js';
+import type { FeedLog } from '../feeds/index.js';
 import type { LapiCredentials } from '../store/lapi-credentials.js';
-import { startCrowdsecFeed, type FeedLog } from './crowdsec-feed.js';
-import type { RunningFeed } from './feed-status.js';
-import { startListFeed, type FeedKernel } from './list-feed.js';
+import type { LapiConfig, MirrorConfig } from './config.js';
+import { lapiRoutes } from './lapi/index.js';
+import { mirrorRoutes } from './mirror/index.js';
 import { limitedFastify, listenOn, type ListenerSetup } from '../net/listeners.js';
 import type { NetworkContext } from '../net/target-guard.js';
-
-export const VERSION = '0.1.0';
-
-export function startFeeds(cfg: GatehouseConfig, decisions: DecisionService, log: FeedLog, kernel: FeedKernel = {}, network?: () => NetworkContext): RunningFeed[] {
-  return cfg.feeds.map((f) => (f.type === 'crowdsec' ? startCrowdsecFeed(f, decisions, log, VERSION, network) : startListFeed(f, decisions, log, kernel, network)));
-}
 
 /** Watcher tokens must survive a restart, or every agent has to log in again: keep the key on disk. */
 function jwtSecret(dataDir: string): Buffer {
@@ -53,8 +45,15 @@ export interface ExtraServers {
 }
 
 /** The CrowdSec-compatible Local API and the blocklist mirror, each on its own listener when configured. */
+/** The sections the servers read; the whole config satisfies it. */
+export interface ServersConfig {
+  readonly data_dir: string;
+  readonly lapi?: LapiConfig | undefined;
+  readonly mirror?: MirrorConfig | undefined;
+}
+
 export async function startExtraServers(
-  cfg: GatehouseConfig,
+  cfg: ServersConfig,
   decisions: DecisionService,
   credentials: LapiCredentials,
   setup: ListenerSetup = {},

@@ -1,0 +1,61 @@
+import { crowdsecRef } from '../crowdsec/index.js';
+import { feedsRef, type RunningFeed } from '../feeds/index.js';
+import { firewallRef } from '../firewall/index.js';
+import type { Contribution, ModuleContext } from '../modules/index.js';
+import { BlockEventRepo } from '../store/block-events.js';
+import { LapiCredentials } from '../store/lapi-credentials.js';
+import { adminRoutes } from './admin-routes.js';
+import type { ApiView } from './module.js';
+import { peerAdminRoutes } from './peer-admin-routes.js';
+import { startAdminServers } from './server.js';
+import type { DaemonStatus } from './contract.js';
+import { VERSION } from '../version.js';
+
+/** The api module's start: mounts every module's routes, and reports the modules running. */
+export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contribution<undefined>> {
+  const startedAt = Date.now();
+  const firewall = ctx.get(firewallRef);
+  // `feeds list` in the order the config lists them, whichever module runs each.
+  const order = new Map(ctx.config.feeds.map((f, i) => [f.name, i]));
+  const feeds: RunningFeed[] = [...(ctx.get(feedsRef)?.feeds ?? []), ...(ctx.get(crowdsecRef)?.feeds ?? [])].sort(
+    (a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0),
+  );
+  const crowdsec = ctx.get(crowdsecRef);
+  const others = ctx.running();
+  const status = (): DaemonStatus => {
+    // Every module started before the api runs (a start that fails stops the daemon).
+    const modules = [...others.map((m) => ({ name: m.name, state: 'running' as const, ...(m.status ? { status: m.status() } : {}) })), { name: 'api', state: 'running' as const }];
+    return {
+      version: VERSION,
+      startedAt,
+      modules,
+      firewall: firewall?.status() ?? null,
+      lapi: crowdsec?.lapiAddress ?? null,
+      mirror: crowdsec?.mirrorAddress ?? null,
+      feeds: feeds.length,
+    };
+  };
+  const admin = adminRoutes({
+    decisions: ctx.decisions,
+    blocks: new BlockEventRepo(ctx.store),
+    enforced: firewall?.enforced ?? (async () => undefined),
+    collect: firewall?.collect ?? (async () => undefined),
+    ...(firewall ? { preload: firewall.preload, discardPreload: firewall.discardPreload, waitForKernel: firewall.waitForKernel } : {}),
+    network: ctx.network,
+    status,
+  });
+  const peers = peerAdminRoutes({ feeds, credentials: new LapiCredentials(ctx.store) });
+  const contributed = others.flatMap((m) => (m.routes ? [m.routes] : []));
+  const a = ctx.config.api;
+  const servers = await startAdminServers(
+    async (app) => {
+      await app.register(admin);
+      await app.register(peers);
+      for (const r of contributed) await app.register(r);
+    },
+    { socket: a.socket, ...(a.listen ? { listen: a.listen } : {}), ...(a.token_sha256 ? { tokenSha256: a.token_sha256 } : {}) },
+    { limits: ctx.listenerLimits, log: ctx.log },
+  );
+  ctx.log.info({ socket: a.socket, tcp: servers.tcpAddress }, 'admin API listening');
+  return { status: () => ({ socket: a.socket, tcp: servers.tcpAddress ?? null }), stop: () => servers.close() };
+}

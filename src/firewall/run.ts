@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import { clientsRef } from '../clients/index.js';
+import { EnforcementView } from '../decisions/index.js';
+import type { Contribution, ModuleContext } from '../modules/index.js';
+import { BlockEventRepo } from '../store/block-events.js';
+import { HitCollector } from './collector.js';
+import { Enforcer } from './enforcer.js';
+import type { FirewallApi, FirewallOptions, FirewallView } from './module.js';
+import { prepareBatchDir, systemNftRunner, type NftRunner } from './nft.js';
+
+/** How long a stop waits for the nft run in flight (a million-element batch takes a few seconds). */
+const ENFORCER_STOP_MS = 30_000;
+
+/** The firewall module's start (loaded only when the firewall runs). */
+export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: FirewallOptions): Promise<Contribution<FirewallApi>> {
+  const fw = ctx.config.firewall;
+  const { lan, wan } = ctx.config.interfaces;
+  const log = ctx.log;
+  // Batch files live under data_dir, not /tmp: a kill -9 mid-transaction leaves one, and this clears it.
+  const nft = opts.nft ?? systemNftRunner(prepareBatchDir(join(ctx.dataDir, 'nft-batches')));
+  // A start refused later on must leave the kernel as it found it: no new table, an old one kept.
+  const hadTable = await nft.hasTable(fw.table);
+  const hitTimeoutSec = Math.max(60, Math.ceil((fw.hit_poll_interval * 10) / 1000));
+  const ruleset = { table: fw.table, lan, wan, inbound: fw.inbound, outbound: fw.outbound, hitTimeoutSec, hitSetSize: 65536 };
+  const enforcer = new Enforcer(new EnforcementView(ctx.store), nft, ruleset, log);
+  // Expire first so the reconcile does not load what is already over.
+  ctx.decisions.expire();
+  await enforcer.reconcile();
+  const unsubscribe = ctx.decisions.onChange((c) => enforcer.handle(c));
+  const blocks = new BlockEventRepo(ctx.store);
+  const clients = ctx.get(clientsRef);
+  const collector = new HitCollector(ctx.store, blocks, ctx.decisions, nft, {
+    table: fw.table,
+    hitTimeoutSec,
+    mode: (dir) => (dir === 'in' ? fw.inbound : fw.outbound),
+    clients: clients ?? { whoIs: async () => ({ mac: null, name: null }) },
+  });
+  collector.onHits((hits) => {
+    for (const h of hits) {
+      log.info(
+        { direction: h.direction, client: h.clientIp, mac: h.clientMac, remote: h.remoteIp, port: h.port, proto: h.protocol, mode: h.mode, packets: h.packets },
+        h.mode === 'blocked' ? 'blocked' : 'would have blocked (monitor mode)',
+      );
+    }
+  });
+  let collecting: Promise<unknown> | undefined;
+  // One collection at a time: the API's "collect now" joins a running one instead of racing it.
+  const collect = async (): Promise<void> => {
+    if (!collecting) collecting = collector.collect().finally(() => (collecting = undefined));
+    await collecting;
+  };
+  const timers = [
+    ctx.scheduler.every('collect hits', fw.hit_poll_interval, collect),
+    // Decisions longer than the kernel's timeout cap are put back before it runs out.
+    ctx.scheduler.every('reassert long decisions', fw.expire_interval, async () => {
+      enforcer.reassertDue();
+    }),
+    ctx.scheduler.every('purge old block events', 3600_000, async () => {
+      blocks.purge(Date.now() - fw.block_event_retention);
+    }),
+  ];
+  const status = () => ({ table: fw.table, inbound: fw.inbound, outbound: fw.outbound, ...enforcer.status });
+  return {
+    provides: {
+      status,
+      enforced: () => enforcer.settled(),
+      collect,
+      enforcer,
+      collector,
+      preload: (hosts) => enforcer.preload(hosts),
+      discardPreload: () => enforcer.discardPreload(),
+      waitForKernel: (max: number) => enforcer.backlogBelow(max),
+    },
+    status,
+    async stop(reason) {
+      for (const t of timers) t.stop();
+      unsubscribe();
+      if (reason === 'rollback') {
+        await collecting;
+        if (!hadTable) await removeTable(enforcer, nft, fw.table, log);
+        return;
+      }
+      // Not settled(): a stop must finish even while nft keeps refusing, or hangs; the next start reconciles.
+      const waitMs = opts.stopMs ?? ENFORCER_STOP_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)));
+      if ((await Promise.race([enforcer.stop(), late])) === 'late') log.error({ waitedMs: waitMs }, 'nft did not finish; stopping without it');
+      clearTimeout(timer);
+      await collecting;
+    },
+  };
+}
+
+/**
+ * Takes away a table this start created, after the enforcer's last transaction (bounded: a kernel that
+ * keeps refusing must not hold the refusal up).
+ */
+async function removeTable(enforcer: Enforcer, nft: NftRunner, table: string, log: { warn(o: object, m: string): void }): Promise<void> {
+  await Promise.race([enforcer.settled(), new Promise((r) => setTimeout(r, 5000).unref())]);
+  try {
+    await nft.apply(`delete table inet ${table}\n`);
+  } catch (e) {
+    log.warn({ err: (e as Error).message, table }, 'could not remove the table this refused start created');
+  }
+}
