@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { DecisionService } from '../decisions/service.js';
 import { iterateImportText, type ImportSkips } from '../decisions/import-file.js';
@@ -9,6 +9,9 @@ import { parseDuration } from '../config/duration.js';
 import { KERNEL_TIMEOUT_CAP_SEC } from '../firewall/timeout.js';
 import type { BlockEventRepo } from '../store/block-events.js';
 import { DIRECTIONS, type Direction, type NewDecision } from '../decisions/types.js';
+import { BadRequest, NotFound } from './errors.js';
+import type * as Api from './contract.js';
+import { route } from './route.js';
 
 /** The kernel side (BulkKernel) lets an import's chunks reach nft while SQLite writes them. */
 export interface AdminDeps extends BulkKernel {
@@ -18,7 +21,8 @@ export interface AdminDeps extends BulkKernel {
   readonly enforced: () => Promise<void>;
   /** Reads fresh hit counters into block events, so a report is never a poll interval behind. */
   readonly collect: () => Promise<void>;
-  readonly status: () => Record<string, unknown>;
+  /** What the composition root reports about itself; the status route adds the counts. */
+  readonly status: () => Api.DaemonStatus;
   /** The gateway's LAN networks and own addresses, which a ban must not cover unless forced. */
   readonly network?: () => NetworkContext;
 }
@@ -113,9 +117,16 @@ const blocksQuery = z
   })
   .strict();
 
-export class BadRequest extends Error {
-  override name = 'BadRequest';
-}
+/** Compile-time check: every request the contract describes is one these schemas take (`T` must fit the input). */
+type Takes<S extends z.ZodType, T extends z.input<S>> = [S, T];
+type ContractFits = [
+  Takes<typeof addBody, Api.AddDecisionRequest>,
+  Takes<typeof importQuery, Api.ImportQuery>,
+  Takes<typeof listQuery, Api.DecisionListQuery>,
+  Takes<typeof deleteQuery, Api.DeleteDecisionsQuery>,
+  Takes<typeof allowBody, Api.AddAllowRequest>,
+  Takes<typeof blocksQuery, Api.BlocksQuery>,
+];
 
 function parse<T>(schema: z.ZodType<T>, data: unknown, where: string): T {
   const r = schema.safeParse(data ?? {});
@@ -131,14 +142,14 @@ export function adminRoutes(deps: AdminDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const { decisions } = deps;
 
-    app.get('/v1/status', async () => ({ ok: true, ...deps.status(), decisions: decisions.count(), allow: decisions.listAllow().length }));
+    route(app, 'GET /v1/status', async () => ({ ok: true, ...deps.status(), decisions: decisions.count(), allow: decisions.listAllow().length }));
 
-    app.get('/v1/decisions', async (req) => {
+    route(app, 'GET /v1/decisions', async (req) => {
       const q = parse(listQuery, req.query, 'query');
       return { decisions: decisions.list(q) };
     });
 
-    app.post('/v1/decisions', async (req, reply) => {
+    route(app, 'POST /v1/decisions', async (req, reply) => {
       const b = parse(addBody, req.body, 'body');
       const why = b.force ? undefined : banRefusal(parseTarget(b.value), deps.network?.() ?? NO_NETWORKS);
       if (why !== undefined) throw new BadRequest(`${why}; ${FORCE_HINT}`);
@@ -156,7 +167,7 @@ export function adminRoutes(deps: AdminDeps) {
       return { decision: d, allowedBy: allowed };
     });
 
-    app.post('/v1/decisions/import', { bodyLimit: 512 * 1024 * 1024 }, async (req: FastifyRequest) => {
+    route(app, 'POST /v1/decisions/import', async (req) => {
       const q = parse(importQuery, req.query, 'query');
       if (typeof req.body !== 'string') throw new BadRequest('send the list as text/plain');
       const skips: ImportSkips = { skipped: 0, skippedSamples: [] };
@@ -197,27 +208,27 @@ export function adminRoutes(deps: AdminDeps) {
         refused,
         skippedSamples: [...skips.skippedSamples, ...r.skippedSamples].slice(0, 10),
       };
-    });
+    }, { bodyLimit: 512 * 1024 * 1024 });
 
-    app.delete('/v1/decisions/:id', async (req, reply) => {
+    route(app, 'DELETE /v1/decisions/:id', async (req) => {
       const id = Number((req.params as { id: string }).id);
       if (!Number.isInteger(id) || id <= 0) throw new BadRequest('decision id must be a positive integer');
       const d = decisions.delete(id);
-      if (!d) return reply.code(404).send({ error: `no active decision with id ${id}` });
+      if (!d) throw new NotFound(`no active decision with id ${id}`);
       await deps.enforced();
       return { deleted: [d] };
     });
 
-    app.delete('/v1/decisions', async (req) => {
+    route(app, 'DELETE /v1/decisions', async (req) => {
       const q = parse(deleteQuery, req.query, 'query');
       const deleted = decisions.deleteWhere(q);
       await deps.enforced();
       return { deleted };
     });
 
-    app.get('/v1/allow', async () => ({ allow: decisions.listAllow() }));
+    route(app, 'GET /v1/allow', async () => ({ allow: decisions.listAllow() }));
 
-    app.post('/v1/allow', async (req, reply) => {
+    route(app, 'POST /v1/allow', async (req, reply) => {
       const b = parse(allowBody, req.body, 'body');
       const why = b.force ? undefined : allowRefusal(parseTarget(b.value));
       if (why !== undefined) throw new BadRequest(`${why}; ${FORCE_HINT}`);
@@ -227,15 +238,15 @@ export function adminRoutes(deps: AdminDeps) {
       return { allow: a };
     });
 
-    app.delete('/v1/allow/:key', async (req, reply) => {
+    route(app, 'DELETE /v1/allow/:key', async (req) => {
       const key = (req.params as { key: string }).key;
       const a = decisions.deleteAllow(/^\d+$/.test(key) ? Number(key) : key);
-      if (!a) return reply.code(404).send({ error: `no allow entry ${key}` });
+      if (!a) throw new NotFound(`no allow entry ${key}`);
       await deps.enforced();
       return { deleted: a };
     });
 
-    app.get('/v1/blocks', async (req) => {
+    route(app, 'GET /v1/blocks', async (req) => {
       const q = parse(blocksQuery, req.query, 'query');
       await deps.collect();
       return {
@@ -249,7 +260,7 @@ export function adminRoutes(deps: AdminDeps) {
       };
     });
 
-    app.get('/v1/explain/:value', async (req) => {
+    route(app, 'GET /v1/explain/:value', async (req) => {
       // The router has already decoded the parameter once (a second decode turned "%25" into a 500).
       const raw = (req.params as { value: string }).value;
       const t = parseTarget(raw);
@@ -263,17 +274,4 @@ export function adminRoutes(deps: AdminDeps) {
       return { value: t.text, verdict, decisions: covering, allow, blocks, asClient };
     });
   };
-}
-
-export function sendError(err: Error & { statusCode?: number; validation?: unknown }, reply: FastifyReply): void {
-  const known = ['BadRequest', 'InputError', 'InvalidTargetError', 'ZodError'];
-  if (known.includes(err.name)) {
-    void reply.code(400).send({ error: err.message });
-    return;
-  }
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-    void reply.code(err.statusCode).send({ error: err.message });
-    return;
-  }
-  void reply.code(500).send({ error: `internal error: ${err.message}` });
 }

@@ -1,11 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { LapiCredentials } from '../store/lapi-credentials.js';
-import type { RunningFeed } from '../feeds/index.js';
-import { BadRequest } from './admin-routes.js';
+import { BadRequest, NotFound } from './errors.js';
+import type * as Api from './contract.js';
+import { route } from './route.js';
+
+/** A running feed as the API sees it: its status, and a refresh now. */
+export interface FeedHandle {
+  readonly name: string;
+  status(): Api.FeedStatus;
+  /** Resolves when the result is stored (and enforced) or the attempt failed. */
+  refresh(): Promise<Api.FeedStatus>;
+}
 
 export interface PeerAdminDeps {
-  readonly feeds: readonly RunningFeed[];
+  readonly feeds: readonly FeedHandle[];
   readonly credentials: LapiCredentials;
 }
 
@@ -20,38 +29,40 @@ function name(raw: unknown, what: string): string {
 /** Feeds and CrowdSec credentials: what `gatehouse feeds|bouncers|machines` talk to. */
 export function peerAdminRoutes(deps: PeerAdminDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
-    app.get('/v1/feeds', async () => ({ feeds: deps.feeds.map((f) => f.status()) }));
+    route(app, 'GET /v1/feeds', async () => ({ feeds: deps.feeds.map((f) => f.status()) }));
 
-    app.post('/v1/feeds/refresh', async (req, reply) => {
+    route(app, 'POST /v1/feeds/refresh', async (req) => {
       const wanted = (req.query as { name?: string }).name;
       const feeds = wanted ? deps.feeds.filter((f) => f.name === wanted) : deps.feeds;
-      if (wanted && feeds.length === 0) return reply.code(404).send({ error: `no feed named ${wanted}` });
+      if (wanted && feeds.length === 0) throw new NotFound(`no feed named ${wanted}`);
       return { feeds: await Promise.all(feeds.map((f) => f.refresh())) };
     });
 
-    app.get('/v1/bouncers', async () => ({ bouncers: deps.credentials.listBouncers() }));
-    app.post('/v1/bouncers', async (req, reply) => {
+    route(app, 'GET /v1/bouncers', async () => ({ bouncers: deps.credentials.listBouncers() }));
+    route(app, 'POST /v1/bouncers', async (req, reply) => {
       const b = (req.body ?? {}) as { name?: unknown; key?: unknown };
-      const key = deps.credentials.addBouncer(name(b.name, 'bouncer name'), typeof b.key === 'string' ? b.key : undefined);
+      const n = name(b.name, 'bouncer name');
+      const key = deps.credentials.addBouncer(n, typeof b.key === 'string' ? b.key : undefined);
       reply.code(201);
-      return { name: b.name, key };
+      return { name: n, key };
     });
-    app.delete('/v1/bouncers/:name', async (req, reply) => {
+    route(app, 'DELETE /v1/bouncers/:name', async (req) => {
       const n = name((req.params as { name: string }).name, 'bouncer name');
-      if (!deps.credentials.deleteBouncer(n)) return reply.code(404).send({ error: `no bouncer named ${n}` });
+      if (!deps.credentials.deleteBouncer(n)) throw new NotFound(`no bouncer named ${n}`);
       return { deleted: n };
     });
 
-    app.get('/v1/machines', async () => ({ machines: deps.credentials.listMachines() }));
-    app.post('/v1/machines', async (req, reply) => {
+    route(app, 'GET /v1/machines', async () => ({ machines: deps.credentials.listMachines() }));
+    route(app, 'POST /v1/machines', async (req, reply) => {
       const b = (req.body ?? {}) as { name?: unknown; password?: unknown };
-      const password = deps.credentials.addMachine(name(b.name, 'machine id'), typeof b.password === 'string' ? b.password : undefined);
+      const n = name(b.name, 'machine id');
+      const password = deps.credentials.addMachine(n, typeof b.password === 'string' ? b.password : undefined);
       reply.code(201);
-      return { name: b.name, password };
+      return { name: n, password };
     });
-    app.delete('/v1/machines/:name', async (req, reply) => {
+    route(app, 'DELETE /v1/machines/:name', async (req) => {
       const n = name((req.params as { name: string }).name, 'machine id');
-      if (!deps.credentials.deleteMachine(n)) return reply.code(404).send({ error: `no machine named ${n}` });
+      if (!deps.credentials.deleteMachine(n)) throw new NotFound(`no machine named ${n}`);
       return { deleted: n };
     });
   };

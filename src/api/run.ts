@@ -8,6 +8,8 @@ import { adminRoutes } from './admin-routes.js';
 import type { ApiView } from './module.js';
 import { peerAdminRoutes } from './peer-admin-routes.js';
 import { startAdminServers } from './server.js';
+import type { DaemonStatus } from './contract.js';
+import { VERSION } from '../version.js';
 
 /** The api module's start: mounts every module's routes, and reports the modules running. */
 export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contribution<undefined>> {
@@ -20,13 +22,14 @@ export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contributio
   );
   const crowdsec = ctx.get(crowdsecRef);
   const others = ctx.running();
-  const status = () => {
-    const modules = [...others.map((m) => ({ name: m.name, ...(m.status ? { status: m.status() } : {}) })), { name: 'api' }];
-    const fw = others.find((m) => m.name === 'firewall')?.status?.();
+  const status = (): DaemonStatus => {
+    // Every module started before the api runs (a start that fails stops the daemon).
+    const modules = [...others.map((m) => ({ name: m.name, state: 'running' as const, ...(m.status ? { status: m.status() } : {}) })), { name: 'api', state: 'running' as const }];
     return {
+      version: VERSION,
       startedAt,
       modules,
-      firewall: fw ?? null,
+      firewall: firewall?.status() ?? null,
       lapi: crowdsec?.lapiAddress ?? null,
       mirror: crowdsec?.mirrorAddress ?? null,
       feeds: feeds.length,

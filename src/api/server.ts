@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { sendError } from './admin-routes.js';
+import { sendError } from './errors.js';
 import { ListenError, limitedFastify, listenOn, type ListenerKey, type ListenerSetup } from '../net/listeners.js';
 
 function tokenMatches(header: string | undefined, sha256Hex: string): boolean {

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import type { Endpoint, RequestOf, ResponseOf } from '../api/contract.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -17,6 +18,18 @@ export interface ApiTarget {
 /** A minimal client of the admin API; the CLI's only way to reach the daemon. */
 export class ApiClient {
   constructor(private readonly target: ApiTarget) {}
+
+  /** A call by the contract's endpoint table: the request and the answer have the types it gives them. */
+  send<E extends Endpoint>(endpoint: E, req: RequestOf<E> = {}): Promise<ResponseOf<E>> {
+    const space = endpoint.indexOf(' ');
+    const params: Readonly<Record<string, string>> = req.params ?? {};
+    let path = endpoint.slice(space + 1).replace(/:(\w+)/g, (_m, name: string) => encodeURIComponent(params[name] ?? ''));
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, String(v));
+    if (query.size > 0) path += `?${query}`;
+    const text = typeof req.body === 'string';
+    return this.call<ResponseOf<E>>(endpoint.slice(0, space), path, req.body, text ? { contentType: 'text/plain' } : {});
+  }
 
   async call<T>(method: string, path: string, body?: unknown, opts: { contentType?: string } = {}): Promise<T> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);

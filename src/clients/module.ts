@@ -1,8 +1,16 @@
 import { moduleRef, type Module } from '../modules/index.js';
-import { ClientDirectory } from '../net/clients.js';
-import { clientsSection, type ClientsConfig } from './config.js';
+import type { ClientsConfig } from './config.js';
+import { clientsSection } from './config.js';
+import { openClients } from './directory.js';
+import type { Clients } from './types.js';
 
-export const clientsRef = moduleRef<ClientDirectory>('clients');
+export const clientsRef = moduleRef<Clients>('clients');
+
+/** What the clients module reads of the config: its section, and the LAN interfaces its devices are on. */
+export interface ClientsView {
+  readonly clients: ClientsConfig;
+  readonly interfaces: { readonly lan: readonly string[] };
+}
 
 /** LAN devices: who is behind an address (MAC from the neighbour table or DHCP leases, name from config). */
 export const clientsModule = {
@@ -11,7 +19,11 @@ export const clientsModule = {
   enabled: () => true,
   async start(ctx) {
     const c = ctx.config.clients;
-    const directory = new ClientDirectory({ names: new Map(c.names.map((n) => [n.mac.toLowerCase(), n.name])), dhcpLeases: c.dhcp_leases });
-    return { provides: directory, async stop() {} };
+    const clients = openClients({
+      names: new Map(c.names.map((n) => [n.mac.toLowerCase(), n.name])),
+      ...(c.dhcp_leases ? { dhcpLeases: c.dhcp_leases } : {}),
+      interfaces: ctx.config.interfaces.lan,
+    });
+    return { provides: clients, async stop() {} };
   },
-} satisfies Module<{ readonly clients: ClientsConfig }, ClientDirectory>;
+} satisfies Module<ClientsView, Clients>;

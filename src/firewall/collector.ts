@@ -6,11 +6,7 @@ import { FAMILIES, hitSet, type HitDir } from './names.js';
 import type { NftRunner } from './nft.js';
 import { parseHitSet } from './hit-parse.js';
 import type { Mode } from './ruleset.js';
-
-export interface ClientInfo {
-  readonly mac: string | null;
-  readonly name: string | null;
-}
+import type { Clients } from '../clients/index.js';
 
 export interface CollectorOptions {
   readonly table: string;
@@ -18,10 +14,9 @@ export interface CollectorOptions {
   readonly events?: EventPublisher;
   readonly hitTimeoutSec: number;
   readonly mode: (dir: HitDir) => Mode;
-  /** Looks up the LAN device behind an address (neighbour table, DHCP leases, configured names). */
-  readonly clientInfo: (ip: string) => Promise<ClientInfo>;
+  /** Who the LAN side of a hit is (MAC and name, for IPv4 and IPv6 alike). */
+  readonly clients: Pick<Clients, 'whoIs'>;
 }
-
 
 /**
  * Turns the kernel's per-pair hit counters into block events. The kernel counts; we only read small hit
@@ -64,7 +59,7 @@ export class HitCollector {
             refs = this.decisions.covering(s.remote).map((d) => ({ id: d.id, origin: d.origin, scenario: d.scenario, reason: d.reason }));
             reasons.set(s.remote, refs);
           }
-          const info = await this.opts.clientInfo(s.client);
+          const info = await this.opts.clients.whoIs(s.client, now);
           hits.push({
             direction: dir === 'out' ? 'outbound' : 'inbound',
             clientIp: s.client,

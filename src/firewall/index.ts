@@ -1,7 +1,7 @@
 export { FIREWALL_MODES, firewallDefaults, firewallSection, firewallWanted, type FirewallConfig, type FirewallMode } from './config.js';
-export { firewallModule, firewallRef, type FirewallApi, type FirewallOptions, type FirewallView } from './module.js';
+export { firewallModule, firewallRef, type FirewallApi, type FirewallOptions, type FirewallStatus, type FirewallView } from './module.js';
 export { Enforcer, type ApplyStats, type EnforcerLog } from './enforcer.js';
-export { HitCollector, type ClientInfo } from './collector.js';
+export { HitCollector } from './collector.js';
 export { NftError, prepareBatchDir, systemNftRunner, type NftRunner } from './nft.js';
 export { applyKernelTable } from './kernel-table.js';
 export { BASE_CHAINS, chainRef, HOOK_POINTS, ifnames, int, KernelFragmentError, kw, rule, setRef, type HookPoint, type KernelFragment, type NftRule, type NftToken } from './fragment.js';

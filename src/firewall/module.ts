@@ -7,11 +7,27 @@ import type { Enforcer } from './enforcer.js';
 import type { HitCollector } from './collector.js';
 import type { NftRunner } from './nft.js';
 import type { KernelFragment } from './fragment.js';
+import type { Mode } from './ruleset.js';
 
 /** What the firewall module reads of the config. */
 export interface FirewallView {
   readonly firewall: FirewallConfig;
   readonly interfaces: { readonly lan: readonly string[]; readonly wan: readonly string[] };
+}
+
+/** The firewall as `gatehouse status` shows it. */
+export interface FirewallStatus {
+  /** The nftables table: inet <table>. */
+  readonly table: string;
+  readonly inbound: Mode;
+  readonly outbound: Mode;
+  /** nft transactions run since the start. */
+  readonly transactions: number;
+  /** The last nft failure; absent (or undefined) when the last transaction went through. */
+  readonly lastError?: string | undefined;
+  /** Elements nft refused and that were left out so the rest is enforced. */
+  readonly refused: number;
+  readonly refusedSamples: readonly string[];
 }
 
 /** What the running firewall offers the other modules. */
@@ -24,6 +40,7 @@ export interface FirewallApi extends BulkKernel {
   readonly collector: HitCollector;
   /** The other modules' parts of the table: applied with the firewall's own in one transaction. */
   readonly setFragments: (fragments: readonly KernelFragment[]) => Promise<void>;
+  readonly status: () => FirewallStatus;
 }
 
 export interface FirewallOptions {

@@ -33,7 +33,7 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
     table: fw.table,
     hitTimeoutSec,
     mode: (dir) => (dir === 'in' ? fw.inbound : fw.outbound),
-    clientInfo: async (ip) => (clients ? clients.lookup(ip) : { mac: null, name: null }),
+    clients: clients ?? { whoIs: async () => ({ mac: null, name: null }) },
     events: ctx.bus,
   });
   const unsubscribeHits = ctx.bus.subscribe('firewall.blocked', (hits) => {
@@ -53,8 +53,10 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
     ctx.scheduler.every('reassert long decisions', fw.expire_interval, () => void enforcer.reassertDue()),
     ctx.scheduler.every('purge old block events', 3600_000, () => void blocks.purge(ctx.scheduler.clock.now() - fw.block_event_retention)),
   ];
+  const status = () => ({ table: fw.table, inbound: fw.inbound, outbound: fw.outbound, ...enforcer.status });
   return {
     provides: {
+      status,
       enforced: () => enforcer.settled(),
       collect,
       enforcer,
@@ -67,7 +69,7 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
         await enforcer.settled();
       },
     },
-    status: () => ({ table: fw.table, inbound: fw.inbound, outbound: fw.outbound, ...enforcer.status }),
+    status,
     async stop(reason) {
       // Waits for a collection in progress (the others are quick).
       const jobsDone = Promise.allSettled(jobs.map((j) => j.stop()));

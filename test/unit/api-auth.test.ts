@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { startAdminServers } from '../../src/api/server.js';
 import { adminRoutes } from '../../src/api/admin-routes.js';
+import { NO_STATUS } from './helpers/status.js';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
 import { BlockEventRepo } from '../../src/store/block-events.js';
 
@@ -32,7 +33,7 @@ describe('admin API authentication', () => {
         blocks: new BlockEventRepo(store.db),
         enforced: async () => undefined,
         collect: async () => undefined,
-        status: () => ({}),
+        status: () => NO_STATUS,
       }),
       { socket: join(dir, 'api.sock'), listen: '127.0.0.1:0', tokenSha256: createHash('sha256').update(token).digest('hex') },
     );
@@ -60,7 +61,7 @@ describe('admin API authentication', () => {
     try {
       await assert.rejects(
         startAdminServers(
-          adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => ({}) }),
+          adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => NO_STATUS }),
           { socket: join(dir, 'api.sock'), listen: '127.0.0.1:0' },
         ),
         /token_sha256/,
@@ -75,7 +76,7 @@ describe('admin API authentication', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-api-bad-'));
     const store = openDecisionStore(dir);
     const servers = await startAdminServers(
-      adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => ({}) }),
+      adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => NO_STATUS }),
       { socket: join(dir, 'api.sock'), listen: '127.0.0.1:0', tokenSha256: createHash('sha256').update('t').digest('hex') },
     );
     t.after(async () => {

@@ -7,7 +7,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { BlockEventRepo } from '../../src/store/block-events.js';
-import { adminRoutes, sendError } from '../../src/api/admin-routes.js';
+import { adminRoutes } from '../../src/api/admin-routes.js';
+import { sendError } from '../../src/api/errors.js';
+import { NO_STATUS } from './helpers/status.js';
 import { parseTarget } from '../../src/net/ip.js';
 import type { NetworkContext } from '../../src/net/target-guard.js';
 
@@ -45,7 +47,7 @@ before(async () => {
       blocks: new BlockEventRepo(store.db),
       enforced: async () => undefined,
       collect: async () => undefined,
-      status: () => ({}),
+      status: () => NO_STATUS,
       network: () => NET,
     }),
   );

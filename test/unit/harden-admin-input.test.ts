@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { startAdminServers, type AdminServers } from '../../src/api/server.js';
 import { adminRoutes } from '../../src/api/admin-routes.js';
+import { NO_STATUS } from './helpers/status.js';
 import { peerAdminRoutes } from '../../src/api/peer-admin-routes.js';
 import { MirrorDecisionReads, mirrorRoutes } from '../../src/crowdsec/mirror/index.js';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
@@ -30,7 +31,7 @@ let mirrorBase: string;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gh-harden-admin-'));
   store = openDecisionStore(dir, { migrations: [lapiMigrations] });
-  const routes = adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => ({}) });
+  const routes = adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => NO_STATUS });
   const peers = peerAdminRoutes({ feeds: [], credentials: new LapiCredentials(store.db) });
   admin = await startAdminServers(
     async (app) => {

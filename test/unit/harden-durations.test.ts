@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { adminRoutes } from '../../src/api/admin-routes.js';
+import { NO_STATUS } from './helpers/status.js';
 import { startAdminServers } from '../../src/api/server.js';
 import { EnforcementView } from '../../src/decisions/enforcement-view.js';
 import { InputError, openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
@@ -111,7 +112,7 @@ describe('admin API: durations the gateway cannot hold are refused with a clear 
     const st = openDecisionStore(dir);
     const token = 'h1 token';
     const servers = await startAdminServers(
-      adminRoutes({ decisions: st.service, blocks: new BlockEventRepo(st.db), enforced: async () => undefined, collect: async () => undefined, status: () => ({}) }),
+      adminRoutes({ decisions: st.service, blocks: new BlockEventRepo(st.db), enforced: async () => undefined, collect: async () => undefined, status: () => NO_STATUS }),
       { socket: join(dir, 'api.sock'), listen: '127.0.0.1:0', tokenSha256: createHash('sha256').update(token).digest('hex') },
     );
     t.after(async () => {

@@ -17,6 +17,7 @@ import { LapiCredentials } from '../../src/store/lapi-credentials.js';
 import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { startAdminServers } from '../../src/api/server.js';
 import { adminRoutes } from '../../src/api/admin-routes.js';
+import { NO_STATUS } from './helpers/status.js';
 import { BlockEventRepo } from '../../src/store/block-events.js';
 
 /** Client connections that send a partial request and stay open; counts the ones the server closes. */
@@ -167,7 +168,7 @@ describe('listener limits', () => {
     const store = openDecisionStore(dir);
     const socket = join(dir, 'api.sock');
     const servers = await startAdminServers(
-      adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => ({}) }),
+      adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => NO_STATUS }),
       { socket, listen: '127.0.0.1:0', tokenSha256: 'a'.repeat(64) },
     );
     const crowd = new Crowd();
@@ -219,7 +220,7 @@ describe('a port in use', () => {
       store.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    const routes = adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => ({}) });
+    const routes = adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => NO_STATUS });
     await assert.rejects(startAdminServers(routes, { socket: join(dir, 'api.sock'), listen: `127.0.0.1:${busy.port}`, tokenSha256: 'a'.repeat(64) }), {
       message: new RegExp(`^api\\.listen: 127\\.0\\.0\\.1:${busy.port} is already in use`),
     });

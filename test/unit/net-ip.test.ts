@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import ipaddr from 'ipaddr.js';
 import { covers, InvalidTargetError, parseTarget, tryParseTarget, type Target } from '../../src/net/ip.js';
-import { parseDnsmasqLeases } from '../../src/net/clients.js';
+import { parseDnsmasqLeases } from '../../src/clients/index.js';
 
 const hex = (b: Buffer): string => b.toString('hex');
 

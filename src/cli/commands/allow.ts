@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { AllowEntry } from '../../decisions/types.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, remaining, table, when } from '../format.js';
 
@@ -13,7 +12,7 @@ export function registerAllow(program: Command): void {
     .option('--force', 'allow it even if it is broader than /8 (IPv4) or /16 (IPv6)')
     .option('--json', 'print JSON')
     .action(async (value: string, o: GlobalOpts & { reason?: string; duration?: string; force?: boolean }) => {
-      const r = await client(o).call<{ allow: AllowEntry }>('POST', '/v1/allow', { value, reason: o.reason, duration: o.duration, ...(o.force ? { force: true } : {}) });
+      const r = await client(o).send('POST /v1/allow', { body: { value, reason: o.reason, duration: o.duration, ...(o.force ? { force: true } : {}) } });
       if (o.json) return printJson(r.allow);
       console.log(`allow entry ${r.allow.id}: ${r.allow.value} is never blocked (expires in ${remaining(r.allow.expiresAt)})`);
     });
@@ -22,7 +21,7 @@ export function registerAllow(program: Command): void {
     .description('list allow entries')
     .option('--json', 'print JSON')
     .action(async (o: GlobalOpts) => {
-      const r = await client(o).call<{ allow: AllowEntry[] }>('GET', '/v1/allow');
+      const r = await client(o).send('GET /v1/allow');
       if (o.json) return printJson(r.allow);
       console.log(table(['ID', 'VALUE', 'REASON', 'EXPIRES IN', 'CREATED'], r.allow.map((a) => [String(a.id), a.value, a.reason || '-', remaining(a.expiresAt), when(a.createdAt)])));
     });
@@ -31,7 +30,7 @@ export function registerAllow(program: Command): void {
     .description('remove an allow entry by id or value')
     .option('--json', 'print JSON')
     .action(async (key: string, o: GlobalOpts) => {
-      const r = await client(o).call<{ deleted: AllowEntry }>('DELETE', `/v1/allow/${encodeURIComponent(key)}`);
+      const r = await client(o).send('DELETE /v1/allow/:key', { params: { key } });
       if (o.json) return printJson(r.deleted);
       console.log(`allow entry ${r.deleted.id} (${r.deleted.value}) deleted`);
     });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { BlockEvent } from '../../store/block-events.js';
-import type { AllowEntry, Decision } from '../../decisions/types.js';
+import type { BlockDirection, BlockEvent, GatehouseStatus, ModuleStatus } from '../../api/contract.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, table, when } from '../format.js';
 import { printDecisions } from './decisions.js';
@@ -31,13 +30,26 @@ export function formatBlocks(blocks: readonly BlockEvent[]): string {
   );
 }
 
-interface Explain {
-  value: string;
-  verdict: string;
-  decisions: Decision[];
-  allow: AllowEntry[];
-  blocks: BlockEvent[];
-  asClient: BlockEvent[];
+/** A module's line: its own words, else the plain values of what it reports (table=gatehouse refused=0). */
+function moduleDetail(m: ModuleStatus): string {
+  if (m.detail) return m.detail;
+  const plain = Object.entries(m.status ?? {}).filter(([, v]) => v !== null && v !== undefined && typeof v !== 'object');
+  return plain.length > 0 ? plain.map(([k, v]) => `${k}=${String(v)}`).join(' ') : '-';
+}
+
+/** `gatehouse status`: the daemon, its modules, and what the firewall enforces. */
+export function formatStatus(r: GatehouseStatus): string {
+  const lines = [
+    `gatehouse ${r.version} up since ${when(r.startedAt)}; ${r.decisions} active decisions, ${r.allow} allow entries`,
+    '',
+    table(['MODULE', 'STATE', 'DETAIL'], r.modules.map((m) => [m.name, m.state, moduleDetail(m)])),
+  ];
+  const fw = r.firewall;
+  if (fw) {
+    lines.push('', `table inet ${fw.table}: inbound ${fw.inbound}, outbound ${fw.outbound}${fw.lastError ? `; LAST ERROR: ${fw.lastError}` : ''}`);
+    if (fw.refused) lines.push(`NOT ENFORCED: nft refused ${fw.refused} element(s), left out so the rest is enforced: ${fw.refusedSamples.join(', ')} (see the daemon log)`);
+  }
+  return lines.join('\n');
 }
 
 export function registerBlocks(program: Command): void {
@@ -49,11 +61,9 @@ export function registerBlocks(program: Command): void {
     .option('--limit <n>', 'at most this many rows', '200')
     .option('--json', 'print JSON')
     .action(async (o: GlobalOpts & { direction?: string; since?: string; client?: string; limit: string }) => {
-      const q = new URLSearchParams({ limit: o.limit });
-      if (o.direction) q.set('direction', o.direction);
-      if (o.since) q.set('since', o.since);
-      if (o.client) q.set('client', o.client);
-      const r = await client(o).call<{ blocks: BlockEvent[] }>('GET', `/v1/blocks?${q}`);
+      // The daemon checks the values and names what it takes.
+      const query = { limit: Number(o.limit), direction: o.direction as BlockDirection | undefined, since: o.since, client: o.client };
+      const r = await client(o).send('GET /v1/blocks', { query });
       if (o.json) return printJson(r.blocks);
       console.log(formatBlocks(r.blocks));
     });
@@ -62,7 +72,7 @@ export function registerBlocks(program: Command): void {
     .description('every decision and allow entry that covers an IP or range, and every client that hit it')
     .option('--json', 'print JSON')
     .action(async (ip: string, o: GlobalOpts) => {
-      const r = await client(o).call<Explain>('GET', `/v1/explain/${encodeURIComponent(ip)}`);
+      const r = await client(o).send('GET /v1/explain/:value', { params: { value: ip } });
       if (o.json) return printJson(r);
       const verdict =
         r.verdict === 'allowed'
@@ -93,11 +103,8 @@ export function registerBlocks(program: Command): void {
     .description('is the daemon up, and what is it enforcing')
     .option('--json', 'print JSON')
     .action(async (o: GlobalOpts) => {
-      const r = await client(o).call<Record<string, unknown>>('GET', '/v1/status');
+      const r = await client(o).send('GET /v1/status');
       if (o.json) return printJson(r);
-      const fw = r.firewall as { table: string; inbound: string; outbound: string; lastError?: string; refused?: number; refusedSamples?: string[] };
-      console.log(`daemon up since ${when(r.startedAt as number)}; ${String(r.decisions)} active decisions, ${String(r.allow)} allow entries`);
-      console.log(`table inet ${fw.table}: inbound ${fw.inbound}, outbound ${fw.outbound}${fw.lastError ? `; LAST ERROR: ${fw.lastError}` : ''}`);
-      if (fw.refused) console.log(`NOT ENFORCED: nft refused ${fw.refused} element(s), left out so the rest is enforced: ${(fw.refusedSamples ?? []).join(', ')} (see the daemon log)`);
+      console.log(formatStatus(r));
     });
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { AllowEntry, Decision } from '../../decisions/types.js';
+import type { Decision, Direction } from '../../api/contract.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, remaining, table, when } from '../format.js';
 
@@ -32,13 +32,16 @@ export function registerDecisions(program: Command): void {
     .option('--force', 'ban it even if it covers everything, the LAN, this gateway or private space')
     .option('--json', 'print JSON')
     .action(async (value: string, o: AddOpts) => {
-      const r = await client(o).call<{ decision: Decision; allowedBy: AllowEntry[] }>('POST', '/v1/decisions', {
-        value,
-        duration: o.duration,
-        reason: o.reason,
-        direction: o.direction,
-        scenario: o.scenario,
-        ...(o.force ? { force: true } : {}),
+      const r = await client(o).send('POST /v1/decisions', {
+        body: {
+          value,
+          duration: o.duration,
+          reason: o.reason,
+          // The daemon checks it and names the values it takes.
+          direction: o.direction as Direction | undefined,
+          scenario: o.scenario,
+          ...(o.force ? { force: true } : {}),
+        },
       });
       if (o.json) return printJson(r);
       const d = r.decision;
@@ -53,10 +56,7 @@ export function registerDecisions(program: Command): void {
     .option('--limit <n>', 'at most this many', '1000')
     .option('--json', 'print JSON')
     .action(async (o: GlobalOpts & { origin?: string; value?: string; limit: string }) => {
-      const q = new URLSearchParams({ limit: o.limit });
-      if (o.origin) q.set('origin', o.origin);
-      if (o.value) q.set('value', o.value);
-      const r = await client(o).call<{ decisions: Decision[] }>('GET', `/v1/decisions?${q}`);
+      const r = await client(o).send('GET /v1/decisions', { query: { limit: Number(o.limit), origin: o.origin, value: o.value } });
       if (o.json) return printJson(r.decisions);
       printDecisions(r.decisions);
     });
@@ -68,15 +68,12 @@ export function registerDecisions(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, o: GlobalOpts & { value?: string; origin?: string }) => {
       const c = client(o);
-      let deleted: Decision[];
+      let deleted: readonly Decision[];
       if (id !== undefined) {
-        deleted = (await c.call<{ deleted: Decision[] }>('DELETE', `/v1/decisions/${encodeURIComponent(id)}`)).deleted;
+        deleted = (await c.send('DELETE /v1/decisions/:id', { params: { id } })).deleted;
       } else {
         if (!o.value && !o.origin) throw new Error('give a decision id, --value or --origin');
-        const q = new URLSearchParams();
-        if (o.value) q.set('value', o.value);
-        if (o.origin) q.set('origin', o.origin);
-        deleted = (await c.call<{ deleted: Decision[] }>('DELETE', `/v1/decisions?${q}`)).deleted;
+        deleted = (await c.send('DELETE /v1/decisions', { query: { value: o.value, origin: o.origin } })).deleted;
       }
       if (o.json) return printJson(deleted);
       console.log(`${deleted.length} decision(s) deleted`);
@@ -92,17 +89,9 @@ export function registerDecisions(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (file: string, o: AddOpts & { origin: string }) => {
       const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
-      const q = new URLSearchParams({ direction: o.direction ?? 'both', origin: o.origin });
-      if (o.duration) q.set('duration', o.duration);
-      if (o.reason) q.set('reason', o.reason);
-      if (o.force) q.set('force', 'true');
+      const query = { direction: (o.direction ?? 'both') as Direction, origin: o.origin, duration: o.duration, reason: o.reason, force: o.force ? true : undefined };
       const started = Date.now();
-      const r = await client(o).call<{ added: number; updated: number; skipped: number; refused?: number; skippedSamples: { line: number; text: string; why: string }[] }>(
-        'POST',
-        `/v1/decisions/import?${q}`,
-        text,
-        { contentType: 'text/plain' },
-      );
+      const r = await client(o).send('POST /v1/decisions/import', { query, body: text });
       if (o.json) return printJson({ ...r, ms: Date.now() - started });
       console.log(`${r.added} added, ${r.updated} updated, ${r.skipped} skipped — enforced in ${Date.now() - started} ms`);
       for (const s of r.skippedSamples) console.log(`  skipped line ${s.line}: ${JSON.stringify(s.text)} (${s.why})`);

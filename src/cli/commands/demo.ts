@@ -4,7 +4,7 @@ import { labDown, labUp } from '../../lab/lab.js';
 import { closeProbes, connectFrom, httpGetFrom } from '../../lab/probe.js';
 import { LabGateway, labGatewayConfig } from '../../lab/gateway-runner.js';
 import { feedUrl } from '../../lab/topology.js';
-import type { BlockEvent } from '../../store/block-events.js';
+import type { BlockEvent } from '../../api/contract.js';
 import { formatBlocks } from './blocks.js';
 
 const DEMO_DIR = '/run/gatehouse-demo';

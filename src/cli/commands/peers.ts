@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { FeedStatus } from '../../feeds/index.js';
+import type { FeedStatus, FeedsResponse } from '../../api/contract.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, table, when } from '../format.js';
 
@@ -27,7 +27,7 @@ export function progressLine(fs: readonly FeedStatus[], only?: string): string {
 }
 
 /** Polls the feed list twice a second and rewrites one status line on stderr; returns the stop function ("done"/"failed"). */
-function showProgress(poll: () => Promise<{ feeds: FeedStatus[] }>, only: string | undefined): (last: string) => void {
+function showProgress(poll: () => Promise<FeedsResponse>, only: string | undefined): (last: string) => void {
   let shown = `refreshing ${only ?? 'all feeds'}…`;
   process.stderr.write(shown);
   let stopped = false;
@@ -55,7 +55,7 @@ export function registerPeers(program: Command): void {
     .description('each feed: last result, entries, skipped lines, next refresh, warnings')
     .option('--json', 'print JSON')
     .action(async (o: GlobalOpts) => {
-      const r = await client(o).call<{ feeds: FeedStatus[] }>('GET', '/v1/feeds');
+      const r = await client(o).send('GET /v1/feeds');
       if (o.json) return printJson(r.feeds);
       console.log(feedRows(r.feeds));
     });
@@ -64,11 +64,10 @@ export function registerPeers(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string | undefined, o: GlobalOpts) => {
       const api = client(o);
-      const q = name ? `?name=${encodeURIComponent(name)}` : '';
       // On a terminal, show how far a long refresh got (download bytes, then the size of the change).
-      const stop = process.stderr.isTTY && !o.json ? showProgress(() => api.call<{ feeds: FeedStatus[] }>('GET', '/v1/feeds'), name) : undefined;
+      const stop = process.stderr.isTTY && !o.json ? showProgress(() => api.send('GET /v1/feeds'), name) : undefined;
       try {
-        const r = await api.call<{ feeds: FeedStatus[] }>('POST', `/v1/feeds/refresh${q}`);
+        const r = await api.send('POST /v1/feeds/refresh', { query: { name } });
         stop?.('done');
         // A refused or failed refresh is an error for scripts, even though the old list stays in force.
         if (r.feeds.some((f) => f.warning)) process.exitCode = 1;
@@ -89,27 +88,30 @@ export function registerPeers(program: Command): void {
       .option(`--${secret} <value>`, `use this ${secret} instead of a random one`)
       .option('--json', 'print JSON')
       .action(async (name: string, o: GlobalOpts & { key?: string; password?: string }) => {
-        const r = await client(o).call<{ name: string; key?: string; password?: string }>('POST', `/v1/${kind}`, { name, [secret]: o[secret] });
+        const api = client(o);
+        const r = kind === 'bouncers' ? await api.send('POST /v1/bouncers', { body: { name, key: o.key } }) : await api.send('POST /v1/machines', { body: { name, password: o.password } });
         if (o.json) return printJson(r);
         console.log(`${kind === 'bouncers' ? 'API key' : 'password'} for '${name}' (shown only now):`);
-        console.log(r[secret]);
+        console.log('key' in r ? r.key : r.password);
       });
     withConfig(g.command('list'))
       .option('--json', 'print JSON')
       .action(async (o: GlobalOpts) => {
-        const r = await client(o).call<Record<string, Record<string, unknown>[]>>('GET', `/v1/${kind}`);
-        const rows = r[kind] ?? [];
-        if (o.json) return printJson(rows);
-        const cols = kind === 'bouncers' ? ['name', 'ip_address', 'type', 'version', 'last_pull'] : ['machine_id', 'ip_address', 'last_heartbeat'];
-        const key = (row: Record<string, unknown>, c: string) => row[c] ?? row[c.replace(/_([a-z])/g, (_m, ch: string) => ch.toUpperCase())];
-        console.log(table(cols.map((c) => c.toUpperCase()), rows.map((row) => cols.map((c) => {
-          const v = key(row, c);
-          return typeof v === 'number' && c.startsWith('last') ? when(v) : v === undefined || v === null || v === '' ? '-' : String(v);
-        }))));
+        const api = client(o);
+        const text = (v: string) => v || '-';
+        if (kind === 'bouncers') {
+          const { bouncers } = await api.send('GET /v1/bouncers');
+          if (o.json) return printJson(bouncers);
+          console.log(table(['NAME', 'IP_ADDRESS', 'TYPE', 'VERSION', 'LAST_PULL'], bouncers.map((b) => [b.name, text(b.ipAddress), text(b.type), text(b.version), when(b.lastPull)])));
+        } else {
+          const { machines } = await api.send('GET /v1/machines');
+          if (o.json) return printJson(machines);
+          console.log(table(['MACHINE_ID', 'IP_ADDRESS', 'LAST_HEARTBEAT'], machines.map((m) => [m.machineId, text(m.ipAddress), when(m.lastHeartbeat)])));
+        }
       });
     withConfig(g.command('delete <name>'))
       .action(async (name: string, o: GlobalOpts) => {
-        await client(o).call('DELETE', `/v1/${kind}/${encodeURIComponent(name)}`);
+        await client(o).send(kind === 'bouncers' ? 'DELETE /v1/bouncers/:name' : 'DELETE /v1/machines/:name', { params: { name } });
         console.log(`${kind.slice(0, -1)} '${name}' deleted`);
       });
   }

@@ -1,0 +1,4 @@
+import type { DaemonStatus } from '../../../src/api/contract.js';
+
+/** A daemon status for tests that mount the admin routes without a daemon behind them. */
+export const NO_STATUS: DaemonStatus = { version: '0.0.0', startedAt: 0, modules: [], firewall: null, lapi: null, mirror: null, feeds: 0 };
