@@ -4,9 +4,9 @@ import type { Enforcer, FirewallOptions, HitCollector, NftRunner } from '../fire
 import { createEventBus } from '../events/index.js';
 import { createScheduler } from '../scheduler/index.js';
 import type { NetworkContext } from '../net/target-guard.js';
-import { checkpoint } from '../store/db.js';
-import { startCheckpointer } from '../store/checkpointer.js';
-import { secureDataDir } from '../store/data-dir.js';
+import { checkpoint } from '../store/index.js';
+import { startCheckpointer } from '../store/index.js';
+import { secureDataDir } from '../store/index.js';
 import type { GatehouseConfig } from './config.js';
 import { checkInterfaces, checkListeners, interfaceNetworks, listenerBudget, type ListenerList } from './host.js';
 import { firewallRef } from '../firewall/index.js';

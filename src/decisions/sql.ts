@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db.js';
+import type { Db } from '../store/index.js';
 
 /**
  * The condition of a live decision in the `decisions` table (binds `@now`): not deleted, not expired. The

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
-import { openDb, type Db } from '../store/db.js';
-import type { Migrations } from '../store/migrations.js';
-import { Where } from '../store/where.js';
+import { openDb, type Db } from '../store/index.js';
+import type { Migrations } from '../store/index.js';
+import { Where } from '../store/index.js';
 import { ACTIVE_DECISION } from './sql.js';
 import { parseTarget, tryParseTarget, InvalidTargetError, type Target } from '../net/ip.js';
 import type { DecisionChange, DecisionService, StreamDelta } from './service.js';

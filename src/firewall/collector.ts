@@ -1,7 +1,7 @@
-import type { Db } from '../store/db.js';
+import type { Db } from '../store/index.js';
 import type { EventPublisher } from '../events/index.js';
-import type { BlockEventRepo, BlockHit, DecisionRef } from '../store/block-events.js';
-import type { DecisionService } from '../decisions/service.js';
+import type { BlockEventRepo, BlockHit, DecisionRef } from '../store/index.js';
+import type { DecisionService } from '../decisions/index.js';
 import { FAMILIES, hitSet, type HitDir } from './names.js';
 import type { NftRunner } from './nft.js';
 import { parseHitSet } from './hit-parse.js';

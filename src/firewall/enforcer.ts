@@ -1,5 +1,5 @@
-import type { DecisionChange, FreshHost } from '../decisions/service.js';
-import type { EnforcementView, HostState } from '../decisions/enforcement-view.js';
+import type { DecisionChange, FreshHost } from '../decisions/index.js';
+import type { EnforcementView, HostState } from '../decisions/index.js';
 import type { Family } from '../net/ip.js';
 import { mergeRanges, type ByteRange } from '../net/ranges.js';
 import { elementText, rangeText, renderAdd, renderEnsureAbsent } from './elements.js';

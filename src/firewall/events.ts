@@ -1,4 +1,4 @@
-import type { BlockHit } from '../store/block-events.js';
+import type { BlockHit } from '../store/index.js';
 
 declare module '../events/map.js' {
   interface GatehouseEvents {

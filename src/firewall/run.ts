@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { clientsRef } from '../clients/index.js';
 import { EnforcementView } from '../decisions/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
-import { BlockEventRepo } from '../store/block-events.js';
+import { BlockEventRepo } from '../store/index.js';
 import { HitCollector } from './collector.js';
 import { Enforcer } from './enforcer.js';
 import type { FirewallApi, FirewallOptions, FirewallView } from './module.js';

@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from 'undici';
-import type { Direction, NewDecision } from '../../decisions/types.js';
+import type { Direction, NewDecision } from '../../decisions/index.js';
 import { createScheduler, type Job, type RunResult, type Scheduler } from '../../scheduler/index.js';
 import { decodeStream, LapiResponseError, type DecodeCounts } from './decode.js';
 

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { tryParseDuration as parseGoDuration } from '../../config/duration.js';
-import { addInChunks, SORTED_CHUNK } from '../../decisions/bulk-add.js';
+import { tryParseDuration as parseGoDuration } from '../../config/index.js';
+import { addInChunks, SORTED_CHUNK } from '../../decisions/index.js';
 import { parseTarget, tryParseTarget } from '../../net/ip.js';
 import { banRefusalOf, NO_NETWORKS } from '../../net/target-guard.js';
-import type { AlertDecisionRef, AlertQuery } from '../../store/lapi-alerts.js';
+import type { AlertDecisionRef, AlertQuery } from '../../store/index.js';
 import { alertJson, type AlertFilter, type AlertView } from './alert-view.js';
 import { parseAlerts, watcherOrigin } from './alerts.js';
 import { mayDelete, notYours } from './permissions.js';

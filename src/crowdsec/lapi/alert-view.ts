@@ -1,8 +1,8 @@
-import { formatDuration as formatGoDuration } from '../../config/duration.js';
-import type { DecisionService } from '../../decisions/service.js';
-import type { Decision } from '../../decisions/types.js';
+import { formatDuration as formatGoDuration } from '../../config/index.js';
+import type { DecisionService } from '../../decisions/index.js';
+import type { Decision } from '../../decisions/index.js';
 import { covers, tryParseTarget } from '../../net/ip.js';
-import type { LapiAlert, LapiAlerts } from '../../store/lapi-alerts.js';
+import type { LapiAlert, LapiAlerts } from '../../store/index.js';
 import { watcherOrigin } from './alerts.js';
 import type { LapiDecisionReads } from './decision-reads.js';
 import { remainingMs, wireScenario, wireScope } from './wire.js';

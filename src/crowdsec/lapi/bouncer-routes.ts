@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import type { Decision } from '../../decisions/types.js';
+import type { Decision } from '../../decisions/index.js';
 import { covers, tryParseTarget } from '../../net/ip.js';
-import type { LapiBouncer } from '../../store/lapi-credentials.js';
+import type { LapiBouncer } from '../../store/index.js';
 import type { LapiContext } from './context.js';
 import { FORBIDDEN, JSON_TYPE, queryOf, sendJson, wrap } from './http.js';
 import { first, matches, matchesNothing, parseDecisionsSelector, parseStreamQuery, type DecisionSelector } from './query.js';

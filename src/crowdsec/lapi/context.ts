@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
-import type { DecisionService } from '../../decisions/service.js';
-import type { Decision, Direction } from '../../decisions/types.js';
+import type { DecisionService } from '../../decisions/index.js';
+import type { Decision, Direction } from '../../decisions/index.js';
 import type { EventSource } from '../../events/index.js';
 import type { NetworkContext } from '../../net/target-guard.js';
-import type { Db } from '../../store/db.js';
-import type { LapiCredentials } from '../../store/lapi-credentials.js';
-import type { LapiAlerts } from '../../store/lapi-alerts.js';
+import type { Db } from '../../store/index.js';
+import type { LapiCredentials } from '../../store/index.js';
+import type { LapiAlerts } from '../../store/index.js';
 import type { AlertViews } from './alert-view.js';
 import type { LapiDecisionReads } from './decision-reads.js';
 import type { MachineGrant } from './permissions.js';

@@ -1,5 +1,5 @@
-import { ACTIVE_DECISION, RawStatements } from '../../decisions/sql.js';
-import type { Db } from '../../store/db.js';
+import { ACTIVE_DECISION, RawStatements } from '../../decisions/index.js';
+import type { Db } from '../../store/index.js';
 
 /**
  * An active decision as the CrowdSec stream needs it, read as a plain array: a startup stream reads a

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Decision } from '../../decisions/types.js';
+import type { Decision } from '../../decisions/index.js';
 import { AlertFormatError } from './alerts.js';
 import { AlertLimitError } from './alert-limits.js';
 import { LapiDecisionReads } from './decision-reads.js';
 import { AlertViews } from './alert-view.js';
-import { LapiAlerts } from '../../store/lapi-alerts.js';
+import { LapiAlerts } from '../../store/index.js';
 import { BODY_LIMITS, BodyTooLargeError, inflateCapped } from './body-limits.js';
 import { bouncerOf, bouncerRoutes } from './bouncer-routes.js';
 import type { LapiContext, LapiDeps } from './context.js';

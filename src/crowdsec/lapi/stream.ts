@@ -1,4 +1,4 @@
-import type { Decision } from '../../decisions/types.js';
+import type { Decision } from '../../decisions/index.js';
 import type { ActivePageQuery, ActiveRow } from './decision-reads.js';
 import { parseToken } from '../../net/fast-target.js';
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';

@@ -1,5 +1,5 @@
-import type { Decision } from '../../decisions/types.js';
-import { formatDuration as formatGoDuration } from '../../config/duration.js';
+import type { Decision } from '../../decisions/index.js';
+import { formatDuration as formatGoDuration } from '../../config/index.js';
 
 /**
  * Bouncer-facing decision JSON, byte-compatible with CrowdSec 1.4.6 (captures 20-…, 30-…): keys in Go's

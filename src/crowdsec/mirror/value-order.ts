@@ -1,5 +1,5 @@
-import { ACTIVE_DECISION, RawStatements } from '../../decisions/sql.js';
-import type { Db } from '../../store/db.js';
+import { ACTIVE_DECISION, RawStatements } from '../../decisions/index.js';
+import type { Db } from '../../store/index.js';
 
 /** An active decision in value order, for the blocklist mirror. [value, origin, scenario] is the page key. */
 export type ValueOrderRow = readonly [value: string, origin: string, scenario: string, family: 4 | 6, isRange: 0 | 1, expiresAt: number | null];
