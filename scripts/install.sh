@@ -42,6 +42,7 @@ done
 [[ $prefix != / && $bindir != / ]] || die "--prefix and --bindir cannot be /"
 ((purge == 0 || uninstall == 1)) || die "--purge goes with --uninstall"
 root=${root%/}
+if [[ -z $root && $(id -u) -ne 0 ]]; then die "run as root (or give --root DIR to install into a scratch root)"; fi
 live=0
 [[ -z $root && -d /run/systemd/system ]] && live=1 # systemd runs this machine: tell it
 

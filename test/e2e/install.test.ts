@@ -122,6 +122,7 @@ describe('installing a release on a router', { skip: skipReason, timeout: 300_00
       daemon = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       daemon.stdout!.on('data', (b: Buffer) => (out += b.toString()));
       daemon.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+      await untilServing();
     });
     after(async () => {
       if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
@@ -137,21 +138,24 @@ describe('installing a release on a router', { skip: skipReason, timeout: 300_00
       return sh(cmd!, rest);
     };
 
-    test('serves gatehouse status on its socket and enforces with only the unit\'s capabilities', async () => {
-      // Up once the socket answers; a daemon that exits instead ends the wait with what it said.
-      const exited = new Promise<never>((_, reject) => daemon!.once('exit', (c, s) => reject(new Error(`the daemon exited (${c ?? s}):\n${out}`))));
+    /** Up once the socket answers; a daemon that exits instead ends the wait with what it said. */
+    async function untilServing(): Promise<void> {
+      const exited = new Promise<never>((_, reject) => daemon!.once('exit', (c, sig) => reject(new Error(`the daemon exited (${c ?? sig}):\n${out}`))));
       const deadline = Date.now() + 60_000;
-      let status: { ok?: boolean } | undefined;
-      while (!status) {
-        const attempt = cli(['status', '--json']).then(
-          (r) => JSON.parse(r.stdout) as { ok?: boolean },
+      for (;;) {
+        const attempt = cli(['status']).then(
+          () => true,
           (e: unknown) => {
             if (Date.now() > deadline) throw new Error(`no status within 60 s: ${(e as Error).message}\n${out}`);
-            return new Promise<undefined>((r) => setTimeout(r, 200, undefined));
+            return new Promise<false>((r) => setTimeout(r, 200, false));
           },
         );
-        status = await Promise.race([attempt, exited]);
+        if (await Promise.race([attempt, exited])) return;
       }
+    }
+
+    test('serves gatehouse status on its socket and enforces with only the unit\'s capabilities', async () => {
+      const status = JSON.parse((await cli(['status', '--json'])).stdout) as { ok?: boolean };
       assert.equal(status.ok, true);
 
       // It is the installed node process, with the unit's limits on it.
@@ -176,10 +180,11 @@ describe('installing a release on a router', { skip: skipReason, timeout: 300_00
 
     test('stops on SIGTERM, as systemctl stop sends it, and leaves the protection in the kernel', async () => {
       assert.ok(daemon && daemon.exitCode === null, `the daemon is not running:\n${out}`);
+      await cli(['decisions', 'add', '203.0.113.98', '--reason', 'install test', '--duration', '1h']);
       const code = new Promise<number | null>((r) => daemon!.once('exit', (c) => r(c)));
       daemon!.kill('SIGTERM');
       assert.equal(await code, 0, out);
-      assert.match((await nsExec(NS, 'nft', ['list', 'set', 'inet', 'gatehouse', 'both_ip4'])).stdout, /203\.0\.113\.97/);
+      assert.match((await nsExec(NS, 'nft', ['list', 'set', 'inet', 'gatehouse', 'both_ip4'])).stdout, /203\.0\.113\.98/);
     });
   });
 
