@@ -217,4 +217,15 @@ describe('installing a release on a router', { skip: skipReason, timeout: 300_00
     assert.equal(await readFile(join(r3, 'opt/gatehouse/precious'), 'utf8'), 'x');
     await assert.rejects(sh(join(release, 'install.sh'), ['--root', r3, '--prefix', '/opt/gate house']), (e: CommandError) => /not a plain absolute path/.test(e.stderr));
   });
+
+  test('refuses a Node.js the native module was not built for, before changing anything', async () => {
+    // A node 18 as Debian 12 ships it, as far as install.sh asks: its module ABI and version.
+    const fake = join(scratch, 'node18');
+    await writeFile(fake, '#!/bin/sh\ncase "$1" in -p) echo 108 ;; --version) echo v18.19.0 ;; *) exit 1 ;; esac\n', { mode: 0o755 });
+    const r4 = join(scratch, 'root4');
+    await assert.rejects(sh(join(release, 'install.sh'), ['--root', r4, '--node', fake]), (e: CommandError) =>
+      /built with Node\.js \d+\.\d+\.\d+ \(module ABI \d+\), but .*node18 is v18\.19\.0 \(ABI 108\): install Node\.js \d+/.test(e.stderr),
+    );
+    assert.ok(!existsSync(r4), 'the refused install wrote files');
+  });
 });
