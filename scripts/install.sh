@@ -85,6 +85,8 @@ version=$(sed -n 's/^version=//p' "$src/BUILD")
 if [[ -z $node ]]; then node=$(command -v node) || die "Node.js is not installed: install Node.js ${built_with%%.*} (the version this release was built with)"; fi
 node=$(realpath "$node") || die "no such file: $node"
 [[ -x $node && $node =~ ^/[A-Za-z0-9._/+-]*$ ]] || die "not an executable at a plain path: $node"
+# The unit hides homes (ProtectHome=yes): a Node.js from nvm under /root would not start at boot.
+[[ ! $node =~ ^/(home|root)(/|$) ]] || die "$node is in a home directory, which the service cannot see: install Node.js system-wide (e.g. /usr/bin/node) or give --node"
 have_abi=$("$node" -p 'process.versions.modules') || die "$node does not run"
 [[ $have_abi == "$want_abi" ]] ||
   die "this release was built with Node.js $built_with (module ABI $want_abi), but $node is $("$node" --version) (ABI $have_abi): install Node.js ${built_with%%.*}, or build the release with this one"
