@@ -5,6 +5,7 @@ import { iterateImportText, type ImportSkips } from '../decisions/import-file.js
 import { addInChunks, type BulkKernel } from '../decisions/bulk-add.js';
 import { parseTarget } from '../net/ip.js';
 import { parseDuration } from '../config/duration.js';
+import { KERNEL_TIMEOUT_CAP_SEC } from '../firewall/timeout.js';
 import type { BlockEventRepo } from '../store/block-events.js';
 import { DIRECTIONS, type Direction, type NewDecision } from '../decisions/types.js';
 
@@ -20,26 +21,46 @@ export interface AdminDeps extends BulkKernel {
 }
 
 const direction = z.enum(DIRECTIONS as [Direction, ...Direction[]]);
-/** Durations arrive as "4h", "30m", "90s" or a number of seconds. */
-const duration = z
-  .union([z.number().positive(), z.string().min(1).max(32)])
-  .transform((v, ctx) => {
-    if (typeof v === 'number') return v;
-    try {
-      const ms = parseDuration(v);
-      if (ms <= 0) throw new Error('must be positive');
-      return ms / 1000;
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: `bad duration ${JSON.stringify(v)}: ${(e as Error).message}` });
+/** The longest duration an admin may give a decision or allow entry: what the kernel holds in one timeout. */
+const MAX_ADMIN_DURATION_SEC = KERNEL_TIMEOUT_CAP_SEC;
+
+/**
+ * Durations arrive as "4h", "30m", "90s" or a number of seconds. With `what`, longer than the kernel holds
+ * is refused rather than clamped: the admin can be told, and a permanent decision is one without duration.
+ */
+function durationSchema(what?: string) {
+  return z.union([z.number().positive(), z.string().min(1).max(32)]).transform((v, ctx) => {
+    let sec: number;
+    if (typeof v === 'number') sec = v;
+    else {
+      try {
+        const ms = parseDuration(v);
+        if (ms <= 0) throw new Error('must be positive');
+        sec = ms / 1000;
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `bad duration ${JSON.stringify(v)}: ${(e as Error).message}` });
+        return z.NEVER;
+      }
+    }
+    if (what !== undefined && !(sec <= MAX_ADMIN_DURATION_SEC)) {
+      const shown = typeof v === 'number' ? `${v} (seconds)` : JSON.stringify(v);
+      ctx.addIssue({
+        code: 'custom',
+        message: `duration ${shown} is longer than the longest supported, ${MAX_ADMIN_DURATION_SEC / 86_400}d; omit the duration for ${what} that never expires`,
+      });
       return z.NEVER;
     }
+    return sec;
   });
+}
+const duration = durationSchema();
+const decisionDuration = durationSchema('a decision');
 
 const addBody = z
   .object({
     value: z.string().min(1).max(64),
     direction: direction.optional(),
-    duration: duration.optional(),
+    duration: decisionDuration.optional(),
     reason: z.string().max(512).optional(),
     scenario: z.string().max(256).optional(),
     origin: z.string().min(1).max(128).optional(),
@@ -49,7 +70,7 @@ const addBody = z
 const importQuery = z
   .object({
     direction: direction.optional(),
-    duration: duration.optional(),
+    duration: decisionDuration.optional(),
     reason: z.string().max(512).optional(),
     origin: z.string().min(1).max(128).optional(),
     scenario: z.string().max(256).optional(),
@@ -69,7 +90,7 @@ const listQuery = z
 const deleteQuery = z.object({ value: z.string().optional(), origin: z.string().optional(), scenario: z.string().optional() }).strict();
 
 const allowBody = z
-  .object({ value: z.string().min(1).max(64), reason: z.string().max(512).optional(), duration: duration.optional() })
+  .object({ value: z.string().min(1).max(64), reason: z.string().max(512).optional(), duration: durationSchema('an allow entry').optional() })
   .strict();
 
 const blocksQuery = z

@@ -129,7 +129,16 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
 
   const timers = [
     new Periodic('collect hits', s.firewall.hitPollMs, collect, log),
-    new Periodic('expire decisions', s.firewall.expireMs, async () => void store.service.expire(), log),
+    new Periodic(
+      'expire decisions',
+      s.firewall.expireMs,
+      async () => {
+        store.service.expire();
+        // Decisions longer than the kernel's timeout cap are put back before it runs out.
+        enforcer.reassertDue();
+      },
+      log,
+    ),
     new Periodic(
       'purge old records',
       3600_000,
@@ -200,7 +209,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       await servers.close();
       await Promise.allSettled(feeds.map((f) => f.stop()));
       await extras?.close();
-      await enforcer.settled();
+      // Not settled(): a stop must finish even while nft keeps refusing; the next start reconciles.
+      await enforcer.stop();
       await collecting;
       // The worker's checkpoint would make this TRUNCATE wait on its lock; stop it first.
       await checkpointer.stop();

@@ -1,5 +1,6 @@
 import type { DecisionService, FreshHost } from './service.js';
 import type { ImportResult, NewDecision } from './types.js';
+import { durationProblem, expiryAfter } from './expiry.js';
 
 /**
  * Lines per transaction for a bulk import in the order it came. Random values touch index pages all over
@@ -49,9 +50,9 @@ export async function addInChunks(target: BulkTarget, items: Iterable<NewDecisio
       const d = step.value;
       chunk.push(d);
       const t = d.target;
-      if (target.preload && t?.isHost) {
-        const expiresAt = d.durationSec === undefined || d.durationSec === null ? null : now + Math.round(d.durationSec * 1000);
-        hosts.push({ value: t.text, family: t.family, direction: d.direction ?? 'both', expiresAt });
+      // A line the store will refuse for its duration is not preloaded (the store skips and counts it).
+      if (target.preload && t?.isHost && durationProblem(d.durationSec) === undefined) {
+        hosts.push({ value: t.text, family: t.family, direction: d.direction ?? 'both', expiresAt: expiryAfter(d.durationSec, now) });
       }
       if (chunk.length === chunkSize) break;
     }

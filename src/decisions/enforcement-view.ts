@@ -111,6 +111,17 @@ export class EnforcementView {
     return out;
   }
 
+  /**
+   * Single-address values whose decisions all expire, the latest after `after` (epoch ms): those a capped
+   * kernel timeout may not cover to the end, so the enforcer re-asserts them.
+   */
+  valuesExpiringAfter(after: number): string[] {
+    return this.db
+      .prepare(`SELECT value FROM decisions WHERE is_range = 0 AND ${ACTIVE} GROUP BY value HAVING max(expires_at IS NULL) = 0 AND max(expires_at) > @after`)
+      .pluck()
+      .all({ now: this.clock(), after }) as string[];
+  }
+
   insertedRanges(from: number, to: number): boolean {
     if (from > to) return false;
     return this.db.prepare('SELECT 1 FROM decisions WHERE id BETWEEN ? AND ? AND is_range = 1 LIMIT 1').get(from, to) !== undefined;

@@ -3,6 +3,7 @@ import { openDb, type Db } from '../store/db.js';
 import { parseTarget, tryParseTarget, InvalidTargetError, type Family, type Target } from '../net/ip.js';
 import type { DecisionChange, DecisionService, StreamDelta } from './service.js';
 import { BatchWriter, type BatchOutcome, type BatchRow } from './batch-writer.js';
+import { durationProblem, expiryAfter } from './expiry.js';
 import {
   DIRECTIONS,
   type ActivePageQuery,
@@ -106,10 +107,11 @@ function checkDirection(d: Direction | undefined): Direction {
   return dir;
 }
 
+/** Refuses durations that are not a positive finite number; clamps absurd ones (see expiry.ts). */
 function expiryFrom(durationSec: number | null | undefined, now: number): number | null {
-  if (durationSec === undefined || durationSec === null) return null;
-  if (!Number.isFinite(durationSec) || durationSec <= 0) throw new InputError(`duration must be a positive number of seconds, not ${durationSec}`);
-  return now + Math.round(durationSec * 1000);
+  const why = durationProblem(durationSec);
+  if (why !== undefined) throw new InputError(why);
+  return expiryAfter(durationSec, now);
 }
 
 

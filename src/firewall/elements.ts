@@ -1,16 +1,17 @@
 import { bytesToText, type Family } from '../net/ip.js';
+import { kernelTimeoutSec } from './timeout.js';
 
 /** nft parses huge single lines slowly and error messages point at a line: keep each add modest. */
 const CHUNK = 5000;
 
 export interface Element {
   readonly value: string;
-  /** Seconds until the kernel drops it by itself; undefined = never. */
+  /** Seconds until the kernel drops it by itself; undefined = never. Clamped to what the kernel holds. */
   readonly timeoutSec?: number;
 }
 
 export function elementText(e: Element): string {
-  return e.timeoutSec === undefined ? e.value : `${e.value} timeout ${e.timeoutSec}s`;
+  return e.timeoutSec === undefined ? e.value : `${e.value} timeout ${kernelTimeoutSec(e.timeoutSec)}s`;
 }
 
 /** `add element` lines for many elements, chunked. */

@@ -1,10 +1,11 @@
 import type { DecisionChange, FreshHost } from '../decisions/service.js';
 import type { EnforcementView, HostState } from '../decisions/enforcement-view.js';
 import type { Family } from '../net/ip.js';
-import { elementText, renderAdd, renderEnsureAbsent, renderReplaceIntervalSet } from './elements.js';
+import { elementText, mergeRanges, rangeText, renderAdd, renderEnsureAbsent, type ByteRange } from './elements.js';
 import { FAMILIES, HOST_DIRS, allowSet, hostSet, netSet, type HostSetDir } from './names.js';
 import type { NftRunner } from './nft.js';
 import { renderSkeleton, type RulesetOptions } from './ruleset.js';
+import { KERNEL_TIMEOUT_CAP_SEC, timeoutUntil } from './timeout.js';
 
 export interface EnforcerLog {
   info(obj: object, msg: string): void;
@@ -29,6 +30,28 @@ function freshState(f: FreshHost): HostState {
 
 const isRangeValue = (v: string): boolean => v.includes('/');
 const familyOfValue = (v: string): Family => (v.includes(':') ? 6 : 4);
+/** An element's value without its timeout: how refused elements are remembered. */
+const elementValue = (text: string): string => text.split(' ', 1)[0]!;
+
+/** One set's full contents in a reconcile: `flush set` and `add element` of these texts. */
+interface SetContents {
+  readonly set: string;
+  readonly elements: string[];
+}
+
+/**
+ * How often elements whose expiry lies beyond the kernel timeout cap are re-asserted, and which: those
+ * whose expiry is more than half a cap away. Every element the kernel got since the last round holds for
+ * a full cap, so a quarter cap of slack remains for a late round (see reassertDue).
+ */
+const CAP_MS = KERNEL_TIMEOUT_CAP_SEC * 1000;
+const REASSERT_EVERY_MS = CAP_MS / 4;
+/** `nft -c` runs one isolation may spend: a few refused elements among millions need ~25 each. */
+const MAX_CHECKS = 200;
+/** Waits between failed full reconciles: doubling from 1 s, at most a minute. */
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 60_000;
+const MAX_REFUSED_SAMPLES = 10;
 
 /**
  * Keeps the kernel's sets equal to the store. Changes are queued and applied by one worker as atomic
@@ -45,6 +68,16 @@ export class Enforcer {
   private needFull = false;
   private lastError: string | undefined;
   private applied = 0;
+  /** Element values nft refused in the last isolation (value → set): left out until their decisions change. */
+  private refused = new Map<string, string>();
+  /** Failed transactions in a row; the second one (a full reconcile failing too) starts the backoff. */
+  private failures = 0;
+  private backingOff = false;
+  private wakeBackoff: (() => void) | undefined;
+  /** Woken when the worker finishes or starts waiting out a backoff: settled() callers go on then. */
+  private idleWaiters: (() => void)[] = [];
+  private stopping = false;
+  private nextReassertAt: number;
 
   constructor(
     private readonly view: EnforcementView,
@@ -52,42 +85,112 @@ export class Enforcer {
     private readonly opts: RulesetOptions,
     private readonly log: EnforcerLog,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.nextReassertAt = clock() + REASSERT_EVERY_MS;
+  }
 
-  get status(): { lastError: string | undefined; transactions: number } {
-    return { lastError: this.lastError, transactions: this.applied };
+  /** `refused`: elements nft would not take, left out so everything else is enforced (see reconcile). */
+  get status(): { lastError: string | undefined; transactions: number; refused: number; refusedSamples: string[] } {
+    return { lastError: this.lastError, transactions: this.applied, refused: this.refused.size, refusedSamples: [...this.refused.keys()].slice(0, MAX_REFUSED_SAMPLES) };
   }
 
   /**
    * Makes the kernel match the store in one transaction: declarations, chains and every set's contents are
    * replaced together, so a restart never opens a gap, even after `kill -9` left an old table behind.
+   * When nft refuses the transaction, the elements it stumbles on are found with dry runs (`nft -c`),
+   * left out and reported, and everything else is applied: one bad element never blocks the rest.
    */
   async reconcile(): Promise<ApplyStats> {
     const started = this.clock();
-    const lines: string[] = [renderSkeleton(this.opts)];
-    let elements = 0;
-    const t = this.opts.table;
     const now = this.clock();
+    const t = this.opts.table;
+    const skeleton = renderSkeleton(this.opts);
     const byDir = new Map<string, string[]>();
     for (const f of FAMILIES) for (const d of HOST_DIRS) byDir.set(hostSet(d, f), []);
     for (const h of this.view.allHosts()) {
       const d = dirOf(h);
-      const text = this.elementFor(h, now);
+      const text = this.elementFor(h, now, true);
       if (!d || text === undefined) continue;
       byDir.get(hostSet(d, h.family))!.push(text);
-      elements++;
     }
-    for (const [set, els] of byDir) {
-      lines.push(`flush set inet ${t} ${set}`, ...renderAdd(t, set, els));
+    const sets: SetContents[] = [...byDir].map(([set, elements]) => ({ set, elements }));
+    for (const f of FAMILIES) sets.push(...this.rangeContents(f, true), this.allowContents(f, true));
+    const script = (contents: readonly SetContents[]): string =>
+      [skeleton, ...contents.flatMap((c) => [`flush set inet ${t} ${c.set}`, ...renderAdd(t, c.set, c.elements)])].join('\n') + '\n';
+    let refused = new Map<string, string>();
+    let applied = sets;
+    try {
+      await this.nft.apply(script(sets));
+    } catch (e) {
+      refused = await this.isolate(skeleton, sets, e);
+      applied = sets.map((c) => ({ set: c.set, elements: c.elements.filter((el) => !refused.has(elementValue(el))) }));
+      await this.nft.apply(script(applied));
     }
-    for (const f of FAMILIES) lines.push(...this.renderRanges(f), ...this.renderAllow(f));
-    await this.nft.apply(lines.join('\n') + '\n');
+    this.refused = refused;
+    if (refused.size > 0) {
+      this.log.error(
+        { refused: refused.size, samples: [...refused.keys()].slice(0, MAX_REFUSED_SAMPLES) },
+        'nft refused some elements; they are left out and everything else is enforced',
+      );
+    }
     this.applied++;
     this.needFull = false;
     this.lastError = undefined;
+    this.nextReassertAt = now + REASSERT_EVERY_MS;
+    const elements = applied.slice(0, byDir.size).reduce((n, c) => n + c.elements.length, 0);
     const stats = { elements, ms: this.clock() - started };
     this.log.info(stats, 'kernel sets reconciled with the store');
     return stats;
+  }
+
+  /**
+   * Finds the elements nft refuses, by bisecting each failing set's contents with dry runs. Throws `err`
+   * when it finds none (the fault lies elsewhere, e.g. the skeleton) or runs out of checks.
+   */
+  private async isolate(skeleton: string, sets: readonly SetContents[], err: unknown): Promise<Map<string, string>> {
+    const check = this.nft.check?.bind(this.nft);
+    if (!check) throw err;
+    const t = this.opts.table;
+    let budget = MAX_CHECKS;
+    const passes = async (set: string | undefined, elements: readonly string[]): Promise<boolean> => {
+      if (this.stopping || budget-- <= 0) throw err;
+      const lines = set === undefined ? [skeleton] : [skeleton, `flush set inet ${t} ${set}`, ...renderAdd(t, set, elements)];
+      try {
+        await check(lines.join('\n') + '\n');
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!(await passes(undefined, []))) throw err;
+    const bad = new Map<string, string>();
+    const bisect = async (set: string, elements: readonly string[]): Promise<void> => {
+      if (elements.length === 1) {
+        bad.set(elementValue(elements[0]!), set);
+        return;
+      }
+      const mid = elements.length >> 1;
+      for (const half of [elements.slice(0, mid), elements.slice(mid)]) if (!(await passes(set, half))) await bisect(set, half);
+    };
+    for (const c of sets) if (c.elements.length > 0 && !(await passes(c.set, c.elements))) await bisect(c.set, c.elements);
+    if (bad.size === 0) throw err;
+    return bad;
+  }
+
+  /**
+   * Re-asserts single addresses whose expiry lies beyond what the kernel may still hold (their timeout was
+   * capped, see firewall/timeout.ts), at most every quarter cap; cheap when nothing is due. The daemon's
+   * expire job calls it. Returns how many it queued.
+   */
+  reassertDue(): number {
+    const now = this.clock();
+    if (now < this.nextReassertAt) return 0;
+    this.nextReassertAt = now + REASSERT_EVERY_MS;
+    const values = this.view.valuesExpiringAfter(now + CAP_MS / 2);
+    // As if removed: each is taken out of every set and put back with a fresh timeout (nft 1.0.6's `add`
+    // of a present element keeps the old one).
+    if (values.length > 0) this.enqueue({ insertedFrom: 1, insertedTo: 0, removedValues: values, allowChanged: false });
+    return values.length;
   }
 
   handle(change: DecisionChange): void {
@@ -137,22 +240,51 @@ export class Enforcer {
     return { ...change, freshHosts: fresh, removedValues: [...change.removedValues, ...leftovers] };
   }
 
-  /** Resolves once every change handed over so far is in the kernel (or has failed and been logged). */
+  /**
+   * Resolves once every change handed over so far is in the kernel, or has failed and been logged: while
+   * the worker waits out a backoff after failed reconciles, callers are not held with it.
+   */
   async settled(): Promise<void> {
+    while (this.running && !this.backingOff) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Applies what is queued, but retries nothing that fails, and returns once the worker is idle: a stop
+   * takes at most the nft run in flight and the next one. The next start's reconcile repairs the rest.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeBackoff?.();
     while (this.running) await this.running;
+    if (this.pending.length > 0 || this.needFull) this.log.error({ lastError: this.lastError }, 'stopping with changes nft did not take; the next start reconciles them');
   }
 
   private kick(): void {
-    if (this.running) return;
+    if (this.running || (this.stopping && this.failures > 0)) return;
     this.running = this.drain().finally(() => {
       this.running = undefined;
       for (const wake of this.queueTaken.splice(0)) wake();
       if (this.pending.length > 0 || this.needFull) this.kick();
+      if (!this.running) for (const wake of this.idleWaiters.splice(0)) wake();
+    });
+  }
+
+  private backoff(ms: number): Promise<void> {
+    this.backingOff = true;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.wakeBackoff?.(), ms);
+      this.wakeBackoff = () => {
+        clearTimeout(timer);
+        this.wakeBackoff = undefined;
+        this.backingOff = false;
+        resolve();
+      };
     });
   }
 
   private async drain(): Promise<void> {
-    while (this.pending.length > 0 || this.needFull) {
+    while ((this.pending.length > 0 || this.needFull) && !(this.stopping && this.failures > 0)) {
       const batch = this.pending;
       this.pending = [];
       this.pendingHosts = 0;
@@ -168,35 +300,59 @@ export class Enforcer {
           }
         }
         this.lastError = undefined;
+        this.failures = 0;
       } catch (e) {
         this.lastError = (e as Error).message;
-        this.log.error({ err: this.lastError }, 'applying decisions to nftables failed; retrying with a full reconcile');
-        // A failed transaction changed nothing; a full reconcile converges whatever the batch was.
+        this.failures++;
+        this.log.error({ err: this.lastError, failures: this.failures }, 'applying decisions to nftables failed; retrying with a full reconcile');
+        // A failed transaction changed nothing; a full reconcile converges whatever the batch was, leaving
+        // out what nft refuses. Only when that fails too is there something to wait out.
         this.needFull = true;
-        await new Promise((r) => setTimeout(r, 1000));
+        if (this.failures > 1 && !this.stopping) await this.backoff(Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 2)));
       }
     }
   }
 
-  private elementFor(h: HostState, now: number): string | undefined {
+  /** The element for a host's state; undefined when it is over, or refused before and `retry` is not set. */
+  private elementFor(h: HostState, now: number, retry = false): string | undefined {
+    if (!retry && this.refused.has(h.value)) return undefined;
     if (h.expiresAt === null) return elementText({ value: h.value });
-    const sec = Math.ceil((h.expiresAt - now) / 1000);
-    return sec > 0 ? elementText({ value: h.value, timeoutSec: sec }) : undefined;
+    const sec = timeoutUntil(h.expiresAt, now);
+    return sec !== undefined ? elementText({ value: h.value, timeoutSec: sec }) : undefined;
   }
 
-  private renderRanges(f: Family): string[] {
+  /** An interval set's contents: the union of its ranges (interval sets refuse overlaps). */
+  private intervalContents(set: string, f: Family, ranges: Iterable<ByteRange>, retry: boolean): SetContents {
+    const elements = mergeRanges(ranges).map((r) => rangeText(r, f));
+    return { set, elements: retry || this.refused.size === 0 ? elements : elements.filter((e) => !this.refused.has(e)) };
+  }
+
+  private rangeContents(f: Family, retry = false): SetContents[] {
     const inbound = [];
     const outbound = [];
     for (const r of this.view.ranges(f)) {
       if (r.inbound) inbound.push(r);
       if (r.outbound) outbound.push(r);
     }
+    return [this.intervalContents(netSet('in', f), f, inbound, retry), this.intervalContents(netSet('out', f), f, outbound, retry)];
+  }
+
+  private allowContents(f: Family, retry = false): SetContents {
+    return this.intervalContents(allowSet(f), f, this.view.allowRanges(f), retry);
+  }
+
+  /** Replaces interval sets' contents in the caller's transaction: no moment without the old or new contents. */
+  private renderReplace(contents: readonly SetContents[]): string[] {
     const t = this.opts.table;
-    return [...renderReplaceIntervalSet(t, netSet('in', f), f, inbound), ...renderReplaceIntervalSet(t, netSet('out', f), f, outbound)];
+    return contents.flatMap((c) => [`flush set inet ${t} ${c.set}`, ...renderAdd(t, c.set, c.elements)]);
+  }
+
+  private renderRanges(f: Family): string[] {
+    return this.renderReplace(this.rangeContents(f));
   }
 
   private renderAllow(f: Family): string[] {
-    return renderReplaceIntervalSet(this.opts.table, allowSet(f), f, this.view.allowRanges(f));
+    return this.renderReplace([this.allowContents(f)]);
   }
 
   /** The difference script for a batch of changes; empty when nothing reaches the kernel. */
@@ -210,6 +366,8 @@ export class Enforcer {
     for (const c of batch) {
       allowChanged ||= c.allowChanged;
       for (const v of c.removedValues) {
+        // A value whose decisions changed gets another chance at the kernel.
+        this.refused.delete(v);
         if (isRangeValue(v)) rangeFamilies.add(familyOfValue(v));
         else removedHosts.add(v);
       }

@@ -10,6 +10,11 @@ export class NftError extends Error {
 export interface NftRunner {
   /** Applies a script as one transaction (`nft -f -`). */
   apply(script: string): Promise<void>;
+  /**
+   * Checks a script as one transaction without applying it (`nft -c -f`): parser and kernel errors both
+   * show. The enforcer uses it to find the element a failed transaction stumbled on; without it, it cannot.
+   */
+  check?(script: string): Promise<void>;
   /** `nft -j list set inet TABLE SET`, parsed; undefined when the set or table does not exist. */
   listSet(table: string, set: string): Promise<unknown | undefined>;
   /** Whether the table exists, without listing set contents (fast even with millions of elements). */
@@ -39,21 +44,28 @@ function summarize(stderr: string): string {
   return first.join('\n') + (lines.length > 6 ? `\n… (${lines.length - 6} more lines)` : '');
 }
 
+async function runScript(script: string, flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  // From a file, not stdin: nft then runs on the other core while the daemon's thread goes on with the
+  // next chunk of an import, instead of waiting for the event loop to feed it a pipe.
+  // Written synchronously (a few MB at most per batch) so nft starts before the caller's next chunk.
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-nft-'));
+  const file = join(dir, 'batch.nft');
+  try {
+    writeFileSync(file, script, { mode: 0o600 });
+    return await run([...flags, '-f', file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export const systemNft: NftRunner = {
   async apply(script) {
-    // From a file, not stdin: nft then runs on the other core while the daemon's thread goes on with the
-    // next chunk of an import, instead of waiting for the event loop to feed it a pipe.
-    // Written synchronously (a few MB at most per batch) so nft starts before the caller's next chunk.
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-nft-'));
-    const file = join(dir, 'batch.nft');
-    let r;
-    try {
-      writeFileSync(file, script, { mode: 0o600 });
-      r = await run(['-f', file]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = await runScript(script, []);
     if (r.code !== 0) throw new NftError(`nft rejected the update: ${summarize(r.stderr)}`);
+  },
+  async check(script) {
+    const r = await runScript(script, ['-c']);
+    if (r.code !== 0) throw new NftError(`nft refused the script: ${summarize(r.stderr)}`);
   },
   async listSet(table, set) {
     const r = await run(['-j', 'list', 'set', 'inet', table, set]);
