@@ -7,7 +7,7 @@
  * holding exactly the store's active single-address decisions.
  *
  * Reproduce a run: GATEHOUSE_FUZZ_SEED=<seed printed at the start>. GATEHOUSE_FUZZ_BATCHES sets batches per
- * entry point (default 3). When an entry point leaves the daemon broken, the next one starts from a fresh
+ * entry point (default 4). When an entry point leaves the daemon broken, the next one starts from a fresh
  * data dir so each entry point is judged on its own (the restart test then says which store it had).
  */
 import { after, before, describe, test } from 'node:test';
@@ -19,14 +19,14 @@ import { covers, tryParseTarget } from '../../src/net/ip.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
 import {
   KERNEL_LIMIT_DURATIONS, KERNEL_LIMIT_JSON, Rng, SCOPES, DIRECTIONS, durationJson, durationText, fuzzSeed, labelText, lapiDecision,
-  limitDecision, listLines, randomTarget, valueText,
+  limitDecision, listLines, publicHost, valueText,
   type FuzzContext, type FuzzLapiDecision,
 } from './helpers/fuzz-inputs.js';
 import { FakeUpstream, adminRequest, cliBounded, limited, readHostSet, type HttpAnswer, type SetContents } from './helpers/fuzz-harness.js';
 import type { Decision } from '../../src/decisions/types.js';
 
 const SEED = fuzzSeed();
-const BATCHES = Number(process.env.GATEHOUSE_FUZZ_BATCHES ?? 3);
+const BATCHES = Number(process.env.GATEHOUSE_FUZZ_BATCHES ?? 4);
 const TABLE = 'gatehouse';
 /** A call that takes longer than this is a hang (a healthy daemon answers in milliseconds). */
 const CALL_LIMIT_MS = 8_000;
@@ -196,7 +196,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
     await entryPoint('admin CLI', async (_b, r) => {
       const calls = Array.from({ length: 8 }, (_, i) => {
         const args = ['decisions', 'add'];
-        if (i === 0) return { args: [...args, `--duration=${r.pick(KERNEL_LIMIT_DURATIONS)}`], value: randomTarget(r, ctx) };
+        if (i === 0) return { args: [...args, `--duration=${r.pick(KERNEL_LIMIT_DURATIONS)}`], value: publicHost(r, ctx) };
         if (r.chance(0.9)) args.push(`--duration=${durationText(r)}`);
         if (r.chance(0.4)) args.push(`--direction=${r.pick(DIRECTIONS)}`);
         if (r.chance(0.4)) args.push(`--reason=${labelText(r)}`);
@@ -211,7 +211,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
   test('admin HTTP API: raw JSON bodies with numbers JSON cannot hold, wrong types and broken syntax', async () => {
     await entryPoint('admin HTTP', async (_b, r) => {
       const bodies = Array.from({ length: 12 }, (_, i) => {
-        if (i === 0) return `{"value":${JSON.stringify(randomTarget(r, ctx))},"duration":${r.pick(KERNEL_LIMIT_JSON)}}`;
+        if (i === 0) return `{"value":${JSON.stringify(publicHost(r, ctx))},"duration":${r.pick(KERNEL_LIMIT_JSON)}}`;
         if (r.chance(0.08)) return r.pick(['{', '{"value":', '[]', 'null', '{"value":"8.8.8.8","duration":1e400', '\u0000']);
         const fields: string[] = [`"value":${r.chance(0.95) ? JSON.stringify(valueText(r, ctx)) : r.pick(['1', 'null', '[]'])}`];
         if (r.chance(0.9)) fields.push(`"duration":${durationJson(r)}`);
@@ -306,13 +306,15 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
   });
 
   /** Kernel host sets equal the store's active single-address decisions (values near expiry tolerated). */
-  async function kernelMatchesStore(label: string): Promise<void> {
+  async function kernelMatchesStore(label: string): Promise<number> {
     const list = await adminRequest(socket, 'GET', '/v1/decisions?limit=1000000', undefined, '', CALL_LIMIT_MS);
     assert.equal(list.result?.status, 200, `${label}: listing decisions`);
     const now = Date.now();
     const near = (t: number | null) => t !== null && Math.abs(t - now) < 5_000;
     const want = new Map<string, { inbound: boolean; outbound: boolean; family: number; near: boolean }>();
+    let longest = 0;
     for (const d of (JSON.parse(list.result!.body) as { decisions: Decision[] }).decisions) {
+      if (d.expiresAt !== null) longest = Math.max(longest, d.expiresAt - now);
       if (d.scope !== 'ip' || (d.expiresAt !== null && d.expiresAt <= now)) continue;
       const w = want.get(d.value) ?? { inbound: false, outbound: false, family: d.value.includes(':') ? 6 : 4, near: false };
       w.inbound ||= d.direction !== 'outbound';
@@ -321,6 +323,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
       want.set(d.value, w);
     }
     const have = await kernelHosts();
+    process.stderr.write(`# ${label}: ${want.size} active single-address decisions in the store, ${have.size} kernel elements\n`);
     const missing: string[] = [];
     const wrongSet: string[] = [];
     for (const [v, w] of want) {
@@ -333,6 +336,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
     const extra = [...have].filter(([v, k]) => !want.has(v) && !(k.expires !== undefined && k.expires < 5_000)).map(([v]) => v);
     assert.deepEqual({ missing: missing.slice(0, 20), wrongSet: wrongSet.slice(0, 20), extra: extra.slice(0, 20) }, { missing: [], wrongSet: [], extra: [] },
       `${label}: kernel vs store (${want.size} active single-address decisions, ${have.size} kernel elements)`);
+    return longest;
   }
 
   test('restart from the store the fuzz produced: SIGTERM finishes, the start succeeds, the kernel matches the store', async () => {
@@ -348,7 +352,9 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
     assert.ok(inTime, 'SIGTERM did not stop the daemon within 10 s');
     process.stderr.write(`# SIGTERM took ${Date.now() - started} ms\n`);
     await g.startDaemon(30_000);
-    await kernelMatchesStore('after SIGTERM and start');
+    const longest = await kernelMatchesStore('after SIGTERM and start');
+    // The case of finding 1: the store holds a ban longer than any timeout nft 1.0.6 accepts (99999999 s).
+    assert.ok(longest > 100_000_000_000, `the fuzz left no decision longer than the kernel can time out (longest ${Math.round(longest / 86_400_000)} days)`);
     await freshEnforced('after SIGTERM and start');
   });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng, durationJson, durationText, fuzzSeed, lapiDecision, listLines, randomTarget, valueText, type FuzzContext } from '../e2e/helpers/fuzz-inputs.js';
+import { Rng, publicHost, durationJson, durationText, fuzzSeed, lapiDecision, listLines, randomTarget, valueText, type FuzzContext } from '../e2e/helpers/fuzz-inputs.js';
 import { covers, tryParseTarget } from '../../src/net/ip.js';
 
 const ctx: FuzzContext = { avoid: ['10.77.0.0/24', '198.51.100.0/24', 'fd77::/64'], sensitive: ['10.77.0.0/24', '10.77.0.1'] };
@@ -36,4 +36,13 @@ test('random targets parse and never overlap the ranges to avoid', () => {
     for (const a of avoid) assert.ok(a.family !== t.family || (!covers(a, t) && !covers(t, a)), `${t.text} overlaps ${a.text}`);
   }
   assert.ok(prefixes.size > 60, `only ${prefixes.size} prefix lengths`);
+});
+
+test('public hosts for long bans are hosts outside the avoided ranges', () => {
+  const r = new Rng(9);
+  for (let i = 0; i < 500; i++) {
+    const t = tryParseTarget(publicHost(r, ctx));
+    assert.ok(t?.isHost);
+    for (const a of ctx.avoid.map((x) => tryParseTarget(x)!)) assert.ok(a.family !== t.family || !covers(a, t));
+  }
 });

@@ -220,12 +220,23 @@ export function lapiDecision(r: Rng, ctx: FuzzContext, id: number): FuzzLapiDeci
   };
 }
 
+/** First octets of IPv4 space no guard should refuse (no private, loopback, CGNAT, link-local, multicast, lab). */
+const PUBLIC_V4_FIRST = [1, 2, 5, 8, 9, 23, 31, 37, 45, 62, 77, 80, 91, 104, 141, 151, 176, 185, 193, 212];
+
+/** An ordinary public host, the kind any source may ban: what a long ban is normally about. */
+export function publicHost(r: Rng, ctx: FuzzContext): string {
+  const avoid = ctx.avoid.map((a) => tryParseTarget(a)).filter((t): t is Target => t !== undefined);
+  for (;;) {
+    const text = r.chance(0.3) ? v6(r) : [r.pick(PUBLIC_V4_FIRST), r.int(256), r.int(256), r.between(1, 254)].join('.');
+    const t = tryParseTarget(text);
+    if (t && !overlapsAny(t, avoid)) return text;
+  }
+}
+
 /** A well-formed decision that only its duration makes hard: the kernel cannot hold it as given. */
 export function limitDecision(r: Rng, ctx: FuzzContext, id: number): FuzzLapiDecision {
-  const value = randomTarget(r, ctx);
   return {
-    duration: r.pick(KERNEL_LIMIT_DURATIONS), origin: 'CAPI', scenario: 'crowdsecurity/long-ban',
-    scope: tryParseTarget(value)?.isHost ? 'Ip' : 'Range', type: 'ban', value, id,
+    duration: r.pick(KERNEL_LIMIT_DURATIONS), origin: 'CAPI', scenario: 'crowdsecurity/long-ban', scope: 'Ip', type: 'ban', value: publicHost(r, ctx), id,
   };
 }
 
