@@ -305,38 +305,70 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
     assert.deepEqual(cutOffs, []);
   });
 
-  /** Kernel host sets equal the store's active single-address decisions (values near expiry tolerated). */
-  async function kernelMatchesStore(label: string): Promise<number> {
+  async function storeDecisions(label: string): Promise<Decision[]> {
     const list = await adminRequest(socket, 'GET', '/v1/decisions?limit=1000000', undefined, '', CALL_LIMIT_MS);
     assert.equal(list.result?.status, 200, `${label}: listing decisions`);
-    const now = Date.now();
+    return (JSON.parse(list.result!.body) as { decisions: Decision[] }).decisions;
+  }
+
+  interface Diff {
+    readonly missing: string[];
+    readonly wrongSet: string[];
+    readonly extra: string[];
+  }
+
+  /** One comparison of the kernel's host sets with a store snapshot; values within 5 s of expiry are let off. */
+  function diff(decisions: readonly Decision[], have: Map<string, { set: string; expires: number | undefined }>, now: number): Diff {
     const near = (t: number | null) => t !== null && Math.abs(t - now) < 5_000;
     const want = new Map<string, { inbound: boolean; outbound: boolean; family: number; near: boolean }>();
-    let longest = 0;
-    for (const d of (JSON.parse(list.result!.body) as { decisions: Decision[] }).decisions) {
-      if (d.expiresAt !== null) longest = Math.max(longest, d.expiresAt - now);
-      if (d.scope !== 'ip' || (d.expiresAt !== null && d.expiresAt <= now)) continue;
+    for (const d of decisions) {
+      if (d.scope !== 'ip' || (d.expiresAt !== null && d.expiresAt <= now - 5_000)) continue;
       const w = want.get(d.value) ?? { inbound: false, outbound: false, family: d.value.includes(':') ? 6 : 4, near: false };
       w.inbound ||= d.direction !== 'outbound';
       w.outbound ||= d.direction !== 'inbound';
       w.near ||= near(d.expiresAt);
       want.set(d.value, w);
     }
-    const have = await kernelHosts();
-    process.stderr.write(`# ${label}: ${want.size} active single-address decisions in the store, ${have.size} kernel elements\n`);
-    const missing: string[] = [];
-    const wrongSet: string[] = [];
+    const out: Diff = { missing: [], wrongSet: [], extra: [] };
     for (const [v, w] of want) {
       const set = `${w.inbound && w.outbound ? 'both' : w.inbound ? 'in' : 'out'}_ip${w.family}`;
       const k = have.get(v);
       if (!k) {
-        if (!w.near) missing.push(v);
-      } else if (k.set !== set) wrongSet.push(`${v} in ${k.set}, expected ${set}`);
+        if (!w.near) out.missing.push(v);
+      } else if (k.set !== set) out.wrongSet.push(`${v} in ${k.set}, expected ${set}`);
     }
-    const extra = [...have].filter(([v, k]) => !want.has(v) && !(k.expires !== undefined && k.expires < 5_000)).map(([v]) => v);
-    assert.deepEqual({ missing: missing.slice(0, 20), wrongSet: wrongSet.slice(0, 20), extra: extra.slice(0, 20) }, { missing: [], wrongSet: [], extra: [] },
-      `${label}: kernel vs store (${want.size} active single-address decisions, ${have.size} kernel elements)`);
-    return longest;
+    // nft reports `expires` in seconds.
+    for (const [v, k] of have) if (!want.has(v) && !(k.expires !== undefined && k.expires < 5)) out.extra.push(`${v} (${k.set}, expires ${k.expires ?? 'never'})`);
+    return out;
+  }
+
+  /**
+   * Kernel host sets equal the store's active single-address decisions. Right after a start the feeds load
+   * and the CrowdSec feed resyncs, so the comparison uses a store that did not change around the kernel read
+   * and is repeated for up to 5 s until the kernel has caught up. Returns the longest remaining ban (ms).
+   */
+  async function kernelMatchesStore(label: string): Promise<number> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const before = await storeDecisions(label);
+      const have = await kernelHosts();
+      const afterList = await storeDecisions(label);
+      const ids = (ds: readonly Decision[]) => ds.map((d) => d.id).sort((a, b) => a - b).join(',');
+      const now = Date.now();
+      const d = diff(afterList, have, now);
+      const settled = ids(before) === ids(afterList);
+      const ok = settled && d.missing.length + d.wrongSet.length + d.extra.length === 0;
+      if (ok || Date.now() > deadline) {
+        const hosts = new Set(afterList.filter((x) => x.scope === 'ip').map((x) => x.value)).size;
+        process.stderr.write(`# ${label}: ${afterList.length} decisions in the store (${hosts} single-address values), ${have.size} kernel elements, store ${settled ? 'settled' : 'still changing'}\n`);
+        const short = { missing: d.missing.slice(0, 20), wrongSet: d.wrongSet.slice(0, 20), extra: d.extra.slice(0, 20) };
+        assert.deepEqual(short, { missing: [], wrongSet: [], extra: [] }, `${label}: kernel vs store`);
+        let longest = 0;
+        for (const x of afterList) if (x.expiresAt !== null) longest = Math.max(longest, x.expiresAt - now);
+        return longest;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   test('restart from the store the fuzz produced: SIGTERM finishes, the start succeeds, the kernel matches the store', async () => {
