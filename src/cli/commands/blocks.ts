@@ -95,8 +95,9 @@ export function registerBlocks(program: Command): void {
     .action(async (o: GlobalOpts) => {
       const r = await client(o).call<Record<string, unknown>>('GET', '/v1/status');
       if (o.json) return printJson(r);
-      const fw = r.firewall as { table: string; inbound: string; outbound: string; lastError?: string };
+      const fw = r.firewall as { table: string; inbound: string; outbound: string; lastError?: string; refused?: number; refusedSamples?: string[] };
       console.log(`daemon up since ${when(r.startedAt as number)}; ${String(r.decisions)} active decisions, ${String(r.allow)} allow entries`);
       console.log(`table inet ${fw.table}: inbound ${fw.inbound}, outbound ${fw.outbound}${fw.lastError ? `; LAST ERROR: ${fw.lastError}` : ''}`);
+      if (fw.refused) console.log(`NOT ENFORCED: nft refused ${fw.refused} element(s), left out so the rest is enforced: ${(fw.refusedSamples ?? []).join(', ')} (see the daemon log)`);
     });
 }
