@@ -98,6 +98,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
     await g.stopDaemon('SIGKILL');
     await rm(join(g.dir, 'data'), { recursive: true, force: true });
     await writeFile(feedFile, '');
+    held.length = 0;
     await up.set({ full: { new: null, deleted: null }, delta: { new: null, deleted: null } });
     await g.startDaemon();
     await provision();
@@ -192,112 +193,140 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
 
   const defined = (xs: (string | undefined)[]) => xs.filter((x): x is string => x !== undefined);
 
-  test('admin CLI: decisions add with fuzzed values, durations, directions and labels', async () => {
-    await entryPoint('admin CLI', async (_b, r) => {
-      const calls = Array.from({ length: 8 }, (_, i) => {
-        const args = ['decisions', 'add'];
-        if (i === 0) return { args: [...args, `--duration=${r.pick(KERNEL_LIMIT_DURATIONS)}`], value: publicHost(r, ctx) };
-        if (r.chance(0.9)) args.push(`--duration=${durationText(r)}`);
-        if (r.chance(0.4)) args.push(`--direction=${r.pick(DIRECTIONS)}`);
-        if (r.chance(0.4)) args.push(`--reason=${labelText(r)}`);
-        if (r.chance(0.3)) args.push(`--scenario=${labelText(r)}`);
-        return { args, value: valueText(r, ctx) };
-      });
-      const res = await limited(calls, 3, (c) => cliBounded(g.configFile, c.args, CALL_LIMIT_MS, [c.value]));
-      return defined(res.map((x, i) => cliProblem(`decisions add ${calls[i]!.args.slice(2).join(' ')} -- ${JSON.stringify(calls[i]!.value)}`, x)));
+  /** One batch of fuzzed input through one entry point; returns the calls that hung or failed badly. */
+  type Batch = (b: number, r: Rng) => Promise<string[]>;
+
+  const adminCli: Batch = async (_b, r) => {
+    const calls = Array.from({ length: 8 }, (_, i) => {
+      const args = ['decisions', 'add'];
+      if (i === 0) return { args: [...args, `--duration=${r.pick(KERNEL_LIMIT_DURATIONS)}`], value: publicHost(r, ctx) };
+      if (r.chance(0.9)) args.push(`--duration=${durationText(r)}`);
+      if (r.chance(0.4)) args.push(`--direction=${r.pick(DIRECTIONS)}`);
+      if (r.chance(0.4)) args.push(`--reason=${labelText(r)}`);
+      if (r.chance(0.3)) args.push(`--scenario=${labelText(r)}`);
+      return { args, value: valueText(r, ctx) };
     });
+    const res = await limited(calls, 3, (c) => cliBounded(g.configFile, c.args, CALL_LIMIT_MS, [c.value]));
+    return defined(res.map((x, i) => cliProblem(`decisions add ${calls[i]!.args.slice(2).join(' ')} -- ${JSON.stringify(calls[i]!.value)}`, x)));
+  };
+
+  const adminHttp: Batch = async (_b, r) => {
+    const bodies = Array.from({ length: 12 }, (_, i) => {
+      if (i === 0) return `{"value":${JSON.stringify(publicHost(r, ctx))},"duration":${r.pick(KERNEL_LIMIT_JSON)}}`;
+      if (r.chance(0.08)) return r.pick(['{', '{"value":', '[]', 'null', '{"value":"8.8.8.8","duration":1e400', '\u0000']);
+      const fields: string[] = [`"value":${r.chance(0.95) ? JSON.stringify(valueText(r, ctx)) : r.pick(['1', 'null', '[]'])}`];
+      if (r.chance(0.9)) fields.push(`"duration":${durationJson(r)}`);
+      if (r.chance(0.3)) fields.push(`"direction":${JSON.stringify(r.pick(DIRECTIONS))}`);
+      if (r.chance(0.3)) fields.push(`"reason":${JSON.stringify(labelText(r))}`);
+      if (r.chance(0.3)) fields.push(`"origin":${JSON.stringify(labelText(r))}`);
+      if (r.chance(0.2)) fields.push(`"scenario":${JSON.stringify(labelText(r))}`);
+      if (r.chance(0.05)) fields.push('"extra":1');
+      return `{${fields.join(',')}}`;
+    });
+    const res = await limited(bodies, 4, (body) => adminRequest(socket, 'POST', '/v1/decisions', body, 'application/json', CALL_LIMIT_MS));
+    return defined(res.map((x, i) => httpProblem(`POST /v1/decisions ${bodies[i]!.slice(0, 200)}`, x)));
+  };
+
+  const imports: Batch = async (b, r) => {
+    const file = join(g.dir, `import-${b}.txt`);
+    await writeFile(file, listLines(r, ctx, 40).join(r.chance(0.3) ? '\r\n' : '\n'));
+    const args = ['decisions', 'import', file, `--duration=${b === 0 ? r.pick(KERNEL_LIMIT_DURATIONS) : durationText(r)}`];
+    if (r.chance(0.3)) args.push(`--direction=${r.pick(DIRECTIONS)}`);
+    if (r.chance(0.3)) args.push(`--origin=${labelText(r)}`);
+    const viaCli = await cliBounded(g.configFile, args, CALL_LIMIT_MS);
+    const q = new URLSearchParams();
+    if (r.chance(0.9)) q.set('duration', r.chance(0.5) ? durationText(r) : durationJson(r));
+    if (r.chance(0.3)) q.set('direction', r.pick(DIRECTIONS));
+    if (r.chance(0.3)) q.set('reason', labelText(r));
+    const body = listLines(r, ctx, 40).join('\n');
+    const viaHttp = await adminRequest(socket, 'POST', `/v1/decisions/import?${q.toString()}`, body, 'text/plain', CALL_LIMIT_MS);
+    return defined([cliProblem(`decisions import ${args.slice(3).join(' ')}`, viaCli), httpProblem(`POST /v1/decisions/import?${q.toString()}`, viaHttp)]);
+  };
+
+  const watcherAlerts: Batch = async (_b, r) => {
+    const lapi = `http://${g.topo.gateway.lanIpv4}:8081/v1`;
+    const c2 = g.topo.namespaces.c2;
+    const login = await httpGetFrom(c2, `${lapi}/watchers/login`, CALL_LIMIT_MS, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ machine_id: WATCHER.id, password: WATCHER.password, scenarios: [] }),
+    });
+    assert.equal(login.status, 200, `watcher login: ${login.outcome} ${login.body ?? ''}`);
+    const token = (JSON.parse(login.body ?? '{}') as { token?: string }).token ?? '';
+    const alerts = Array.from({ length: r.between(2, 4) }, (_, i) => {
+      const decisions: FuzzLapiDecision[] = Array.from({ length: r.between(0, 6) }, (_, j) => lapiDecision(r, ctx, i * 10 + j));
+      if (i === 0) decisions.unshift(limitDecision(r, ctx, 9));
+      const source = r.chance(0.5) ? { scope: r.pick(SCOPES), value: valueText(r, ctx) } : { scope: 'Ip', value: valueText(r, ctx), ip: valueText(r, ctx) };
+      const now = new Date().toISOString();
+      return {
+        scenario: labelText(r), scenario_hash: '', scenario_version: '', message: labelText(r), events_count: 1, start_at: now, stop_at: now,
+        capacity: 5, leakspeed: r.pick(['10s', durationText(r)]), simulated: i > 0 && r.chance(0.1), remediation: r.chance(0.8),
+        events: [{ timestamp: now, meta: [{ key: 'source_ip', value: String(source.value) }] }], source,
+        decisions: i > 0 && r.chance(0.15) ? null : decisions,
+      };
+    });
+    const res = await httpGetFrom(c2, `${lapi}/alerts`, CALL_LIMIT_MS, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(alerts),
+    });
+    const bad = res.outcome !== 'response' || (res.status ?? 0) >= 500;
+    return bad ? [`POST /v1/alerts: ${res.outcome} ${res.status ?? ''} ${res.body?.slice(0, 300) ?? ''} for ${JSON.stringify(alerts).slice(0, 600)}`] : [];
+  };
+
+  const listFeed: Batch = async (_b, r) => {
+    const roll = r.next();
+    const text = roll < 0.1 ? '' : roll < 0.15 ? '<html>502</html>\n' : listLines(r, ctx, 60).join(r.chance(0.3) ? '\r\n' : '\n');
+    await writeFile(feedFile, text);
+    const res = await cliBounded(g.configFile, ['feeds', 'refresh', 'fz', '--json'], CALL_LIMIT_MS);
+    // Exit 1 with a warning is how a refused list is reported; only a hang or a crash is a problem.
+    return defined([cliProblem('feeds refresh fz', res)]);
+  };
+
+  /** What the upstream LAPI holds: its startup answer. */
+  const held: FuzzLapiDecision[] = [];
+  const crowdsecStream: Batch = async (b, r) => {
+    const batch = Array.from({ length: 12 }, (_, i) => (i === 0 ? limitDecision : lapiDecision)(r, ctx, 1000 * (b + 1) + i));
+    const deleted = held.length && r.chance(0.5) ? [held[r.int(held.length)]!] : [];
+    held.push(...batch);
+    // Now and then an answer that is not a stream at all; otherwise `new` and `deleted` like LAPI 1.4.x.
+    const delta = r.chance(0.1) ? r.pick(['{"new":', '[]', '{"new":{}}', 'null']) : { new: batch, deleted: r.chance(0.2) ? null : deleted };
+    const v = await up.set({ full: { new: held, deleted: null }, delta });
+    const problems = (await up.consumed(v, 20_000)) ? [] : [`the stream client did not poll the upstream again within 20 s of version ${v}`];
+    // Deltas are one-shot, as with a real LAPI; a restart's startup=true gets everything held.
+    await up.set({ full: { new: held, deleted: null }, delta: { new: null, deleted: null } });
+    return problems;
+  };
+
+  const everyEntryPoint: [string, Batch][] = [
+    ['admin CLI', adminCli], ['admin HTTP', adminHttp], ['import', imports], ['watcher alerts', watcherAlerts], ['list feed', listFeed], ['CrowdSec stream', crowdsecStream],
+  ];
+
+  test('admin CLI: decisions add with fuzzed values, durations, directions and labels', async () => {
+    await entryPoint('admin CLI', adminCli);
   });
 
   test('admin HTTP API: raw JSON bodies with numbers JSON cannot hold, wrong types and broken syntax', async () => {
-    await entryPoint('admin HTTP', async (_b, r) => {
-      const bodies = Array.from({ length: 12 }, (_, i) => {
-        if (i === 0) return `{"value":${JSON.stringify(publicHost(r, ctx))},"duration":${r.pick(KERNEL_LIMIT_JSON)}}`;
-        if (r.chance(0.08)) return r.pick(['{', '{"value":', '[]', 'null', '{"value":"8.8.8.8","duration":1e400', '\u0000']);
-        const fields: string[] = [`"value":${r.chance(0.95) ? JSON.stringify(valueText(r, ctx)) : r.pick(['1', 'null', '[]'])}`];
-        if (r.chance(0.9)) fields.push(`"duration":${durationJson(r)}`);
-        if (r.chance(0.3)) fields.push(`"direction":${JSON.stringify(r.pick(DIRECTIONS))}`);
-        if (r.chance(0.3)) fields.push(`"reason":${JSON.stringify(labelText(r))}`);
-        if (r.chance(0.3)) fields.push(`"origin":${JSON.stringify(labelText(r))}`);
-        if (r.chance(0.2)) fields.push(`"scenario":${JSON.stringify(labelText(r))}`);
-        if (r.chance(0.05)) fields.push('"extra":1');
-        return `{${fields.join(',')}}`;
-      });
-      const res = await limited(bodies, 4, (body) => adminRequest(socket, 'POST', '/v1/decisions', body, 'application/json', CALL_LIMIT_MS));
-      return defined(res.map((x, i) => httpProblem(`POST /v1/decisions ${bodies[i]!.slice(0, 200)}`, x)));
-    });
+    await entryPoint('admin HTTP', adminHttp);
   });
 
   test('imports: decisions import (CLI) and POST /v1/decisions/import with fuzzed lines and durations', async () => {
-    await entryPoint('import', async (b, r) => {
-      const file = join(g.dir, `import-${b}.txt`);
-      await writeFile(file, listLines(r, ctx, 40).join(r.chance(0.3) ? '\r\n' : '\n'));
-      const args = ['decisions', 'import', file, `--duration=${b === 0 ? r.pick(KERNEL_LIMIT_DURATIONS) : durationText(r)}`];
-      if (r.chance(0.3)) args.push(`--direction=${r.pick(DIRECTIONS)}`);
-      if (r.chance(0.3)) args.push(`--origin=${labelText(r)}`);
-      const viaCli = await cliBounded(g.configFile, args, CALL_LIMIT_MS);
-      const q = new URLSearchParams();
-      if (r.chance(0.9)) q.set('duration', r.chance(0.5) ? durationText(r) : durationJson(r));
-      if (r.chance(0.3)) q.set('direction', r.pick(DIRECTIONS));
-      if (r.chance(0.3)) q.set('reason', labelText(r));
-      const body = listLines(r, ctx, 40).join('\n');
-      const viaHttp = await adminRequest(socket, 'POST', `/v1/decisions/import?${q.toString()}`, body, 'text/plain', CALL_LIMIT_MS);
-      return defined([cliProblem(`decisions import ${args.slice(3).join(' ')}`, viaCli), httpProblem(`POST /v1/decisions/import?${q.toString()}`, viaHttp)]);
-    });
+    await entryPoint('import', imports);
   });
 
   test('watcher alerts: POST /v1/alerts with fuzzed decisions and profile-decided sources', async () => {
-    const lapi = `http://${g.topo.gateway.lanIpv4}:8081/v1`;
-    const c2 = g.topo.namespaces.c2;
-    await entryPoint('watcher alerts', async (_b, r) => {
-      const login = await httpGetFrom(c2, `${lapi}/watchers/login`, CALL_LIMIT_MS, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ machine_id: WATCHER.id, password: WATCHER.password, scenarios: [] }),
-      });
-      assert.equal(login.status, 200, `watcher login: ${login.outcome} ${login.body ?? ''}`);
-      const token = (JSON.parse(login.body ?? '{}') as { token?: string }).token ?? '';
-      const alerts = Array.from({ length: r.between(2, 4) }, (_, i) => {
-        const decisions: FuzzLapiDecision[] = Array.from({ length: r.between(0, 6) }, (_, j) => lapiDecision(r, ctx, i * 10 + j));
-        if (i === 0) decisions.unshift(limitDecision(r, ctx, 9));
-        const source = r.chance(0.5) ? { scope: r.pick(SCOPES), value: valueText(r, ctx) } : { scope: 'Ip', value: valueText(r, ctx), ip: valueText(r, ctx) };
-        const now = new Date().toISOString();
-        return {
-          scenario: labelText(r), scenario_hash: '', scenario_version: '', message: labelText(r), events_count: 1, start_at: now, stop_at: now,
-          capacity: 5, leakspeed: r.pick(['10s', durationText(r)]), simulated: i > 0 && r.chance(0.1), remediation: r.chance(0.8),
-          events: [{ timestamp: now, meta: [{ key: 'source_ip', value: String(source.value) }] }], source,
-          decisions: i > 0 && r.chance(0.15) ? null : decisions,
-        };
-      });
-      const res = await httpGetFrom(c2, `${lapi}/alerts`, CALL_LIMIT_MS, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(alerts),
-      });
-      const bad = res.outcome !== 'response' || (res.status ?? 0) >= 500;
-      return bad ? [`POST /v1/alerts: ${res.outcome} ${res.status ?? ''} ${res.body?.slice(0, 300) ?? ''} for ${JSON.stringify(alerts).slice(0, 600)}`] : [];
-    });
+    await entryPoint('watcher alerts', watcherAlerts);
   });
 
   test('list feed: a file feed rewritten with fuzzed lines, then feeds refresh', async () => {
-    await entryPoint('list feed', async (_b, r) => {
-      const roll = r.next();
-      const text = roll < 0.1 ? '' : roll < 0.15 ? '<html>502</html>\n' : listLines(r, ctx, 60).join(r.chance(0.3) ? '\r\n' : '\n');
-      await writeFile(feedFile, text);
-      const res = await cliBounded(g.configFile, ['feeds', 'refresh', 'fz', '--json'], CALL_LIMIT_MS);
-      // Exit 1 with a warning is how a refused list is reported; only a hang or a crash is a problem.
-      return defined([cliProblem('feeds refresh fz', res)]);
-    });
+    await entryPoint('list feed', listFeed);
   });
 
   test('CrowdSec stream client: an upstream LAPI answering with fuzzed decisions (startup and deltas)', async () => {
-    const held: FuzzLapiDecision[] = [];
-    await entryPoint('CrowdSec stream', async (b, r) => {
-      const batch = Array.from({ length: 12 }, (_, i) => (i === 0 ? limitDecision : lapiDecision)(r, ctx, 1000 * (b + 1) + i));
-      const deleted = held.length && r.chance(0.5) ? [held[r.int(held.length)]!] : [];
-      held.push(...batch);
-      // Now and then an answer that is not a stream at all; otherwise `new` and `deleted` like LAPI 1.4.x.
-      const delta = r.chance(0.1) ? r.pick(['{"new":', '[]', '{"new":{}}', 'null']) : { new: batch, deleted: r.chance(0.2) ? null : deleted };
-      const v = await up.set({ full: { new: held, deleted: null }, delta });
-      const problems = (await up.consumed(v, 20_000)) ? [] : [`the stream client did not poll the upstream again within 20 s of version ${v}`];
-      // Deltas are one-shot, as with a real LAPI; a restart's startup=true gets everything held.
-      await up.set({ full: { new: held, deleted: null }, delta: { new: null, deleted: null } });
-      return problems;
+    await entryPoint('CrowdSec stream', crowdsecStream);
+  });
+
+  test('every entry point at once: one batch of each, concurrently', async () => {
+    await entryPoint('all at once', async (b, r) => {
+      const seeds = everyEntryPoint.map(() => r.int(0x100000000));
+      const results = await Promise.all(everyEntryPoint.map(([name, f], i) => f(100 + b, new Rng(seeds[i]!)).catch((e: Error) => [`${name}: ${e.message}`])));
+      return results.flat();
     });
   });
 
