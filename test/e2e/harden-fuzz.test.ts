@@ -22,7 +22,7 @@ import {
   limitDecision, listLines, publicHost, valueText,
   type FuzzContext, type FuzzLapiDecision,
 } from './helpers/fuzz-inputs.js';
-import { FakeUpstream, adminRequest, cliBounded, limited, readHostSet, type HttpAnswer, type SetContents } from './helpers/fuzz-harness.js';
+import { FakeUpstream, adminRequest, cliBounded, limited, readHostSet, readIntervalSet, type HttpAnswer, type Intervals, type SetContents } from './helpers/fuzz-harness.js';
 import type { Decision } from '../../src/decisions/types.js';
 
 const SEED = fuzzSeed();
@@ -146,6 +146,8 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
   async function invariants(label: string): Promise<void> {
     assert.ok(daemonAlive(), `${label}: the daemon exited:\n${(await g.log()).slice(-3000)}`);
     await freshEnforced(label);
+    // Everything accepted so far is what the kernel holds, not only the fresh decision.
+    await kernelMatchesStore(label, true);
     const st = await cliBounded(g.configFile, ['status'], CALL_LIMIT_MS);
     assert.ok(!st.hung && st.result?.code === 0, `${label}: gatehouse status did not answer: ${st.result?.stderr ?? 'timed out'}`);
     const web = await httpGetFrom(g.topo.namespaces.c1, legitUrl(), 3000);
@@ -344,10 +346,47 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
     readonly missing: string[];
     readonly wrongSet: string[];
     readonly extra: string[];
+    /** Active range decisions no interval of their direction's set covers. */
+    readonly rangesMissing: string[];
+    /** Kernel intervals whose ends are not the ends of any active range decision of that direction. */
+    readonly rangesExtra: string[];
+  }
+
+  type KernelRanges = Map<string, Intervals>;
+
+  async function kernelRanges(): Promise<KernelRanges> {
+    const out: KernelRanges = new Map();
+    for (const dir of ['in', 'out']) for (const f of [4, 6] as const) out.set(`${dir}_net${f}`, await readIntervalSet(g.topo.namespaces.gw, TABLE, `${dir}_net${f}`, f));
+    return out;
+  }
+
+  function rangeDiff(decisions: readonly Decision[], have: KernelRanges, now: number): Pick<Diff, 'rangesMissing' | 'rangesExtra'> {
+    const big = (b: Buffer) => BigInt(`0x${b.toString('hex')}`);
+    const want = new Map<string, { start: bigint; end: bigint; near: boolean; text: string }[]>();
+    for (const d of decisions) {
+      if (d.scope !== 'range' || (d.expiresAt !== null && d.expiresAt <= now - 5_000)) continue;
+      const t = tryParseTarget(d.value);
+      if (!t) continue;
+      const near = d.expiresAt !== null && Math.abs(d.expiresAt - now) < 5_000;
+      for (const dir of d.direction === 'both' ? ['in', 'out'] : [d.direction === 'inbound' ? 'in' : 'out']) {
+        const set = `${dir}_net${t.family}`;
+        want.set(set, [...(want.get(set) ?? []), { start: big(t.start), end: big(t.end), near, text: d.value }]);
+      }
+    }
+    const rangesMissing: string[] = [];
+    const rangesExtra: string[] = [];
+    for (const [set, ivs] of have) {
+      const w = want.get(set) ?? [];
+      for (const r of w) if (!r.near && !ivs.some(([s, e]) => s <= r.start && r.end <= e)) rangesMissing.push(`${r.text} not in ${set}`);
+      for (const [s, e] of ivs) {
+        if (!w.some((r) => r.start === s) || !w.some((r) => r.end === e)) rangesExtra.push(`${set}: ${s.toString(16)}-${e.toString(16)}`);
+      }
+    }
+    return { rangesMissing, rangesExtra };
   }
 
   /** One comparison of the kernel's host sets with a store snapshot; values within 5 s of expiry are let off. */
-  function diff(decisions: readonly Decision[], have: Map<string, { set: string; expires: number | undefined }>, now: number): Diff {
+  function hostDiff(decisions: readonly Decision[], have: Map<string, { set: string; expires: number | undefined }>, now: number): Pick<Diff, 'missing' | 'wrongSet' | 'extra'> {
     const near = (t: number | null) => t !== null && Math.abs(t - now) < 5_000;
     const want = new Map<string, { inbound: boolean; outbound: boolean; family: number; near: boolean }>();
     for (const d of decisions) {
@@ -358,7 +397,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
       w.near ||= near(d.expiresAt);
       want.set(d.value, w);
     }
-    const out: Diff = { missing: [], wrongSet: [], extra: [] };
+    const out = { missing: [] as string[], wrongSet: [] as string[], extra: [] as string[] };
     for (const [v, w] of want) {
       const set = `${w.inbound && w.outbound ? 'both' : w.inbound ? 'in' : 'out'}_ip${w.family}`;
       const k = have.get(v);
@@ -372,26 +411,31 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
   }
 
   /**
-   * Kernel host sets equal the store's active single-address decisions. Right after a start the feeds load
-   * and the CrowdSec feed resyncs, so the comparison uses a store that did not change around the kernel read
-   * and is repeated for up to 5 s until the kernel has caught up. Returns the longest remaining ban (ms).
+   * The kernel's sets equal the store's active decisions: host sets exactly (by value and direction), interval
+   * sets by coverage and by their ends. Right after a start the feeds load and the CrowdSec feed resyncs, so
+   * the comparison uses a store that did not change around the kernel read and is repeated for up to 5 s until
+   * the kernel has caught up. Returns the longest remaining ban (ms).
    */
-  async function kernelMatchesStore(label: string): Promise<number> {
+  async function kernelMatchesStore(label: string, quiet = false): Promise<number> {
     const deadline = Date.now() + 5_000;
     for (;;) {
       const before = await storeDecisions(label);
-      const have = await kernelHosts();
+      const hosts = await kernelHosts();
+      const ranges = await kernelRanges();
       const afterList = await storeDecisions(label);
       const ids = (ds: readonly Decision[]) => ds.map((d) => d.id).sort((a, b) => a - b).join(',');
       const now = Date.now();
-      const d = diff(afterList, have, now);
+      const d: Diff = { ...hostDiff(afterList, hosts, now), ...rangeDiff(afterList, ranges, now) };
       const settled = ids(before) === ids(afterList);
-      const ok = settled && d.missing.length + d.wrongSet.length + d.extra.length === 0;
-      if (ok || Date.now() > deadline) {
-        const hosts = new Set(afterList.filter((x) => x.scope === 'ip').map((x) => x.value)).size;
-        process.stderr.write(`# ${label}: ${afterList.length} decisions in the store (${hosts} single-address values), ${have.size} kernel elements, store ${settled ? 'settled' : 'still changing'}\n`);
-        const short = { missing: d.missing.slice(0, 20), wrongSet: d.wrongSet.slice(0, 20), extra: d.extra.slice(0, 20) };
-        assert.deepEqual(short, { missing: [], wrongSet: [], extra: [] }, `${label}: kernel vs store`);
+      const problems = Object.values(d).reduce((n: number, xs: string[]) => n + xs.length, 0);
+      if ((settled && problems === 0) || Date.now() > deadline) {
+        const values = new Set(afterList.filter((x) => x.scope === 'ip').map((x) => x.value)).size;
+        const intervals = [...ranges.values()].reduce((n, xs) => n + xs.length, 0);
+        if (!quiet || problems > 0) {
+          process.stderr.write(`# ${label}: ${afterList.length} decisions in the store (${values} single-address values), ${hosts.size} host elements and ${intervals} intervals in the kernel, store ${settled ? 'settled' : 'still changing'}\n`);
+        }
+        const short = Object.fromEntries(Object.entries(d).map(([k, v]: [string, string[]]) => [k, v.slice(0, 20)]));
+        assert.deepEqual(short, { missing: [], wrongSet: [], extra: [], rangesMissing: [], rangesExtra: [] }, `${label}: kernel vs store`);
         let longest = 0;
         for (const x of afterList) if (x.expiresAt !== null) longest = Math.max(longest, x.expiresAt - now);
         return longest;

@@ -9,6 +9,7 @@ import { writeFile, rename } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { CLI_PATH, type CliResult } from '../../../src/lab/gateway-runner.js';
 import { netnsPath, nsExec } from '../../../src/lab/ns.js';
+import { tryParseTarget } from '../../../src/net/ip.js';
 
 export interface Timed<T> {
   readonly result: T | undefined;
@@ -176,5 +177,50 @@ export async function limited<T, R>(items: readonly T[], n: number, f: (x: T, i:
       out[i] = await f(items[i]!, i);
     }
   }));
+  return out;
+}
+
+/** An interval set's elements as [first, last] address pairs (numbers as BigInt), for range comparisons. */
+export type Intervals = [bigint, bigint][];
+
+interface NftIntervalElem {
+  prefix?: { addr?: string; len?: number };
+  range?: [string, string];
+  elem?: { val?: unknown };
+}
+
+export function addressBig(text: string): bigint {
+  const t = tryParseTarget(text);
+  if (!t) throw new Error(`nft printed an address we cannot read: ${JSON.stringify(text)}`);
+  return BigInt(`0x${t.start.toString('hex')}`);
+}
+
+function intervalOf(v: unknown, bits: number): [bigint, bigint] | undefined {
+  if (typeof v === 'string') {
+    const a = addressBig(v);
+    return [a, a];
+  }
+  const e = v as NftIntervalElem;
+  if (e?.elem) return intervalOf(e.elem.val, bits);
+  if (e?.prefix?.addr !== undefined && e.prefix.len !== undefined) {
+    const a = addressBig(e.prefix.addr);
+    const size = 1n << BigInt(bits - e.prefix.len);
+    return [a, a + size - 1n];
+  }
+  if (e?.range) return [addressBig(e.range[0]), addressBig(e.range[1])];
+  return undefined;
+}
+
+/** Reads one interval set (the ranges: in_net4, out_net6, …) of Gatehouse's table by name. */
+export async function readIntervalSet(gwNs: string, table: string, set: string, family: 4 | 6): Promise<Intervals> {
+  const { stdout } = await nsExec(gwNs, 'nft', ['-j', 'list', 'set', 'inet', table, set], { timeoutMs: 10_000 });
+  const doc = JSON.parse(stdout) as { nftables?: { set?: { elem?: unknown[] } }[] };
+  const out: Intervals = [];
+  for (const item of doc.nftables ?? []) {
+    for (const e of item.set?.elem ?? []) {
+      const iv = intervalOf(e, family === 4 ? 32 : 128);
+      if (iv) out.push(iv);
+    }
+  }
   return out;
 }
