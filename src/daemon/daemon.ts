@@ -40,6 +40,9 @@ export interface DaemonSettings {
   readonly source?: GatehouseConfig;
 }
 
+/** How long a stop waits for the nft run in flight (a million-element batch takes a few seconds). */
+const ENFORCER_STOP_MS = 30_000;
+
 export class StartupError extends Error {
   override name = 'StartupError';
 }
@@ -82,7 +85,7 @@ export interface RunningDaemon {
  * Starts the modules the settings enable. Stopping leaves the nftables table in place on purpose: the
  * kernel keeps protecting the network while the daemon is down, and the next start reconciles.
  */
-export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; log?: Logger } = {}): Promise<RunningDaemon> {
+export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; log?: Logger; enforcerStopMs?: number } = {}): Promise<RunningDaemon> {
   const log = opts.log ?? pino({ level: s.logLevel, base: undefined });
   const nft = opts.nft ?? systemNft;
   await checkInterfaces(s);
@@ -209,8 +212,12 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       await servers.close();
       await Promise.allSettled(feeds.map((f) => f.stop()));
       await extras?.close();
-      // Not settled(): a stop must finish even while nft keeps refusing; the next start reconciles.
-      await enforcer.stop();
+      // Not settled(): a stop must finish even while nft keeps refusing, or hangs; the next start reconciles.
+      const waitMs = opts.enforcerStopMs ?? ENFORCER_STOP_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)));
+      if ((await Promise.race([enforcer.stop(), late])) === 'late') log.error({ waitedMs: waitMs }, 'nft did not finish; stopping without it');
+      clearTimeout(timer);
       await collecting;
       // The worker's checkpoint would make this TRUNCATE wait on its lock; stop it first.
       await checkpointer.stop();

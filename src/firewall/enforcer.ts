@@ -46,7 +46,7 @@ interface SetContents {
  */
 const CAP_MS = KERNEL_TIMEOUT_CAP_SEC * 1000;
 const REASSERT_EVERY_MS = CAP_MS / 4;
-/** `nft -c` runs one isolation may spend: a few refused elements among millions need ~25 each. */
+/** `nft -c` runs one isolation may spend: two per halving, so ~40 for one refused element among a million. */
 const MAX_CHECKS = 200;
 /** Waits between failed full reconciles: doubling from 1 s, at most a minute. */
 const BACKOFF_MIN_MS = 1000;

@@ -255,4 +255,14 @@ describe('daemon: stop and restart while nft refuses an element', () => {
       await within(10_000, 'second stop', d2.stop());
     }
   });
+
+  it('stop() finishes even when an nft run never ends', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-h1-daemon-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const nft = new FakeNft(Date.now);
+    const d = await startDaemon(settings(dir), { nft, log: pino({ level: 'silent' }), enforcerStopMs: 500 });
+    nft.apply = () => new Promise<void>(() => undefined);
+    d.store.service.add({ value: '192.0.2.1', origin: 'manual' });
+    await within(5000, 'daemon stop with a hung nft', d.stop());
+  });
 });
