@@ -43,6 +43,8 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
   let feedFile: string;
   let socket: string;
   let fresh = 0;
+  /** How long each fresh decision took to show in the kernel (from the request to the nft listing). */
+  const freshMs: number[] = [];
   /** Entry points after which the daemon had to be reset to judge the next one on its own. */
   const resets: string[] = [];
   /** Accepted values that cut LAN client 1 off from the legit lab server, per entry point. */
@@ -87,6 +89,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
   });
 
   after(async () => {
+    if (freshMs.length) process.stderr.write(`# fresh decisions in the kernel after (ms): median ${[...freshMs].sort((a, b) => a - b)[freshMs.length >> 1]}, max ${Math.max(...freshMs)}, n ${freshMs.length}\n`);
     if (resets.length) process.stderr.write(`# fuzz: daemon reset to a fresh data dir after: ${resets.join(', ')}\n`);
     await up?.stop().catch(() => undefined);
     await g?.close();
@@ -133,6 +136,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
     while (Date.now() - started <= ENFORCE_LIMIT_MS) {
       if ((await readHostSet(g.topo.namespaces.gw, TABLE, set)).has(value)) {
         inKernel = true;
+        freshMs.push(Date.now() - started);
         break;
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -156,7 +160,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
       const list = await adminRequest(socket, 'GET', '/v1/decisions?limit=1000000', undefined, '', CALL_LIMIT_MS);
       const all = list.result ? (JSON.parse(list.result.body) as { decisions: Decision[] }).decisions : [];
       const culprits = all.filter((d) => d.direction !== 'inbound' && covers(tryParseTarget(d.value)!, legit));
-      cutOffs.push(`${label}: ${culprits.map((d) => `${d.value} (${d.origin})`).join(', ') || `unexplained (${web.outcome})`}`);
+      cutOffs.push(`${label}: ${culprits.map((d) => `${d.value} (${d.origin})`).join(', ') || `${web.outcome}, and no active decision covers it now (a short one that expired since?)`}`);
       for (const d of culprits) await adminRequest(socket, 'DELETE', `/v1/decisions/${d.id}`, undefined, '', CALL_LIMIT_MS);
     }
   }
