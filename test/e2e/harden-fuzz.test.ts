@@ -178,6 +178,32 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
       assert.deepEqual(problems, [], `${name} batch ${b + 1}: calls that hung or failed badly`);
     }
     broken = false;
+    await terminalSafe(name);
+  }
+
+  /**
+   * Scenarios, origins and reasons come from watchers and upstream LAPIs, and the CLI prints them to the admin's
+   * terminal: they must not carry terminal controls (escape sequences, carriage returns, bidi overrides) nor
+   * add rows to the table (one line per decision).
+   */
+  async function terminalSafe(label: string): Promise<void> {
+    const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+    for (let attempt = 0; ; attempt++) {
+      const before = await storeDecisions(label);
+      const text = await cliBounded(g.configFile, ['decisions', 'list', '--limit', '1000000'], CALL_LIMIT_MS);
+      const afterList = await storeDecisions(label);
+      assert.equal(text.result?.code, 0, `${label}: decisions list: ${text.result?.stderr ?? 'hung'}`);
+      const out = text.result!.stdout;
+      const controls = [...new Set(out.match(CONTROL) ?? [])].map((c) => JSON.stringify(c));
+      assert.deepEqual(controls, [], `${label}: decisions list prints control characters taken from decisions`);
+      if (before.length !== afterList.length && attempt < 3) continue;
+      const lines = out.trimEnd().split('\n').length;
+      assert.equal(lines, afterList.length === 0 ? 1 : afterList.length + 1, `${label}: decisions list shows ${lines} lines for ${afterList.length} decisions (a label started a new row)`);
+      const blocks = await cliBounded(g.configFile, ['blocks'], CALL_LIMIT_MS);
+      const inBlocks = [...new Set(blocks.result?.stdout.match(CONTROL) ?? [])].map((c) => JSON.stringify(c));
+      assert.deepEqual(inBlocks, [], `${label}: blocks prints control characters taken from decisions`);
+      return;
+    }
   }
 
   /** A non-zero CLI exit must say why in words, not with a stack trace. */

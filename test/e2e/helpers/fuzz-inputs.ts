@@ -187,6 +187,9 @@ export function labelText(r: Rng): string {
     'crowdsecurity/ssh-bf', 'cscli', 'CAPI', 'lists:firehol', '', ' ', 'a'.repeat(600), 'ü-ñ-漢字-😀', 'line1\nline2', 'tab\there',
     '"quoted"', "it's", 'back\\slash', '$(id)', '`id`', '; flush ruleset', '} ; delete table inet gatehouse ; {', '<script>',
     '%s%n%x', '\u202e', '\u0000nul', 'feed:x', 'manual', 'lapi:other',
+    // What a terminal would obey or a table would show as an extra row: the CLI prints these to the admin.
+    '\u001b[2J\u001b[31mALL CLEAR\u001b[0m', '\u001b]0;owned\u0007', '\r203.0.113.1  both  manual  fake row', 'x\n42  192.0.2.99  both  manual',
+    '\u009b31m', '\u0008\u0008\u0008', '\u2066isolate\u2069',
   ]);
 }
 
