@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
+import { parseUserAgent } from '../../src/store/lapi-credentials.js';
 
 const HOSTILE = 'a\u009b31mb\u0085c\u202ed\u2066e\u2069f\u200fg\u061ch\u001b[2Ji';
 
@@ -29,4 +30,11 @@ test('texts of decisions and allow entries lose C1 controls and bidi controls, f
     assert.doesNotMatch(text, controls, JSON.stringify(text));
   }
   assert.equal(one.reason, 'a 31mb c d e f g h [2Ji');
+});
+
+test('a bouncer User-Agent loses controls before `bouncers list` prints it as type and version', () => {
+  // Node reads header bytes as latin1, so a raw 0x9B byte arrives as U+009B.
+  const { type, version } = parseUserAgent('evil\u009b2J\u0085-bouncer/v1\u009b31m\u0080');
+  assert.equal(type, 'evil 2J -bouncer');
+  assert.equal(version, 'v1 31m');
 });
