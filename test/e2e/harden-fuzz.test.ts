@@ -22,7 +22,8 @@ import {
   limitDecision, listLines, publicHost, valueText,
   type FuzzContext, type FuzzLapiDecision,
 } from './helpers/fuzz-inputs.js';
-import { FakeUpstream, adminRequest, cliBounded, limited, readHostSet, readIntervalSet, type HttpAnswer, type Intervals, type SetContents } from './helpers/fuzz-harness.js';
+import { FakeUpstream, adminRequest, cliBounded, limited, readHostSet, type HttpAnswer } from './helpers/fuzz-harness.js';
+import { hostDiff, rangeDiff, readKernelHosts, readKernelRanges, type Diff } from './helpers/kernel-vs-store.js';
 import type { Decision } from '../../src/decisions/types.js';
 
 const SEED = fuzzSeed();
@@ -110,18 +111,6 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
   function daemonAlive(): boolean {
     const d = g.daemon;
     return d !== undefined && d.exitCode === null && d.signalCode === null;
-  }
-
-  async function kernelHosts(): Promise<Map<string, { set: string; expires: number | undefined }>> {
-    const out = new Map<string, { set: string; expires: number | undefined }>();
-    for (const dir of ['both', 'in', 'out']) {
-      for (const f of [4, 6]) {
-        const set = `${dir}_ip${f}`;
-        const c: SetContents = await readHostSet(g.topo.namespaces.gw, TABLE, set);
-        for (const [v, expires] of c) out.set(v, { set, expires });
-      }
-    }
-    return out;
   }
 
   /** Adds a decision nobody else touches and waits (at most a second) for the kernel to hold it. */
@@ -372,74 +361,6 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
     return (JSON.parse(list.result!.body) as { decisions: Decision[] }).decisions;
   }
 
-  interface Diff {
-    readonly missing: string[];
-    readonly wrongSet: string[];
-    readonly extra: string[];
-    /** Active range decisions no interval of their direction's set covers. */
-    readonly rangesMissing: string[];
-    /** Kernel intervals whose ends are not the ends of any active range decision of that direction. */
-    readonly rangesExtra: string[];
-  }
-
-  type KernelRanges = Map<string, Intervals>;
-
-  async function kernelRanges(): Promise<KernelRanges> {
-    const out: KernelRanges = new Map();
-    for (const dir of ['in', 'out']) for (const f of [4, 6] as const) out.set(`${dir}_net${f}`, await readIntervalSet(g.topo.namespaces.gw, TABLE, `${dir}_net${f}`, f));
-    return out;
-  }
-
-  function rangeDiff(decisions: readonly Decision[], have: KernelRanges, now: number): Pick<Diff, 'rangesMissing' | 'rangesExtra'> {
-    const big = (b: Buffer) => BigInt(`0x${b.toString('hex')}`);
-    const want = new Map<string, { start: bigint; end: bigint; near: boolean; text: string }[]>();
-    for (const d of decisions) {
-      if (d.scope !== 'range' || (d.expiresAt !== null && d.expiresAt <= now - 5_000)) continue;
-      const t = tryParseTarget(d.value);
-      if (!t) continue;
-      const near = d.expiresAt !== null && Math.abs(d.expiresAt - now) < 5_000;
-      for (const dir of d.direction === 'both' ? ['in', 'out'] : [d.direction === 'inbound' ? 'in' : 'out']) {
-        const set = `${dir}_net${t.family}`;
-        want.set(set, [...(want.get(set) ?? []), { start: big(t.start), end: big(t.end), near, text: d.value }]);
-      }
-    }
-    const rangesMissing: string[] = [];
-    const rangesExtra: string[] = [];
-    for (const [set, ivs] of have) {
-      const w = want.get(set) ?? [];
-      for (const r of w) if (!r.near && !ivs.some(([s, e]) => s <= r.start && r.end <= e)) rangesMissing.push(`${r.text} not in ${set}`);
-      for (const [s, e] of ivs) {
-        if (!w.some((r) => r.start === s) || !w.some((r) => r.end === e)) rangesExtra.push(`${set}: ${s.toString(16)}-${e.toString(16)}`);
-      }
-    }
-    return { rangesMissing, rangesExtra };
-  }
-
-  /** One comparison of the kernel's host sets with a store snapshot; values within 5 s of expiry are let off. */
-  function hostDiff(decisions: readonly Decision[], have: Map<string, { set: string; expires: number | undefined }>, now: number): Pick<Diff, 'missing' | 'wrongSet' | 'extra'> {
-    const near = (t: number | null) => t !== null && Math.abs(t - now) < 5_000;
-    const want = new Map<string, { inbound: boolean; outbound: boolean; family: number; near: boolean }>();
-    for (const d of decisions) {
-      if (d.scope !== 'ip' || (d.expiresAt !== null && d.expiresAt <= now - 5_000)) continue;
-      const w = want.get(d.value) ?? { inbound: false, outbound: false, family: d.value.includes(':') ? 6 : 4, near: false };
-      w.inbound ||= d.direction !== 'outbound';
-      w.outbound ||= d.direction !== 'inbound';
-      w.near ||= near(d.expiresAt);
-      want.set(d.value, w);
-    }
-    const out = { missing: [] as string[], wrongSet: [] as string[], extra: [] as string[] };
-    for (const [v, w] of want) {
-      const set = `${w.inbound && w.outbound ? 'both' : w.inbound ? 'in' : 'out'}_ip${w.family}`;
-      const k = have.get(v);
-      if (!k) {
-        if (!w.near) out.missing.push(v);
-      } else if (k.set !== set) out.wrongSet.push(`${v} in ${k.set}, expected ${set}`);
-    }
-    // nft reports `expires` in seconds.
-    for (const [v, k] of have) if (!want.has(v) && !(k.expires !== undefined && k.expires < 5)) out.extra.push(`${v} (${k.set}, expires ${k.expires ?? 'never'})`);
-    return out;
-  }
-
   /**
    * The kernel's sets equal the store's active decisions: host sets exactly (by value and direction), interval
    * sets by coverage and by their ends. Right after a start the feeds load and the CrowdSec feed resyncs, so
@@ -450,8 +371,8 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
     const deadline = Date.now() + 5_000;
     for (;;) {
       const before = await storeDecisions(label);
-      const hosts = await kernelHosts();
-      const ranges = await kernelRanges();
+      const hosts = await readKernelHosts(g.topo.namespaces.gw, TABLE);
+      const ranges = await readKernelRanges(g.topo.namespaces.gw, TABLE);
       const afterList = await storeDecisions(label);
       const ids = (ds: readonly Decision[]) => ds.map((d) => d.id).sort((a, b) => a - b).join(',');
       const now = Date.now();
