@@ -28,6 +28,7 @@ import type { Decision } from '../../src/decisions/types.js';
 
 const SEED = fuzzSeed();
 const BATCHES = Number(process.env.GATEHOUSE_FUZZ_BATCHES ?? 4);
+if (!Number.isInteger(BATCHES) || BATCHES < 1 || BATCHES > 100) throw new Error(`GATEHOUSE_FUZZ_BATCHES must be an integer 1-100, got ${JSON.stringify(process.env.GATEHOUSE_FUZZ_BATCHES)}`);
 const TABLE = 'gatehouse';
 /** A call that takes longer than this is a hang (a healthy daemon answers in milliseconds). */
 const CALL_LIMIT_MS = 8_000;
