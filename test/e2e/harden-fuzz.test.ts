@@ -150,7 +150,7 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
       const list = await adminRequest(socket, 'GET', '/v1/decisions?limit=1000000', undefined, '', CALL_LIMIT_MS);
       const all = list.result ? (JSON.parse(list.result.body) as { decisions: Decision[] }).decisions : [];
       const culprits = all.filter((d) => d.direction !== 'inbound' && covers(tryParseTarget(d.value)!, legit));
-      cutOffs.push(`${label}: ${culprits.map((d) => `${d.value} (${d.origin})`).join(', ') || `${web.outcome}, and no active decision covers it now (a short one that expired since?)`}`);
+      cutOffs.push(`${label}: ${culprits.map((d) => `${d.value} (${d.origin}, #${d.id})`).join(', ') || `${web.outcome}, and no active decision covers it now (a short one that expired since?)`}`);
       for (const d of culprits) await adminRequest(socket, 'DELETE', `/v1/decisions/${d.id}`, undefined, '', CALL_LIMIT_MS);
     }
   }
