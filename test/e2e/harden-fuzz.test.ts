@@ -150,7 +150,14 @@ describe(`hardening fuzz through every entry point (seed ${SEED})`, { skip, time
       const list = await adminRequest(socket, 'GET', '/v1/decisions?limit=1000000', undefined, '', CALL_LIMIT_MS);
       const all = list.result ? (JSON.parse(list.result.body) as { decisions: Decision[] }).decisions : [];
       const culprits = all.filter((d) => d.direction !== 'inbound' && covers(tryParseTarget(d.value)!, legit));
-      cutOffs.push(`${label}: ${culprits.map((d) => `${d.value} (${d.origin}, #${d.id})`).join(', ') || `${web.outcome}, and no active decision covers it now (a short one that expired since?)`}`);
+      let why = culprits.map((d) => `${d.value} (${d.origin}, #${d.id})`).join(', ');
+      if (!why) {
+        // Gone already (a short duration, or a feed that dropped it): the block report saw it when it blocked.
+        const blocks = await adminRequest(socket, 'GET', `/v1/blocks?remote=${legit.text}&limit=5`, undefined, '', CALL_LIMIT_MS);
+        const refs = blocks.result?.status === 200 ? (JSON.parse(blocks.result.body) as { blocks: { decisions: { id: number; origin: string }[] }[] }).blocks.flatMap((b) => b.decisions) : [];
+        why = `${web.outcome}; no active decision covers it now; the block report names ${refs.map((r) => `#${r.id} (${r.origin})`).join(', ') || 'none'}`;
+      }
+      cutOffs.push(`${label}: ${why}`);
       for (const d of culprits) await adminRequest(socket, 'DELETE', `/v1/decisions/${d.id}`, undefined, '', CALL_LIMIT_MS);
     }
   }
