@@ -3,9 +3,6 @@ import { feedOrigin, type CrowdsecFeedConfig, type FeedDeps, type FeedStatus, ty
 import { LapiStreamClient, type LapiUpdate } from './client/index.js';
 import { banRefusalOf, NO_NETWORKS } from '../net/target-guard.js';
 
-/** Until `gatehouse --version` has its own home: the version crowdsec feeds announce to their LAPI. */
-export const VERSION = '0.1.0';
-
 /**
  * A CrowdSec LAPI as a feed: the stream client keeps what it has while the LAPI is down, and a full
  * resync replaces this feed's decisions in one transaction, so a restart of either side converges.

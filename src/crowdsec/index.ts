@@ -1,4 +1,4 @@
 export { crowdsecSections, type LapiConfig, type MirrorConfig } from './config.js';
 export { crowdsecModule, crowdsecRef, type CrowdsecApi, type CrowdsecView } from './module.js';
-export { startCrowdsecFeed, VERSION } from './feed.js';
+export { startCrowdsecFeed } from './feed.js';
 export { onlyFrom, startExtraServers, type ExtraServers, type ServersConfig } from './servers.js';

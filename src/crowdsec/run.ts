@@ -1,7 +1,8 @@
 import type { CrowdsecFeedConfig, FeedConfig } from '../feeds/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
 import { ALERT_RETENTION, LapiAlerts, LapiCredentials } from '../store/index.js';
-import { startCrowdsecFeed, VERSION } from './feed.js';
+import { VERSION } from '../version.js';
+import { startCrowdsecFeed } from './feed.js';
 import type { CrowdsecApi, CrowdsecView } from './module.js';
 import { startExtraServers } from './servers.js';
 
