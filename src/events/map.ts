@@ -9,5 +9,4 @@
  *
  * Names are `<module>.<what happened>`; the module prefix says who owns (publishes) the event.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface GatehouseEvents {}
