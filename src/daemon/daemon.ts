@@ -18,6 +18,8 @@ import { createEventBus } from '../events/index.js';
 import { createScheduler } from '../scheduler/index.js';
 import type { GatehouseConfig } from '../config/index.js';
 import { LapiCredentials } from '../store/lapi-credentials.js';
+import { ALERT_RETENTION, LapiAlerts } from '../store/lapi-alerts.js'; // n5
+import { lapiMigrations } from '../store/lapi-schema.js'; // n5
 import { peerAdminRoutes } from '../api/peer-admin-routes.js';
 import { startExtraServers, startFeeds, type ExtraServers } from './extras.js';
 import type { RunningFeed } from './feed-status.js';
@@ -165,7 +167,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   // n2 (issue #9): the one event bus and the one scheduler every part of the daemon runs on.
   const events = createEventBus({ onError: (err, where) => log.error({ err: err.message, ...where }, 'event subscriber failed') });
   const scheduler = createScheduler({ log });
-  const store = openDecisionStore(s.dataDir, { events });
+  const store = openDecisionStore(s.dataDir, { events, migrations: [lapiMigrations] }); // n5: each module's schema, applied at open
   // Batch files live under data_dir, not /tmp: a kill -9 mid-transaction leaves one, and this clears it.
   const nft = opts.nft ?? systemNftRunner(prepareBatchDir(join(s.dataDir, 'nft-batches')));
   // A start refused later on must leave the kernel as it found it: no new table, an old one kept.
@@ -220,6 +222,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       const now = scheduler.clock.now();
       blocks.purge(now - s.firewall.blockRetentionMs);
       store.service.purgeDeleted(now - 7 * 86400_000);
+      new LapiAlerts(store.db).purge(now - ALERT_RETENTION.maxAgeMs, ALERT_RETENTION.maxCount); // n5: watchers' alerts
     }),
   ];
   // In a worker thread: a checkpoint after a bulk load copies hundreds of MB, which must not stall the APIs.

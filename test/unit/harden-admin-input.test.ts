@@ -18,6 +18,7 @@ import { MirrorDecisionReads, mirrorRoutes } from '../../src/crowdsec/mirror/ind
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { BlockEventRepo } from '../../src/store/block-events.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
 
 const TOKEN = 'correct horse battery staple';
 let dir: string;
@@ -28,7 +29,7 @@ let mirrorBase: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gh-harden-admin-'));
-  store = openDecisionStore(dir);
+  store = openDecisionStore(dir, { migrations: [lapiMigrations] });
   const routes = adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => ({}) });
   const peers = peerAdminRoutes({ feeds: [], credentials: new LapiCredentials(store.db) });
   admin = await startAdminServers(

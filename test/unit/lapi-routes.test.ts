@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { lapiRoutes } from '../../src/crowdsec/lapi/routes.js';
 
 const CAPTURES = '/work/shared/research/crowdsec-captures';
@@ -55,7 +56,7 @@ async function login(): Promise<string> {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lapi-routes-'));
-  store = openDecisionStore(dir, { clock });
+  store = openDecisionStore(dir, { clock, migrations: [lapiMigrations] });
   creds = new LapiCredentials(store.db, clock);
   key = creds.addBouncer('anchor-bouncer');
   creds.addMachine(WATCHER.machine_id, WATCHER.password);

@@ -5,6 +5,9 @@ import type { EventSource } from '../../events/index.js';
 import type { NetworkContext } from '../../net/target-guard.js';
 import type { Db } from '../../store/db.js';
 import type { LapiCredentials } from '../../store/lapi-credentials.js';
+import type { LapiAlerts } from '../../store/lapi-alerts.js';
+import type { AlertViews } from './alert-view.js';
+import type { LapiDecisionReads } from './decision-reads.js';
 import type { MachineGrant } from './permissions.js';
 import type { ActivePages, AllowCheck } from './stream.js';
 
@@ -35,6 +38,9 @@ export interface LapiContext {
   readonly deps: LapiDeps;
   readonly clock: () => number;
   readonly pages: ActivePages;
+  readonly reads: LapiDecisionReads;
+  readonly alerts: LapiAlerts;
+  readonly views: AlertViews;
   /** Active decisions of exactly this value, cached until the store changes. */
   activeFor(value: string): Decision[];
   allowCheck(): AllowCheck | undefined;

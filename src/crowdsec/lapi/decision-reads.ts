@@ -40,6 +40,14 @@ export class LapiDecisionReads {
     }) as ActiveRow[];
   }
 
+  /**
+   * Origins with a live decision. A scan of the table (no index on origin, see the store's schema): a few
+   * hundred ms at a million decisions, for admin reads (cscli listings, deleting everything one may).
+   */
+  activeOrigins(): string[] {
+    return (this.raw.get(`SELECT DISTINCT origin FROM decisions WHERE ${ACTIVE_DECISION}`).all({ now: this.clock() }) as [string][]).map((r) => r[0]);
+  }
+
   /** Values with more than one live decision (a superset: expired ones count until swept). */
   sharedValues(): Set<string> {
     // A scan of the (value, origin, scenario) index: ~30 ms per 100k decisions, cheaper than tracking every

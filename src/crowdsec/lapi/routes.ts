@@ -3,6 +3,8 @@ import type { Decision } from '../../decisions/types.js';
 import { AlertFormatError } from './alerts.js';
 import { AlertLimitError } from './alert-limits.js';
 import { LapiDecisionReads } from './decision-reads.js';
+import { AlertViews } from './alert-view.js';
+import { LapiAlerts } from '../../store/lapi-alerts.js';
 import { BODY_LIMITS, BodyTooLargeError, inflateCapped } from './body-limits.js';
 import { bouncerOf, bouncerRoutes } from './bouncer-routes.js';
 import type { LapiContext, LapiDeps } from './context.js';
@@ -23,6 +25,7 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
     const clock = deps.now ?? Date.now;
     const reads = new LapiDecisionReads(deps.db, clock);
     const pages: ActivePages = (q) => reads.activePage(q);
+    const alerts = new LapiAlerts(deps.db, clock);
     if (deps.jwtSecret.length < 32) throw new Error('LAPI jwtSecret must be at least 32 bytes');
 
     // Per-value "still active?" answers for the stream's deleted lists; any store change invalidates them.
@@ -52,6 +55,9 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
       deps,
       clock,
       pages,
+      reads,
+      alerts,
+      views: new AlertViews(alerts, deps.decisions, reads),
       activeFor,
       allowCheck: () => allowCheckFrom(deps.decisions.listAllow().map((a) => a.value)),
       sharedValues: () => (shared ??= reads.sharedValues()),

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDecisionStore } from '../../../src/decisions/store-service.js';
 import { LapiCredentials } from '../../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../../src/store/lapi-schema.js';
 import { lapiRoutes } from '../../../src/crowdsec/lapi/routes.js';
 
 export const CHILD_BOUNCER_KEY = 'childbouncerkey0123456789abcdef01';
@@ -16,7 +17,7 @@ export const CHILD_MACHINE = { machine_id: 'child-watcher', password: 'childWatc
 
 if (process.argv[2] === 'serve') {
   const dir = mkdtempSync(join(tmpdir(), 'lapi-child-'));
-  const store = openDecisionStore(dir);
+  const store = openDecisionStore(dir, { migrations: [lapiMigrations] });
   const creds = new LapiCredentials(store.db);
   creds.addBouncer('child-bouncer', CHILD_BOUNCER_KEY);
   creds.addMachine(CHILD_MACHINE.machine_id, CHILD_MACHINE.password);
