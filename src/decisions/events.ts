@@ -1,6 +1,6 @@
 import type { DecisionChange } from './service.js';
 
-declare module '../events/map.js' {
+declare module '../events/index.js' {
   interface GatehouseEvents {
     /**
      * Decisions added, removed or expired, or the allowlist changed: published by the decision store after

@@ -7,7 +7,7 @@ export interface FeedRefreshEvent {
   readonly message: string;
 }
 
-declare module '../events/map.js' {
+declare module '../events/index.js' {
   interface GatehouseEvents {
     /** A feed refresh that left the feed's list current. */
     'feeds.refreshed': FeedRefreshEvent & { readonly outcome: 'applied' | 'not_modified' };

@@ -54,6 +54,44 @@ describe('feeds on the scheduler', () => {
     }
     assert.equal(deps.clock.pending, 0, 'a stopped feed leaves no timer');
   });
+  it('`feeds refresh` during a scheduled refresh waits for it, then loads the list as it is now', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-n2-feed-'));
+    dirs.push(dir);
+    const store = openDecisionStore(dir);
+    const file = join(dir, 'list.txt');
+    const old = ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4'];
+    writeFileSync(file, old.map((l) => `${l}\n`).join(''));
+    const cfg: FileFeedConfig = { name: 'bad', type: 'file', path: file, format: 'plain', direction: 'outbound', refresh: 3600_000, timeout: 10_000, max_shrink: 0.5, min_score: 1, duration: 172_800_000 };
+    const deps = feedDeps(store, quiet);
+    // The scheduled refresh is held in its last step (waiting for the kernel) until the test lets it go.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reachedKernel!: () => void;
+    const atKernel = new Promise<void>((r) => (reachedKernel = r));
+    let calls = 0;
+    const feed = startListFeed(cfg, deps, {
+      enforced: async () => {
+        if (++calls > 1) return;
+        reachedKernel();
+        await held;
+      },
+    });
+    try {
+      await deps.clock.advance(0);
+      await atKernel;
+      // The admin edits the list and asks for a refresh while the scheduled one (of the old list) is finishing.
+      const now = [...old, '203.0.113.7', '203.0.113.8'];
+      writeFileSync(file, now.map((l) => `${l}\n`).join(''));
+      const asked = feed.refresh();
+      release();
+      const st = await asked;
+      assert.equal(st.entries, 6, 'the refresh answered with the list as it was when it was asked for');
+      assert.deepEqual([...store.service.valuesOf('feed:bad')].sort(), [...now].sort());
+    } finally {
+      await feed.stop();
+      store.close();
+    }
+  });
 });
 
 describe('CrowdSec stream client on the scheduler', () => {
