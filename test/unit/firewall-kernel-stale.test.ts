@@ -40,7 +40,7 @@ describe('renderRemoveStale', () => {
 });
 
 describe('parseTableObjects', () => {
-  it('reads set, map and chain names from nft -j -t list table, ignoring everything else', () => {
+  it('reads one inet table\'s set, map and chain names from nft -j -t list ruleset, ignoring everything else', () => {
     const json = {
       nftables: [
         { metainfo: { version: '1.0.6' } },
@@ -48,13 +48,18 @@ describe('parseTableObjects', () => {
         { set: { family: 'inet', name: 's', table: 'gatehouse', type: 'ipv4_addr' } },
         { map: { family: 'inet', name: 'm', table: 'gatehouse', type: 'ipv4_addr', map: 'mark' } },
         { chain: { family: 'inet', table: 'gatehouse', name: 'input', hook: 'input', prio: -10 } },
-        { rule: { chain: 'input', expr: [] } },
+        { rule: { family: 'inet', table: 'gatehouse', chain: 'input', expr: [] } },
+        { table: { family: 'inet', name: 'other' } },
+        { set: { family: 'inet', name: 'o', table: 'other' } },
+        { chain: { family: 'ip', table: 'gatehouse', name: 'ipchain' } },
         null,
-        { set: { name: 42 } },
+        { set: { family: 'inet', table: 'gatehouse', name: 42 } },
       ],
     };
-    assert.deepEqual(parseTableObjects(json), { sets: ['s'], maps: ['m'], chains: ['input'] });
-    assert.deepEqual(parseTableObjects('garbage'), { sets: [], maps: [], chains: [] });
+    assert.deepEqual(parseTableObjects(json, 'gatehouse'), { sets: ['s'], maps: ['m'], chains: ['input'] });
+    assert.deepEqual(parseTableObjects(json, 'other'), { sets: ['o'], maps: [], chains: [] });
+    assert.equal(parseTableObjects(json, 'nosuch'), undefined);
+    assert.equal(parseTableObjects('garbage', 'gatehouse'), undefined);
   });
 });
 
