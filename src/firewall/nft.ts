@@ -29,6 +29,7 @@ export interface NftRunner {
 export interface TableObjects {
   readonly sets: readonly string[];
   readonly maps: readonly string[];
+  readonly quotas: readonly string[];
   readonly chains: readonly string[];
 }
 
@@ -39,6 +40,7 @@ export interface TableObjects {
 export function parseTableObjects(json: unknown, table: string): TableObjects | undefined {
   const sets: string[] = [];
   const maps: string[] = [];
+  const quotas: string[] = [];
   const chains: string[] = [];
   let found = false;
   const items = (json as { nftables?: unknown } | null)?.nftables;
@@ -46,12 +48,12 @@ export function parseTableObjects(json: unknown, table: string): TableObjects | 
     if (typeof item !== 'object' || item === null) continue;
     const o = item as Record<string, { family?: unknown; table?: unknown; name?: unknown } | undefined>;
     if (o.table?.family === 'inet' && o.table.name === table) found = true;
-    for (const [kind, list] of [['set', sets], ['map', maps], ['chain', chains]] as const) {
+    for (const [kind, list] of [['set', sets], ['map', maps], ['quota', quotas], ['chain', chains]] as const) {
       const x = o[kind];
       if (x?.family === 'inet' && x.table === table && typeof x.name === 'string') list.push(x.name);
     }
   }
-  return found ? { sets, maps, chains } : undefined;
+  return found ? { sets, maps, quotas, chains } : undefined;
 }
 
 function run(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
