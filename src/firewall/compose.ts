@@ -20,6 +20,8 @@ export interface ComposedTable {
   readonly sets: readonly string[];
   /** Map names, in render order. */
   readonly maps: readonly string[];
+  /** Quota names, in render order. */
+  readonly quotas: readonly string[];
   /** Base and regular chain names, in render order. */
   readonly chains: readonly string[];
   /** Module owning each set, map or regular chain. */
@@ -30,8 +32,9 @@ const ELEMENT_TYPES: ReadonlySet<ElementType> = new Set(['ipv4_addr', 'ipv6_addr
 const SET_FLAGS: ReadonlySet<string> = new Set(['interval', 'timeout', 'dynamic', 'constant']);
 const MAP_FLAGS: ReadonlySet<string> = new Set(['interval', 'timeout']);
 const POINT_ORDER = new Map<string, number>(HOOK_POINTS.map((p, i) => [p.point, i]));
-/** Whole-rule check on top of `rule`'s: quotes only as in `ifnames` tokens. */
-const RULE_TEXT = /^(?:[A-Za-z0-9_ .,:{}\/!=<>@-]|"[A-Za-z0-9_.@-]{1,15}")+$/;
+/** Whole-rule check on top of `rule`'s: quotes only as in `ifnames` and `quotaOver` tokens. */
+const RULE_TEXT = /^(?:[A-Za-z0-9_ .,:{}\/!=<>@-]|"[A-Za-z0-9_.@-]{1,32}")+$/;
+const QUOTA_REF = /\bquota name "([^"]*)"/g;
 const SET_REF = /@([A-Za-z0-9_]+)/g;
 const CHAIN_REF = /\b(?:jump|goto)\s+([A-Za-z0-9_]+)/g;
 
@@ -72,13 +75,15 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
   if (!TABLE_NAME.test(table)) fail(`table name ${JSON.stringify(table)} is not valid`);
   const t = `inet ${table}`;
   const owners = new Map<string, string>();
+  const kinds = new Map<string, 'set' | 'map' | 'quota' | 'chain'>();
   const modules = new Set<string>();
-  const claim = (name: string, kind: string, module: string): void => {
+  const claim = (name: string, kind: 'set' | 'map' | 'quota' | 'chain', module: string): void => {
     if (!OBJECT_NAME.test(name)) fail(`${module}: ${kind} name ${JSON.stringify(name)} is not valid`);
     if (Object.hasOwn(BASE_CHAINS, name)) fail(`${module}: ${kind} name ${JSON.stringify(name)} is a base chain of the table`);
     const other = owners.get(name);
     if (other !== undefined) fail(`${module}: ${kind} name ${JSON.stringify(name)} is already used by ${other === module ? 'the same module' : `module ${other}`}`);
     owners.set(name, module);
+    kinds.set(name, kind);
   };
   for (const f of fragments) {
     if (!MODULE_NAME.test(f.module)) fail(`module name ${JSON.stringify(f.module)} is not valid`);
@@ -86,24 +91,31 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
     modules.add(f.module);
     for (const s of f.sets ?? []) claim(s.name, 'set', f.module);
     for (const m of f.maps ?? []) claim(m.name, 'map', f.module);
+    for (const q of f.quotas ?? []) claim(q.name, 'quota', f.module);
     for (const c of f.chains ?? []) claim(c.name, 'chain', f.module);
   }
-  const isSet = new Set<string>();
+  const sets: string[] = [];
   const maps: string[] = [];
+  const quotas: string[] = [];
   const setLines: string[] = [];
   for (const f of fragments) {
     for (const s of f.sets ?? []) {
       const what = `${f.module}: set ${s.name}`;
       const body = `type ${checkTypes(what, s.type)};${checkFlags(what, s.flags, SET_FLAGS)}${checkPositive(what, s.timeoutSec, 'timeout')}${checkPositive(what, s.size, 'size')}`;
       setLines.push(`add set ${t} ${s.name} { ${body} }`);
-      isSet.add(s.name);
+      sets.push(s.name);
     }
     for (const m of f.maps ?? []) {
       const what = `${f.module}: map ${m.name}`;
       const value = m.value === 'verdict' ? 'verdict' : checkTypes(what, [m.value]);
       setLines.push(`add map ${t} ${m.name} { type ${checkTypes(what, m.key)} : ${value};${checkFlags(what, m.flags, MAP_FLAGS)} }`);
-      isSet.add(m.name);
       maps.push(m.name);
+    }
+    for (const q of f.quotas ?? []) {
+      // `over N bytes`: re-adding an existing quota keeps what it used (nft 1.0.6, checked in a namespace).
+      if (!Number.isSafeInteger(q.bytes) || q.bytes <= 0) fail(`${f.module}: quota ${q.name}: bytes must be a positive integer`);
+      setLines.push(`add quota ${t} ${q.name} { over ${q.bytes} bytes }`);
+      quotas.push(q.name);
     }
   }
   const checkRule = (module: string, where: string, r: NftRule): string => {
@@ -111,11 +123,15 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
     if (typeof text !== 'string' || !RULE_TEXT.test(text)) fail(`${module}: a rule in ${where} has text nft must not see: ${JSON.stringify(text)}`);
     // Interface names may hold '@': look for references outside quotes only.
     const bare = text.replace(/"[^"]*"/g, '""');
+    const owned = (name: string, ...want: string[]): boolean => owners.get(name) === module && want.includes(kinds.get(name)!);
     for (const [, name] of bare.matchAll(SET_REF)) {
-      if (owners.get(name!) !== module || !isSet.has(name!)) fail(`${module}: a rule in ${where} refers to set ${name}, which it does not own`);
+      if (!owned(name!, 'set', 'map')) fail(`${module}: a rule in ${where} refers to set ${name}, which it does not own`);
     }
     for (const [, name] of bare.matchAll(CHAIN_REF)) {
-      if (owners.get(name!) !== module || isSet.has(name!)) fail(`${module}: a rule in ${where} jumps to chain ${name}, which it does not own`);
+      if (!owned(name!, 'chain')) fail(`${module}: a rule in ${where} jumps to chain ${name}, which it does not own`);
+    }
+    for (const [, name] of text.matchAll(QUOTA_REF)) {
+      if (!owned(name!, 'quota')) fail(`${module}: a rule in ${where} uses quota ${name}, which it does not own`);
     }
     return text;
   };
@@ -154,8 +170,9 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
   }
   return {
     script: out.join('\n') + '\n',
-    sets: [...isSet].filter((n) => !maps.includes(n)),
+    sets,
     maps,
+    quotas,
     chains: [...bases, ...regular.map((c) => c.name)],
     owners,
   };
@@ -163,7 +180,7 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
 
 /**
  * Lines that remove what the table holds but the composition no longer declares (a module switched off, a
- * renamed object): stale chains are flushed, then deleted, then stale sets and maps, so nothing they
+ * renamed object): stale chains are flushed, then deleted, then stale sets, maps and quotas, so nothing they
  * reference is deleted while still in use. Appended to the composed script, the change is one transaction.
  * Names that do not match OBJECT_NAME were not made by Gatehouse and never reach nft from here.
  */
@@ -178,5 +195,6 @@ export function renderRemoveStale(table: string, composed: ComposedTable, existi
     ...chains.map((c) => `delete chain ${t} ${c}`),
     ...stale(existing.sets, composed.sets).map((s) => `delete set ${t} ${s}`),
     ...stale(existing.maps, composed.maps).map((m) => `delete map ${t} ${m}`),
+    ...stale(existing.quotas, composed.quotas).map((q) => `delete quota ${t} ${q}`),
   ];
 }

@@ -85,6 +85,15 @@ export interface MapDecl {
   readonly flags?: readonly ('interval' | 'timeout')[];
 }
 
+/**
+ * A named quota (`over N bytes`): a rule with `quotaRef(name)` counts the bytes it sees against it and
+ * matches once they pass the limit. Re-applying the table keeps the bytes used so far and takes a new limit.
+ */
+export interface QuotaDecl {
+  readonly name: string;
+  readonly bytes: number;
+}
+
 declare const ruleBrand: unique symbol;
 declare const tokenBrand: unique symbol;
 
@@ -117,6 +126,7 @@ export interface KernelFragment {
   readonly module: string;
   readonly sets?: readonly SetDecl[];
   readonly maps?: readonly MapDecl[];
+  readonly quotas?: readonly QuotaDecl[];
   readonly chains?: readonly ChainDecl[];
   readonly hooks?: readonly HookRules[];
 }
@@ -137,6 +147,12 @@ export function setRef(name: string): NftToken {
 export function chainRef(name: string): NftToken {
   if (!OBJECT_NAME.test(name)) throw new KernelFragmentError(`chain name ${JSON.stringify(name)} is not valid`);
   return token(name);
+}
+
+/** `quota name "x"`: the fragment's quota x (see QuotaDecl). */
+export function quotaRef(name: string): NftToken {
+  if (!OBJECT_NAME.test(name)) throw new KernelFragmentError(`quota name ${JSON.stringify(name)} is not valid`);
+  return token(`quota name "${name}"`);
 }
 
 /** `{ "eth0", "wwan0" }`: interface names checked against what the kernel allows (15 chars, no quotes). */
@@ -178,7 +194,7 @@ export function rule(strings: TemplateStringsArray, ...parts: readonly NftToken[
     text += s;
     if (i < parts.length) {
       const p = parts[i]!;
-      if (typeof p !== 'object' || p === null || typeof p.nft !== 'string') throw new KernelFragmentError('rule parts must be made by setRef, chainRef, ifnames, kw or int');
+      if (typeof p !== 'object' || p === null || typeof p.nft !== 'string') throw new KernelFragmentError('rule parts must be made by setRef, chainRef, quotaRef, ifnames, kw or int');
       text += p.nft;
     }
   });

@@ -42,7 +42,7 @@ test('real nft: modules share the one table at their hook points, and a module t
       'iifname "lo" ip daddr 192.0.2.200 jump portal_gate',
     ]);
     assert.deepEqual(await rules('nat_prerouting'), ['ip saddr @dns_clients4 udp dport 53 redirect to :5353']);
-    assert.deepEqual(await rules('mangle_postrouting'), ['meta mark set 0x00000001']);
+    assert.deepEqual(await rules('mangle_postrouting'), ['quota name "shaper_day" meta mark set 0x00000001']);
     assert.match(await nft('list', 'set', 'inet', 'gatehouse', 'both_ip4'), /elements = \{ 192\.0\.2\.9 \}/);
     // A module filling its own set between reconciles (its own differences).
     await nsExec(name, 'nft', ['add', 'element', 'inet', 'gatehouse', 'dns_clients4', '{ 10.0.0.0/24 }']);
@@ -56,7 +56,7 @@ test('real nft: modules share the one table at their hook points, and a module t
     const alone = await step('firewall-only');
     assert.ok(alone.ok, alone.error);
     const table = await nft('-t', 'list', 'table', 'inet', 'gatehouse');
-    for (const gone of ['nat_prerouting', 'mangle_postrouting', 'portal_gate', 'dns_clients4', 'portal_users']) {
+    for (const gone of ['nat_prerouting', 'mangle_postrouting', 'portal_gate', 'dns_clients4', 'portal_users', 'shaper_day']) {
       assert.ok(!table.includes(gone), `${gone} is still in the table:\n${table}`);
     }
     assert.deepEqual(await rules('forward'), ['iifname "lo" jump inbound', 'oifname "lo" jump outbound']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { composeTable } from '../../src/firewall/compose.js';
-import { chainRef, ifnames, int, kw, rule, setRef, type KernelFragment, type NftRule } from '../../src/firewall/fragment.js';
+import { chainRef, ifnames, int, kw, quotaRef, rule, setRef, type KernelFragment, type NftRule } from '../../src/firewall/fragment.js';
 import { firewallFragment, renderSkeleton, type RulesetOptions } from '../../src/firewall/ruleset.js';
 
 const fw: RulesetOptions = {
@@ -86,6 +86,29 @@ describe('composeTable: rendering and order', () => {
     assert.deepEqual(rulesOf(script, 'mangle_postrouting'), []);
     // Base chains nobody hooks into are not declared.
     assert.ok(!script.includes('forward'));
+  });
+});
+
+describe('composeTable: quotas', () => {
+  const shaper: KernelFragment = {
+    module: 'shaper',
+    quotas: [{ name: 'shaper_day', bytes: 10_000_000_000 }],
+    hooks: [{ point: 'shaper-classify', chain: 'mangle_postrouting', rules: [rule`${quotaRef('shaper_day')} meta mark set ${int(2)}`] }],
+  };
+
+  it('declares a named quota with its limit in bytes, and rules use it by name', () => {
+    const { script, quotas } = composeTable('gatehouse', [shaper]);
+    assert.ok(script.includes('add quota inet gatehouse shaper_day { over 10000000000 bytes }'));
+    assert.deepEqual(rulesOf(script, 'mangle_postrouting'), ['quota name "shaper_day" meta mark set 2']);
+    assert.deepEqual(quotas, ['shaper_day']);
+  });
+
+  it('refuses a quota of another module, a quota name clash and a limit that is not a positive integer', () => {
+    const thief: KernelFragment = { module: 'portal', hooks: [{ point: 'portal-gate', chain: 'forward', rules: [rule`${quotaRef('shaper_day')} drop`] }] };
+    assert.throws(() => composeTable('gatehouse', [shaper, thief]), /portal: a rule in forward \(portal-gate\) uses quota shaper_day, which it does not own/);
+    assert.throws(() => composeTable('gatehouse', [shaper, { module: 'portal', sets: [{ name: 'shaper_day', type: ['mark'] }] }]), /already used by module shaper/);
+    assert.throws(() => composeTable('gatehouse', [{ module: 'x', quotas: [{ name: 'q', bytes: 0 }] }]), /bytes must be a positive integer/);
+    assert.throws(() => quotaRef('a" drop'), /quota name/);
   });
 });
 

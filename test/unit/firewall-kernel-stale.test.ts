@@ -20,6 +20,7 @@ describe('renderRemoveStale', () => {
     const existing = {
       sets: [...only.sets, 'dns_clients4'],
       maps: ['portal_users'],
+      quotas: ['shaper_day'],
       chains: [...only.chains, 'nat_prerouting', 'portal_gate'],
     };
     assert.deepEqual(renderRemoveStale('gatehouse', only, existing), [
@@ -29,32 +30,39 @@ describe('renderRemoveStale', () => {
       'delete chain inet gatehouse portal_gate',
       'delete set inet gatehouse dns_clients4',
       'delete map inet gatehouse portal_users',
+      'delete quota inet gatehouse shaper_day',
     ]);
-    assert.deepEqual(renderRemoveStale('gatehouse', only, { sets: only.sets, maps: [], chains: only.chains }), []);
+    assert.deepEqual(renderRemoveStale('gatehouse', only, { sets: only.sets, maps: [], quotas: [], chains: only.chains }), []);
   });
 
   it('never passes on a name from the kernel that Gatehouse could not have made', () => {
-    const existing = { sets: ['x; flush ruleset', 'Upper'], maps: ['m\nflush ruleset'], chains: ['c } ; delete table inet filter'] };
+    const existing = { sets: ['x; flush ruleset', 'Upper'], maps: ['m\nflush ruleset'], quotas: ['q"'], chains: ['c } ; delete table inet filter'] };
     assert.deepEqual(renderRemoveStale('gatehouse', only, existing), []);
   });
 });
 
 describe('parseTableObjects', () => {
-  it('reads set, map and chain names from nft -j -t list table, ignoring everything else', () => {
+  it('reads one inet table\'s set, map and chain names from nft -j -t list ruleset, ignoring everything else', () => {
     const json = {
       nftables: [
         { metainfo: { version: '1.0.6' } },
         { table: { family: 'inet', name: 'gatehouse' } },
         { set: { family: 'inet', name: 's', table: 'gatehouse', type: 'ipv4_addr' } },
         { map: { family: 'inet', name: 'm', table: 'gatehouse', type: 'ipv4_addr', map: 'mark' } },
+        { quota: { family: 'inet', name: 'q', table: 'gatehouse', bytes: 100 } },
         { chain: { family: 'inet', table: 'gatehouse', name: 'input', hook: 'input', prio: -10 } },
-        { rule: { chain: 'input', expr: [] } },
+        { rule: { family: 'inet', table: 'gatehouse', chain: 'input', expr: [] } },
+        { table: { family: 'inet', name: 'other' } },
+        { set: { family: 'inet', name: 'o', table: 'other' } },
+        { chain: { family: 'ip', table: 'gatehouse', name: 'ipchain' } },
         null,
-        { set: { name: 42 } },
+        { set: { family: 'inet', table: 'gatehouse', name: 42 } },
       ],
     };
-    assert.deepEqual(parseTableObjects(json), { sets: ['s'], maps: ['m'], chains: ['input'] });
-    assert.deepEqual(parseTableObjects('garbage'), { sets: [], maps: [], chains: [] });
+    assert.deepEqual(parseTableObjects(json, 'gatehouse'), { sets: ['s'], maps: ['m'], quotas: ['q'], chains: ['input'] });
+    assert.deepEqual(parseTableObjects(json, 'other'), { sets: ['o'], maps: [], quotas: [], chains: [] });
+    assert.equal(parseTableObjects(json, 'nosuch'), undefined);
+    assert.equal(parseTableObjects('garbage', 'gatehouse'), undefined);
   });
 });
 
@@ -71,7 +79,7 @@ describe('Enforcer with other modules\' fragments', () => {
         hasTable: async () => true,
         listObjects: async () => {
           if (nft.listFails) throw new Error('nft: cannot list');
-          return { sets: [...only.sets, 'dns_old'], maps: [], chains: [...only.chains, 'nat_prerouting'] };
+          return { sets: [...only.sets, 'dns_old'], maps: [], quotas: [], chains: [...only.chains, 'nat_prerouting'] };
         },
       };
       await fn(new Enforcer(new EnforcementView(store.db), nft, fw, { info: () => undefined, error: () => undefined }), scripts, nft);

@@ -5,7 +5,7 @@
 import { openDecisionStore } from '../../../src/decisions/store-service.js';
 import { EnforcementView } from '../../../src/decisions/enforcement-view.js';
 import { Enforcer } from '../../../src/firewall/enforcer.js';
-import { chainRef, ifnames, int, rule, setRef, type KernelFragment } from '../../../src/firewall/fragment.js';
+import { chainRef, ifnames, int, quotaRef, rule, setRef, type KernelFragment } from '../../../src/firewall/fragment.js';
 import { systemNft } from '../../../src/firewall/nft.js';
 
 const [step, dataDir] = process.argv.slice(2) as ['modules' | 'firewall-only' | 'collide', string];
@@ -24,7 +24,11 @@ const portal: KernelFragment = {
     { point: 'before-reputation', chain: 'forward', rules: [rule`meta l4proto udp udp dport ${int(67)} return`] },
   ],
 };
-const shaper: KernelFragment = { module: 'shaper', hooks: [{ point: 'shaper-classify', chain: 'mangle_postrouting', rules: [rule`meta mark set ${int(1)}`] }] };
+const shaper: KernelFragment = {
+  module: 'shaper',
+  quotas: [{ name: 'shaper_day', bytes: 1_000_000 }],
+  hooks: [{ point: 'shaper-classify', chain: 'mangle_postrouting', rules: [rule`${quotaRef('shaper_day')} meta mark set ${int(1)}`] }],
+};
 
 const store = openDecisionStore(dataDir);
 const quiet = { info: () => undefined, error: () => undefined };
