@@ -131,23 +131,24 @@ function alertQuery(ctx: LapiContext, req: FastifyRequest): { query: AlertQuery;
 }
 
 /** Alerts matching, newest first, read a page at a time until `limit` are found. */
-function* matchingAlerts(ctx: LapiContext, query: AlertQuery, filter: AlertFilter, limit: number): Generator<AlertView> {
+async function matchingAlerts(ctx: LapiContext, query: AlertQuery, filter: AlertFilter, limit: number): Promise<AlertView[]> {
   // A decision type other than ban matches nothing here: Gatehouse only bans.
-  ctx.views.ensureStandIns(filter.includeCapi !== false);
-  let found = 0;
+  await ctx.views.ensureStandIns(filter.includeCapi !== false);
+  const out: AlertView[] = [];
   let before: readonly [number, number] | undefined;
-  while (found < limit) {
+  while (out.length < limit) {
     const page = ctx.alerts.list({ ...query, ...(before ? { before } : {}), limit: 500 });
     for (const a of page) {
-      const v = ctx.views.view(a, filter);
+      const v = await ctx.views.view(a, filter);
       if (!v) continue;
-      yield v;
-      if (++found >= limit) return;
+      out.push(v);
+      if (out.length >= limit) return out;
     }
-    if (page.length < 500) return;
+    if (page.length < 500) return out;
     const last = page[page.length - 1]!;
     before = [last.createdAt, last.id];
   }
+  return out;
 }
 
 async function listAlerts(ctx: LapiContext, req: FastifyRequest, reply: FastifyReply) {
@@ -155,7 +156,7 @@ async function listAlerts(ctx: LapiContext, req: FastifyRequest, reply: FastifyR
   const type = first(queryOf(req), 'decision_type');
   if (type !== undefined && type.toLowerCase() !== 'ban') return sendJson(reply, 'null');
   const now = ctx.clock();
-  const out = [...matchingAlerts(ctx, query, filter, limit)].map((v) => alertJson(v, now));
+  const out = (await matchingAlerts(ctx, query, filter, limit)).map((v) => alertJson(v, now));
   return sendJson(reply, out.length === 0 ? 'null' : goJson(JSON.stringify(out)));
 }
 
@@ -171,7 +172,7 @@ const noAlert = (id: number) => new HttpError(404, `alert with id '${id}' doesn'
 async function getAlert(ctx: LapiContext, req: FastifyRequest, reply: FastifyReply) {
   const id = alertId(req);
   const a = ctx.alerts.get(id);
-  const v = a && ctx.views.view(a);
+  const v = a && (await ctx.views.view(a));
   if (!v) throw noAlert(id);
   return sendJson(reply, goJson(JSON.stringify(alertJson(v, ctx.clock()))));
 }
@@ -193,7 +194,7 @@ async function deleteAlert(ctx: LapiContext, req: FastifyRequest, reply: Fastify
   const machineId = ctx.watchers.get(req)!;
   const a = ctx.alerts.get(id);
   if (!a) throw noAlert(id);
-  const v = ctx.views.view(a) ?? { alert: a, origin: a.origin ?? watcherOrigin(a.machineId), decisions: [], notShown: 0 };
+  const v = (await ctx.views.view(a)) ?? { alert: a, origin: a.origin ?? watcherOrigin(a.machineId), decisions: [], notShown: 0 };
   if (!mayDelete(machineId, v.origin, ctx.deps.machines)) throw new HttpError(403, notYours(machineId, v.origin));
   deleteView(ctx, req, machineId, v);
   return sendJson(reply, '{"nbDeleted":"1"}');
@@ -203,7 +204,7 @@ async function deleteAlerts(ctx: LapiContext, req: FastifyRequest, reply: Fastif
   const { query, filter, limit } = alertQuery(ctx, req);
   const machineId = ctx.watchers.get(req)!;
   // Collected first: deleting while paging would shift the pages.
-  const matching = [...matchingAlerts(ctx, query, filter, limit)];
+  const matching = await matchingAlerts(ctx, query, filter, limit);
   const mine = matching.filter((v) => mayDelete(machineId, v.origin, ctx.deps.machines));
   // Alerts of other origins are left alone; when they are all there was, the watcher learns why.
   const refused = matching.find((v) => !mayDelete(machineId, v.origin, ctx.deps.machines));
