@@ -3,7 +3,7 @@ import type { DecisionService } from '../../decisions/service.js';
 import type { Decision } from '../../decisions/types.js';
 import { covers, tryParseTarget } from '../../net/ip.js';
 import type { LapiAlert, LapiAlerts } from '../../store/lapi-alerts.js';
-import { watcherOrigin } from './alerts.js';
+import { isWatcherOrigin, watcherOrigin } from './alerts.js';
 import type { LapiDecisionReads } from './decision-reads.js';
 import { remainingMs, wireScenario, wireScope } from './wire.js';
 
@@ -23,7 +23,7 @@ export const STAND_IN_DECISIONS = 10_000;
  * shown with `cscli decisions list -a`.
  */
 export function isLocalOrigin(origin: string): boolean {
-  return origin === 'manual' || origin === 'engine' || origin.startsWith('lapi:');
+  return origin === 'manual' || origin === 'engine' || isWatcherOrigin(origin);
 }
 
 export interface AlertView {
@@ -116,7 +116,7 @@ export class AlertViews {
    * refers to (an import's, or those whose alert was purged).
    */
   private async standInIds(origin: string, limit: number): Promise<{ ids: number[]; total: number }> {
-    if (!origin.startsWith('lapi:')) return this.reads.liveIdsOf(origin, limit);
+    if (!isWatcherOrigin(origin)) return this.reads.liveIdsOf(origin, limit);
     const { ids: all } = await this.reads.liveIdsOf(origin, Infinity);
     const ids: number[] = [];
     let total = 0;
