@@ -100,6 +100,8 @@ export function openDb(dataDir: string, fileName = 'gatehouse.db', modules: read
   // growing the file again, while a bulk load's several hundred MB go back to the disk.
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   migrate(db, [storeMigrations, ...modules]);
+  // What the code before per-module migrations counted: kept, so a rolled-back Gatehouse still opens the file.
+  if ((db.pragma('user_version', { simple: true }) as number) < storeMigrations.steps.length) db.pragma(`user_version = ${storeMigrations.steps.length}`);
   return db;
 }
 

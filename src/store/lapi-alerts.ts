@@ -86,7 +86,7 @@ function toAlert(r: AlertRow): LapiAlert {
 }
 
 export class LapiAlerts {
-  constructor(private readonly db: Database.Database, private readonly clock: () => number = Date.now) {}
+  constructor(private readonly db: Database.Database) {}
 
   add(a: NewLapiAlert): number {
     return Number(
@@ -122,13 +122,12 @@ export class LapiAlerts {
    * dated `createdAt` (its oldest decision's creation), so it sorts among the alerts where its story starts.
    */
   originAlert(origin: string, createdAt: number): LapiAlert {
-    const now = createdAt;
     this.db
       .prepare(
         `INSERT INTO lapi_alerts (machine_id, scenario, source_scope, source_value, created_at, decisions, raw, origin)
-         VALUES ('', @origin, @origin, '', @now, '[]', '{}', @origin) ON CONFLICT DO NOTHING`,
+         VALUES ('', @origin, @origin, '', @createdAt, '[]', '{}', @origin) ON CONFLICT DO NOTHING`,
       )
-      .run({ origin, now });
+      .run({ origin, createdAt });
     return toAlert(this.db.prepare('SELECT * FROM lapi_alerts WHERE origin = ?').get(origin) as AlertRow);
   }
 

@@ -48,6 +48,7 @@ test('a fresh database gets every module, and opening it again runs nothing twic
   t.after(() => again.close());
   assert.equal(appliedSteps(again.db, 'lapi'), lapiMigrations.steps.length);
   assert.ok(again.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'lapi_alerts_origin'").get());
+  assert.equal(again.db.pragma('user_version', { simple: true }), 1, 'what the code before migrations reads, so a rollback still opens the file');
 });
 
 test('steps run once each, in order, per module; a failing step leaves its module at the step before', (t) => {

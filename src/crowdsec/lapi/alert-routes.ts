@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tryParseDuration as parseGoDuration } from '../../config/index.js';
 import { addInChunks, SORTED_CHUNK } from '../../decisions/index.js';
+import type { NewDecision } from '../../decisions/index.js';
 import { parseTarget, tryParseTarget } from '../../net/ip.js';
 import { banRefusalOf, NO_NETWORKS } from '../../net/target-guard.js';
 import type { AlertDecisionRef, AlertQuery } from '../../store/index.js';
@@ -45,23 +46,18 @@ async function postAlerts(ctx: LapiContext, req: FastifyRequest, reply: FastifyR
       await new Promise((r) => setImmediate(r));
     }
     const refs: AlertDecisionRef[] = [];
-    // The same guard as every other source: no watcher bans everything, the LAN or this gateway.
+    // The same guard as every other source: no watcher bans everything, the LAN or this gateway. Checked
+    // as the decisions are taken, so a big import spreads the work over its chunks.
     const refused: string[] = [];
-    const decisions = a.decisions.filter((nd) => {
-      const why = banRefusalOf(nd.value, net);
-      if (why !== undefined) refused.push(why);
-      return why === undefined;
-    });
-    if (refused.length > 0) {
-      const total = (ctx.refusedByMachine.get(machineId) ?? 0) + refused.length;
-      ctx.refusedByMachine.set(machineId, total);
-      (ctx.deps.log ?? req.log).warn(
-        { machine: machineId, scenario: a.scenario, refused: refused.length, refusedSinceStart: total },
-        `LAPI: alert from ${machineId}: refused ${refused.length} decision(s) (${total} since start): ${refused.slice(0, 5).join('; ')}`,
-      );
-    }
-    if (decisions.length <= 100) {
-      for (const nd of decisions) {
+    const accepted = (function* () {
+      for (const nd of a.decisions) {
+        const why = banRefusalOf(nd.value, net);
+        if (why === undefined) yield nd;
+        else refused.push(why);
+      }
+    })();
+    if (a.decisions.length <= 100) {
+      for (const nd of accepted) {
         try {
           const d = ctx.deps.decisions.add(nd);
           refs.push({ id: d.id, value: d.value, scope: d.scope === 'ip' ? 'Ip' : 'Range', type: d.type, origin: d.origin, scenario: d.scenario, expiresAt: d.expiresAt });
@@ -72,16 +68,32 @@ async function postAlerts(ctx: LapiContext, req: FastifyRequest, reply: FastifyR
       }
     } else {
       // Imports (cscli decisions import) send one alert with thousands of decisions: in chunks of one
-      // transaction each, with the event loop free in between. Their references carry no id: cscli shows
-      // these decisions under the watcher's stand-in alert (alert-view.ts), found in one pass, not one by one.
-      const r = await addInChunks({ decisions: ctx.deps.decisions }, decisions, SORTED_CHUNK);
+      // transaction each, with the event loop free in between. The alert keeps the first 1,000 as refs; they
+      // carry no id: cscli shows these decisions under the watcher's stand-in alert (alert-view.ts), found in
+      // one pass, not one by one.
+      const kept: NewDecision[] = [];
+      const noted = (function* () {
+        for (const nd of accepted) {
+          if (kept.length < 1000) kept.push(nd);
+          yield nd;
+        }
+      })();
+      const r = await addInChunks({ decisions: ctx.deps.decisions }, noted, SORTED_CHUNK);
       if (r.skipped > 0) req.log.warn(`LAPI: alert from ${machineId}: skipped ${r.skipped} decisions`);
-      for (const nd of decisions.slice(0, 1000)) {
+      for (const nd of kept) {
         const t = tryParseTarget(nd.value);
         if (!t) continue;
         const expiresAt = nd.durationSec ? now + Math.round(nd.durationSec * 1000) : null;
         refs.push({ id: 0, value: t.text, scope: t.isHost ? 'Ip' : 'Range', type: 'ban', origin: nd.origin, scenario: nd.scenario ?? '', expiresAt });
       }
+    }
+    if (refused.length > 0) {
+      const total = (ctx.refusedByMachine.get(machineId) ?? 0) + refused.length;
+      ctx.refusedByMachine.set(machineId, total);
+      (ctx.deps.log ?? req.log).warn(
+        { machine: machineId, scenario: a.scenario, refused: refused.length, refusedSinceStart: total },
+        `LAPI: alert from ${machineId}: refused ${refused.length} decision(s) (${total} since start): ${refused.slice(0, 5).join('; ')}`,
+      );
     }
     if (a.skipped.length > 0) req.log.info(`LAPI: alert from ${machineId}: not taken: ${a.skipped.slice(0, 5).join('; ')}`);
     const id = ctx.alerts.add({
@@ -131,23 +143,24 @@ function alertQuery(ctx: LapiContext, req: FastifyRequest): { query: AlertQuery;
 }
 
 /** Alerts matching, newest first, read a page at a time until `limit` are found. */
-function* matchingAlerts(ctx: LapiContext, query: AlertQuery, filter: AlertFilter, limit: number): Generator<AlertView> {
+async function matchingAlerts(ctx: LapiContext, query: AlertQuery, filter: AlertFilter, limit: number): Promise<AlertView[]> {
   // A decision type other than ban matches nothing here: Gatehouse only bans.
-  ctx.views.ensureStandIns(filter.includeCapi !== false);
-  let found = 0;
+  await ctx.views.ensureStandIns(filter.includeCapi !== false);
+  const out: AlertView[] = [];
   let before: readonly [number, number] | undefined;
-  while (found < limit) {
+  while (out.length < limit) {
     const page = ctx.alerts.list({ ...query, ...(before ? { before } : {}), limit: 500 });
     for (const a of page) {
-      const v = ctx.views.view(a, filter);
+      const v = await ctx.views.view(a, filter);
       if (!v) continue;
-      yield v;
-      if (++found >= limit) return;
+      out.push(v);
+      if (out.length >= limit) return out;
     }
-    if (page.length < 500) return;
+    if (page.length < 500) return out;
     const last = page[page.length - 1]!;
     before = [last.createdAt, last.id];
   }
+  return out;
 }
 
 async function listAlerts(ctx: LapiContext, req: FastifyRequest, reply: FastifyReply) {
@@ -155,7 +168,7 @@ async function listAlerts(ctx: LapiContext, req: FastifyRequest, reply: FastifyR
   const type = first(queryOf(req), 'decision_type');
   if (type !== undefined && type.toLowerCase() !== 'ban') return sendJson(reply, 'null');
   const now = ctx.clock();
-  const out = [...matchingAlerts(ctx, query, filter, limit)].map((v) => alertJson(v, now));
+  const out = (await matchingAlerts(ctx, query, filter, limit)).map((v) => alertJson(v, now));
   return sendJson(reply, out.length === 0 ? 'null' : goJson(JSON.stringify(out)));
 }
 
@@ -171,7 +184,7 @@ const noAlert = (id: number) => new HttpError(404, `alert with id '${id}' doesn'
 async function getAlert(ctx: LapiContext, req: FastifyRequest, reply: FastifyReply) {
   const id = alertId(req);
   const a = ctx.alerts.get(id);
-  const v = a && ctx.views.view(a);
+  const v = a && (await ctx.views.view(a));
   if (!v) throw noAlert(id);
   return sendJson(reply, goJson(JSON.stringify(alertJson(v, ctx.clock()))));
 }
@@ -193,7 +206,7 @@ async function deleteAlert(ctx: LapiContext, req: FastifyRequest, reply: Fastify
   const machineId = ctx.watchers.get(req)!;
   const a = ctx.alerts.get(id);
   if (!a) throw noAlert(id);
-  const v = ctx.views.view(a) ?? { alert: a, origin: a.origin ?? watcherOrigin(a.machineId), decisions: [], notShown: 0 };
+  const v = (await ctx.views.view(a)) ?? { alert: a, origin: a.origin ?? watcherOrigin(a.machineId), decisions: [], notShown: 0 };
   if (!mayDelete(machineId, v.origin, ctx.deps.machines)) throw new HttpError(403, notYours(machineId, v.origin));
   deleteView(ctx, req, machineId, v);
   return sendJson(reply, '{"nbDeleted":"1"}');
@@ -203,7 +216,7 @@ async function deleteAlerts(ctx: LapiContext, req: FastifyRequest, reply: Fastif
   const { query, filter, limit } = alertQuery(ctx, req);
   const machineId = ctx.watchers.get(req)!;
   // Collected first: deleting while paging would shift the pages.
-  const matching = [...matchingAlerts(ctx, query, filter, limit)];
+  const matching = await matchingAlerts(ctx, query, filter, limit);
   const mine = matching.filter((v) => mayDelete(machineId, v.origin, ctx.deps.machines));
   // Alerts of other origins are left alone; when they are all there was, the watcher learns why.
   const refused = matching.find((v) => !mayDelete(machineId, v.origin, ctx.deps.machines));

@@ -3,7 +3,7 @@ import type { DecisionService } from '../../decisions/index.js';
 import type { Decision } from '../../decisions/index.js';
 import { covers, tryParseTarget } from '../../net/ip.js';
 import type { LapiAlert, LapiAlerts } from '../../store/index.js';
-import { watcherOrigin } from './alerts.js';
+import { isWatcherOrigin, watcherOrigin } from './alerts.js';
 import type { LapiDecisionReads } from './decision-reads.js';
 import { remainingMs, wireScenario, wireScope } from './wire.js';
 
@@ -23,7 +23,7 @@ export const STAND_IN_DECISIONS = 10_000;
  * shown with `cscli decisions list -a`.
  */
 export function isLocalOrigin(origin: string): boolean {
-  return origin === 'manual' || origin === 'engine' || origin.startsWith('lapi:');
+  return origin === 'manual' || origin === 'engine' || isWatcherOrigin(origin);
 }
 
 export interface AlertView {
@@ -51,31 +51,39 @@ export class AlertViews {
     private readonly reads: LapiDecisionReads,
   ) {}
 
-  /** Makes sure every origin with decisions that no alert accounts for has its stand-in alert. */
-  ensureStandIns(includeCapi: boolean): void {
-    for (const origin of this.reads.activeOrigins()) {
+  /**
+   * Makes sure every origin with decisions that no alert accounts for has its stand-in alert. Scans the
+   * decisions in id ranges (reads.ts), so a listing over a million feed entries does not stall bouncers.
+   */
+  async ensureStandIns(includeCapi: boolean): Promise<void> {
+    for (const origin of await this.reads.activeOrigins()) {
       if (!includeCapi && !isLocalOrigin(origin)) continue;
-      const oldest = origin.startsWith('lapi:') ? this.orphansOf(origin, 1)[0] : this.decisions.list({ origin, limit: 1 })[0];
+      const { ids } = await this.standInIds(origin, 1);
+      const oldest = ids[0] === undefined ? undefined : this.decisions.get(ids[0]);
       if (oldest) this.alerts.originAlert(origin, oldest.createdAt);
     }
   }
 
   /** The alert as cscli should see it, or undefined when the filter leaves nothing of it. */
-  view(alert: LapiAlert, f: AlertFilter = {}): AlertView | undefined {
+  async view(alert: LapiAlert, f: AlertFilter = {}): Promise<AlertView | undefined> {
     const origin = alert.origin ?? watcherOrigin(alert.machineId);
     if (f.includeCapi === false && !isLocalOrigin(origin)) return undefined;
     let decisions: Decision[];
     let notShown = 0;
     if (alert.origin !== null) {
-      const live = alert.origin.startsWith('lapi:')
-        ? this.orphansOf(alert.origin, STAND_IN_DECISIONS + 1)
-        : this.decisions.list({ origin: alert.origin, limit: STAND_IN_DECISIONS + 1 });
-      decisions = live.slice(0, STAND_IN_DECISIONS);
-      if (live.length > STAND_IN_DECISIONS) notShown = this.decisions.count({ origin: alert.origin }) - STAND_IN_DECISIONS;
+      const { ids, total } = await this.standInIds(alert.origin, STAND_IN_DECISIONS);
+      decisions = [];
+      // A thousand look-ups per turn of the event loop: a stand-in may show ten thousand decisions.
+      for (let i = 0; i < ids.length; i += 1000) {
+        if (i > 0) await new Promise((r) => setImmediate(r));
+        decisions.push(...this.live(ids.slice(i, i + 1000)));
+      }
+      notShown = Math.max(0, total - ids.length);
       // A stand-in exists for its decisions only: without any it is not shown.
       if (decisions.length === 0) return undefined;
     } else {
-      decisions = this.liveOf(alert);
+      // A bulk import's references carry no id: its decisions are listed under the watcher's stand-in.
+      decisions = this.live(alert.decisions.map((r) => r.id).filter((id) => id > 0));
     }
     if (f.origin !== undefined) decisions = decisions.filter((d) => d.origin === f.origin);
     if (f.value !== undefined) {
@@ -93,34 +101,35 @@ export class AlertViews {
     return { alert, origin, decisions, notShown };
   }
 
-  /**
-   * The alert's decisions that are still live, by the ids it recorded. A bulk import's references carry no
-   * id: its decisions are listed under the watcher's stand-in alert instead.
-   */
-  private liveOf(alert: LapiAlert): Decision[] {
+  /** The decisions of these ids that are still live (deleted or expired ones are gone from the alert). */
+  private live(ids: readonly number[]): Decision[] {
     const out: Decision[] = [];
-    for (const ref of alert.decisions) {
-      const d = ref.id > 0 ? this.decisions.get(ref.id) : undefined;
+    for (const id of ids) {
+      const d = this.decisions.get(id);
       if (d) out.push(d);
     }
     return out;
   }
 
-  /** Live decisions of a watcher's origin that no stored alert refers to. */
-  private orphansOf(origin: string, limit: number): Decision[] {
-    const out: Decision[] = [];
-    let afterId = 0;
-    for (;;) {
-      const page = this.decisions.list({ origin, afterId, limit: 1000 });
-      const referenced = this.alerts.referenced(page.map((d) => d.id));
-      for (const d of page) {
-        if (referenced.has(d.id)) continue;
-        out.push(d);
-        if (out.length >= limit) return out;
+  /**
+   * Live decisions of an origin's stand-in: all of them, or for a watcher's origin those no stored alert
+   * refers to (an import's, or those whose alert was purged).
+   */
+  private async standInIds(origin: string, limit: number): Promise<{ ids: number[]; total: number }> {
+    if (!isWatcherOrigin(origin)) return this.reads.liveIdsOf(origin, limit);
+    const { ids: all } = await this.reads.liveIdsOf(origin, Infinity);
+    const ids: number[] = [];
+    let total = 0;
+    for (let i = 0; i < all.length; i += 1000) {
+      const page = all.slice(i, i + 1000);
+      const referenced = this.alerts.referenced(page);
+      for (const id of page) {
+        if (referenced.has(id)) continue;
+        total++;
+        if (ids.length < limit) ids.push(id);
       }
-      if (page.length < 1000) return out;
-      afterId = page[page.length - 1]!.id;
     }
+    return { ids, total };
   }
 }
 

@@ -39,6 +39,11 @@ export function watcherOrigin(machineId: string): string {
   return `lapi:${machineId}`;
 }
 
+/** Whether decisions of this origin came from a watcher (see watcherOrigin). */
+export function isWatcherOrigin(origin: string): boolean {
+  return origin.startsWith('lapi:');
+}
+
 export function parseAlerts(body: unknown, machineId: string, profile: AlertProfile): AlertInput[] {
   if (!Array.isArray(body)) throw new AlertFormatError('alerts must be a JSON array');
   return body.map((a, i) => parseAlert(a, i, machineId, profile));

@@ -25,7 +25,7 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
     const clock = deps.now ?? Date.now;
     const reads = new LapiDecisionReads(deps.db, clock);
     const pages: ActivePages = (q) => reads.activePage(q);
-    const alerts = new LapiAlerts(deps.db, clock);
+    const alerts = new LapiAlerts(deps.db);
     if (deps.jwtSecret.length < 32) throw new Error('LAPI jwtSecret must be at least 32 bytes');
 
     // Per-value "still active?" answers for the stream's deleted lists; any store change invalidates them.

@@ -119,7 +119,7 @@ async function deleteDecisions(ctx: LapiContext, req: FastifyRequest, reply: Fas
     // A fixed list of origins spares a scan of every active decision (a million, with a big feed).
     const origins =
       deletableOrigins(machineId, ctx.deps.machines) ??
-      (filter.value !== undefined ? new Set(ctx.deps.decisions.covering(filter.value).map((d) => d.origin)) : ctx.reads.activeOrigins());
+      (filter.value !== undefined ? new Set(ctx.deps.decisions.covering(filter.value).map((d) => d.origin)) : await ctx.reads.activeOrigins());
     for (const origin of origins) {
       if (mayDelete(machineId, origin, ctx.deps.machines)) n += ctx.deps.decisions.deleteWhere({ ...filter, origin }).length;
     }
