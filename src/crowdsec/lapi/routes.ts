@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { DecisionService } from '../../decisions/service.js';
-import type { Decision, Direction } from '../../decisions/types.js';
+import type { Decision, Direction, NewDecision } from '../../decisions/types.js';
 import { covers, parseTarget, tryParseTarget } from '../../net/ip.js';
 import type { AlertDecisionRef, LapiBouncer, LapiCredentials } from '../../store/lapi-credentials.js';
 import { AlertFormatError, parseAlerts } from './alerts.js';
@@ -366,23 +366,18 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
           await new Promise((r) => setImmediate(r));
         }
         const refs: AlertDecisionRef[] = [];
-        // The same guard as every other source: no watcher bans everything, the LAN or this gateway.
+        // The same guard as every other source: no watcher bans everything, the LAN or this gateway. Checked
+        // as the decisions are taken, so a big import spreads the work over its chunks.
         const refused: string[] = [];
-        const decisions = a.decisions.filter((nd) => {
-          const why = banRefusalOf(nd.value, net);
-          if (why !== undefined) refused.push(why);
-          return why === undefined;
-        });
-        if (refused.length > 0) {
-          const total = (refusedByMachine.get(machineId) ?? 0) + refused.length;
-          refusedByMachine.set(machineId, total);
-          (deps.log ?? req.log).warn(
-            { machine: machineId, scenario: a.scenario, refused: refused.length, refusedSinceStart: total },
-            `LAPI: alert from ${machineId}: refused ${refused.length} decision(s) (${total} since start): ${refused.slice(0, 5).join('; ')}`,
-          );
-        }
-        if (decisions.length <= 100) {
-          for (const nd of decisions) {
+        const accepted = (function* () {
+          for (const nd of a.decisions) {
+            const why = banRefusalOf(nd.value, net);
+            if (why === undefined) yield nd;
+            else refused.push(why);
+          }
+        })();
+        if (a.decisions.length <= 100) {
+          for (const nd of accepted) {
             try {
               const d = deps.decisions.add(nd);
               refs.push({ id: d.id, value: d.value, scope: d.scope === 'ip' ? 'Ip' : 'Range', type: d.type, origin: d.origin, scenario: d.scenario, expiresAt: d.expiresAt });
@@ -393,15 +388,30 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
           }
         } else {
           // Imports (cscli decisions import) send one alert with thousands of decisions: in chunks of one
-          // transaction each, with the event loop free in between.
-          const r = await addInChunks({ decisions: deps.decisions }, decisions, SORTED_CHUNK);
+          // transaction each, with the event loop free in between. The alert keeps the first 1,000 as refs.
+          const kept: NewDecision[] = [];
+          const noted = (function* () {
+            for (const nd of accepted) {
+              if (kept.length < 1000) kept.push(nd);
+              yield nd;
+            }
+          })();
+          const r = await addInChunks({ decisions: deps.decisions }, noted, SORTED_CHUNK);
           if (r.skipped > 0) req.log.warn(`LAPI: alert from ${machineId}: skipped ${r.skipped} decisions`);
-          for (const nd of decisions.slice(0, 1000)) {
+          for (const nd of kept) {
             const t = tryParseTarget(nd.value);
             if (!t) continue;
             const expiresAt = nd.durationSec ? now + Math.round(nd.durationSec * 1000) : null;
             refs.push({ id: 0, value: t.text, scope: t.isHost ? 'Ip' : 'Range', type: 'ban', origin: nd.origin, scenario: nd.scenario ?? '', expiresAt });
           }
+        }
+        if (refused.length > 0) {
+          const total = (refusedByMachine.get(machineId) ?? 0) + refused.length;
+          refusedByMachine.set(machineId, total);
+          (deps.log ?? req.log).warn(
+            { machine: machineId, scenario: a.scenario, refused: refused.length, refusedSinceStart: total },
+            `LAPI: alert from ${machineId}: refused ${refused.length} decision(s) (${total} since start): ${refused.slice(0, 5).join('; ')}`,
+          );
         }
         if (a.skipped.length > 0) req.log.info(`LAPI: alert from ${machineId}: not taken: ${a.skipped.slice(0, 5).join('; ')}`);
         const id = deps.credentials.addAlert({
