@@ -65,7 +65,7 @@ export async function profileImport(size: number, opts: { cacheMb?: number; drop
     if (opts.dropValueIndex) store.db.exec('DROP INDEX IF EXISTS decisions_value');
     const variant = [opts.cacheMb ? `cache_size ${opts.cacheMb} MB` : 'default cache', opts.dropValueIndex ? 'without decisions_value' : 'indexes of src/store/db.ts'].join(', ');
     const changes: DecisionChange[] = [];
-    store.service.onChange((c) => changes.push(c));
+    store.events.subscribe('decisions.changed', (c) => changes.push(c));
     const items = parsed.items.map((it) => ({ value: it.value, origin: 'manual', direction: 'both' as const, reason: it.comment ?? 'imported', scenario: 'import' }));
     const r = timed(steps, 'SQLite insert (addMany, one transaction)', () => store.service.addMany(items), `${formatCount(size)} rows; ${variant}`);
     if (r.added !== size) throw new Error(`added ${r.added} of ${size}`);

@@ -5,11 +5,11 @@
  * domain defines them (a decision, a block event) are re-exported from there, so clients import this file
  * only. Types only: importing it loads nothing.
  */
-import type { AllowEntry, Decision, Direction } from '../decisions/types.js';
-import type { BlockEvent, BlockDirection } from '../store/block-events.js';
+import type { AllowEntry, Decision, Direction } from '../decisions/index.js';
+import type { BlockEvent, BlockDirection } from '../store/index.js';
 import type { FeedStatus } from '../feeds/index.js';
 import type { FirewallStatus } from '../firewall/index.js';
-import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/lapi-credentials.js';
+import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/index.js';
 
 // ---------------------------------------------------------------------------------------------- common
 
@@ -19,14 +19,14 @@ export interface ApiErrorBody {
 }
 
 /** Which traffic a decision applies to: inbound = remote is the source, outbound = remote is the destination. */
-export type { Direction } from '../decisions/types.js';
+export type { Direction } from '../decisions/index.js';
 /** A duration as "4h", "30m", "90s" or a number of seconds. */
 export type DurationInput = string | number;
 
 // ------------------------------------------------------------------------------------------- decisions
 
 /** A decision and an allow entry travel as the decisions context defines them (epoch-ms times, null = never). */
-export type { Decision, AllowEntry } from '../decisions/types.js';
+export type { Decision, AllowEntry } from '../decisions/index.js';
 
 /** GET /v1/decisions (query). */
 export interface DecisionListQuery {
@@ -119,7 +119,7 @@ export interface DeleteAllowResponse {
  * A row of the block report: who (clientIp, and the device's clientMac and clientName, for IPv4 and IPv6
  * alike), towards whom, how, how often, and the decisions that made it.
  */
-export type { BlockEvent, BlockDirection, BlockMode, DecisionRef } from '../store/block-events.js';
+export type { BlockEvent, BlockDirection, BlockMode, DecisionRef } from '../store/index.js';
 
 /** GET /v1/blocks (query). */
 export interface BlocksQuery {
@@ -203,7 +203,7 @@ export interface FeedsResponse {
 // ------------------------------------------------------------------------------- CrowdSec credentials
 
 /** Credentials as `gatehouse bouncers|machines list` shows them; secrets never leave the store. */
-export type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/lapi-credentials.js';
+export type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/index.js';
 
 export interface BouncersResponse {
   readonly bouncers: readonly Bouncer[];

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { LapiCredentials } from '../store/lapi-credentials.js';
+import type { LapiCredentials } from '../store/index.js';
 import { BadRequest, NotFound } from './errors.js';
 import type * as Api from './contract.js';
 import { route } from './route.js';

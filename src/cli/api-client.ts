@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import type { Endpoint, RequestOf, ResponseOf } from '../api/contract.js';
+import type { Endpoint, RequestOf, ResponseOf } from '../api/index.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseTarget } from '../net/ip.js';
-import { isInterfaceName, parseListenAddress, parseMac } from './address.js';
+import { isInterfaceName, parseListenAddress, parseMac } from '../net/address.js';
 import { parseDuration } from './duration.js';
 
 /*

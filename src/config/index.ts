@@ -4,7 +4,7 @@
  * "did you mean". Which sections exist is the composition root's business (src/daemon/config.ts).
  */
 export { DurationError, formatDuration, formatDurationNs, parseDuration, parseDurationNs, tryParseDuration } from './duration.js';
-export { INTERFACE_NAME, isInterfaceName, parseListenAddress, parseMac, type ListenAddress } from './address.js';
+export { INTERFACE_NAME, isInterfaceName, parseListenAddress, parseMac, type ListenAddress } from '../net/address.js';
 export {
   ALWAYS,
   describe,

@@ -1,7 +1,7 @@
-import type { DecisionService, NewDecision } from '../decisions/index.js';
-import { feedOrigin, type CrowdsecFeedConfig, type FeedLog, type FeedStatus, type RunningFeed } from '../feeds/index.js';
+import type { NewDecision } from '../decisions/index.js';
+import { feedOrigin, type CrowdsecFeedConfig, type FeedDeps, type FeedStatus, type RunningFeed } from '../feeds/index.js';
 import { LapiStreamClient, type LapiUpdate } from './client/index.js';
-import { banRefusalOf, NO_NETWORKS, type NetworkContext } from '../net/target-guard.js';
+import { banRefusalOf, NO_NETWORKS } from '../net/target-guard.js';
 
 /** Until `gatehouse --version` has its own home: the version crowdsec feeds announce to their LAPI. */
 export const VERSION = '0.1.0';
@@ -10,13 +10,10 @@ export const VERSION = '0.1.0';
  * A CrowdSec LAPI as a feed: the stream client keeps what it has while the LAPI is down, and a full
  * resync replaces this feed's decisions in one transaction, so a restart of either side converges.
  */
-export function startCrowdsecFeed(
-  cfg: CrowdsecFeedConfig,
-  decisions: DecisionService,
-  log: FeedLog,
-  version: string,
-  network: () => NetworkContext = () => NO_NETWORKS,
-): RunningFeed {
+export function startCrowdsecFeed(cfg: CrowdsecFeedConfig, deps: FeedDeps, version: string): RunningFeed {
+  const { decisions, log, events } = deps;
+  const network = deps.network ?? (() => NO_NETWORKS);
+  const clock = deps.scheduler.clock;
   const origin = feedOrigin(cfg.name);
   let lastAttemptAt: number | null = null;
   let refused = 0;
@@ -41,16 +38,18 @@ export function startCrowdsecFeed(
   const withOverride = <T extends { durationSec?: number | null }>(d: T): T => (override !== undefined ? { ...d, durationSec: override } : d);
 
   const apply = (u: LapiUpdate) => {
-    lastAttemptAt = Date.now();
+    lastAttemptAt = clock.now();
     warning = null;
     if (u.kind === 'full') {
       const r = decisions.replaceOrigin(origin, guarded(u.decisions).map((d) => withOverride({ ...d, origin })));
       log.info({ feed: cfg.name, added: r.added, updated: r.updated, removed: r.removed }, 'crowdsec full sync');
+      events.publish('feeds.refreshed', { feed: cfg.name, outcome: 'applied', message: `crowdsec full sync: ${r.added} added, ${r.updated} updated, ${r.removed} removed` });
     } else {
       const added = guarded(u.added);
       if (added.length > 0) decisions.addMany(added.map((d) => withOverride({ ...d, origin })));
       for (const value of u.deleted) decisions.deleteWhere({ value, origin });
       if (u.added.length + u.deleted.length > 0) log.info({ feed: cfg.name, added: u.added.length, deleted: u.deleted.length }, 'crowdsec delta');
+      events.publish('feeds.refreshed', { feed: cfg.name, outcome: 'applied', message: `crowdsec delta: ${u.added.length} added, ${u.deleted.length} deleted` });
     }
   };
 
@@ -66,11 +65,14 @@ export function startCrowdsecFeed(
     userAgent: `gatehouse-bouncer/v${version}`,
     direction: cfg.direction,
     origin,
+    scheduler: deps.scheduler,
+    jobName: `poll feed ${cfg.name}`,
     onUpdate: apply,
     onError: (e) => {
-      lastAttemptAt = Date.now();
+      lastAttemptAt = clock.now();
       warning = `${e.message} — keeping the ${client.stats.held} decisions already enforced, retrying`;
       log.warn({ feed: cfg.name, err: e.message }, 'crowdsec LAPI unreachable or refused; keeping current decisions');
+      events.publish('feeds.refused', { feed: cfg.name, outcome: 'failed', message: warning });
     },
   });
   client.start();
@@ -96,12 +98,8 @@ export function startCrowdsecFeed(
     status,
     async refresh() {
       client.requestResync();
-      try {
-        // pollOnce hands the update to onUpdate itself.
-        await client.pollOnce();
-      } catch (e) {
-        warning = (e as Error).message;
-      }
+      // In turn with the scheduled polls; the update goes to onUpdate, a failure to onError (the warning).
+      await client.pollNow();
       return status();
     },
     stop: () => client.stop(),

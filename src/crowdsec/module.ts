@@ -1,5 +1,6 @@
 import type { FeedConfig, RunningFeed } from '../feeds/index.js';
 import { moduleRef, type Module } from '../modules/index.js';
+import { lapiMigrations } from '../store/index.js';
 import { crowdsecSections, type LapiConfig, type MirrorConfig } from './config.js';
 
 export interface CrowdsecView {
@@ -29,6 +30,8 @@ export const crowdsecModule = {
   enabled: (c) => c.lapi !== undefined || c.mirror !== undefined || c.feeds.some((f) => f.type === 'crowdsec'),
   after: ['decisions', 'firewall'],
   listenKeys: ['lapi.listen', 'mirror.listen'],
+  // Bouncers, machines and alerts: the admin API manages the credentials even while the LAPI is off.
+  migrations: lapiMigrations,
   listeners: (c) => [...(c.lapi ? [['lapi.listen', c.lapi.listen] as const] : []), ...(c.mirror ? [['mirror.listen', c.mirror.listen] as const] : [])],
   // Loaded here, not at the top: `gatehouse config check` and every CLI verb read the module list.
   start: async (ctx) => (await import('./run.js')).startCrowdsec(ctx),

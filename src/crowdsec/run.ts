@@ -1,6 +1,6 @@
 import type { CrowdsecFeedConfig, FeedConfig } from '../feeds/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
-import { LapiCredentials } from '../store/lapi-credentials.js';
+import { ALERT_RETENTION, LapiAlerts, LapiCredentials } from '../store/index.js';
 import { startCrowdsecFeed, VERSION } from './feed.js';
 import type { CrowdsecApi, CrowdsecView } from './module.js';
 import { startExtraServers } from './servers.js';
@@ -11,12 +11,19 @@ const isCrowdsecFeed = (f: FeedConfig): f is CrowdsecFeedConfig => f.type === 'c
 export async function startCrowdsec(ctx: ModuleContext<CrowdsecView>): Promise<Contribution<CrowdsecApi>> {
   const c = ctx.config;
   const credentials = new LapiCredentials(ctx.store);
-  const servers = await startExtraServers(c, ctx.decisions, credentials, { limits: ctx.listenerLimits, log: ctx.log }, { network: ctx.network, log: ctx.log });
-  const feeds = c.feeds.filter(isCrowdsecFeed).map((f) => startCrowdsecFeed(f, ctx.decisions, ctx.log, VERSION, ctx.network));
+  const store = { service: ctx.decisions, db: ctx.store, events: ctx.bus };
+  const servers = await startExtraServers(c, store, credentials, { limits: ctx.listenerLimits, log: ctx.log }, { network: ctx.network, log: ctx.log });
+  const deps = { decisions: ctx.decisions, log: ctx.log, scheduler: ctx.scheduler, events: ctx.bus, network: ctx.network };
+  const feeds = c.feeds.filter(isCrowdsecFeed).map((f) => startCrowdsecFeed(f, deps, VERSION));
+  const alerts = new LapiAlerts(ctx.store);
+  const purge = ctx.scheduler.every('purge old alerts', 3600_000, () => {
+    alerts.purge(ctx.scheduler.clock.now() - ALERT_RETENTION.maxAgeMs, ALERT_RETENTION.maxCount);
+  });
   return {
     provides: { feeds, lapiAddress: servers.lapiAddress, mirrorAddress: servers.mirrorAddress },
     status: () => ({ lapi: servers.lapiAddress ?? null, mirror: servers.mirrorAddress ?? null, feeds: feeds.length }),
     async stop() {
+      await purge.stop();
       await Promise.allSettled(feeds.map((f) => f.stop()));
       await servers.close();
     },

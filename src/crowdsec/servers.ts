@@ -4,11 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecisionService } from '../decisions/index.js';
+import type { EventSource } from '../events/index.js';
 import type { FeedLog } from '../feeds/index.js';
-import type { LapiCredentials } from '../store/lapi-credentials.js';
+import type { Db } from '../store/index.js';
+import type { LapiCredentials } from '../store/index.js';
 import type { LapiConfig, MirrorConfig } from './config.js';
 import { lapiRoutes } from './lapi/index.js';
-import { mirrorRoutes } from './mirror/index.js';
+import { MirrorDecisionReads, mirrorRoutes } from './mirror/index.js';
 import { limitedFastify, listenOn, type ListenerSetup } from '../net/listeners.js';
 import type { NetworkContext } from '../net/target-guard.js';
 
@@ -54,7 +56,7 @@ export interface ServersConfig {
 
 export async function startExtraServers(
   cfg: ServersConfig,
-  decisions: DecisionService,
+  store: { readonly service: DecisionService; readonly db: Db; readonly events: EventSource },
   credentials: LapiCredentials,
   setup: ListenerSetup = {},
   guard: { network?: () => NetworkContext; log?: FeedLog } = {},
@@ -69,8 +71,10 @@ export async function startExtraServers(
       if (trusted) app.addHook('onRequest', onlyFrom(trusted));
       await app.register(
         lapiRoutes({
-          decisions,
+          decisions: store.service,
+          events: store.events,
           credentials,
+          db: store.db,
           profile: { durationMs: cfg.lapi.profile.duration, direction: cfg.lapi.profile.direction },
           jwtSecret: jwtSecret(cfg.data_dir),
           ...(cfg.lapi.machines ? { machines: cfg.lapi.machines } : {}),
@@ -83,7 +87,7 @@ export async function startExtraServers(
     }
     if (cfg.mirror) {
       const app = limitedFastify('mirror.listen', setup);
-      await app.register(mirrorRoutes({ decisions, endpoints: cfg.mirror.endpoints }));
+      await app.register(mirrorRoutes({ decisions: new MirrorDecisionReads(store.db), endpoints: cfg.mirror.endpoints }));
       apps.push(app);
       mirrorAddress = await listenOn(app, 'mirror.listen', cfg.mirror.listen);
     }

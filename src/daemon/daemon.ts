@@ -1,16 +1,18 @@
 import { pino, type Logger } from 'pino';
 import { openDecisionStore, type DecisionStore } from '../decisions/index.js';
 import type { Enforcer, FirewallOptions, HitCollector, NftRunner } from '../firewall/index.js';
-import type { EventBus, Scheduler } from '../modules/index.js';
+import { createEventBus } from '../events/index.js';
+import { createScheduler } from '../scheduler/index.js';
 import type { NetworkContext } from '../net/target-guard.js';
-import { checkpoint } from '../store/db.js';
-import { startCheckpointer } from '../store/checkpointer.js';
-import { secureDataDir } from '../store/data-dir.js';
+import { checkpoint } from '../store/index.js';
+import { startCheckpointer } from '../store/index.js';
+import { secureDataDir } from '../store/index.js';
 import type { GatehouseConfig } from './config.js';
 import { checkInterfaces, checkListeners, interfaceNetworks, listenerBudget, type ListenerList } from './host.js';
-import { startModules, startOrder, stopModules, type AnyModule } from './lifecycle.js';
+import { firewallRef } from '../firewall/index.js';
+import { applyFragments } from './kernel.js';
+import { providedBy, startModules, startOrder, stopModules, type AnyModule, type Started } from './lifecycle.js';
 import { gatehouseModules } from './modules.js';
-import { Periodic } from './periodic.js';
 
 export { StartupError, checkInterfaces } from './host.js';
 
@@ -38,19 +40,6 @@ export interface DaemonOptions {
   readonly enforcerStopMs?: number;
 }
 
-/** n2 replaces this with the shared scheduler; until then each task is a Periodic of its own. */
-function periodicScheduler(log: Logger): Scheduler & { stopAll(): void } {
-  const all: Periodic[] = [];
-  return {
-    every(name, everyMs, task) {
-      const p = new Periodic(name, everyMs, task, log);
-      all.push(p);
-      return p;
-    },
-    stopAll: () => all.forEach((p) => p.stop()),
-  };
-}
-
 export async function startDaemon(config: GatehouseConfig, opts: DaemonOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? pino({ level: config.log_level, base: undefined });
   const firewall: FirewallOptions = { ...(opts.nft ? { nft: opts.nft } : {}), ...(opts.enforcerStopMs !== undefined ? { stopMs: opts.enforcerStopMs } : {}) };
@@ -67,13 +56,16 @@ export async function startDaemon(config: GatehouseConfig, opts: DaemonOptions =
   for (const c of secureDataDir(config.data_dir)) {
     log.warn({ path: c.path, was: c.was, now: c.now }, `tightened permissions of ${c.path} from ${c.was} to ${c.now}: the data dir holds the decision store and keys`);
   }
-  const store = openDecisionStore(config.data_dir);
-  const scheduler = periodicScheduler(log);
+  // The one event bus and the one scheduler every module runs on.
+  const bus = createEventBus({ onError: (err, where) => log.error({ err: err.message, ...where }, 'event subscriber failed') });
+  const scheduler = createScheduler({ log });
+  // Each module's schema, applied at open; the decisions' own core schema comes first.
+  const migrations = all.flatMap((m) => (m.migrations ? [m.migrations] : []));
+  const store = openDecisionStore(config.data_dir, { events: bus, migrations });
   scheduler.every('read interface addresses', 60_000, async () => void (network = await interfaceNetworks(config.interfaces)));
   // In a worker thread: a checkpoint after a bulk load copies hundreds of MB, which must not stall the APIs.
-  const checkpointer = startCheckpointer(store.db.name, 60_000, log);
-  const bus: EventBus = {};
-  let started;
+  const checkpointer = startCheckpointer(store.db.name, 60_000, log, { scheduler });
+  let started: Started[];
   try {
     started = await startModules(modules, {
       config,
@@ -86,14 +78,20 @@ export async function startDaemon(config: GatehouseConfig, opts: DaemonOptions =
       network: () => network,
       listenerLimits,
     });
+    try {
+      await applyFragments(started, { table: config.firewall.table, dataDir: config.data_dir, nft: opts.nft, log });
+    } catch (e) {
+      await stopModules(started, 'rollback', log);
+      throw e;
+    }
   } catch (e) {
-    scheduler.stopAll();
+    await scheduler.stop();
     await checkpointer.stop();
     store.close();
     throw e;
   }
   const names = started.map((s) => s.name);
-  const fw = started.find((s) => s.name === 'firewall')?.contribution.provides as { enforcer: Enforcer; collector: HitCollector } | undefined;
+  const fw = providedBy(started, firewallRef);
   log.info({ modules: names, data_dir: config.data_dir }, 'gatehouse is running');
   return {
     store,
@@ -102,8 +100,9 @@ export async function startDaemon(config: GatehouseConfig, opts: DaemonOptions =
     collector: fw?.collector,
     log,
     async stop() {
-      scheduler.stopAll();
+      // Modules stop their own jobs (waiting for a run in progress where they must); this ends the rest.
       await stopModules(started, 'stop', log);
+      await scheduler.stop();
       // The worker's checkpoint would make this TRUNCATE wait on its lock; stop it first.
       await checkpointer.stop();
       checkpoint(store.db);

@@ -1,4 +1,4 @@
-import type { Contribution, Module, ModuleContext, RunningModule, StopReason } from '../modules/index.js';
+import type { Contribution, Module, ModuleContext, ModuleRef, RunningModule, StopReason } from '../modules/index.js';
 
 /* Starting the enabled modules in dependency order, and stopping them in reverse. */
 
@@ -46,6 +46,15 @@ export interface Started {
   readonly contribution: Contribution<unknown>;
 }
 
+/**
+ * What a started module provides, typed by its ref. The one cast of the composition: a module's provides
+ * are registered under its name, and its ref (declared next to the module, with the same name) carries
+ * their type.
+ */
+export function providedBy<P>(started: readonly Started[], ref: ModuleRef<P>): P | undefined {
+  return started.find((s) => s.name === ref.name)?.contribution.provides as P | undefined;
+}
+
 /** The context minus what the lifecycle fills in per module (config view, log, get, running). */
 export type SharedServices<C> = Omit<ModuleContext<C>, 'get' | 'running' | 'log'> & { readonly log: ModuleContext<C>['log'] };
 
@@ -55,7 +64,6 @@ export type SharedServices<C> = Omit<ModuleContext<C>, 'get' | 'running' | 'log'
  */
 export async function startModules<C>(modules: readonly AnyModule<C>[], shared: SharedServices<C>): Promise<Started[]> {
   const started: Started[] = [];
-  const provided = new Map<string, unknown>();
   const running = (): RunningModule[] =>
     started.map((s) => ({
       name: s.name,
@@ -67,13 +75,11 @@ export async function startModules<C>(modules: readonly AnyModule<C>[], shared: 
       const ctx: ModuleContext<C> = {
         ...shared,
         log: shared.log.child({ module: m.name }),
-        // Typed by the ref: each module registers what it provides under its own name.
-        get: <P>(ref: { readonly name: string; readonly provides?: P }) => provided.get(ref.name) as P | undefined,
+        get: (ref) => providedBy(started, ref),
         running,
       };
       const contribution = await m.start(ctx);
       started.push({ name: m.name, contribution });
-      if (contribution.provides !== undefined) provided.set(m.name, contribution.provides);
     }
   } catch (e) {
     await stopModules(started, 'rollback', shared.log);

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db.js';
+import type { Db } from '../store/index.js';
 import type { Target } from '../net/ip.js';
 import type { FreshHost } from './service.js';
 import type { Direction } from './types.js';

@@ -1,4 +1,4 @@
-import type { Db } from '../store/db.js';
+import type { Db } from '../store/index.js';
 import type { Family } from '../net/ip.js';
 
 /** What the kernel must hold for one single-address value: the union of its active decisions. */

@@ -6,3 +6,4 @@ export type { DecisionChange, DecisionService, FreshHost, StreamDelta } from './
 export { InputError, openDecisionStore, type DecisionStore } from './store-service.js';
 export { MAX_DURATION_SEC, durationProblem, expiryAfter } from './expiry.js';
 export { decisionsModule } from './module.js';
+export { ACTIVE_DECISION, RawStatements } from './sql.js';

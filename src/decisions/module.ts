@@ -14,12 +14,12 @@ export const decisionsModule = {
   enabled: () => true,
   async start(ctx) {
     const timers = [
-      ctx.scheduler.every('expire decisions', ctx.config.firewall.expire_interval, async () => void ctx.decisions.expire()),
-      ctx.scheduler.every('purge old decisions', 3600_000, async () => void ctx.decisions.purgeDeleted(Date.now() - KEEP_DELETED_MS)),
+      ctx.scheduler.every('expire decisions', ctx.config.firewall.expire_interval, () => void ctx.decisions.expire()),
+      ctx.scheduler.every('purge old decisions', 3600_000, () => void ctx.decisions.purgeDeleted(ctx.scheduler.clock.now() - KEEP_DELETED_MS)),
     ];
     return {
       async stop() {
-        for (const t of timers) t.stop();
+        await Promise.allSettled(timers.map((t) => t.stop()));
       },
     };
   },

@@ -1,10 +1,6 @@
 import type { Family } from '../net/ip.js';
 import type {
-  ActivePageQuery,
-  ActiveRow,
   AllowEntry,
-  ValueOrderQuery,
-  ValueOrderRow,
   Direction,
   Decision,
   DecisionFilter,
@@ -35,6 +31,8 @@ export interface DecisionChange {
   readonly freshHosts?: readonly FreshHost[];
   /** Allow entries changed: listeners must recompute whatever depends on the allowlist. */
   readonly allowChanged: boolean;
+  /** The removals are decisions (or allow entries) running out, not a write. */
+  readonly expired?: boolean;
 }
 
 export interface FreshHost {
@@ -52,8 +50,8 @@ export interface StreamDelta {
 }
 
 /**
- * The single face of the decision store. Writes are synchronous (SQLite); enforcement follows through
- * the `onChange` listeners, which the daemon wires to the firewall.
+ * The single face of the decision store. Writes are synchronous (SQLite); after each commit the store
+ * publishes a `decisions.changed` event (a DecisionChange) on the bus, which the firewall subscribes to.
  */
 export interface DecisionService {
   add(d: NewDecision): Decision;
@@ -90,13 +88,4 @@ export interface DecisionService {
   expire(now?: number): Decision[];
   /** Forgets deleted and expired decisions older than this (ms since epoch); returns how many. */
   purgeDeleted(olderThan: number): number;
-
-  /** One page of active decisions as row arrays, for the CrowdSec startup stream. */
-  activePage(q: ActivePageQuery): ActiveRow[];
-  /** One page of active decisions sorted by value (then origin, scenario), straight from the index. */
-  activeInValueOrder(q: ValueOrderQuery): ValueOrderRow[];
-  /** Values with more than one live decision (a superset: expired ones count until swept). */
-  sharedValues(): Set<string>;
-
-  onChange(listener: (c: DecisionChange) => void): () => void;
 }

@@ -1,13 +1,13 @@
 import { formatDuration } from '../config/index.js';
-import { addInChunks, SORTED_CHUNK, type BulkKernel, type BulkTarget, type DecisionService, type NewDecision } from '../decisions/index.js';
+import { addInChunks, SORTED_CHUNK, type BulkKernel, type BulkTarget, type NewDecision } from '../decisions/index.js';
 import type { FileFeedConfig, UrlFeedConfig } from './config.js';
 import type { FeedSpec } from './types.js';
 import type { FetchState } from './fetch.js';
 import { FeedRunner, type RefreshReport } from './runner.js';
 import { inTextOrder } from './text-order.js';
 import type { Target } from '../net/ip.js';
-import { localChecker, type NetworkContext } from '../net/target-guard.js';
-import { feedOrigin, type FeedLog, type FeedProgress, type FeedStatus, type RunningFeed } from './status.js';
+import { localChecker } from '../net/target-guard.js';
+import { feedOrigin, type FeedDeps, type FeedProgress, type FeedStatus, type RunningFeed } from './status.js';
 
 export function feedSpecFrom(cfg: UrlFeedConfig | FileFeedConfig): FeedSpec {
   return {
@@ -59,20 +59,15 @@ export function withStaleness(warning: string | null, lastSuccessAt: number | nu
  * A downloaded or local list on a schedule. Its entries become decisions of origin `feed:<name>` that
  * stay until a later accepted refresh drops them: a failed, empty or truncated download changes nothing.
  */
-export function startListFeed(
-  cfg: UrlFeedConfig | FileFeedConfig,
-  decisions: DecisionService,
-  log: FeedLog,
-  kernel: FeedKernel = {},
-  network?: () => NetworkContext,
-): RunningFeed {
+export function startListFeed(cfg: UrlFeedConfig | FileFeedConfig, deps: FeedDeps, kernel: FeedKernel = {}): RunningFeed {
+  const { decisions, log, network, events } = deps;
+  const clock = deps.scheduler.clock;
   const spec = feedSpecFrom(cfg);
   const origin = feedOrigin(cfg.name);
   const reason = `listed by feed ${cfg.name}`;
   let state: FetchState = {};
   let lastAttemptAt: number | null = null;
   let lastSuccessAt: number | null = null;
-  let nextRunAt: number | null = Date.now();
   let warning: string | null = null;
   let skipped = 0;
   /**
@@ -84,11 +79,9 @@ export function startListFeed(
   let expected: number | undefined;
   // Someone else (a watcher, an admin delete by origin or value) may remove this feed's decisions: the
   // cached count is then wrong, and the next refresh must put them back.
-  const unsubscribe = decisions.onChange((c) => {
+  const unsubscribe = events.subscribe('decisions.changed', (c) => {
     if (c.removedValues.length > 0) entries = undefined;
-  });
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
+  }, `feed ${cfg.name} entry count`);
   let progress: FeedProgress | undefined;
 
   const runner = new FeedRunner({
@@ -121,13 +114,13 @@ export function startListFeed(
     skipped,
     lastAttemptAt,
     lastSuccessAt,
-    nextRunAt,
-    warning: withStaleness(warning, lastSuccessAt, cfg.duration, Date.now()),
+    nextRunAt: job.nextRunAt,
+    warning: withStaleness(warning, lastSuccessAt, cfg.duration, clock.now()),
     ...(progress ? { progress } : {}),
   });
 
-  const refresh = async (): Promise<FeedStatus> => {
-    lastAttemptAt = Date.now();
+  const refresh = async (): Promise<void> => {
+    lastAttemptAt = clock.now();
     let r: RefreshReport = await runner.refresh(spec, state).finally(() => (progress = undefined));
     if (r.outcome === 'not_modified' && expected !== undefined) {
       // An unchanged list does not mean an unchanged store: reload it in full when decisions went missing.
@@ -139,7 +132,7 @@ export function startListFeed(
     }
     state = r.state;
     if (r.outcome === 'applied' || r.outcome === 'not_modified') {
-      lastSuccessAt = Date.now();
+      lastSuccessAt = clock.now();
       warning = null;
       if (r.outcome === 'applied') {
         skipped = r.parsed.skipped;
@@ -147,34 +140,31 @@ export function startListFeed(
         expected = r.entries;
       }
       log.info({ feed: cfg.name, outcome: r.outcome }, r.message);
+      events.publish('feeds.refreshed', { feed: cfg.name, outcome: r.outcome, entries: entries ?? expected, message: r.message });
     } else {
       // Refused or failed: the previous decisions stay enforced; the admin sees why in `feeds list`.
       warning = r.message;
       if (r.outcome === 'failed') entries = undefined;
       if (r.outcome === 'refused') skipped = r.parsed.skipped;
       log.warn({ feed: cfg.name, outcome: r.outcome }, r.message);
+      events.publish('feeds.refused', { feed: cfg.name, outcome: r.outcome, message: r.message });
     }
-    return status();
   };
 
-  const schedule = (ms: number) => {
-    if (stopped) return;
-    nextRunAt = Date.now() + ms;
-    timer = setTimeout(() => {
-      void refresh().finally(() => schedule(cfg.refresh));
-    }, ms);
-    timer.unref();
-  };
-  schedule(0);
+  // First refresh right away, then every `refresh` after the previous one ended; `feeds refresh` runs it now.
+  const job = deps.scheduler.every(`refresh feed ${cfg.name}`, cfg.refresh, refresh, { firstRunInMs: 0 });
 
   return {
     name: cfg.name,
     status,
-    refresh,
+    async refresh() {
+      await job.runNow();
+      return status();
+    },
     async stop() {
-      stopped = true;
       unsubscribe();
-      if (timer) clearTimeout(timer);
+      // Not waiting for a refresh in progress (a download can take minutes): it finds the feed stopped.
+      void job.stop();
     },
   };
 }

@@ -21,7 +21,8 @@ export const feedsModule = {
     // Loaded here, not at the top: `gatehouse config check` and every CLI verb read the module list.
     const [{ firewallRef }, { startListFeed }] = await Promise.all([import('../firewall/index.js'), import('./list-feed.js')]);
     const kernel = ctx.get(firewallRef);
-    const feeds = ctx.config.feeds.flatMap((f) => (f.type === 'crowdsec' ? [] : [startListFeed(f, ctx.decisions, ctx.log, kernel ?? {}, ctx.network)]));
+    const deps = { decisions: ctx.decisions, log: ctx.log, scheduler: ctx.scheduler, events: ctx.bus, network: ctx.network };
+    const feeds = ctx.config.feeds.flatMap((f) => (f.type === 'crowdsec' ? [] : [startListFeed(f, deps, kernel ?? {})]));
     return {
       provides: { feeds },
       status: () => ({ feeds: feeds.length }),

@@ -1,10 +1,8 @@
+import type { DecisionService } from '../decisions/index.js';
+import type { EventPublisher, EventSource } from '../events/index.js';
+import type { NetworkContext } from '../net/target-guard.js';
+import type { Scheduler } from '../scheduler/index.js';
 import type { FeedType } from './types.js';
-
-/** How feed lifecycles log. */
-export interface FeedLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
 
 /** The origin of a feed's decisions. */
 export const feedOrigin = (name: string): string => `feed:${name}`;
@@ -36,4 +34,20 @@ export interface RunningFeed {
   /** Fetches now; resolves when the result is stored (and enforced) or the attempt failed. */
   refresh(): Promise<FeedStatus>;
   stop(): Promise<void>;
+}
+
+export interface FeedLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** What every feed runs on: the store, the daemon's scheduler (its refresh timer and clock) and bus. */
+export interface FeedDeps {
+  readonly decisions: DecisionService;
+  readonly log: FeedLog;
+  readonly scheduler: Scheduler;
+  /** Where refreshes are announced (`feeds.refreshed`, `feeds.refused`); subscribing to `decisions.changed`. */
+  readonly events: EventPublisher & Pick<EventSource, 'subscribe'>;
+  /** The gateway's LAN networks and own addresses, which no feed may ban. */
+  readonly network?: () => NetworkContext;
 }

@@ -1,4 +1,4 @@
-import type { Direction } from '../decisions/types.js';
+import type { Direction } from '../decisions/index.js';
 import type { TargetList } from './target-list.js';
 import type { Target } from '../net/ip.js';
 

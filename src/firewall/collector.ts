@@ -1,6 +1,7 @@
-import type { Db } from '../store/db.js';
-import type { BlockEventRepo, BlockHit, DecisionRef } from '../store/block-events.js';
-import type { DecisionService } from '../decisions/service.js';
+import type { Db } from '../store/index.js';
+import type { EventPublisher } from '../events/index.js';
+import type { BlockEventRepo, BlockHit, DecisionRef } from '../store/index.js';
+import type { DecisionService } from '../decisions/index.js';
 import { FAMILIES, hitSet, type HitDir } from './names.js';
 import type { NftRunner } from './nft.js';
 import { parseHitSet } from './hit-parse.js';
@@ -9,6 +10,8 @@ import type { Clients } from '../clients/index.js';
 
 export interface CollectorOptions {
   readonly table: string;
+  /** Where recorded hits are announced (`firewall.blocked`). */
+  readonly events?: EventPublisher;
   readonly hitTimeoutSec: number;
   readonly mode: (dir: HitDir) => Mode;
   /** Who the LAN side of a hit is (MAC and name, for IPv4 and IPv6 alike). */
@@ -21,8 +24,6 @@ export interface CollectorOptions {
  */
 export class HitCollector {
   private baseline: Map<string, { packets: number; bytes: number }>;
-  private readonly listeners = new Set<(hits: readonly BlockHit[]) => void>();
-
   constructor(
     private readonly db: Db,
     private readonly repo: BlockEventRepo,
@@ -32,11 +33,6 @@ export class HitCollector {
     private readonly clock: () => number = Date.now,
   ) {
     this.baseline = repo.loadBaseline();
-  }
-
-  onHits(l: (hits: readonly BlockHit[]) => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
   }
 
   async collect(): Promise<BlockHit[]> {
@@ -89,7 +85,7 @@ export class HitCollector {
     })();
     for (const [k, v] of changed) this.baseline.set(k, v);
     for (const k of gone) this.baseline.delete(k);
-    if (hits.length > 0) for (const l of this.listeners) l(hits);
+    if (hits.length > 0) this.opts.events?.publish('firewall.blocked', hits);
     return hits;
   }
 }

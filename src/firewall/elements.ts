@@ -1,4 +1,5 @@
 import { bytesToText, type Family } from '../net/ip.js';
+import { mergeRanges, type ByteRange } from '../net/ranges.js';
 import { kernelTimeoutSec } from './timeout.js';
 
 /** nft parses huge single lines slowly and error messages point at a line: keep each add modest. */
@@ -37,45 +38,6 @@ export function renderAdd(table: string, set: string, elements: Iterable<string>
 export function renderEnsureAbsent(table: string, set: string, values: readonly string[]): string[] {
   if (values.length === 0) return [];
   return [...renderAdd(table, set, values), ...renderAdd(table, set, values).map((l) => l.replace(/^add /, 'delete '))];
-}
-
-export interface ByteRange {
-  readonly start: Buffer;
-  readonly end: Buffer;
-}
-
-/** Adds one to a big-endian address; undefined on overflow (the range ends at the last address). */
-function increment(b: Buffer): Buffer | undefined {
-  const out = Buffer.from(b);
-  for (let i = out.length - 1; i >= 0; i--) {
-    if (out[i] !== 0xff) {
-      out[i] = out[i]! + 1;
-      return out;
-    }
-    out[i] = 0;
-  }
-  return undefined;
-}
-
-/**
- * Merges overlapping and adjacent ranges. Interval sets refuse overlapping elements, and feeds overlap all
- * the time (a /16 and a /24 inside it), so the kernel only ever sees the union.
- */
-export function mergeRanges(ranges: Iterable<ByteRange>): ByteRange[] {
-  const sorted = [...ranges].sort((a, b) => a.start.compare(b.start));
-  const out: { start: Buffer; end: Buffer }[] = [];
-  for (const r of sorted) {
-    const last = out[out.length - 1];
-    if (last) {
-      const next = increment(last.end);
-      if (next === undefined || r.start.compare(next) <= 0) {
-        if (r.end.compare(last.end) > 0) last.end = r.end;
-        continue;
-      }
-    }
-    out.push({ start: r.start, end: r.end });
-  }
-  return out;
 }
 
 export function rangeText(r: ByteRange, family: Family): string {

@@ -1,10 +1,15 @@
-import type { DecisionChange, FreshHost } from '../decisions/service.js';
-import type { EnforcementView, HostState } from '../decisions/enforcement-view.js';
+import type { DecisionChange, FreshHost } from '../decisions/index.js';
+import type { EnforcementView, HostState } from '../decisions/index.js';
 import type { Family } from '../net/ip.js';
-import { elementText, mergeRanges, rangeText, renderAdd, renderEnsureAbsent, type ByteRange } from './elements.js';
+import { mergeRanges, type ByteRange } from '../net/ranges.js';
+import { elementText, rangeText, renderAdd, renderEnsureAbsent } from './elements.js';
 import { FAMILIES, HOST_DIRS, allowSet, hostSet, netSet, type HostSetDir } from './names.js';
 import type { NftRunner } from './nft.js';
-import { renderSkeleton, type RulesetOptions } from './ruleset.js';
+import { firewallFragment, type RulesetOptions } from './ruleset.js';
+import { composeTable } from './compose.js';
+import { tableDeclarations } from './kernel-table.js';
+import type { KernelFragment } from './fragment.js';
+import { elementValue, isolateRefused, renderFullTable, type SetContents } from './isolate.js';
 import { KERNEL_TIMEOUT_CAP_SEC, timeoutUntil } from './timeout.js';
 
 export interface EnforcerLog {
@@ -30,14 +35,6 @@ function freshState(f: FreshHost): HostState {
 
 const isRangeValue = (v: string): boolean => v.includes('/');
 const familyOfValue = (v: string): Family => (v.includes(':') ? 6 : 4);
-/** An element's value without its timeout: how refused elements are remembered. */
-const elementValue = (text: string): string => text.split(' ', 1)[0]!;
-
-/** One set's full contents in a reconcile: `flush set` and `add element` of these texts. */
-interface SetContents {
-  readonly set: string;
-  readonly elements: string[];
-}
 
 /**
  * How often elements whose expiry lies beyond the kernel timeout cap are re-asserted, and which: those
@@ -46,8 +43,6 @@ interface SetContents {
  */
 const CAP_MS = KERNEL_TIMEOUT_CAP_SEC * 1000;
 const REASSERT_EVERY_MS = CAP_MS / 4;
-/** `nft -c` runs one isolation may spend: two per halving, so ~40 for one refused element among a million. */
-const MAX_CHECKS = 200;
 /** Waits between failed full reconciles: doubling from 1 s, at most a minute. */
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
@@ -78,6 +73,8 @@ export class Enforcer {
   private idleWaiters: (() => void)[] = [];
   private stopping = false;
   private nextReassertAt: number;
+  /** Other modules' parts of the table, composed after the firewall's own at every full reconcile. */
+  private fragments: readonly KernelFragment[] = [];
 
   constructor(
     private readonly view: EnforcementView,
@@ -95,8 +92,25 @@ export class Enforcer {
   }
 
   /**
-   * Makes the kernel match the store in one transaction: declarations, chains and every set's contents are
-   * replaced together, so a restart never opens a gap, even after `kill -9` left an old table behind.
+   * Sets the other modules' kernel fragments (the firewall's own comes first). They are checked here, so a
+   * name collision or an invalid rule is a KernelFragmentError at start, and nothing changes. Before the
+   * first reconcile, that reconcile applies them; after it, the worker runs a full reconcile (await
+   * settled()), so the whole table changes in one transaction, in turn with decision changes. Each module
+   * keeps its own sets' elements up to date itself.
+   */
+  setFragments(fragments: readonly KernelFragment[]): void {
+    composeTable(this.opts.table, [firewallFragment(this.opts), ...fragments]);
+    this.fragments = [...fragments];
+    if (this.applied > 0) {
+      this.needFull = true;
+      this.kick();
+    }
+  }
+
+  /**
+   * Makes the kernel match the store in one transaction: the composed table's declarations and chains (every
+   * module's fragment) and the firewall's sets' contents are replaced together, so a restart never opens a
+   * gap, even after `kill -9` left an old table behind.
    * When nft refuses the transaction, the elements it stumbles on are found with dry runs (`nft -c`),
    * left out and reported, and everything else is applied: one bad element never blocks the rest.
    */
@@ -104,7 +118,7 @@ export class Enforcer {
     const started = this.clock();
     const now = this.clock();
     const t = this.opts.table;
-    const skeleton = renderSkeleton(this.opts);
+    const skeleton = await tableDeclarations(this.nft, t, [firewallFragment(this.opts), ...this.fragments], this.log);
     const byDir = new Map<string, string[]>();
     for (const f of FAMILIES) for (const d of HOST_DIRS) byDir.set(hostSet(d, f), []);
     for (const h of this.view.allHosts()) {
@@ -115,14 +129,13 @@ export class Enforcer {
     }
     const sets: SetContents[] = [...byDir].map(([set, elements]) => ({ set, elements }));
     for (const f of FAMILIES) sets.push(...this.rangeContents(f, true), this.allowContents(f, true));
-    const script = (contents: readonly SetContents[]): string =>
-      [skeleton, ...contents.flatMap((c) => [`flush set inet ${t} ${c.set}`, ...renderAdd(t, c.set, c.elements)])].join('\n') + '\n';
+    const script = (contents: readonly SetContents[]): string => renderFullTable(t, skeleton, contents);
     let refused = new Map<string, string>();
     let applied = sets;
     try {
       await this.nft.apply(script(sets));
     } catch (e) {
-      refused = await this.isolate(skeleton, sets, e);
+      refused = await isolateRefused(this.nft, t, skeleton, sets, e, () => this.stopping);
       applied = sets.map((c) => ({ set: c.set, elements: c.elements.filter((el) => !refused.has(elementValue(el))) }));
       await this.nft.apply(script(applied));
     }
@@ -141,40 +154,6 @@ export class Enforcer {
     const stats = { elements, ms: this.clock() - started };
     this.log.info(stats, 'kernel sets reconciled with the store');
     return stats;
-  }
-
-  /**
-   * Finds the elements nft refuses, by bisecting each failing set's contents with dry runs. Throws `err`
-   * when it finds none (the fault lies elsewhere, e.g. the skeleton) or runs out of checks.
-   */
-  private async isolate(skeleton: string, sets: readonly SetContents[], err: unknown): Promise<Map<string, string>> {
-    const check = this.nft.check?.bind(this.nft);
-    if (!check) throw err;
-    const t = this.opts.table;
-    let budget = MAX_CHECKS;
-    const passes = async (set: string | undefined, elements: readonly string[]): Promise<boolean> => {
-      if (this.stopping || budget-- <= 0) throw err;
-      const lines = set === undefined ? [skeleton] : [skeleton, `flush set inet ${t} ${set}`, ...renderAdd(t, set, elements)];
-      try {
-        await check(lines.join('\n') + '\n');
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    if (!(await passes(undefined, []))) throw err;
-    const bad = new Map<string, string>();
-    const bisect = async (set: string, elements: readonly string[]): Promise<void> => {
-      if (elements.length === 1) {
-        bad.set(elementValue(elements[0]!), set);
-        return;
-      }
-      const mid = elements.length >> 1;
-      for (const half of [elements.slice(0, mid), elements.slice(mid)]) if (!(await passes(set, half))) await bisect(set, half);
-    };
-    for (const c of sets) if (c.elements.length > 0 && !(await passes(c.set, c.elements))) await bisect(c.set, c.elements);
-    if (bad.size === 0) throw err;
-    return bad;
   }
 
   /**

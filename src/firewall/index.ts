@@ -3,5 +3,7 @@ export { firewallModule, firewallRef, type FirewallApi, type FirewallOptions, ty
 export { Enforcer, type ApplyStats, type EnforcerLog } from './enforcer.js';
 export { HitCollector } from './collector.js';
 export { NftError, prepareBatchDir, systemNftRunner, type NftRunner } from './nft.js';
+export { applyKernelTable } from './kernel-table.js';
+export { BASE_CHAINS, chainRef, HOOK_POINTS, ifnames, int, KernelFragmentError, kw, rule, setRef, type HookPoint, type KernelFragment, type NftRule, type NftToken } from './fragment.js';
 export { KERNEL_TIMEOUT_CAP_SEC, kernelTimeoutSec, timeoutUntil } from './timeout.js';
 export type { Mode, RulesetOptions } from './ruleset.js';

@@ -6,6 +6,7 @@ export { firewallDefaults } from './config.js';
 import type { Enforcer } from './enforcer.js';
 import type { HitCollector } from './collector.js';
 import type { NftRunner } from './nft.js';
+import type { KernelFragment } from './fragment.js';
 import type { Mode } from './ruleset.js';
 
 /** What the firewall module reads of the config. */
@@ -37,6 +38,8 @@ export interface FirewallApi extends BulkKernel {
   readonly collect: () => Promise<void>;
   readonly enforcer: Enforcer;
   readonly collector: HitCollector;
+  /** The other modules' parts of the table: applied with the firewall's own in one transaction. */
+  readonly setFragments: (fragments: readonly KernelFragment[]) => Promise<void>;
   readonly status: () => FirewallStatus;
 }
 

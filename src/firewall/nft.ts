@@ -19,6 +19,34 @@ export interface NftRunner {
    * show. The enforcer uses it to find the element a failed transaction stumbled on; without it, it cannot.
    */
   check?(script: string): Promise<void>;
+  /**
+   * Names of the sets, maps and chains in the table (`nft -j -t list table`: no elements, fast with
+   * millions); undefined when the table does not exist. Lets a reconcile remove what no module declares.
+   */
+  listObjects?(table: string): Promise<TableObjects | undefined>;
+}
+
+export interface TableObjects {
+  readonly sets: readonly string[];
+  readonly maps: readonly string[];
+  readonly chains: readonly string[];
+}
+
+/** The object names in `nft -j list table` output; anything else in it is ignored. */
+export function parseTableObjects(json: unknown): TableObjects {
+  const sets: string[] = [];
+  const maps: string[] = [];
+  const chains: string[] = [];
+  const items = (json as { nftables?: unknown } | null)?.nftables;
+  for (const item of Array.isArray(items) ? (items as unknown[]) : []) {
+    if (typeof item !== 'object' || item === null) continue;
+    const o = item as Record<string, { name?: unknown } | undefined>;
+    for (const [kind, list] of [['set', sets], ['map', maps], ['chain', chains]] as const) {
+      const name = o[kind]?.name;
+      if (typeof name === 'string') list.push(name);
+    }
+  }
+  return { sets, maps, chains };
 }
 
 function run(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -94,6 +122,7 @@ export function systemNftRunner(batchDir?: string): NftRunner {
     },
     listSet: systemNft.listSet,
     hasTable: systemNft.hasTable,
+    listObjects: systemNft.listObjects!,
   };
 }
 
@@ -107,6 +136,14 @@ export const systemNft: NftRunner = {
       throw new NftError(`nft list set ${table} ${set} failed: ${summarize(r.stderr)}`);
     }
     return JSON.parse(r.stdout) as unknown;
+  },
+  async listObjects(table) {
+    const r = await run(['-j', '-t', 'list', 'table', 'inet', table]);
+    if (r.code !== 0) {
+      if (/No such file or directory|does not exist/.test(r.stderr)) return undefined;
+      throw new NftError(`nft list table ${table} failed: ${summarize(r.stderr)}`);
+    }
+    return parseTableObjects(JSON.parse(r.stdout) as unknown);
   },
   async hasTable(table) {
     // -t (terse) skips set elements; `list tables` would fetch them all on nft 1.0.6.

@@ -1,4 +1,6 @@
 import type { Family } from '../net/ip.js';
+import { composeTable } from './compose.js';
+import { chainRef, ifnames, kw, rule, setRef, type ChainDecl, type ElementType, type KernelFragment, type NftRule, type NftToken, type SetDecl } from './fragment.js';
 import { FAMILIES, HOST_DIRS, IFACE_NAME, TABLE_NAME, allowSet, hitSet, hostSet, netSet, type HitDir } from './names.js';
 
 export type { FirewallMode as Mode } from './config.js';
@@ -15,8 +17,6 @@ export interface RulesetOptions {
   readonly hitSetSize: number;
 }
 
-const L4_WITH_PORTS = '{ tcp, udp, sctp, dccp }';
-
 /** Only names that passed these checks ever reach nft; config validation should have caught them first. */
 export function assertSafeOptions(o: RulesetOptions): void {
   if (!TABLE_NAME.test(o.table)) throw new Error(`firewall.table ${JSON.stringify(o.table)} is not a valid table name`);
@@ -27,74 +27,69 @@ export function assertSafeOptions(o: RulesetOptions): void {
   if (!Number.isInteger(o.hitTimeoutSec) || o.hitTimeoutSec < 10) throw new Error('hit timeout must be at least 10 s');
 }
 
-const ifset = (names: readonly string[]): string => `{ ${names.map((n) => `"${n}"`).join(', ')} }`;
-const addrType = (f: Family): string => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
-const ipKw = (f: Family): string => (f === 4 ? 'ip' : 'ip6');
+const ip = (f: Family): NftToken => kw(f === 4 ? 'ip' : 'ip6');
+const addrType = (f: Family): ElementType => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
+
+/** The module name of the reputation firewall's fragment. */
+export const FIREWALL_MODULE = 'firewall';
 
 /**
- * The table's declarations and chains as one nft script. It is idempotent: `add` of an existing table or
- * set changes nothing and keeps the set's elements, and each chain is flushed and refilled in the same
- * transaction, so applying it to a running gateway never leaves a moment without the rules.
+ * The reputation firewall's part of the table: its decision, allow and hit sets, its inbound/outbound
+ * chains, and the jumps into them at the `reputation` hook point of input, forward and output. The names
+ * are the ones the table always had, so an upgraded gateway's table keeps its sets and their elements.
  */
-export function renderSkeleton(o: RulesetOptions): string {
+export function firewallFragment(o: RulesetOptions): KernelFragment {
   assertSafeOptions(o);
-  const t = `inet ${o.table}`;
-  const out: string[] = [`add table ${t}`];
+  const sets: SetDecl[] = [];
   for (const f of FAMILIES) {
     const type = addrType(f);
-    out.push(`add set ${t} ${allowSet(f)} { type ${type}; flags interval; }`);
-    for (const d of HOST_DIRS) out.push(`add set ${t} ${hostSet(d, f)} { type ${type}; flags timeout; }`);
+    sets.push({ name: allowSet(f), type: [type], flags: ['interval'] });
+    for (const d of HOST_DIRS) sets.push({ name: hostSet(d, f), type: [type], flags: ['timeout'] });
     for (const d of ['in', 'out'] as const) {
-      out.push(`add set ${t} ${netSet(d, f)} { type ${type}; flags interval; }`);
-      out.push(
-        `add set ${t} ${hitSet(d, f)} { type ${type} . ${type} . inet_proto . inet_service; flags dynamic,timeout; timeout ${o.hitTimeoutSec}s; size ${o.hitSetSize}; }`,
-      );
+      sets.push({ name: netSet(d, f), type: [type], flags: ['interval'] });
+      sets.push({ name: hitSet(d, f), type: [type, type, 'inet_proto', 'inet_service'], flags: ['dynamic', 'timeout'], timeoutSec: o.hitTimeoutSec, size: o.hitSetSize });
     }
   }
-  const chains: Record<string, string[]> = {
-    inbound: checkRules('in', 'saddr'),
-    outbound: checkRules('out', 'daddr'),
-  };
+  const chains: ChainDecl[] = [
+    { name: 'inbound', rules: checkRules('in', 'saddr') },
+    { name: 'outbound', rules: checkRules('out', 'daddr') },
+  ];
   for (const f of FAMILIES) {
-    chains[`in_hit${f}`] = hitRules('in', f, o.inbound);
-    chains[`out_hit${f}`] = hitRules('out', f, o.outbound);
+    chains.push({ name: `in_hit${f}`, rules: hitRules('in', f, o.inbound) }, { name: `out_hit${f}`, rules: hitRules('out', f, o.outbound) });
   }
-  // Priority filter - 10: our drop is final whatever later chains accept, and we see packets before them.
-  const hooks: Record<string, { hook: string; rules: string[] }> = {
-    input: { hook: 'input', rules: o.inbound === 'off' ? [] : [`iifname ${ifset(o.wan)} jump inbound`] },
-    forward: {
-      hook: 'forward',
-      rules: [
-        ...(o.inbound === 'off' ? [] : [`iifname ${ifset(o.wan)} jump inbound`]),
-        ...(o.outbound === 'off' ? [] : [`oifname ${ifset(o.wan)} jump outbound`]),
-      ],
-    },
-    output: { hook: 'output', rules: o.outbound === 'off' ? [] : [`oifname ${ifset(o.wan)} jump outbound`] },
+  const wan = ifnames(o.wan);
+  const inbound = o.inbound === 'off' ? [] : [rule`iifname ${wan} jump ${chainRef('inbound')}`];
+  const outbound = o.outbound === 'off' ? [] : [rule`oifname ${wan} jump ${chainRef('outbound')}`];
+  return {
+    module: FIREWALL_MODULE,
+    sets,
+    chains,
+    hooks: [
+      { point: 'reputation', chain: 'input', rules: inbound },
+      { point: 'reputation', chain: 'forward', rules: [...inbound, ...outbound] },
+      { point: 'reputation', chain: 'output', rules: outbound },
+    ],
   };
-  for (const [name, h] of Object.entries(hooks)) {
-    out.push(`add chain ${t} ${name} { type filter hook ${h.hook} priority filter - 10; policy accept; }`);
-  }
-  for (const name of Object.keys(chains)) out.push(`add chain ${t} ${name}`);
-  // Hook chains first so the regular chains they jump to can be flushed and refilled behind them.
-  for (const [name, h] of Object.entries(hooks)) {
-    out.push(`flush chain ${t} ${name}`);
-    for (const r of h.rules) out.push(`add rule ${t} ${name} ${r}`);
-  }
-  for (const [name, rules] of Object.entries(chains)) {
-    out.push(`flush chain ${t} ${name}`);
-    for (const r of rules) out.push(`add rule ${t} ${name} ${r}`);
-  }
-  return out.join('\n') + '\n';
+}
+
+/**
+ * The table's declarations and chains as one nft script, with only the firewall's fragment. It is
+ * idempotent: see composeTable.
+ */
+export function renderSkeleton(o: RulesetOptions): string {
+  return composeTable(o.table, [firewallFragment(o)]).script;
 }
 
 /** Allowlist first and only skips these checks (return), never accepts: other firewall rules still apply. */
-function checkRules(dir: HitDir, field: 'saddr' | 'daddr'): string[] {
+function checkRules(dir: HitDir, field: 'saddr' | 'daddr'): NftRule[] {
   // Replies belong to a connection the other side opened: judging them here would let an inbound-only
   // decision break the LAN's own connections, and monitor mode in one direction block the other.
-  const rules: string[] = ['ct direction reply return'];
-  for (const f of FAMILIES) rules.push(`${ipKw(f)} ${field} @${allowSet(f)} return`);
+  const rules: NftRule[] = [rule`ct direction reply return`];
+  const fld = kw(field);
+  for (const f of FAMILIES) rules.push(rule`${ip(f)} ${fld} ${setRef(allowSet(f))} return`);
   for (const f of FAMILIES) {
-    for (const s of [hostSet('both', f), hostSet(dir, f), netSet(dir, f)]) rules.push(`${ipKw(f)} ${field} @${s} goto ${dir}_hit${f}`);
+    const hit = chainRef(`${dir}_hit${f}`);
+    for (const s of [hostSet('both', f), hostSet(dir, f), netSet(dir, f)]) rules.push(rule`${ip(f)} ${fld} ${setRef(s)} goto ${hit}`);
   }
   return rules;
 }
@@ -103,18 +98,17 @@ function checkRules(dir: HitDir, field: 'saddr' | 'daddr'): string[] {
  * Records client . remote . protocol . port with a packet counter, then applies the verdict. The key puts
  * the LAN/gateway side first in both directions so a report reads the same way.
  */
-function hitRules(dir: HitDir, f: Family, mode: Mode): string[] {
-  const ip = ipKw(f);
-  const key = dir === 'out' ? `${ip} saddr . ${ip} daddr` : `${ip} daddr . ${ip} saddr`;
-  const set = `@${hitSet(dir, f)}`;
+function hitRules(dir: HitDir, f: Family, mode: Mode): NftRule[] {
+  const [client, remote] = dir === 'out' ? [kw('saddr'), kw('daddr')] : [kw('daddr'), kw('saddr')];
+  const set = setRef(hitSet(dir, f));
   const rules = [
-    `meta l4proto ${L4_WITH_PORTS} update ${set} { ${key} . meta l4proto . th dport counter }`,
-    `meta l4proto != ${L4_WITH_PORTS} update ${set} { ${key} . meta l4proto . 0 counter }`,
+    rule`meta l4proto { tcp, udp, sctp, dccp } update ${set} { ${ip(f)} ${client} . ${ip(f)} ${remote} . meta l4proto . th dport counter }`,
+    rule`meta l4proto != { tcp, udp, sctp, dccp } update ${set} { ${ip(f)} ${client} . ${ip(f)} ${remote} . meta l4proto . 0 counter }`,
   ];
   if (mode !== 'enforce') return rules;
-  if (dir === 'in') return [...rules, 'drop'];
+  if (dir === 'in') return [...rules, rule`drop`];
   // Outbound: answer at once so the user's browser fails fast instead of hanging on a silent drop.
-  return [...rules, 'meta l4proto tcp reject with tcp reset', 'reject with icmpx type admin-prohibited'];
+  return [...rules, rule`meta l4proto tcp reject with tcp reset`, rule`reject with icmpx type admin-prohibited`];
 }
 
 export function renderDeleteTable(table: string): string {

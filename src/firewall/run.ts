@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { clientsRef } from '../clients/index.js';
 import { EnforcementView } from '../decisions/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
-import { BlockEventRepo } from '../store/block-events.js';
+import { BlockEventRepo } from '../store/index.js';
 import { HitCollector } from './collector.js';
 import { Enforcer } from './enforcer.js';
 import type { FirewallApi, FirewallOptions, FirewallView } from './module.js';
@@ -26,7 +26,7 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
   // Expire first so the reconcile does not load what is already over.
   ctx.decisions.expire();
   await enforcer.reconcile();
-  const unsubscribe = ctx.decisions.onChange((c) => enforcer.handle(c));
+  const unsubscribe = ctx.bus.subscribe('decisions.changed', (c) => enforcer.handle(c), 'firewall enforcer');
   const blocks = new BlockEventRepo(ctx.store);
   const clients = ctx.get(clientsRef);
   const collector = new HitCollector(ctx.store, blocks, ctx.decisions, nft, {
@@ -34,30 +34,24 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
     hitTimeoutSec,
     mode: (dir) => (dir === 'in' ? fw.inbound : fw.outbound),
     clients: clients ?? { whoIs: async () => ({ mac: null, name: null }) },
+    events: ctx.bus,
   });
-  collector.onHits((hits) => {
+  const unsubscribeHits = ctx.bus.subscribe('firewall.blocked', (hits) => {
     for (const h of hits) {
       log.info(
         { direction: h.direction, client: h.clientIp, mac: h.clientMac, remote: h.remoteIp, port: h.port, proto: h.protocol, mode: h.mode, packets: h.packets },
         h.mode === 'blocked' ? 'blocked' : 'would have blocked (monitor mode)',
       );
     }
-  });
-  let collecting: Promise<unknown> | undefined;
-  // One collection at a time: the API's "collect now" joins a running one instead of racing it.
-  const collect = async (): Promise<void> => {
-    if (!collecting) collecting = collector.collect().finally(() => (collecting = undefined));
-    await collecting;
-  };
-  const timers = [
-    ctx.scheduler.every('collect hits', fw.hit_poll_interval, collect),
+  }, 'firewall hit log');
+  const collectJob = ctx.scheduler.every('collect hits', fw.hit_poll_interval, async () => void (await collector.collect()));
+  // One collection at a time: the API's "collect now" waits for a running one, then collects again.
+  const collect = (): Promise<void> => collectJob.runNow();
+  const jobs = [
+    collectJob,
     // Decisions longer than the kernel's timeout cap are put back before it runs out.
-    ctx.scheduler.every('reassert long decisions', fw.expire_interval, async () => {
-      enforcer.reassertDue();
-    }),
-    ctx.scheduler.every('purge old block events', 3600_000, async () => {
-      blocks.purge(Date.now() - fw.block_event_retention);
-    }),
+    ctx.scheduler.every('reassert long decisions', fw.expire_interval, () => void enforcer.reassertDue()),
+    ctx.scheduler.every('purge old block events', 3600_000, () => void blocks.purge(ctx.scheduler.clock.now() - fw.block_event_retention)),
   ];
   const status = () => ({ table: fw.table, inbound: fw.inbound, outbound: fw.outbound, ...enforcer.status });
   return {
@@ -70,13 +64,19 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
       preload: (hosts) => enforcer.preload(hosts),
       discardPreload: () => enforcer.discardPreload(),
       waitForKernel: (max: number) => enforcer.backlogBelow(max),
+      async setFragments(fragments) {
+        enforcer.setFragments(fragments);
+        await enforcer.settled();
+      },
     },
     status,
     async stop(reason) {
-      for (const t of timers) t.stop();
+      // Waits for a collection in progress (the others are quick).
+      const jobsDone = Promise.allSettled(jobs.map((j) => j.stop()));
       unsubscribe();
       if (reason === 'rollback') {
-        await collecting;
+        await jobsDone;
+        unsubscribeHits();
         if (!hadTable) await removeTable(enforcer, nft, fw.table, log);
         return;
       }
@@ -86,7 +86,8 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)));
       if ((await Promise.race([enforcer.stop(), late])) === 'late') log.error({ waitedMs: waitMs }, 'nft did not finish; stopping without it');
       clearTimeout(timer);
-      await collecting;
+      await jobsDone;
+      unsubscribeHits();
     },
   };
 }

@@ -21,3 +21,4 @@ export {
 export { nodeScriptLaunch, defaultScriptPath, type NodeLaunch, type LabScript } from './launch.js';
 export { labServers, bannerText, type ServerSpec, type Listener, type LabServer, type SiteName } from './server-spec.js';
 export { SITE_MARKER, SITE_HEADER } from './pages.js';
+export { CLI_PATH, deepMerge, LabGateway, labGatewayConfig, waitForDaemon, type CliResult } from './gateway-runner.js';

@@ -4,18 +4,20 @@ import type { SectionShape, SectionsBuilder } from '../config/index.js';
 import type { DecisionService } from '../decisions/index.js';
 import type { ListenerKey, ListenerLimits } from '../net/listeners.js';
 import type { NetworkContext } from '../net/target-guard.js';
+import type { EventBus } from '../events/index.js';
+import type { Scheduler } from '../scheduler/index.js';
+import type { Migrations } from '../store/index.js';
+// Type-only (erased at build): the kernel table's vocabulary, which firewall/ owns. Allowlisted in arch-layering.test.ts.
+import type { KernelFragment } from '../firewall/index.js';
 
 /*
  * The module contract. Every bounded context (firewall, decisions, feeds, crowdsec, api, clients, and
- * next dns, portal, shaper…) exposes one `Module` from its index.ts; the daemon's composition root
- * (src/daemon/modules.ts) lists them, starts those the config enables in dependency order, and stops them
- * in reverse. A module reaches other modules only through what they `provide` (typed calls), the shared
- * services of the context, and events on the bus — never through another module's files or tables.
- *
- * Placeholders until their owners publish (then replaced by their types, same field names):
- * - `EventBus` and `Scheduler`: helper n2 (src/events/, src/scheduler/).
- * - `KernelFragment`: helper n3 (src/firewall/).
- * - `Migration`: helper n5 (store migrations).
+ * next dns, portal, shaper…) exposes one `Module` from its module.ts (re-exported by its index.ts); the
+ * daemon's composition root (src/daemon/modules.ts) lists them, starts those the config enables in
+ * dependency order, and stops them in reverse. A module reaches other modules only through what they
+ * `provide` (typed calls, see ModuleRef), the shared services of the context, and events on the bus —
+ * never through another module's files or tables. A module.ts stays light (its start loads the rest),
+ * because every CLI verb reads the config, and with it the module list.
  */
 
 /** What a module logs through: a pino child named after the module. */
@@ -27,25 +29,6 @@ export interface ModuleLog {
   child(bindings: Record<string, unknown>): ModuleLog;
 }
 
-/** Placeholder for n2's typed event bus. */
-export interface EventBus {
-  readonly placeholder?: never;
-}
-
-/** Placeholder for n2's scheduler with an injectable clock: runs a task every interval, never overlapping itself. */
-export interface Scheduler {
-  every(name: string, everyMs: number, task: () => Promise<void>): { stop(): void };
-}
-
-/** Placeholder for n3's kernel fragment (sets, maps, chains hooked at named points of `inet gatehouse`). */
-export interface KernelFragment {
-  readonly placeholder?: never;
-}
-
-/** Placeholder for n5's append-only, per-module migration. */
-export interface Migration {
-  readonly id: string;
-}
 
 /** The opened SQLite database every module's repositories are built on (better-sqlite3's handle). */
 export type StoreHandle = import('better-sqlite3').Database;
@@ -127,6 +110,10 @@ export interface Module<C = unknown, P = undefined, S extends SectionShape = Sec
   readonly listenKeys?: readonly string[];
   /** Listeners it opens, by config key: probed before anything starts, so a taken port refuses the start. */
   readonly listeners?: (config: C) => readonly (readonly [ListenerKey, string])[];
-  readonly migrations?: readonly Migration[];
+  /**
+   * Its tables, as append-only steps (store/migrations.ts). Applied when the store opens, for every module
+   * in the list whether or not the config enables it, so switching a module on never finds its tables missing.
+   */
+  readonly migrations?: Migrations;
   readonly start: (ctx: ModuleContext<C>) => Promise<Contribution<P>>;
 }

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, connect, type Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { parseListenAddress } from '../config/address.js';
+import { parseListenAddress } from './address.js';
 
 /**
  * Every listener the daemon opens (the CrowdSec-compatible LAPI, the blocklist mirror, the admin API on

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { createScheduler, type Job, type Scheduler } from '../scheduler/index.js';
 import type { CheckpointReply, CheckpointRequest, CheckpointWorkerSetup } from './checkpoint-worker.js';
 
 /**
@@ -41,6 +42,8 @@ export interface CheckpointerOptions {
   readonly busyTimeoutMs?: number;
   /** How long stop() lets the worker finish its checkpoint and close before terminating it. */
   readonly stopTimeoutMs?: number;
+  /** Runs the periodic checkpoint; default a scheduler of its own on the system clock. */
+  readonly scheduler?: Scheduler;
 }
 
 /** Checkpoints `dbPath` every `intervalMs` (first run after one interval); failures are logged and retried. */
@@ -58,30 +61,28 @@ class WorkerCheckpointer implements Checkpointer {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private running: Promise<CheckpointResult> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly job: Job;
   private stopped = false;
   private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly dbPath: string,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly log: CheckpointerLog,
     private readonly opts: CheckpointerOptions,
   ) {
-    this.schedule();
+    const scheduler = opts.scheduler ?? createScheduler({ log: { error() {} } });
+    this.job = scheduler.every('checkpoint the store', intervalMs, () => this.scheduled());
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.checkpointNow()
-        .then((r) => this.log.debug({ ...r, ms: Math.round(r.ms) }, 'store checkpointed'))
-        .catch((e: unknown) => {
-          if (!this.stopped) this.log.warn({ err: (e as Error).message, db: this.dbPath }, 'store checkpoint failed; retrying next interval');
-        })
-        .finally(() => this.schedule());
-    }, this.intervalMs);
-    this.timer.unref();
+  /** A failure is this job's own warning (with the file named), not the scheduler's generic error line. */
+  private async scheduled(): Promise<void> {
+    try {
+      const r = await this.checkpointNow();
+      this.log.debug({ ...r, ms: Math.round(r.ms) }, 'store checkpointed');
+    } catch (e) {
+      if (!this.stopped) this.log.warn({ err: (e as Error).message, db: this.dbPath }, 'store checkpoint failed; retrying next interval');
+    }
   }
 
   checkpointNow(): Promise<CheckpointResult> {
@@ -137,7 +138,8 @@ class WorkerCheckpointer implements Checkpointer {
 
   private async shutdown(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    // Not awaited: a scheduled run waits on the worker's answer, which the close below lets arrive.
+    void this.job.stop();
     const w = this.worker;
     if (!w) return;
     const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));

@@ -37,7 +37,7 @@ const opts = { table: 'gatehouse', lan: ['lo'], wan: ['lo'], inbound: 'enforce',
 const e = new Enforcer(new EnforcementView(store.db), nft, opts, quiet);
 await e.reconcile();
 const atStart = e.status;
-store.service.onChange((c) => e.handle(c));
+store.events.subscribe('decisions.changed', (c) => e.handle(c));
 store.service.add({ value: '192.0.2.68', origin: 'lapi:w1', durationSec: 3600 });
 await e.settled();
 const t0 = Date.now();

@@ -16,6 +16,7 @@ import { peerAdminRoutes } from '../../src/api/peer-admin-routes.js';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { BlockEventRepo } from '../../src/store/block-events.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { formatStatus } from '../../src/cli/commands/blocks.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -44,7 +45,7 @@ let admin: AdminServers;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'n4-contract-'));
-  store = openDecisionStore(dir);
+  store = openDecisionStore(dir, { migrations: [lapiMigrations] });
   const routes = adminRoutes({
     decisions: store.service,
     blocks: new BlockEventRepo(store.db),

@@ -7,6 +7,7 @@ import { startListFeed, withStaleness, type FeedKernel, type FileFeedConfig, typ
 import type { DecisionService, FreshHost } from '../../src/decisions/service.js';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { progressLine } from '../../src/cli/commands/peers.js';
+import { feedDeps } from './helpers/feed-deps.js';
 
 const quiet = { info: () => {}, warn: () => {} };
 const ips = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `198.${20 + ((from + i) >> 8)}.${(from + i) & 255}.9`);
@@ -46,9 +47,10 @@ function config(file: string, maxShrink = 0.5): FileFeedConfig {
 
 /** Starts the feed on an empty file and waits for its start-up refresh, so later refreshes are the test's own. */
 async function start(l: Lab, decisions: DecisionService, kernel: FeedKernel, maxShrink?: number): Promise<RunningFeed> {
-  const feed = startListFeed(config(l.file, maxShrink), decisions, quiet, kernel);
+  const deps = feedDeps(l.store, quiet, { decisions });
+  const feed = startListFeed(config(l.file, maxShrink), deps, kernel);
   l.feed = feed;
-  while (feed.status().lastAttemptAt === null) await new Promise((r) => setTimeout(r, 5));
+  await deps.clock.advance(0);
   await feed.refresh();
   return feed;
 }
@@ -178,14 +180,17 @@ describe('list feed progress', () => {
 describe('list feed staleness', () => {
   it('a list that has not refreshed within its duration is called stale, and its entries stay', async () => {
     const l = lab();
-    // Long enough that a busy machine does not make the fresh list look stale between two lines of the test.
-    const feed = startListFeed({ ...config(l.file), duration: 500 }, l.store.service, quiet, {});
-    while (feed.status().lastAttemptAt === null) await new Promise((r) => setTimeout(r, 5));
+    // Time is the test's: a busy machine cannot make the fresh list look stale between two lines.
+    const deps = feedDeps(l.store, quiet);
+    const feed = startListFeed({ ...config(l.file), duration: 500 }, deps);
+    await deps.clock.advance(0);
     l.write(ips(0, 20));
     await feed.refresh();
     assert.equal(feed.status().warning, null);
-    await new Promise((r) => setTimeout(r, 700));
-    assert.match(feed.status().warning ?? '', /^stale: no successful refresh for \d+ms \(duration 500ms\)$/);
+    await deps.clock.advance(500);
+    assert.equal(feed.status().warning, null, 'exactly its duration old: not stale yet');
+    await deps.clock.advance(200);
+    assert.equal(feed.status().warning, 'stale: no successful refresh for 700ms (duration 500ms)');
     assert.equal(l.active().length, 20, 'a stale list stays enforced');
     await feed.refresh();
     assert.equal(feed.status().warning, null, 'a good refresh ends the warning');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { EnforcementView } from '../../src/decisions/enforcement-view.js';
 import type { DecisionChange, DecisionService } from '../../src/decisions/service.js';
+import type { EventSource } from '../../src/events/index.js';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
 import type { Direction, NewDecision } from '../../src/decisions/types.js';
 import { Enforcer } from '../../src/firewall/enforcer.js';
@@ -110,6 +111,7 @@ function overlaps(x: string, y: string): boolean {
 
 interface Rig {
   s: DecisionService;
+  events: EventSource;
   enforcer: Enforcer;
   scripts: string[];
   changes: DecisionChange[];
@@ -146,12 +148,13 @@ async function rig(t: TestContext, kernelAddUpdates = false): Promise<Rig> {
   const view = new EnforcementView(store.db, clock);
   const enforcer = new Enforcer(view, recorder, OPTS, quiet, clock);
   const changes: DecisionChange[] = [];
-  store.service.onChange((c) => changes.push(c));
+  store.events.subscribe('decisions.changed', (c) => changes.push(c));
   const kernel = new KernelModel(kernelAddUpdates);
   await enforcer.reconcile();
   kernel.apply(scripts.pop()!, now);
   return {
     s: store.service,
+    events: store.events,
     enforcer,
     scripts,
     changes,
@@ -367,7 +370,7 @@ describe('Enforcer.reconcile', () => {
 
   it('handle() applies a burst of changes, and settled() waits for it', async (t) => {
     const r = await rig(t);
-    r.s.onChange((c) => r.enforcer.handle(c));
+    r.events.subscribe('decisions.changed', (c) => r.enforcer.handle(c));
     r.s.add({ value: '192.0.2.1', origin: 'manual' });
     r.s.add({ value: '192.0.2.2', origin: 'manual' });
     await r.enforcer.settled();
@@ -440,7 +443,7 @@ describe('Enforcer: incremental changes end where a full reconcile would (random
 describe('Enforcer.preload (bulk imports)', () => {
   async function wired(t: TestContext) {
     const r = await rig(t, false);
-    r.s.onChange((c) => r.enforcer.handle(c));
+    r.events.subscribe('decisions.changed', (c) => r.enforcer.handle(c));
     const settle = async () => {
       await r.enforcer.settled();
       for (const s of r.scripts.splice(0)) r.kernel.apply(s, r.now());

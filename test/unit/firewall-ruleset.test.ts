@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseTarget } from '../../src/net/ip.js';
-import { mergeRanges, rangeText, renderAdd, renderEnsureAbsent, renderReplaceIntervalSet, type ByteRange } from '../../src/firewall/elements.js';
+import { rangeText, renderAdd, renderEnsureAbsent, renderReplaceIntervalSet } from '../../src/firewall/elements.js';
+import { mergeRanges, type ByteRange } from '../../src/net/ranges.js';
 import { assertSafeOptions, renderDeleteTable, renderSkeleton, type RulesetOptions } from '../../src/firewall/ruleset.js';
 
 const base: RulesetOptions = {

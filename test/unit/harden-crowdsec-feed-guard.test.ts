@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
+import { feedDeps } from './helpers/feed-deps.js';
 import { startCrowdsecFeed } from '../../src/crowdsec/index.js';
 import type { CrowdsecFeedConfig } from '../../src/feeds/index.js';
 import { parseTarget } from '../../src/net/ip.js';
@@ -53,7 +54,7 @@ test('decisions from an upstream LAPI go through the ban guard, in full syncs an
     scenarios_containing: [],
     scenarios_not_containing: [],
   };
-  const feed = startCrowdsecFeed(cfg, store.service, log, 'test', () => NET);
+  const feed = startCrowdsecFeed(cfg, feedDeps(store, log, { network: () => NET }), 'test');
   try {
     const st = await feed.refresh();
     assert.deepEqual(store.service.list({ origin: 'feed:cs' }).map((d) => d.value), ['203.0.113.5']);

@@ -108,7 +108,7 @@ function rig(t: TestContext) {
   /** The first reconcile, then changes flow to the enforcer: the daemon's order at start. */
   const start = async (): Promise<void> => {
     await enforcer.reconcile();
-    store.service.onChange((c) => enforcer.handle(c));
+    store.events.subscribe('decisions.changed', (c) => enforcer.handle(c));
   };
   return { store, s: store.service, nft, enforcer, start, advance: (ms: number) => void (now += ms), now: () => now };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { startListFeed, type FileFeedConfig } from '../../src/feeds/index.js';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
+import { feedDeps } from './helpers/feed-deps.js';
 import { parseTarget } from '../../src/net/ip.js';
 import type { NetworkContext } from '../../src/net/target-guard.js';
 
@@ -24,9 +25,10 @@ it('a refresh restores entries removed behind the feed, and the count follows th
   const logs: string[] = [];
   const log = { info: (_o: object, m: string) => void logs.push(m), warn: (_o: object, m: string) => void logs.push(m) };
   const cfg: FileFeedConfig = { name: 'f', type: 'file', path: file, format: 'plain', direction: 'both', refresh: 86_400_000, timeout: 10_000, max_shrink: 0.5, min_score: 1, duration: 172_800_000 };
-  const feed = startListFeed(cfg, store.service, log);
+  const deps = feedDeps(store, log);
+  const feed = startListFeed(cfg, deps);
   try {
-    while (feed.status().lastAttemptAt === null) await new Promise((r) => setTimeout(r, 5));
+    await deps.clock.advance(0);
     assert.equal((await feed.refresh()).entries, 3);
     const values = () => store.service.list({ origin: 'feed:f' }).map((d) => d.value).sort();
 
@@ -65,9 +67,10 @@ it("a list feed leaves out the gateway's LAN networks and own addresses, even in
     own: [{ target: parseTarget('198.51.100.1'), ifname: 'br-lan' }, { target: parseTarget('192.0.2.2'), ifname: 'wan0' }],
   };
   const cfg: FileFeedConfig = { name: 'g', type: 'file', path: file, format: 'plain', direction: 'both', refresh: 86_400_000, timeout: 10_000, max_shrink: 0.5, min_score: 1, duration: 172_800_000 };
-  const feed = startListFeed(cfg, store.service, { info: () => undefined, warn: () => undefined }, {}, () => net);
+  const deps = feedDeps(store, { info: () => undefined, warn: () => undefined }, { network: () => net });
+  const feed = startListFeed(cfg, deps);
   try {
-    while (feed.status().lastAttemptAt === null) await new Promise((r) => setTimeout(r, 5));
+    await deps.clock.advance(0);
     const st = await feed.refresh();
     assert.deepEqual(store.service.list({ origin: 'feed:g' }).map((x) => x.value), ['203.0.113.9']);
     assert.equal(st.entries, 1);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BlockDirection, BlockEvent, GatehouseStatus, ModuleStatus } from '../../api/contract.js';
+import type { BlockDirection, BlockEvent, GatehouseStatus, ModuleStatus } from '../../api/index.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, table, when } from '../format.js';
 import { printDecisions } from './decisions.js';

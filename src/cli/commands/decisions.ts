@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { Decision, Direction } from '../../api/contract.js';
+import type { Decision, Direction } from '../../api/index.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, remaining, table, when } from '../format.js';
 

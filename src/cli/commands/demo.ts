@@ -1,10 +1,10 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { labDown, labUp } from '../../lab/lab.js';
-import { closeProbes, connectFrom, httpGetFrom } from '../../lab/probe.js';
-import { LabGateway, labGatewayConfig } from '../../lab/gateway-runner.js';
-import { feedUrl } from '../../lab/topology.js';
-import type { BlockEvent } from '../../api/contract.js';
+import { labDown, labUp } from '../../lab/index.js';
+import { closeProbes, connectFrom, httpGetFrom } from '../../lab/index.js';
+import { LabGateway, labGatewayConfig } from '../../lab/index.js';
+import { feedUrl } from '../../lab/index.js';
+import type { BlockEvent } from '../../api/index.js';
 import { formatBlocks } from './blocks.js';
 
 const DEMO_DIR = '/run/gatehouse-demo';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { printJson } from '../format.js';
 
 const DEFAULT_PREFIX = 'gh';
-const lab = () => import('../../lab/lab.js');
+const lab = () => import('../../lab/index.js');
 
 export function registerLab(program: Command): void {
   const g = program.command('lab').description('isolated network-namespace lab: LAN clients, a gateway and a simulated internet');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { FeedStatus, FeedsResponse } from '../../api/contract.js';
+import type { FeedStatus, FeedsResponse } from '../../api/index.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, table, when } from '../format.js';
 

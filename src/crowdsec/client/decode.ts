@@ -1,6 +1,6 @@
 import { tryParseTarget } from '../../net/ip.js';
-import { tryParseDuration } from '../../config/duration.js';
-import type { Direction, NewDecision } from '../../decisions/types.js';
+import { tryParseDuration } from '../../config/index.js';
+import type { Direction, NewDecision } from '../../decisions/index.js';
 
 /** One decision as a LAPI sends it on /v1/decisions/stream (fields we read; the rest is ignored). */
 export interface LapiDecision {

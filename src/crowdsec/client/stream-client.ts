@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
-import type { Direction, NewDecision } from '../../decisions/types.js';
+import type { Direction, NewDecision } from '../../decisions/index.js';
+import { createScheduler, type Job, type RunResult, type Scheduler } from '../../scheduler/index.js';
 import { decodeStream, LapiResponseError, type DecodeCounts } from './decode.js';
 
 /** What the client hands to its consumer after each successful poll that changed something. */
@@ -34,6 +35,10 @@ export interface LapiStreamClientOptions {
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
   readonly dispatcher?: Dispatcher;
+  /** Runs the poll loop (and gives the time); default a scheduler of its own on the system clock. */
+  readonly scheduler?: Scheduler;
+  /** Name of the poll job in the scheduler. */
+  readonly jobName?: string;
 }
 
 export interface LapiClientStats {
@@ -73,9 +78,8 @@ interface Held {
 export class LapiStreamClient {
   private readonly held = new Map<string, Held>();
   private needFull = true;
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private inFlight: Promise<void> | undefined;
+  private job: Job | undefined;
+  private readonly scheduler: Scheduler;
   private abort: AbortController | undefined;
   private readonly stats_: LapiClientStats = {
     polls: 0, fullSyncs: 0, errors: 0, consecutiveErrors: 0,
@@ -87,6 +91,8 @@ export class LapiStreamClient {
     if (!(opts.intervalMs > 0)) throw new RangeError('intervalMs must be > 0');
     if (!opts.apiKey) throw new Error('CrowdSec LAPI client needs an API key');
     new URL(opts.url); // throws a clear TypeError on a bad URL, at construction rather than at the first poll
+    // Failures never reach the scheduler's log: tick() counts them and reports them through onError.
+    this.scheduler = opts.scheduler ?? createScheduler({ log: { error() {} } });
   }
 
   get stats(): Readonly<LapiClientStats> {
@@ -94,7 +100,7 @@ export class LapiStreamClient {
   }
 
   /** Decisions held now (after local expiry), e.g. for a status page. */
-  current(now = Date.now()): NewDecision[] {
+  current(now = this.scheduler.clock.now()): NewDecision[] {
     const out: NewDecision[] = [];
     for (const h of this.held.values()) {
       if (h.expiresAt > now) out.push({ ...h.decision, durationSec: Math.max(1, Math.ceil((h.expiresAt - now) / 1000)) });
@@ -103,19 +109,27 @@ export class LapiStreamClient {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(0);
+    if (this.job) return;
+    this.job = this.scheduler.every(this.opts.jobName ?? `poll CrowdSec LAPI ${this.opts.url}`, this.opts.intervalMs, () => this.tick(), { firstRunInMs: 0 });
   }
 
   /** Stops polling and aborts a request in flight; held state is kept (a later start() resyncs in full). */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    const job = this.job;
+    this.job = undefined;
+    const stopped = job?.stop();
     this.abort?.abort();
-    await this.inFlight?.catch(() => {});
+    await stopped;
     this.needFull = true;
+  }
+
+  /**
+   * A poll now, in turn with the scheduled ones (never two at once); resolves when it is over, whether it
+   * succeeded or not (errors go where the loop's go). Before start(), the same as pollOnce.
+   */
+  async pollNow(): Promise<void> {
+    if (this.job) await this.job.runNow();
+    else await this.pollOnce();
   }
 
   /** Makes the next poll a `startup=true` full resync. */
@@ -134,7 +148,7 @@ export class LapiStreamClient {
       ...(this.opts.origin ? { origin: this.opts.origin } : {}),
     });
     for (const k of Object.keys(decoded.counts) as (keyof DecodeCounts)[]) this.stats_.skipped[k] += decoded.counts[k];
-    const now = Date.now();
+    const now = this.scheduler.clock.now();
     const hold = (d: NewDecision): Held => ({ decision: d, expiresAt: now + (d.durationSec ?? 0) * 1000 });
 
     let update: LapiUpdate | undefined;
@@ -204,20 +218,13 @@ export class LapiStreamClient {
     }
   }
 
-  private schedule(delayMs: number): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.inFlight = this.tick();
-    }, delayMs);
-  }
-
-  private async tick(): Promise<void> {
-    let delay = this.opts.intervalMs;
+  /** One poll of the loop: the next comes one interval later, or after a growing back-off when it failed. */
+  private async tick(): Promise<RunResult> {
     try {
       await this.pollOnce();
+      return undefined;
     } catch (err) {
-      if (!this.running) return; // aborted by stop()
+      if (!this.job) return undefined; // aborted by stop()
       const e = err instanceof Error ? err : new Error(String(err));
       this.needFull = true;
       this.stats_.errors++;
@@ -225,13 +232,12 @@ export class LapiStreamClient {
       this.stats_.lastError = e.message;
       const initial = this.opts.backoffInitialMs ?? 1000;
       const max = this.opts.backoffMaxMs ?? 60_000;
-      delay = Math.min(max, initial * 2 ** Math.min(20, this.stats_.consecutiveErrors - 1));
       try {
         this.opts.onError?.(e);
       } catch {
         // A failing error callback must not stop the loop.
       }
+      return { nextRunInMs: Math.min(max, initial * 2 ** Math.min(20, this.stats_.consecutiveErrors - 1)) };
     }
-    this.schedule(delay);
   }
 }

@@ -1,5 +1,5 @@
-import type { NewDecision } from '../../decisions/types.js';
-import { tryParseDuration as parseGoDuration } from '../../config/duration.js';
+import type { NewDecision } from '../../decisions/index.js';
+import { tryParseDuration as parseGoDuration } from '../../config/index.js';
 
 /**
  * Pure part of `POST /v1/alerts`: which of a watcher's alerts and decisions we can take, and as what.

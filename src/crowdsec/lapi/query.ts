@@ -1,4 +1,4 @@
-import type { Decision } from '../../decisions/types.js';
+import type { Decision } from '../../decisions/index.js';
 
 /**
  * Query parameters of the bouncer endpoints, parsed once per request into a plain predicate.

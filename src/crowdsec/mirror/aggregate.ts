@@ -1,4 +1,5 @@
 import { bytesToText, type Family, type Target } from '../../net/ip.js';
+import { mergeRanges } from '../../net/ranges.js';
 
 /** The part of a Target the aggregator needs: first and last address as big-endian bytes. */
 export type Span = Pick<Target, 'family' | 'start' | 'end'>;
@@ -50,33 +51,23 @@ export function intervalToCidrs(family: Family, lo: bigint, hi: bigint): Target[
  * each in address order): 10.0.0.0/25 + 10.0.0.128/25 → 10.0.0.0/24; 10.0.0.1 + 10.0.0.0/24 → 10.0.0.0/24.
  */
 export function aggregateCidrs(spans: readonly Span[]): AggregatedCidr[] {
-  const items = spans.map((s, i) => ({ family: s.family, lo: toBig(s.start), hi: toBig(s.end), i }));
-  items.sort((a, b) => a.family - b.family || (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
   const out: AggregatedCidr[] = [];
-  let k = 0;
-  while (k < items.length) {
-    const first = items[k]!;
-    const family = first.family;
-    const lo = first.lo;
-    let hi = first.hi;
-    const members = [first.i];
-    k++;
-    while (k < items.length && items[k]!.family === family && items[k]!.lo <= hi + 1n) {
-      if (items[k]!.hi > hi) hi = items[k]!.hi;
-      members.push(items[k]!.i);
-      k++;
-    }
-    const cidrs = intervalToCidrs(family, lo, hi);
-    if (cidrs.length === 1) {
-      out.push({ target: cidrs[0]!, members });
-      continue;
-    }
-    // One merged interval may need several CIDRs: hand each its own members (those overlapping it).
-    const group = members.map((i) => ({ i, lo: toBig(spans[i]!.start), hi: toBig(spans[i]!.end) }));
-    for (const t of cidrs) {
-      const tlo = toBig(t.start);
-      const thi = toBig(t.end);
-      out.push({ target: t, members: group.filter((g) => g.lo <= thi && g.hi >= tlo).map((g) => g.i) });
+  for (const family of [4, 6] as const) {
+    const index = spans.flatMap((s, i) => (s.family === family ? [i] : []));
+    for (const m of mergeRanges(index.map((i) => spans[i]!))) {
+      const members = m.members.map((k) => index[k]!);
+      const cidrs = intervalToCidrs(family, toBig(m.start), toBig(m.end));
+      if (cidrs.length === 1) {
+        out.push({ target: cidrs[0]!, members });
+        continue;
+      }
+      // One merged interval may need several CIDRs: hand each its own members (those overlapping it).
+      const group = members.map((i) => ({ i, lo: toBig(spans[i]!.start), hi: toBig(spans[i]!.end) }));
+      for (const t of cidrs) {
+        const tlo = toBig(t.start);
+        const thi = toBig(t.end);
+        out.push({ target: t, members: group.filter((g) => g.lo <= thi && g.hi >= tlo).map((g) => g.i) });
+      }
     }
   }
   return out;

@@ -1,4 +1,4 @@
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../config/index.js';
 import { tryParseTarget, type Family, type Target } from '../../net/ip.js';
 import { aggregateCidrs } from './aggregate.js';
 

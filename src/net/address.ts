@@ -1,4 +1,4 @@
-import { tryParseTarget } from '../net/ip.js';
+import { tryParseTarget } from './ip.js';
 
 /** A socket address to listen on, split for net.Server.listen / fastify.listen. */
 export interface ListenAddress {
