@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -10,7 +11,8 @@ import { openDecisionStore, type DecisionStore } from '../../src/decisions/store
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
 import { lapiRoutes } from '../../src/crowdsec/lapi/routes.js';
 
-const CAPTURES = '/work/shared/research/crowdsec-captures';
+// The captures live in shared/ beside the checkout, not at a path of one machine.
+const CAPTURES = join(fileURLToPath(new URL('../../', import.meta.url)), '..', 'shared', 'research', 'crowdsec-captures');
 const capture = (name: string) => readFileSync(join(CAPTURES, name), 'utf8').trim();
 
 let dir: string;
