@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { openDb, type Db } from '../store/db.js';
+import type { Migrations } from '../store/migrations.js';
 import { parseTarget, tryParseTarget, InvalidTargetError, type Family, type Target } from '../net/ip.js';
 import type { DecisionChange, DecisionService, StreamDelta } from './service.js';
 import { BatchWriter, type BatchOutcome, type BatchRow } from './batch-writer.js';
@@ -551,8 +552,9 @@ function clampStoredExpiries(db: Db, now: number): void {
   db.prepare('UPDATE allow_entries SET expires_at = @cap WHERE expires_at > @cap').run({ cap });
 }
 
-export function openDecisionStore(dataDir: string, opts: { clock?: () => number } = {}): DecisionStore {
-  const db = openDb(dataDir);
+/** `migrations`: the schemas of the other modules sharing this database, applied after the core one. */
+export function openDecisionStore(dataDir: string, opts: { clock?: () => number; migrations?: readonly Migrations[] } = {}): DecisionStore {
+  const db = openDb(dataDir, undefined, opts.migrations);
   clampStoredExpiries(db, (opts.clock ?? Date.now)());
   const service = new SqliteDecisionService(db, opts.clock ?? Date.now);
   return { service, db, close: () => db.close() };

@@ -1,14 +1,18 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { migrate, type Migrations } from './migrations.js';
 
 export type Db = Database.Database;
 
 /**
- * Migrations run in order, once each; the applied count lives in `user_version`.
- * Append only: an edited migration would never reach an existing gateway's database.
+ * The core schema (decisions, allow list, block events). Append only, like every module's (migrations.ts).
+ * Before per-module tracking its applied count lived in `user_version`, which a database made then still holds.
  */
-const MIGRATIONS: readonly string[] = [
+export const storeMigrations: Migrations = {
+  module: 'store',
+  legacyApplied: (db) => db.pragma('user_version', { simple: true }) as number,
+  steps: [
   `CREATE TABLE decisions (
      id INTEGER PRIMARY KEY,
      value TEXT NOT NULL,
@@ -70,12 +74,14 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE hit_baseline (key TEXT PRIMARY KEY, packets INTEGER NOT NULL, bytes INTEGER NOT NULL);
 
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
-];
+  ],
+};
 
 /** The WAL file is cut back to this size once a checkpoint has emptied it (see openDb). */
 export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
-export function openDb(dataDir: string, fileName = 'gatehouse.db'): Db {
+/** Opens (creating if needed) the database and applies the core schema and then each module's, in order. */
+export function openDb(dataDir: string, fileName = 'gatehouse.db', modules: readonly Migrations[] = []): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Database(join(dataDir, fileName));
   db.pragma('journal_mode = WAL');
@@ -93,18 +99,8 @@ export function openDb(dataDir: string, fileName = 'gatehouse.db'): Db {
   // 64 MiB keeps the space a normal minute of writes (a feed refresh, a CrowdSec delta) reuses without
   // growing the file again, while a bulk load's several hundred MB go back to the disk.
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-  migrate(db);
+  migrate(db, [storeMigrations, ...modules]);
   return db;
-}
-
-function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
 }
 
 /**

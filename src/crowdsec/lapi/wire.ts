@@ -26,10 +26,17 @@ export function wireScenario(d: Decision): string {
 const GO_ESCAPES = /[<>&\u2028\u2029]/g;
 const GO_ESCAPE_MAP: Readonly<Record<string, string>> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
 
-/** JSON string the way Go's encoding/json writes it (HTML-safe escapes, e.g. "=>" → "=\u003e"). */
+/**
+ * JSON text the way Go's encoding/json writes it: <, >, &, U+2028 and U+2029 escaped (HTML-safe, e.g. "=>" →
+ * "=\u003e"). JSON.stringify output never has them outside strings, so the whole text can be escaped at once.
+ */
+export function goJson(json: string): string {
+  return GO_ESCAPES.test(json) ? json.replace(GO_ESCAPES, (c) => GO_ESCAPE_MAP[c]!) : json;
+}
+
+/** A JSON string the way Go's encoding/json writes it (see goJson). */
 export function goJsonString(s: string): string {
-  const j = JSON.stringify(s);
-  return GO_ESCAPES.test(j) ? j.replace(GO_ESCAPES, (c) => GO_ESCAPE_MAP[c]!) : j;
+  return goJson(JSON.stringify(s));
 }
 
 /** Few distinct origins and scenarios occur in a big stream: escape each once. */
