@@ -6,9 +6,11 @@ import { registerRun } from './commands/run.js';
 import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo-command.js';
 import { registerPeers } from './commands/peers.js';
+import { VERSION } from '../version.js';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: reputation firewall in both directions, with block reports, for a small shared network')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride();
 

@@ -17,6 +17,8 @@ import { startAdminServers, type AdminServers } from '../api/server.js';
 import { Periodic } from './periodic.js';
 import type { GatehouseConfig } from '../config/index.js';
 import { LapiCredentials } from '../store/lapi-credentials.js';
+import { ALERT_RETENTION, LapiAlerts } from '../store/lapi-alerts.js'; // n5
+import { lapiMigrations } from '../store/lapi-schema.js'; // n5
 import { peerAdminRoutes } from '../api/peer-admin-routes.js';
 import { startExtraServers, startFeeds, type ExtraServers } from './extras.js';
 import type { RunningFeed } from './feed-status.js';
@@ -161,7 +163,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   for (const c of secureDataDir(s.dataDir)) {
     log.warn({ path: c.path, was: c.was, now: c.now }, `tightened permissions of ${c.path} from ${c.was} to ${c.now}: the data dir holds the decision store and keys`);
   }
-  const store = openDecisionStore(s.dataDir);
+  const store = openDecisionStore(s.dataDir, { migrations: [lapiMigrations] }); // n5: each module's schema, applied at open
   // Batch files live under data_dir, not /tmp: a kill -9 mid-transaction leaves one, and this clears it.
   const nft = opts.nft ?? systemNftRunner(prepareBatchDir(join(s.dataDir, 'nft-batches')));
   // A start refused later on must leave the kernel as it found it: no new table, an old one kept.
@@ -226,6 +228,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
         const now = Date.now();
         blocks.purge(now - s.firewall.blockRetentionMs);
         store.service.purgeDeleted(now - 7 * 86400_000);
+        new LapiAlerts(store.db).purge(now - ALERT_RETENTION.maxAgeMs, ALERT_RETENTION.maxCount); // n5: watchers' alerts
       },
       log,
     ),
@@ -246,7 +249,8 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   };
   try {
     if (s.source) {
-      extras = await startExtraServers(s.source, store.service, credentials, { limits, log }, { network: networkNow, log });
+      // n5: the store (service + db): the LAPI and the mirror read the decisions through their own read models.
+      extras = await startExtraServers(s.source, store, credentials, { limits, log }, { network: networkNow, log });
       feeds = startFeeds(s.source, store.service, log, { ...bulkKernel, enforced: () => enforcer.settled() }, networkNow);
     }
     const admin = adminRoutes({

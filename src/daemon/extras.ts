@@ -5,8 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GatehouseConfig } from '../config/index.js';
 import { lapiRoutes } from '../crowdsec/lapi/index.js';
-import { mirrorRoutes } from '../crowdsec/mirror/index.js';
+import { MirrorDecisionReads, mirrorRoutes } from '../crowdsec/mirror/index.js';
 import type { DecisionService } from '../decisions/service.js';
+import type { Db } from '../store/db.js';
 import type { LapiCredentials } from '../store/lapi-credentials.js';
 import { startCrowdsecFeed, type FeedLog } from './crowdsec-feed.js';
 import type { RunningFeed } from './feed-status.js';
@@ -55,7 +56,7 @@ export interface ExtraServers {
 /** The CrowdSec-compatible Local API and the blocklist mirror, each on its own listener when configured. */
 export async function startExtraServers(
   cfg: GatehouseConfig,
-  decisions: DecisionService,
+  store: { readonly service: DecisionService; readonly db: Db },
   credentials: LapiCredentials,
   setup: ListenerSetup = {},
   guard: { network?: () => NetworkContext; log?: FeedLog } = {},
@@ -70,8 +71,9 @@ export async function startExtraServers(
       if (trusted) app.addHook('onRequest', onlyFrom(trusted));
       await app.register(
         lapiRoutes({
-          decisions,
+          decisions: store.service,
           credentials,
+          db: store.db,
           profile: { durationMs: cfg.lapi.profile.duration, direction: cfg.lapi.profile.direction },
           jwtSecret: jwtSecret(cfg.data_dir),
           ...(cfg.lapi.machines ? { machines: cfg.lapi.machines } : {}),
@@ -84,7 +86,7 @@ export async function startExtraServers(
     }
     if (cfg.mirror) {
       const app = limitedFastify('mirror.listen', setup);
-      await app.register(mirrorRoutes({ decisions, endpoints: cfg.mirror.endpoints }));
+      await app.register(mirrorRoutes({ decisions: new MirrorDecisionReads(store.db), endpoints: cfg.mirror.endpoints }));
       apps.push(app);
       mirrorAddress = await listenOn(app, 'mirror.listen', cfg.mirror.listen);
     }

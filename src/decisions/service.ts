@@ -1,10 +1,6 @@
 import type { Family } from '../net/ip.js';
 import type {
-  ActivePageQuery,
-  ActiveRow,
   AllowEntry,
-  ValueOrderQuery,
-  ValueOrderRow,
   Direction,
   Decision,
   DecisionFilter,
@@ -88,13 +84,6 @@ export interface DecisionService {
 
   /** Removes decisions and allow entries whose expiry has passed; returns the removed decisions. */
   expire(now?: number): Decision[];
-
-  /** One page of active decisions as row arrays, for the CrowdSec startup stream. */
-  activePage(q: ActivePageQuery): ActiveRow[];
-  /** One page of active decisions sorted by value (then origin, scenario), straight from the index. */
-  activeInValueOrder(q: ValueOrderQuery): ValueOrderRow[];
-  /** Values with more than one live decision (a superset: expired ones count until swept). */
-  sharedValues(): Set<string>;
 
   onChange(listener: (c: DecisionChange) => void): () => void;
 }

@@ -26,31 +26,6 @@ export interface Decision {
   readonly expiresAt: number | null;
 }
 
-/**
- * An active decision as the CrowdSec stream needs it, read as a plain array: a startup stream reads a
- * million of these, and a row array costs a fraction of a Decision object.
- * [id, value, isRange (0|1), origin, headline, expiresAt (epoch ms, null = until deleted)]; the headline is
- * what a one-line report says about it: the scenario, else the reason, else the origin.
- */
-export type ActiveRow = readonly [id: number, value: string, isRange: 0 | 1, origin: string, headline: string, expiresAt: number | null];
-
-/** One page of active decisions in id order (keyset paging: ids greater than afterId). */
-export interface ActivePageQuery {
-  readonly afterId: number;
-  readonly limit: number;
-  readonly scope?: 'ip' | 'range';
-  readonly origin?: string;
-}
-
-/** An active decision in value order, for the blocklist mirror. [value, origin, scenario] is the page key. */
-export type ValueOrderRow = readonly [value: string, origin: string, scenario: string, family: 4 | 6, isRange: 0 | 1, expiresAt: number | null];
-
-export interface ValueOrderQuery {
-  /** Continue after this [value, origin, scenario] (the last row of the previous page). */
-  readonly after?: readonly [string, string, string];
-  readonly limit: number;
-}
-
 export interface NewDecision {
   readonly value: string;
   /** The value already parsed (a feed's or an import's own parse): saves a second parse per line. */

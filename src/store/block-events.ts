@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { Where } from './where.js';
 
 export type BlockDirection = 'inbound' | 'outbound';
 export type BlockMode = 'blocked' | 'monitored';
@@ -119,29 +120,16 @@ export class BlockEventRepo {
   }
 
   list(f: BlockFilter = {}): BlockEvent[] {
-    const where: string[] = [];
-    const p: Record<string, unknown> = {};
-    if (f.direction) {
-      where.push('direction = @direction');
-      p.direction = f.direction;
-    }
-    if (f.since !== undefined) {
-      where.push('last_seen >= @since');
-      p.since = f.since;
-    }
-    if (f.client) {
-      where.push('(client_ip = @client OR client_mac = lower(@client) OR client_name = @client)');
-      p.client = f.client;
-    }
-    if (f.remote) {
-      where.push('remote_ip = @remote');
-      p.remote = f.remote;
-    }
-    const sql = `SELECT * FROM block_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY last_seen DESC, id DESC LIMIT ${Math.min(
+    const where = new Where()
+      .andIf('direction', f.direction || undefined)
+      .andIf('since', f.since, 'last_seen >= @since')
+      .andIf('client', f.client || undefined, '(client_ip = @client OR client_mac = lower(@client) OR client_name = @client)')
+      .andIf('remote', f.remote || undefined, 'remote_ip = @remote');
+    const sql = `SELECT * FROM block_events ${where} ORDER BY last_seen DESC, id DESC LIMIT ${Math.min(
       Math.max(1, Math.floor(f.limit ?? 1000)),
       100000,
     )}`;
-    return (this.db.prepare(sql).all(p) as Row[]).map(toEvent);
+    return (this.db.prepare(sql).all(where.params) as Row[]).map(toEvent);
   }
 
   purge(olderThan: number): number {

@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { jsonArray } from './json-column.js';
 
 /**
  * Who may talk to our CrowdSec-compatible Local API: bouncers (API key) and watchers (machine id +
- * password), plus the alerts watchers push. Secrets are stored only as hashes: a bouncer key as sha256 hex
+ * password); the alerts watchers push are lapi-alerts.ts's. Secrets are stored only as hashes: a bouncer key as sha256 hex
  * (it is 128 random bits, so a fast hash is enough and lookups stay one index probe), a machine password
  * with scrypt and a per-machine salt (passwords may be chosen by people).
  */
@@ -31,81 +32,9 @@ export interface LapiMachine {
   readonly scenarios: readonly string[];
 }
 
-/** A decision as it was created from an alert, kept with the alert for `GET /v1/alerts`. */
-export interface AlertDecisionRef {
-  readonly id: number;
-  readonly value: string;
-  readonly scope: string;
-  readonly type: string;
-  readonly origin: string;
-  readonly scenario: string;
-  /** Epoch ms; null = until deleted. */
-  readonly expiresAt: number | null;
-}
-
-export interface NewLapiAlert {
-  readonly machineId: string;
-  readonly scenario: string;
-  readonly sourceScope: string;
-  readonly sourceValue: string;
-  readonly createdAt: number;
-  readonly decisions: readonly AlertDecisionRef[];
-  /** The alert exactly as the watcher sent it (JSON text). */
-  readonly raw: string;
-}
-
-export interface LapiAlert extends NewLapiAlert {
-  readonly id: number;
-}
-
-export interface AlertQuery {
-  readonly scope?: string;
-  readonly value?: string;
-  readonly scenario?: string;
-  readonly machineId?: string;
-  /** Epoch ms: only alerts created at or after. */
-  readonly since?: number;
-  readonly limit?: number;
-}
-
 export class CredentialError extends Error {
   override name = 'CredentialError';
 }
-
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS lapi_bouncers (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    key_sha256 TEXT NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    last_pull INTEGER,
-    ip_address TEXT NOT NULL DEFAULT '',
-    type TEXT NOT NULL DEFAULT '',
-    version TEXT NOT NULL DEFAULT ''
-  );
-  CREATE TABLE IF NOT EXISTS lapi_machines (
-    id INTEGER PRIMARY KEY,
-    machine_id TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    last_login INTEGER,
-    last_heartbeat INTEGER,
-    ip_address TEXT NOT NULL DEFAULT '',
-    scenarios TEXT NOT NULL DEFAULT '[]'
-  );
-  CREATE TABLE IF NOT EXISTS lapi_alerts (
-    id INTEGER PRIMARY KEY,
-    machine_id TEXT NOT NULL,
-    scenario TEXT NOT NULL,
-    source_scope TEXT NOT NULL,
-    source_value TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    decisions TEXT NOT NULL,
-    raw TEXT NOT NULL
-  );
-  CREATE INDEX IF NOT EXISTS lapi_alerts_created ON lapi_alerts(created_at);
-  CREATE INDEX IF NOT EXISTS lapi_alerts_value ON lapi_alerts(source_value);
-`;
 
 const NAME = /^[A-Za-z0-9@._:+-]{1,128}$/;
 const SCRYPT_KEYLEN = 32;
@@ -129,30 +58,14 @@ interface MachineRow {
   ip_address: string;
   scenarios: string;
 }
-interface AlertRow {
-  id: number;
-  machine_id: string;
-  scenario: string;
-  source_scope: string;
-  source_value: string;
-  created_at: number;
-  decisions: string;
-  raw: string;
-}
-
 const BOUNCER_COLS = 'id, name, created_at, last_pull, ip_address, type, version';
 
 function toBouncer(r: BouncerRow): LapiBouncer {
   return { id: r.id, name: r.name, createdAt: r.created_at, lastPull: r.last_pull, ipAddress: r.ip_address, type: r.type, version: r.version };
 }
 function toMachine(r: MachineRow): LapiMachine {
-  let scenarios: string[] = [];
-  try {
-    const parsed: unknown = JSON.parse(r.scenarios);
-    if (Array.isArray(parsed)) scenarios = parsed.filter((s): s is string => typeof s === 'string');
-  } catch {
-    // A damaged list only loses the informational scenario names.
-  }
+  // A damaged list only loses the informational scenario names.
+  const scenarios = jsonArray(r.scenarios).filter((s): s is string => typeof s === 'string');
   return {
     id: r.id,
     machineId: r.machine_id,
@@ -163,19 +76,6 @@ function toMachine(r: MachineRow): LapiMachine {
     scenarios,
   };
 }
-function toAlert(r: AlertRow): LapiAlert {
-  return {
-    id: r.id,
-    machineId: r.machine_id,
-    scenario: r.scenario,
-    sourceScope: r.source_scope,
-    sourceValue: r.source_value,
-    createdAt: r.created_at,
-    decisions: JSON.parse(r.decisions) as AlertDecisionRef[],
-    raw: r.raw,
-  };
-}
-
 export function sha256Hex(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('hex');
 }
@@ -200,9 +100,8 @@ export function parseUserAgent(ua: string | undefined): { type: string; version:
 export class LapiCredentials {
   private readonly seen = new Map<number, string>();
 
-  constructor(private readonly db: Database.Database, private readonly clock: () => number = Date.now) {
-    db.exec(SCHEMA);
-  }
+  /** The tables are lapi-schema.ts's, created by the migrations at open. */
+  constructor(private readonly db: Database.Database, private readonly clock: () => number = Date.now) {}
 
   // ------------------------------------------------------------------------------------------ bouncers
 
@@ -319,51 +218,5 @@ export class LapiCredentials {
 
   noteHeartbeat(machineId: string): void {
     this.db.prepare('UPDATE lapi_machines SET last_heartbeat = ? WHERE machine_id = ?').run(this.clock(), machineId);
-  }
-
-  // ------------------------------------------------------------------------------------------ alerts
-
-  addAlert(a: NewLapiAlert): number {
-    return Number(
-      this.db
-        .prepare(
-          'INSERT INTO lapi_alerts (machine_id, scenario, source_scope, source_value, created_at, decisions, raw) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(a.machineId, a.scenario, a.sourceScope, a.sourceValue, a.createdAt, JSON.stringify(a.decisions), a.raw).lastInsertRowid,
-    );
-  }
-
-  /** Newest first, like `GET /v1/alerts`. */
-  listAlerts(q: AlertQuery = {}): LapiAlert[] {
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    if (q.scope !== undefined) {
-      where.push('lower(source_scope) = lower(@scope)');
-      params.scope = q.scope;
-    }
-    if (q.value !== undefined) {
-      where.push('source_value = @value');
-      params.value = q.value;
-    }
-    if (q.scenario !== undefined) {
-      where.push('scenario = @scenario');
-      params.scenario = q.scenario;
-    }
-    if (q.machineId !== undefined) {
-      where.push('machine_id = @machine');
-      params.machine = q.machineId;
-    }
-    if (q.since !== undefined) {
-      where.push('created_at >= @since');
-      params.since = q.since;
-    }
-    const limit = Math.max(0, Math.min(q.limit ?? 100, 10_000));
-    const sql = `SELECT * FROM lapi_alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${limit}`;
-    return (this.db.prepare(sql).all(params) as AlertRow[]).map(toAlert);
-  }
-
-  /** Drops alerts older than `olderThan` (epoch ms); decisions they created are not touched. */
-  purgeAlerts(olderThan: number): number {
-    return this.db.prepare('DELETE FROM lapi_alerts WHERE created_at < ?').run(olderThan).changes;
   }
 }

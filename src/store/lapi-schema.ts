@@ -42,5 +42,25 @@ export const lapiMigrations: Migrations = {
      );
      CREATE INDEX lapi_alerts_created ON lapi_alerts(created_at);
      CREATE INDEX lapi_alerts_value ON lapi_alerts(source_value);`,
+    // Alert ids are never reused (AUTOINCREMENT): `cscli alerts inspect N` must not show another alert once
+    // N was purged. And an origin's stand-in alert (lapi-alerts.ts): one per origin, found by it.
+    `CREATE TABLE lapi_alerts_v2 (
+       id INTEGER PRIMARY KEY AUTOINCREMENT,
+       machine_id TEXT NOT NULL,
+       scenario TEXT NOT NULL,
+       source_scope TEXT NOT NULL,
+       source_value TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       decisions TEXT NOT NULL,
+       raw TEXT NOT NULL,
+       origin TEXT
+     );
+     INSERT INTO lapi_alerts_v2 (id, machine_id, scenario, source_scope, source_value, created_at, decisions, raw)
+       SELECT id, machine_id, scenario, source_scope, source_value, created_at, decisions, raw FROM lapi_alerts;
+     DROP TABLE lapi_alerts;
+     ALTER TABLE lapi_alerts_v2 RENAME TO lapi_alerts;
+     CREATE INDEX lapi_alerts_created ON lapi_alerts(created_at);
+     CREATE INDEX lapi_alerts_value ON lapi_alerts(source_value);
+     CREATE UNIQUE INDEX lapi_alerts_origin ON lapi_alerts(origin) WHERE origin IS NOT NULL;`,
   ],
 };

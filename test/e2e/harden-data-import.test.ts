@@ -147,6 +147,7 @@ describe('data dir permissions and an interrupted import', { skip: skipReason, t
     const watcher = spawnInNs(g.topo.namespaces.gw, process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, PW: m.password, BODY: body } });
     let out = '';
     watcher.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const started = performance.now();
     const exited = new Promise<void>((r) => watcher.once('exit', () => r()));
     let done = false;
     void exited.then(() => (done = true));
@@ -157,9 +158,12 @@ describe('data dir permissions and an interrupted import', { skip: skipReason, t
       polls++;
       await Promise.race([exited, new Promise((r) => setTimeout(r, 20))]);
     }
-    process.stdout.write(`# admin GET /v1/status during a 47 MB LAPI import: worst ${worst.toFixed(0)} ms over ${polls} calls\n`);
+    const total = performance.now() - started;
+    process.stdout.write(`# admin GET /v1/status during a 47 MB LAPI import (${total.toFixed(0)} ms): worst ${worst.toFixed(0)} ms over ${polls} calls\n`);
     assert.equal((JSON.parse(out) as { status: number }).status, 201, out);
     assert.equal(storeCounts('lapi:h4-watcher').rows, 470_000);
-    assert.ok(worst < 1500, `admin status waited ${worst.toFixed(0)} ms`);
+    // Relative, not absolute: a busy machine stretches both. Stored in one go, the import held the admin
+    // API for nearly all of its time (6.9 s of ~7.5 s); stored in chunks, no wait comes near that.
+    assert.ok(worst < total / 2, `admin status waited ${worst.toFixed(0)} ms of the import's ${total.toFixed(0)} ms`);
   });
 });

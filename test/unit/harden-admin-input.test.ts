@@ -14,10 +14,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { startAdminServers, type AdminServers } from '../../src/api/server.js';
 import { adminRoutes } from '../../src/api/admin-routes.js';
 import { peerAdminRoutes } from '../../src/api/peer-admin-routes.js';
-import { mirrorRoutes } from '../../src/crowdsec/mirror/index.js';
+import { MirrorDecisionReads, mirrorRoutes } from '../../src/crowdsec/mirror/index.js';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { BlockEventRepo } from '../../src/store/block-events.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
 
 const TOKEN = 'correct horse battery staple';
 let dir: string;
@@ -28,7 +29,7 @@ let mirrorBase: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gh-harden-admin-'));
-  store = openDecisionStore(dir);
+  store = openDecisionStore(dir, { migrations: [lapiMigrations] });
   const routes = adminRoutes({ decisions: store.service, blocks: new BlockEventRepo(store.db), enforced: async () => undefined, collect: async () => undefined, status: () => ({}) });
   const peers = peerAdminRoutes({ feeds: [], credentials: new LapiCredentials(store.db) });
   admin = await startAdminServers(
@@ -39,7 +40,7 @@ before(async () => {
     { socket: join(dir, 'api.sock'), listen: '127.0.0.1:0', tokenSha256: createHash('sha256').update(TOKEN).digest('hex') },
   );
   mirror = Fastify();
-  await mirror.register(mirrorRoutes({ decisions: store.service, endpoints: [{ path: '/security/blocklist', format: 'plain_text', auth: 'basic', users: [{ user: 'fw', password_sha256: createHash('sha256').update('pw').digest('hex') }] }] }));
+  await mirror.register(mirrorRoutes({ decisions: new MirrorDecisionReads(store.db), endpoints: [{ path: '/security/blocklist', format: 'plain_text', auth: 'basic', users: [{ user: 'fw', password_sha256: createHash('sha256').update('pw').digest('hex') }] }] }));
   mirrorBase = await mirror.listen({ host: '127.0.0.1', port: 0 });
 });
 

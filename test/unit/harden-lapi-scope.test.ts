@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { lapiRoutes } from '../../src/crowdsec/lapi/routes.js';
 import { deletableOrigins, mayDelete } from '../../src/crowdsec/lapi/permissions.js';
 import { parseTarget } from '../../src/net/ip.js';
@@ -57,7 +58,7 @@ const values = (origin: string) => store.service.list({ origin }).map((d) => d.v
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'harden-lapi-'));
-  store = openDecisionStore(dir);
+  store = openDecisionStore(dir, { migrations: [lapiMigrations] });
   creds = new LapiCredentials(store.db);
   for (const m of ['w1', 'w2', 'boss']) creds.addMachine(m, PASS);
   app = Fastify({ logger: false });
@@ -65,6 +66,7 @@ before(async () => {
     lapiRoutes({
       decisions: store.service,
       credentials: creds,
+      db: store.db,
       profile: { durationMs: 4 * 3600_000, direction: 'both' },
       jwtSecret: Buffer.alloc(64, 7),
       machines: [

@@ -14,6 +14,7 @@ import { configFromObject } from '../../src/config/index.js';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
 import { startExtraServers } from '../../src/daemon/extras.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { startAdminServers } from '../../src/api/server.js';
 import { adminRoutes } from '../../src/api/admin-routes.js';
 import { BlockEventRepo } from '../../src/store/block-events.js';
@@ -87,11 +88,11 @@ async function extras(over: Record<string, unknown> = {}) {
     },
     'test.yaml',
   );
-  const store = openDecisionStore(dir);
+  const store = openDecisionStore(dir, { migrations: [lapiMigrations] });
   const creds = new LapiCredentials(store.db);
   const key = creds.addBouncer('fw');
   store.service.add({ value: '198.51.100.7', origin: 'manual' });
-  const servers = await startExtraServers(cfg, store.service, creds);
+  const servers = await startExtraServers(cfg, store, creds);
   const port = (u: string) => Number(new URL(u).port);
   return {
     lapi: { host: '127.0.0.1', port: port(servers.lapiAddress!) },

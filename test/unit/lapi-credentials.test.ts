@@ -5,12 +5,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LapiCredentials, parseUserAgent, sha256Hex } from '../../src/store/lapi-credentials.js';
+import { LapiAlerts } from '../../src/store/lapi-alerts.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
+import { migrate } from '../../src/store/migrations.js';
 
 function withDb(fn: (db: Database.Database, path: string) => Promise<void> | void) {
   return async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lapi-cred-'));
     const path = join(dir, 'g.db');
     const db = new Database(path);
+    migrate(db, [lapiMigrations]);
     try {
       await fn(db, path);
     } finally {
@@ -71,14 +75,14 @@ test('machines: scrypt-hashed passwords, wrong password / unknown machine refuse
 }));
 
 test('alerts are kept raw and listed newest first with filters', withDb((db) => {
-  const c = new LapiCredentials(db);
+  const c = new LapiAlerts(db);
   const base = { machineId: 'w', sourceScope: 'Ip', decisions: [], raw: '{"x":1}' };
-  c.addAlert({ ...base, scenario: 'a', sourceValue: '192.0.2.1', createdAt: 1 });
-  c.addAlert({ ...base, scenario: 'b', sourceValue: '192.0.2.2', createdAt: 2 });
-  assert.deepEqual(c.listAlerts().map((a) => a.scenario), ['b', 'a']);
-  assert.deepEqual(c.listAlerts({ value: '192.0.2.1' }).map((a) => a.raw), ['{"x":1}']);
-  assert.deepEqual(c.listAlerts({ limit: 1 }).length, 1);
-  assert.equal(c.purgeAlerts(2), 1);
+  c.add({ ...base, scenario: 'a', sourceValue: '192.0.2.1', createdAt: 1 });
+  c.add({ ...base, scenario: 'b', sourceValue: '192.0.2.2', createdAt: 2 });
+  assert.deepEqual(c.list().map((a) => a.scenario), ['b', 'a']);
+  assert.deepEqual(c.list({ value: '192.0.2.1' }).map((a) => a.raw), ['{"x":1}']);
+  assert.deepEqual(c.list({ limit: 1 }).length, 1);
+  assert.equal(c.purge(2), 1);
 }));
 
 test('User-Agent splits into type and version like cscli bouncers list', () => {

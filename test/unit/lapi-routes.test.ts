@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { lapiRoutes } from '../../src/crowdsec/lapi/routes.js';
 
 // The captures live in shared/ beside the checkout, not at a path of one machine.
@@ -57,12 +58,12 @@ async function login(): Promise<string> {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lapi-routes-'));
-  store = openDecisionStore(dir, { clock });
+  store = openDecisionStore(dir, { clock, migrations: [lapiMigrations] });
   creds = new LapiCredentials(store.db, clock);
   key = creds.addBouncer('anchor-bouncer');
   creds.addMachine(WATCHER.machine_id, WATCHER.password);
   app = Fastify({ logger: false });
-  await app.register(lapiRoutes({ decisions: store.service, credentials: creds, profile: { durationMs: 4 * 3600_000, direction: 'both' }, now: clock, jwtSecret: Buffer.alloc(64, 3) }));
+  await app.register(lapiRoutes({ decisions: store.service, credentials: creds, db: store.db, profile: { durationMs: 4 * 3600_000, direction: 'both' }, now: clock, jwtSecret: Buffer.alloc(64, 3) }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;

@@ -7,6 +7,7 @@ import { configFromObject } from '../../src/config/index.js';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
 import { startExtraServers } from '../../src/daemon/extras.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
 
 async function serve(trusted: string[] | undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'gh-lapi-trust-'));
@@ -18,11 +19,11 @@ async function serve(trusted: string[] | undefined) {
     },
     'test.yaml',
   );
-  const store = openDecisionStore(dir);
+  const store = openDecisionStore(dir, { migrations: [lapiMigrations] });
   const creds = new LapiCredentials(store.db);
   const key = creds.addBouncer('fw');
   store.service.add({ value: '198.51.100.7', origin: 'manual' });
-  const servers = await startExtraServers(cfg, store.service, creds);
+  const servers = await startExtraServers(cfg, store, creds);
   return {
     url: servers.lapiAddress!,
     key,

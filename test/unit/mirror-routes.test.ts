@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { request } from 'undici';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
-import { mirrorRoutes, prepareEndpoints, MirrorConfigError } from '../../src/crowdsec/mirror/index.js';
+import { MirrorDecisionReads, mirrorRoutes, prepareEndpoints, MirrorConfigError } from '../../src/crowdsec/mirror/index.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -20,7 +20,7 @@ async function setup(t: import('node:test').TestContext) {
   store.service.add({ value: '2001:db8::10', origin: 'manual', scenario: 'manual' });
   const app = Fastify();
   await app.register(mirrorRoutes({
-    decisions: store.service,
+    decisions: new MirrorDecisionReads(store.db),
     endpoints: [
       { path: '/security/blocklist', format: 'plain_text', auth: 'none' },
       { path: '/fw/juniper.txt', format: 'juniper', auth: 'basic', users: [{ user: 'srx', password_sha256: sha('s3cret') }] },

@@ -7,6 +7,7 @@ import type { DecisionChange } from '../../src/decisions/service.js';
 import { InputError, InvalidTargetError, openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
 import type { NewDecision } from '../../src/decisions/types.js';
 import { parseToken } from '../../src/net/fast-target.js';
+import { LapiDecisionReads } from '../../src/crowdsec/lapi/decision-reads.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -401,11 +402,12 @@ describe('decision store: queries', () => {
     assert.equal(s.count({ origin: 'feed:a', direction: 'inbound' }), 2);
     assert.equal(s.count({ value: '10.0.0.0/8', scope: 'ip' }), 1);
     // The stream's pages: row arrays in id order, keyset-paged, with the wire headline.
-    const page1 = s.activePage({ afterId: 0, limit: 2, origin: 'manual' });
-    const page2 = s.activePage({ afterId: page1[1]![0], limit: 2, origin: 'manual' });
+    const reads = new LapiDecisionReads(f.store.db, f.now);
+    const page1 = reads.activePage({ afterId: 0, limit: 2, origin: 'manual' });
+    const page2 = reads.activePage({ afterId: page1[1]![0], limit: 2, origin: 'manual' });
     assert.deepEqual([...page1, ...page2].map((r) => r[1]), ['10.1.0.0/16', '10.1.2.3', '2001:db8::/32']);
     assert.equal(page2.length, 1);
-    assert.deepEqual(s.activePage({ afterId: 0, limit: 10, scope: 'range', origin: 'manual' }).map((r) => [r[1], r[2]]), [['10.1.0.0/16', 1], ['2001:db8::/32', 1]]);
+    assert.deepEqual(reads.activePage({ afterId: 0, limit: 10, scope: 'range', origin: 'manual' }).map((r) => [r[1], r[2]]), [['10.1.0.0/16', 1], ['2001:db8::/32', 1]]);
     assert.throws(() => s.list({ value: 'bogus' }), InvalidTargetError);
   });
 });

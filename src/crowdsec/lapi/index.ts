@@ -3,3 +3,4 @@ export { signWatcherJwt, verifyWatcherJwt, type WatcherClaims } from './jwt.js';
 export { formatDuration as formatGoDuration, tryParseDuration as parseGoDuration } from '../../config/duration.js';
 export { watcherOrigin } from './alerts.js';
 export type { ActivePages } from './stream.js';
+export { LapiDecisionReads, type ActiveRow, type ActivePageQuery } from './decision-reads.js';

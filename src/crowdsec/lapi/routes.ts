@@ -2,6 +2,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Decision } from '../../decisions/types.js';
 import { AlertFormatError } from './alerts.js';
 import { AlertLimitError } from './alert-limits.js';
+import { LapiDecisionReads } from './decision-reads.js';
+import { AlertViews } from './alert-view.js';
+import { LapiAlerts } from '../../store/lapi-alerts.js';
 import { BODY_LIMITS, BodyTooLargeError, inflateCapped } from './body-limits.js';
 import { bouncerOf, bouncerRoutes } from './bouncer-routes.js';
 import type { LapiContext, LapiDeps } from './context.js';
@@ -20,7 +23,9 @@ export type { LapiDeps } from './context.js';
 export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
   return async (app) => {
     const clock = deps.now ?? Date.now;
-    const pages: ActivePages = (q) => deps.decisions.activePage(q);
+    const reads = new LapiDecisionReads(deps.db, clock);
+    const pages: ActivePages = (q) => reads.activePage(q);
+    const alerts = new LapiAlerts(deps.db);
     if (deps.jwtSecret.length < 32) throw new Error('LAPI jwtSecret must be at least 32 bytes');
 
     // Per-value "still active?" answers for the stream's deleted lists; any store change invalidates them.
@@ -49,9 +54,12 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
       deps,
       clock,
       pages,
+      reads,
+      alerts,
+      views: new AlertViews(alerts, deps.decisions, reads),
       activeFor,
       allowCheck: () => allowCheckFrom(deps.decisions.listAllow().map((a) => a.value)),
-      sharedValues: () => (shared ??= deps.decisions.sharedValues()),
+      sharedValues: () => (shared ??= reads.sharedValues()),
       watchers: new WeakMap(),
       refusedByMachine: new Map(),
     };

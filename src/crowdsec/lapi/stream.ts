@@ -1,4 +1,5 @@
-import type { ActivePageQuery, ActiveRow, Decision } from '../../decisions/types.js';
+import type { Decision } from '../../decisions/types.js';
+import type { ActivePageQuery, ActiveRow } from './decision-reads.js';
 import { parseToken } from '../../net/fast-target.js';
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';
 import { matchesFields, type DecisionSelector } from './query.js';
@@ -8,7 +9,7 @@ import { decisionJson, FOREVER_MS, StringCache, wireDecision } from './wire.js';
  * Active decisions in id order after `afterId`, at most `limit`, as row arrays. Each call reads one page
  * synchronously, so big answers go page by page with the event loop free in between (a better-sqlite3
  * iterator left open across an await would block every other statement on the connection).
- * DecisionService.activePage fits: `(q) => service.activePage(q)`.
+ * LapiDecisionReads.activePage fits: `(q) => reads.activePage(q)`.
  */
 export type ActivePages = (q: ActivePageQuery) => readonly ActiveRow[];
 
@@ -34,7 +35,7 @@ export interface ActiveStreamOptions {
   readonly now: number;
   readonly allowed?: AllowCheck;
   readonly pageSize?: number;
-  /** Values that may have more than one decision (DecisionService.sharedValues); needed with dedup. */
+  /** Values that may have more than one decision (LapiDecisionReads.sharedValues); needed with dedup. */
   readonly shared?: ReadonlySet<string>;
 }
 

@@ -119,22 +119,11 @@ async function deleteDecisions(ctx: LapiContext, req: FastifyRequest, reply: Fas
     // A fixed list of origins spares a scan of every active decision (a million, with a big feed).
     const origins =
       deletableOrigins(machineId, ctx.deps.machines) ??
-      (filter.value !== undefined ? new Set(ctx.deps.decisions.covering(filter.value).map((d) => d.origin)) : activeOrigins(ctx));
+      (filter.value !== undefined ? new Set(ctx.deps.decisions.covering(filter.value).map((d) => d.origin)) : await ctx.reads.activeOrigins());
     for (const origin of origins) {
       if (mayDelete(machineId, origin, ctx.deps.machines)) n += ctx.deps.decisions.deleteWhere({ ...filter, origin }).length;
     }
   }
   req.log.info(`LAPI: ${machineId} deleted ${n} decision(s) ${JSON.stringify(filter)}`);
   return sendJson(reply, `{"nbDeleted":"${n}"}`);
-}
-
-function activeOrigins(ctx: LapiContext): Set<string> {
-  const origins = new Set<string>();
-  let afterId = 0;
-  for (;;) {
-    const rows = ctx.pages({ afterId, limit: 10_000 });
-    for (const r of rows) origins.add(r[3]);
-    if (rows.length < 10_000) return origins;
-    afterId = rows[rows.length - 1]![0];
-  }
 }

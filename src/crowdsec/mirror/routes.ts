@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { covers, parseTarget, tryParseTarget, type Target } from '../../net/ip.js';
-import type { DecisionService } from '../../decisions/service.js';
+import type { ValueOrderSource } from './value-order.js';
 import { isMirrorFormat, renderMirrorChunks, type MirrorFormat, type MirrorItem, type MirrorOptions } from './render.js';
 
 export interface MirrorUser {
@@ -24,7 +24,7 @@ export interface MirrorEndpointConfig {
 }
 
 export interface MirrorDeps {
-  readonly decisions: Pick<DecisionService, 'activeInValueOrder'>;
+  readonly decisions: ValueOrderSource;
   readonly endpoints: readonly MirrorEndpointConfig[];
   readonly now?: () => number;
 }
@@ -122,7 +122,7 @@ const MIRROR_PAGE = 10_000;
  * Active decisions in value order, a page per read: a million-entry list streams out with one page in
  * memory, and the event loop runs between pages (Readable.from pulls the next one when the socket drains).
  */
-function* asItems(decisions: Pick<DecisionService, 'activeInValueOrder'>): Generator<MirrorItem> {
+function* asItems(decisions: ValueOrderSource): Generator<MirrorItem> {
   let after: [string, string, string] | undefined;
   for (;;) {
     const rows = decisions.activeInValueOrder({ limit: MIRROR_PAGE, ...(after ? { after } : {}) });
