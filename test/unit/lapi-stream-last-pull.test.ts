@@ -13,6 +13,7 @@ import Fastify from 'fastify';
 import { request } from 'undici';
 import { openDecisionStore } from '../../src/decisions/store-service.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
+import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { lapiRoutes } from '../../src/crowdsec/lapi/index.js';
 
 /** Enough decisions that the startup stream (several MB) cannot sit whole in the socket buffers. */
@@ -20,13 +21,13 @@ const COUNT = 40_000;
 
 async function server(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'lapi-last-pull-'));
-  const store = openDecisionStore(dir);
+  const store = openDecisionStore(dir, { migrations: [lapiMigrations] });
   const creds = new LapiCredentials(store.db);
   const key = creds.addBouncer('fw');
   const values = Array.from({ length: COUNT }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
   store.service.addMany(values.map((value) => ({ value, origin: 'manual', scenario: 'e2e/bulk', durationSec: 3600 })));
   const app = Fastify({ logger: false });
-  await app.register(lapiRoutes({ decisions: store.service, credentials: creds, profile: { durationMs: 4 * 3600_000, direction: 'both' }, jwtSecret: Buffer.alloc(32, 5) }));
+  await app.register(lapiRoutes({ decisions: store.service, credentials: creds, db: store.db, profile: { durationMs: 4 * 3600_000, direction: 'both' }, jwtSecret: Buffer.alloc(32, 5) }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
