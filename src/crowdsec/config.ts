@@ -41,6 +41,8 @@ export function crowdsecSections() {
       auth: z.enum(MIRROR_AUTHS).default('none'),
       users: z.array(z.strictObject({ user: nonEmptyString(), password_sha256: sha256Field() })).optional(),
       trusted_ips: z.array(targetField()).optional(),
+      /** Merge adjacent and overlapping entries into the fewest CIDRs (cs-blocklist-mirror's `aggregate: true`). */
+      aggregate: z.boolean().default(false),
     })
     .superRefine((e, ctx) => {
       const auth = field(e, 'auth');

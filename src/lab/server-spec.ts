@@ -39,7 +39,7 @@ export interface LabServerPaths {
   readonly feedsDir?: string;
 }
 
-/** The two processes a lab runs: the internet's web servers and client1's "ssh" banner. */
+/** The two processes a lab runs: the internet's web servers (and the attacker's "ssh" banner) and client1's "ssh" banner. */
 export function labServers(topo: LabTopology, paths: LabServerPaths): LabServer[] {
   const { legit, phishing } = topo.sites;
   const inetListeners: Listener[] = [];
@@ -49,6 +49,10 @@ export function labServers(topo: LabTopology, paths: LabServerPaths): LabServer[
   }
   for (const h of [phishing.ipv4, phishing.ipv6]) {
     inetListeners.push({ kind: 'http', site: 'phishing', host: h, port: phishing.httpPort });
+  }
+  // The attacker's host answers too, so a test can tell "the LAN still reaches it" from "nothing listens".
+  for (const h of [topo.attacker.ipv4, topo.attacker.ipv6]) {
+    inetListeners.push({ kind: 'banner', host: h, port: topo.ports.banner, text: bannerText(topo, 'attacker') });
   }
   const c1 = topo.clients[0];
   const c1Listeners: Listener[] = [];
@@ -62,6 +66,6 @@ export function labServers(topo: LabTopology, paths: LabServerPaths): LabServer[
   ];
 }
 
-export function bannerText(topo: LabTopology, client: 'c1' | 'c2'): string {
-  return `SSH-2.0-GatehouseLab_${topo.prefix}_${client}`;
+export function bannerText(topo: LabTopology, host: 'c1' | 'c2' | 'attacker'): string {
+  return `SSH-2.0-GatehouseLab_${topo.prefix}_${host}`;
 }

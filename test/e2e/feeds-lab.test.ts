@@ -30,7 +30,7 @@ describe('feeds and a real CrowdSec LAPI feed the gateway', { skip, timeout: 300
   const listLines = (n: number) => Array.from({ length: n }, (_, i) => `203.0.113.${i + 100}`).join('\n');
 
   before(async () => {
-    g = await GatewayLab.start('tfd');
+    g = await GatewayLab.start('n6fd');
     const t = g.topo;
     // The real list the gateway downloads over HTTP from the lab's internet: the phishing server plus 50 others.
     await writeFile(join(g.lab.feedsDir, 'phish.txt'), `# phishing IPs\n${t.sites.phishing.ipv4}\n${listLines(50)}\nnot-an-ip\n`);
@@ -71,6 +71,9 @@ describe('feeds and a real CrowdSec LAPI feed the gateway', { skip, timeout: 300
 
   test('a truncated or garbage download never wipes the feed', async () => {
     const file = join(g.lab.feedsDir, 'phish.txt');
+    // The test's own starting point: the phishing server and 50 others, loaded.
+    await writeFile(file, `${g.topo.sites.phishing.ipv4}\n${listLines(50)}\n`);
+    assert.equal((await g.cliJson<FeedStatus[]>(['feeds', 'refresh', 'phishdb']))[0]!.entries, 51);
     await writeFile(file, `${g.topo.sites.phishing.ipv4}\n`);
     const r = await g.cli(['feeds', 'refresh', 'phishdb', '--json']);
     assert.notEqual(r.code, 0, 'a refused refresh exits non-zero');
@@ -93,6 +96,7 @@ describe('feeds and a real CrowdSec LAPI feed the gateway', { skip, timeout: 300
   });
 
   test('feeds refresh on a terminal says what it is doing and ends the line with done', async () => {
+    await writeFile(join(g.lab.feedsDir, 'phish.txt'), `${g.topo.sites.phishing.ipv4}\n${listLines(40)}\n`);
     const r = await g.cliOnTerminal(['feeds', 'refresh', 'phishdb']);
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /^refreshing phishdb…/);
@@ -129,12 +133,13 @@ describe('feeds and a real CrowdSec LAPI feed the gateway', { skip, timeout: 300
     await lapi.addDecision({ ip: atk, duration: '1h' });
     await eventually('the new decision', async () => ((await g.cliJson<Decision[]>(['decisions', 'list', '--value', atk])).length > 0 ? true : undefined));
     await lapi.stop();
-    await sleep(3000);
+    // Until the feed has tried and failed (it polls every second), then its decisions must still be there.
+    const down = await eventually('the feed to notice the LAPI is down', async () =>
+      (await g.cliJson<FeedStatus[]>(['feeds', 'list'])).find((f) => f.name === 'cs' && /keeping/.test(f.warning ?? '')));
+    assert.match(down.warning ?? '', /keeping/);
     const kept = await g.cliJson<Decision[]>(['decisions', 'list', '--origin', 'feed:cs']);
     assert.ok(kept.some((x) => x.value === atk), 'decisions stay while the LAPI is down');
     assert.equal((await knock()).outcome, 'timeout');
-    const fs = await g.cliJson<FeedStatus[]>(['feeds', 'list']);
-    assert.match(fs.find((f) => f.name === 'cs')?.warning ?? '', /keeping/);
     await lapi.start();
     await eventually('the feed to recover', async () => ((await g.cliJson<FeedStatus[]>(['feeds', 'list'])).find((f) => f.name === 'cs')?.warning === null ? true : undefined));
   });

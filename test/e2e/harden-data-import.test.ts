@@ -26,7 +26,7 @@ describe('data dir permissions and an interrupted import', { skip: skipReason, t
   let dataDir: string;
 
   before(async () => {
-    g = await GatewayLab.start('h4a', { lapi: { listen: '127.0.0.1:18081' } });
+    g = await GatewayLab.start('n6di', { lapi: { listen: '127.0.0.1:18081' } });
     dataDir = join(g.dir, 'data');
   });
   after(async () => {
@@ -41,6 +41,12 @@ describe('data dir permissions and an interrupted import', { skip: skipReason, t
     } finally {
       db.close();
     }
+  }
+
+  /** The tests after the first need a running daemon; the first starts it itself (on a data dir it prepared). */
+  async function ensureDaemon(): Promise<void> {
+    const d = g.daemon;
+    if (!d || d.exitCode !== null || d.signalCode !== null) await g.startDaemon();
   }
 
   async function kernelCount(): Promise<number> {
@@ -64,7 +70,8 @@ describe('data dir permissions and an interrupted import', { skip: skipReason, t
     const file = join(g.dir, 'big.txt');
     writeFileSync(file, Array.from({ length: N }, (_, i) => address(i)).join('\n') + '\n');
     const origin = 'manual';
-    const already = storeCounts(origin).rows; // the one decision of the previous test
+    await ensureDaemon();
+    const already = storeCounts(origin).rows; // the one decision of the previous test, when it ran
 
     // The import, as an admin would run it; the daemon is killed once the store holds part of it.
     let cliExit: { code: number; stderr: string } | undefined;
@@ -121,6 +128,7 @@ describe('data dir permissions and an interrupted import', { skip: skipReason, t
   }
 
   test('the daemon keeps answering the admin API while a watcher pushes the largest accepted import (47 MB)', async () => {
+    await ensureDaemon();
     const m = await g.cliJson<{ password: string }>(['machines', 'add', 'h4-watcher']);
     const decisions = Array.from({ length: 470_000 }, (_, i) => ({ duration: '4h', origin: 'cscli', scenario: 'import', scope: 'Ip', type: 'ban', value: address(N + i) }));
     const json = JSON.stringify([{ scenario: 'import', decisions, events: [], source: { scope: 'Ip', value: '' } }]);

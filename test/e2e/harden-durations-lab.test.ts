@@ -116,7 +116,7 @@ describe('durations the kernel cannot hold (issue #8 finding 1)', { skip: skipRe
   }
 
   before(async () => {
-    g = await GatewayLab.start('h1a');
+    g = await GatewayLab.start('n6du');
     const t = g.topo;
     socket = join(g.dir, 'data', 'api.sock');
     const stream = [
@@ -175,7 +175,8 @@ describe('durations the kernel cannot hold (issue #8 finding 1)', { skip: skipRe
     await ordinaryStillEnforced('refused JSON durations');
   });
 
-  test('a watcher alert banning for 30000h is enforced with the kernel timeout cap', async () => {
+  /** A watcher (on client1) pushes an alert banning `value` for 30000h. */
+  async function postLongAlert(value: string): Promise<void> {
     const login = await nsExec(g.topo.namespaces.c1, 'curl', ['-sS', '-m', '5', '-H', 'content-type: application/json', '-d',
       JSON.stringify({ machine_id: WATCHER.id, password: WATCHER.password, scenarios: [] }), `${lapiUrl()}/v1/watchers/login`]);
     const token = (JSON.parse(login.stdout) as { token: string }).token;
@@ -183,12 +184,16 @@ describe('durations the kernel cannot hold (issue #8 finding 1)', { skip: skipRe
     const alert = [{
       scenario: 'h1/long-ban', scenario_hash: '', scenario_version: '', message: 'long ban', events_count: 1, start_at: new Date().toISOString(),
       stop_at: new Date().toISOString(), capacity: 0, leakspeed: '0', simulated: false, events: [], remediation: true,
-      source: { scope: 'Ip', value: '203.0.113.81', ip: '203.0.113.81' },
-      decisions: [{ duration: '30000h', origin: 'crowdsec', scenario: 'h1/long-ban', scope: 'Ip', type: 'ban', value: '203.0.113.81' }],
+      source: { scope: 'Ip', value, ip: value },
+      decisions: [{ duration: '30000h', origin: 'crowdsec', scenario: 'h1/long-ban', scope: 'Ip', type: 'ban', value }],
     }];
     const post = await nsExec(g.topo.namespaces.c1, 'curl', ['-sS', '-m', '10', '-w', '\n%{http_code}', '-H', 'content-type: application/json', '-H', `authorization: Bearer ${token}`,
       '-d', JSON.stringify(alert), `${lapiUrl()}/v1/alerts`]);
     assert.match(post.stdout, /\n201$/, post.stdout);
+  }
+
+  test('a watcher alert banning for 30000h is enforced with the kernel timeout cap', async () => {
+    await postLongAlert('203.0.113.81');
     const timeout = await eventually('the watcher decision in the kernel', async () => (await kernelHosts(g)).get('203.0.113.81'));
     assert.equal(timeout, CAP_SEC);
     await ordinaryStillEnforced('a watcher alert with 30000h');
@@ -221,6 +226,9 @@ describe('durations the kernel cannot hold (issue #8 finding 1)', { skip: skipRe
   });
 
   test('SIGTERM finishes, and a restart from a store with such rows (even one written before the fix) starts and enforces them', async () => {
+    // This test's own long watcher decision (the upstream ones come from the suite's stub LAPI).
+    await postLongAlert('203.0.113.81');
+    await eventually('the watcher decision in the kernel', async () => (await kernelHosts(g)).get('203.0.113.81'));
     assert.ok(await sigtermWithin(g, 10_000), 'SIGTERM did not finish within 10 s');
     // What the unfixed store wrote for a JSON duration of 1e308: an infinite expiry; and one past 2^53.
     const db = new Database(join(g.dir, 'data', 'gatehouse.db'));

@@ -38,7 +38,7 @@ describe('harden: watchers, feeds and the admin cannot switch the protection off
   }
 
   before(async () => {
-    g = await GatewayLab.start('h3a');
+    g = await GatewayLab.start('n6sc');
     const t = g.topo;
     const list = join(g.dir, 'local-feed.txt');
     await writeFile(list, `# a local list\n${t.sites.phishing.ipv4}\n203.0.113.200\n`);
@@ -86,6 +86,11 @@ describe('harden: watchers, feeds and the admin cannot switch the protection off
 
   test("a watcher's unfiltered DELETE removes only its own decisions: manual and feed ones stay enforced", async () => {
     const t = g.topo;
+    // This test's own starting point: exactly one decision of the watcher's and one manual one.
+    for (const origin of ['lapi:h3w', 'manual']) assert.equal((await g.cli(['decisions', 'delete', '--origin', origin])).code, 0);
+    const own = { origin: 'crowdsec', type: 'ban', scope: 'Ip', value: '203.0.113.98', duration: '1h', scenario: 'h3/scan' };
+    const pushed = await lapi('POST', '/v1/alerts', JSON.stringify([{ scenario: 'h3/scan', remediation: true, source: { scope: 'Ip', value: own.value }, decisions: [own] }]));
+    assert.equal(pushed.status, 201, pushed.body);
     const manual = await g.cli(['decisions', 'add', t.sites.phishing.ipv6, '--reason', 'phishing over IPv6']);
     assert.equal(manual.code, 0, manual.stderr);
     assert.notEqual(await reach('phishing', 4), 200, 'the feed blocks the phishing site over IPv4');
@@ -93,7 +98,7 @@ describe('harden: watchers, feeds and the admin cannot switch the protection off
 
     const r = await lapi('DELETE', '/v1/decisions');
     assert.equal(r.status, 200, r.body);
-    assert.equal(r.body, '{"nbDeleted":"1"}', 'its own 203.0.113.99 only');
+    assert.equal(r.body, '{"nbDeleted":"1"}', 'its own 203.0.113.98 only');
     const other = await lapi('DELETE', '/v1/decisions?origin=manual');
     assert.equal(other.status, 403);
     assert.match(other.body, /lapi\.machines/);

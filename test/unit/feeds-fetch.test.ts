@@ -177,7 +177,8 @@ describe('fetchFeed over HTTP', () => {
   });
 
   it('follows redirects', async () => {
-    routes.set('/old', (_req, res) => void res.writeHead(301, { location: '/etag' }).end());
+    routes.set('/new', (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end(LIST));
+    routes.set('/old', (_req, res) => void res.writeHead(301, { location: '/new' }).end());
     const r = await fetchFeed(spec('/old'), {}, fast);
     assert.ok(r.status === 'modified');
     assert.equal(r.body, LIST);

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { tryParseTarget } from '../../src/net/ip.js';
 import { parseToken } from '../../src/net/fast-target.js';
 import { ListParser, parseList } from '../../src/feeds/parse.js';
 import type { ListFormat, ParsedList } from '../../src/feeds/types.js';
 
-const LISTS = '/work/shared/corpora/lists/';
-const read = (f: string): string => readFileSync(LISTS + f, 'utf8');
+// The corpus lives in shared/ beside the checkout, not at a path of one machine.
+const LISTS = join(fileURLToPath(new URL('../../', import.meta.url)), '..', 'shared', 'corpora', 'lists');
+const read = (f: string): string => readFileSync(join(LISTS, f), 'utf8');
 const texts = (p: ParsedList): string[] => p.entries.map((e) => e.text);
 
 /** Every line must be accounted for exactly once. */

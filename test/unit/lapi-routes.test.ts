@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -11,7 +12,8 @@ import { LapiCredentials } from '../../src/store/lapi-credentials.js';
 import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { lapiRoutes } from '../../src/crowdsec/lapi/routes.js';
 
-const CAPTURES = '/work/shared/research/crowdsec-captures';
+// The captures live in shared/ beside the checkout, not at a path of one machine.
+const CAPTURES = join(fileURLToPath(new URL('../../', import.meta.url)), '..', 'shared', 'research', 'crowdsec-captures');
 const capture = (name: string) => readFileSync(join(CAPTURES, name), 'utf8').trim();
 
 let dir: string;
@@ -171,6 +173,11 @@ test('HEAD on the stream does not move the bouncer\'s last pull', async () => {
 
 test('scopes and origins filters', async () => {
   const k = creds.addBouncer('filter-bouncer');
+  // This test's own cscli decisions (a range and an address), removed at the end.
+  const mine = [
+    store.service.add({ value: '198.51.100.64/26', origin: 'cscli', scenario: 'filters/range', durationSec: 1800 }),
+    store.service.add({ value: '192.0.2.77', origin: 'cscli', scenario: 'filters/manual-ip', durationSec: 1800 }),
+  ];
   const ranges = JSON.parse((await call('GET', '/v1/decisions/stream?startup=true&scopes=range', { key: k })).body) as { new: { scope: string }[] };
   assert.ok(ranges.new.length > 0 && ranges.new.every((d) => d.scope === 'Range'));
   assert.equal((await call('GET', '/v1/decisions/stream?startup=true&scopes=username', { key: k })).body, '{"deleted":null,"new":null}');
@@ -183,6 +190,7 @@ test('scopes and origins filters', async () => {
   assert.ok(notProbe.new.every((d) => !d.scenario.includes('manual')));
   assert.equal((await call('GET', '/v1/decisions?origins=nobody', { key: k })).body, 'null');
   store.service.deleteWhere({ origin: 'feed:test' });
+  for (const d of mine) store.service.delete(d.id);
 });
 
 test('allowlisted addresses are never handed to bouncers', async () => {
@@ -215,6 +223,8 @@ test('watcher: login, alerts with and without decisions, list, heartbeat, delete
   assert.equal((await call('POST', '/v1/alerts', { body: '[]', token: token.slice(0, -2) + 'xx' })).status, 401);
 
   const k = creds.addBouncer('watcher-test-bouncer');
+  // A decision of another origin, which the watcher's unfiltered DELETE below must leave alone.
+  store.service.add({ value: '192.0.2.78', origin: 'cscli', scenario: 'watcher-test/other', durationSec: 3600 });
   await call('GET', '/v1/decisions/stream?startup=true', { key: k });
   t += 1000;
   const r1 = await call('POST', '/v1/alerts', { token, body: capture('42-post-alert-with-decisions.request.json') });

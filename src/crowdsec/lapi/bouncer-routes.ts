@@ -54,7 +54,9 @@ async function stream(ctx: LapiContext, req: FastifyRequest, reply: FastifyReply
   const now = ctx.clock();
   const allowed = ctx.allowCheck();
   const lastPull = bouncer.lastPull ?? (q.startup ? null : bouncer.createdAt);
-  ctx.deps.credentials.setLastPull(bouncer.id, now);
+  // As CrowdSec does, a pull counts once its answer went out whole: a stream cut off mid-way leaves the
+  // last pull where it was, so the next pull brings what this one failed to deliver.
+  reply.raw.once('finish', () => ctx.deps.credentials.setLastPull(bouncer.id, now));
   const none = matchesNothing(q.selector);
 
   const delta = lastPull === null || none ? undefined : ctx.deps.decisions.changesSince(lastPull - PULL_OVERLAP_MS, now);
