@@ -18,7 +18,8 @@ export interface AdminDeps extends BulkKernel {
   readonly enforced: () => Promise<void>;
   /** Reads fresh hit counters into block events, so a report is never a poll interval behind. */
   readonly collect: () => Promise<void>;
-  readonly status: () => Record<string, unknown>;
+  /** `resetEventLoop`: start a new event-loop-delay window after this read (`?reset_event_loop=true`). */
+  readonly status: (o: { resetEventLoop: boolean }) => Record<string, unknown>;
   /** The gateway's LAN networks and own addresses, which a ban must not cover unless forced. */
   readonly network?: () => NetworkContext;
 }
@@ -126,12 +127,17 @@ function parse<T>(schema: z.ZodType<T>, data: unknown, where: string): T {
   return r.data;
 }
 
+const statusQuery = z.object({ reset_event_loop: force.optional() });
+
 /** The admin API: every CLI verb and the dashboard are clients of these routes. */
 export function adminRoutes(deps: AdminDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const { decisions } = deps;
 
-    app.get('/v1/status', async () => ({ ok: true, ...deps.status(), decisions: decisions.count(), allow: decisions.listAllow().length }));
+    app.get('/v1/status', async (req) => {
+      const { reset_event_loop: reset } = parse(statusQuery, req.query, 'query');
+      return { ok: true, ...deps.status({ resetEventLoop: reset ?? false }), decisions: decisions.count(), allow: decisions.listAllow().length };
+    });
 
     app.get('/v1/decisions', async (req) => {
       const q = parse(listQuery, req.query, 'query');

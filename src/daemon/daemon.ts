@@ -24,6 +24,7 @@ import { networkContextFromIpJson, type NetworkContext } from '../net/target-gua
 import { join } from 'node:path';
 import { LISTENER_LIMITS, probeListen, probeSocket, type ListenerKey, type ListenerLimits } from '../net/listeners.js';
 import { budgetLimits, openFileLimit } from '../net/fd-budget.js';
+import { startLoopDelayMonitor } from './loop-delay.js'; // n8: event-loop delay in status
 
 export interface DaemonSettings {
   readonly dataDir: string;
@@ -237,6 +238,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
   let feeds: RunningFeed[] = [];
   let extras: ExtraServers | undefined;
   const started = Date.now();
+  const loopDelay = startLoopDelayMonitor(); // n8: event-loop delay in status
   let servers: AdminServers;
   // How bulk writers (imports, list feeds) hand addresses to the kernel ahead of the store, and wait for it.
   const bulkKernel: BulkKernel = {
@@ -256,8 +258,9 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
         ...bulkKernel,
         collect,
         network: networkNow,
-        status: () => ({
+        status: (o) => ({
           startedAt: started,
+          eventLoop: loopDelay.read(o.resetEventLoop), // n8: event-loop delay in status
           firewall: { table: s.firewall.table, inbound: s.firewall.inbound, outbound: s.firewall.outbound, ...enforcer.status },
           lapi: extras?.lapiAddress ?? null,
           mirror: extras?.mirrorAddress ?? null,
@@ -278,6 +281,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
     await collecting;
     if (!hadTable) await removeTable(enforcer, nft, s.firewall.table, log);
     store.close();
+    loopDelay.stop(); // n8: event-loop delay in status
     throw e;
   }
   log.info({ socket: s.api.socket, tcp: servers.tcpAddress, lapi: extras?.lapiAddress, mirror: extras?.mirrorAddress, table: s.firewall.table }, 'gatehouse is running');
@@ -304,6 +308,7 @@ export async function startDaemon(s: DaemonSettings, opts: { nft?: NftRunner; lo
       await checkpointer.stop();
       checkpoint(store.db);
       store.close();
+      loopDelay.stop(); // n8: event-loop delay in status
     },
   };
 }
