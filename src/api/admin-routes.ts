@@ -136,7 +136,9 @@ export function adminRoutes(deps: AdminDeps) {
 
     app.get('/v1/status', async (req) => {
       const { reset_event_loop: reset } = parse(statusQuery, req.query, 'query');
-      return { ok: true, ...deps.status({ resetEventLoop: reset ?? false }), decisions: decisions.count(), allow: decisions.listAllow().length };
+      // Counted before the status is read: a reset of the event-loop window then leaves out this request's own scan.
+      const counts = { decisions: decisions.count(), allow: decisions.listAllow().length };
+      return { ok: true, ...deps.status({ resetEventLoop: reset ?? false }), ...counts };
     });
 
     app.get('/v1/decisions', async (req) => {
