@@ -1,9 +1,10 @@
 /**
  * The launcher's helper process (see launcher.ts): a small process that starts commands for the daemon, so
  * that the fork's cost, which grows with the forking process's memory, is paid here and not on the daemon's
- * event loop. One request at a time is not required: each runs as soon as it arrives.
+ * event loop. Each request runs as soon as it arrives, several at once if they come so.
  */
-import { spawn } from 'node:child_process';
+// Only spawnDirect: the launcher's own helper is never started here.
+import { spawnDirect } from './launcher.js';
 
 export interface LaunchRequest {
   readonly id: number;
@@ -23,28 +24,10 @@ function send(reply: LaunchReply): void {
 }
 
 function launch(r: LaunchRequest): void {
-  let p;
-  try {
-    p = spawn(r.cmd, [...r.args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  } catch (e) {
-    send({ id: r.id, ok: false, error: (e as Error).message });
-    return;
-  }
-  let failed = false;
-  p.on('error', (e: NodeJS.ErrnoException) => {
-    failed = true;
-    send({ id: r.id, ok: false, error: e.message, ...(e.code ? { errno: e.code } : {}) });
-  });
-  if (!p.stdout || !p.stderr || !p.stdin) return;
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  p.stdout.on('data', (b: Buffer) => out.push(b));
-  p.stderr.on('data', (b: Buffer) => err.push(b));
-  p.on('close', (code) => {
-    if (!failed) send({ id: r.id, ok: true, code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-  });
-  p.stdin.on('error', () => undefined);
-  p.stdin.end(r.input);
+  spawnDirect(r.cmd, r.args, r.input).then(
+    (done) => send({ id: r.id, ok: true, ...done }),
+    (e: NodeJS.ErrnoException) => send({ id: r.id, ok: false, error: e.message, ...(e.code ? { errno: e.code } : {}) }),
+  );
 }
 
 process.on('message', (m: LaunchRequest) => launch(m));
