@@ -98,6 +98,9 @@ export function registerBlocks(program: Command): void {
       const fw = r.firewall as { table: string; inbound: string; outbound: string; lastError?: string; refused?: number; refusedSamples?: string[] };
       console.log(`daemon up since ${when(r.startedAt as number)}; ${String(r.decisions)} active decisions, ${String(r.allow)} allow entries`);
       console.log(`table inet ${fw.table}: inbound ${fw.inbound}, outbound ${fw.outbound}${fw.lastError ? `; LAST ERROR: ${fw.lastError}` : ''}`);
+      // n8: how late the daemon's event loop ran (a stall delays every API, the LAPI and the kernel writer).
+      const loop = r.eventLoop as { p99Ms: number; maxMs: number; since: number } | undefined;
+      if (loop) console.log(`event loop: delay p99 ${loop.p99Ms} ms, max ${loop.maxMs} ms since ${when(loop.since)}`);
       if (fw.refused) console.log(`NOT ENFORCED: nft refused ${fw.refused} element(s), left out so the rest is enforced: ${(fw.refusedSamples ?? []).join(', ')} (see the daemon log)`);
     });
 }
