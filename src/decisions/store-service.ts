@@ -81,8 +81,14 @@ function toAllow(r: AllowRow): AllowEntry {
   };
 }
 
+/**
+ * Controls a terminal obeys or that change what the admin reads: C0 and C1 (U+009B is a CSI) and the
+ * bidirectional marks and overrides. Texts come from watchers, upstream LAPIs and feeds; the CLI prints them.
+ */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
 function cleanText(s: string | undefined, what: string): string {
-  const t = (s ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+  const t = (s ?? '').replace(CONTROLS, ' ').trim();
   if (t.length > MAX_TEXT) throw new InputError(`${what} is longer than ${MAX_TEXT} characters`);
   return t;
 }

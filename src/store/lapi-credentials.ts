@@ -193,7 +193,8 @@ function hashPassword(password: string): string {
 export function parseUserAgent(ua: string | undefined): { type: string; version: string } {
   const first = (ua ?? '').trim().split(/\s+/)[0] ?? '';
   const slash = first.indexOf('/');
-  const clip = (s: string) => s.slice(0, 64);
+  // Printed by `bouncers list`: no control a terminal would obey (header bytes 0x80-0x9F arrive as C1 controls).
+  const clip = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').trim().slice(0, 64);
   return slash < 0 ? { type: clip(first), version: '' } : { type: clip(first.slice(0, slash)), version: clip(first.slice(slash + 1)) };
 }
 
