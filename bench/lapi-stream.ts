@@ -130,23 +130,28 @@ async function addEverySecond(server: BenchLapi, fresh: readonly string[], done:
 async function measureSide(server: BenchLapi, ns: BenchNamespace, size: number, ips: readonly string[], fresh: readonly string[], work: string, o: LapiBenchOptions, windows: Windows): Promise<SideResult> {
   const who = server.side;
   log(`${who} ${formatCount(size)}: importing`);
+  await server.eventLoop?.();
   const importMs = await server.importIps(ips, work);
   const memAfterImport = await server.memory();
   log(`${who} ${formatCount(size)}: import ${secs(importMs)}, VmRSS ${(memAfterImport.rssKb / 1024).toFixed(0)} MB; adding ${o.clients + 1} bouncers`);
   // Keys made after the import: a bouncer's first delta poll covers what changed since it was created.
   const [startupKey] = await server.addBouncers('bench-startup', 1);
   const keys = await server.addBouncers('bench-poll', o.clients);
+  const loopImport = await server.eventLoop?.();
 
   windows.startup = { fromUs: monoUs(), toUs: 0 };
   const runs = await probeStartup(ns.name, server.baseUrl, startupKey!, o.runs);
   windows.startup.toUs = monoUs();
+  const loopStartup = await server.eventLoop?.();
   for (const r of runs) {
     if (r.status !== 200 || r.newCount !== size) throw new Error(`${who}: startup stream answered ${r.status} with ${r.newCount} decisions in new, expected ${size}`);
   }
-  log(`${who} ${formatCount(size)}: startup stream ${runs.map((r) => secs(r.ms)).join(' / ')} (${(runs[0]!.bytes / 1048576).toFixed(1)} MiB)`);
+  log(`${who} ${formatCount(size)}: startup stream ${runs.map((r) => secs(r.ms)).join(' / ')} (${(runs[0]!.bytes / 1048576).toFixed(1)} MiB)` +
+    (loopStartup ? `; event-loop delay p99 ${secs(loopStartup.p99Ms)} max ${secs(loopStartup.maxMs)}` : ''));
 
   const memAfterStartup = await server.memory();
   const warm = await probeWarmUp(ns.name, server.baseUrl, keys);
+  await server.eventLoop?.();
   const period = o.periodMs;
   const startupAtMs = Array.from({ length: o.rounds }, (_, r) => r * period + period / 2);
   log(`${who} ${formatCount(size)}: ${o.clients} bouncers × ${o.rounds} polls over ${secs(period * o.rounds)}, 1 add/s, startup streams at ${startupAtMs.map((t) => secs(t)).join(', ')}`);
@@ -154,12 +159,14 @@ async function measureSide(server: BenchLapi, ns: BenchNamespace, size: number, 
   const load = probeLoad(ns.name, { baseUrl: server.baseUrl, keys, startupKey: startupKey!, rounds: o.rounds, periodMs: period, startupAtMs });
   const [loadResult, adds] = await Promise.all([load, addEverySecond(server, fresh, load)]);
   windows.load.toUs = monoUs();
+  const loopLoad = await server.eventLoop?.();
   const polls = summarisePolls(loadResult);
   for (const s of loadResult.startups) {
     if (s.status !== 200 || s.newCount < size) throw new Error(`${who}: startup stream under load answered ${s.status} with ${s.newCount} decisions, expected ≥ ${size}`);
   }
   if (adds.failures.length) log(`${who}: ${adds.failures.length} adds failed during the load, e.g. ${adds.failures[0]}`);
-  log(`${who} ${formatCount(size)}: polls p50 ${secs(polls.p50Ms)} p95 ${secs(polls.p95Ms)} max ${secs(polls.maxMs)}, startup under load ${loadResult.startups.map((s) => secs(s.ms)).join(' / ')}`);
+  log(`${who} ${formatCount(size)}: polls p50 ${secs(polls.p50Ms)} p95 ${secs(polls.p95Ms)} max ${secs(polls.maxMs)}, startup under load ${loadResult.startups.map((s) => secs(s.ms)).join(' / ')}` +
+    (loopLoad ? `; event-loop delay p99 ${secs(loopLoad.p99Ms)} max ${secs(loopLoad.maxMs)}` : ''));
   return {
     side: who,
     size,
@@ -181,6 +188,7 @@ async function measureSide(server: BenchLapi, ns: BenchNamespace, size: number, 
       addMedianMs: median(adds.ms),
     },
     memAfterLoad: await server.memory(),
+    ...(loopImport && loopStartup && loopLoad ? { eventLoop: { import: loopImport, startup: loopStartup, load: loopLoad } } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /** Figures and the side-by-side table of the LAPI benchmark (pure: no processes, no sockets). */
 import type { LoadResult, StreamFetch } from './lapi-client.js';
 import type { Memory } from './daemon.js';
+import type { EventLoopStatus } from '../../src/api/contract.js';
 import { formatCount, median, mib, secs, textTable } from './stats.js';
 
 /** Startup-stream goals from the task: < 0.5 s at 100k, < 5 s at 1M; other sizes have none. */
@@ -78,7 +79,12 @@ export interface SideResult {
     readonly addMedianMs: number;
   };
   readonly memAfterLoad: Memory;
+  /** The server's event-loop delay per phase (Gatehouse only): the import, the idle startup streams, the poll load. */
+  readonly eventLoop?: { readonly import: EventLoopStatus; readonly startup: EventLoopStatus; readonly load: EventLoopStatus };
 }
+
+/** Event-loop delay goal under the poll load (issue #9): no stall of 100 ms or more. */
+export const LOOP_DELAY_MAX_GOAL_MS = 100;
 
 export interface SizeReport {
   readonly size: number;
@@ -109,6 +115,10 @@ function goalMark(value: number | undefined, goal: number | undefined): string {
   return `< ${secs(goal)} ${value < goal ? 'met' : 'MISSED'}`;
 }
 
+function loopDelay(e: EventLoopStatus | undefined): string {
+  return e ? `${ms(e.p99Ms)} / ${ms(e.maxMs)}` : '-';
+}
+
 /** One table per size: ours, goal, CrowdSec, ratio (CrowdSec ÷ ours: how many times ours is faster/smaller). */
 export function renderSize(r: SizeReport): string {
   const g = r.gatehouse;
@@ -133,6 +143,9 @@ export function renderSize(r: SizeReport): string {
     row('delta poll p50', g?.load.polls.p50Ms, c?.load.polls.p50Ms, ms),
     row('delta poll p95', g?.load.polls.p95Ms, c?.load.polls.p95Ms, ms),
     row('delta poll max', g?.load.polls.maxMs, c?.load.polls.maxMs, ms),
+    ['event-loop delay p99 / max: import', loopDelay(g?.eventLoop?.import), '', '-', ''],
+    ['  idle startup streams', loopDelay(g?.eventLoop?.startup), '', '-', ''],
+    ['  poll load', loopDelay(g?.eventLoop?.load), g?.eventLoop ? `max < ${LOOP_DELAY_MAX_GOAL_MS} ms ${g.eventLoop.load.maxMs < LOOP_DELAY_MAX_GOAL_MS ? 'met' : 'MISSED'}` : '-', '-', ''],
     row('add 1 decision during load (median)', g?.load.addMedianMs, c?.load.addMedianMs, ms),
     ['  adds failed', g ? String(g.load.addFailures.length) : '-', '', c ? String(c.load.addFailures.length) : '-', ''],
     row('VmRSS after import', g?.memAfterImport.rssKb, c?.memAfterImport.rssKb, mib),

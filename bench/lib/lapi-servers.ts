@@ -9,6 +9,7 @@ import { spawnInNs } from '../../src/lab/ns.js';
 import { CrowdsecLapi } from '../../test/e2e/peers/crowdsec.js';
 import { CLI, parseProcStatus, runCli, stopChild, type Memory } from './daemon.js';
 import { BenchNamespace } from './netns.js';
+import type { EventLoopStatus } from '../../src/api/contract.js';
 
 /** Duration of every benchmark decision on both sides, so both stream the same kind of entry. */
 export const DECISION_DURATION = '4h';
@@ -25,6 +26,11 @@ export interface BenchLapi {
   /** Adds one ban the way an admin would on that side; resolves with its wall time, ms. */
   addDecision(ip: string): Promise<number>;
   memory(): Promise<Memory>;
+  /**
+   * The server's own event-loop delay since the last call (GET /v1/status?reset_event_loop=true), a new
+   * window starting with each call; absent where the server does not report one (CrowdSec).
+   */
+  eventLoop?(): Promise<EventLoopStatus>;
   stop(): Promise<void>;
 }
 
@@ -123,6 +129,10 @@ export class GatehouseLapi implements BenchLapi {
 
   memory(): Promise<Memory> {
     return procMemory(this.pid);
+  }
+
+  async eventLoop(): Promise<EventLoopStatus> {
+    return (await this.api().call<{ eventLoop: EventLoopStatus }>('GET', '/v1/status?reset_event_loop=true')).eventLoop;
   }
 
   async stop(): Promise<void> {

@@ -21,8 +21,11 @@ export interface AdminDeps extends BulkKernel {
   readonly enforced: () => Promise<void>;
   /** Reads fresh hit counters into block events, so a report is never a poll interval behind. */
   readonly collect: () => Promise<void>;
-  /** What the composition root reports about itself; the status route adds the counts. */
-  readonly status: () => Api.DaemonStatus;
+  /**
+   * What the composition root reports about itself; the status route adds the counts. `resetEventLoop`:
+   * start a new event-loop-delay window after this read (`?reset_event_loop=true`).
+   */
+  readonly status: (o: { resetEventLoop: boolean }) => Api.DaemonStatus;
   /** The gateway's LAN networks and own addresses, which a ban must not cover unless forced. */
   readonly network?: () => NetworkContext;
 }
@@ -137,12 +140,19 @@ function parse<T>(schema: z.ZodType<T>, data: unknown, where: string): T {
   return r.data;
 }
 
+const statusQuery = z.object({ reset_event_loop: force.optional() });
+
 /** The admin API: every CLI verb and the dashboard are clients of these routes. */
 export function adminRoutes(deps: AdminDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const { decisions } = deps;
 
-    route(app, 'GET /v1/status', async () => ({ ok: true, ...deps.status(), decisions: decisions.count(), allow: decisions.listAllow().length }));
+    route(app, 'GET /v1/status', async (req) => {
+      const { reset_event_loop: reset } = parse(statusQuery, req.query, 'query');
+      // Counted before the status is read: a reset of the event-loop window then leaves out this request's own scan.
+      const counts = { decisions: decisions.count(), allow: decisions.listAllow().length };
+      return { ok: true as const, ...deps.status({ resetEventLoop: reset ?? false }), ...counts };
+    });
 
     route(app, 'GET /v1/decisions', async (req) => {
       const q = parse(listQuery, req.query, 'query');

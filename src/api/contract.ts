@@ -180,6 +180,28 @@ export interface DaemonStatus {
   readonly mirror: string | null;
   /** Configured feeds. */
   readonly feeds: number;
+  /** How late the daemon's event loop ran since the window began (see api/loop-delay.ts). */
+  readonly eventLoop: EventLoopStatus;
+}
+
+/**
+ * How late the daemon's event loop ran: every API, the LAPI, the kernel writer and (next) DNS and the
+ * portal share this one thread, so a long synchronous step anywhere is a stall for all of them.
+ */
+export interface EventLoopStatus {
+  /** Lateness of the loop's timer, ms, over the window: median, 99th percentile, worst. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Samples in the window (one per resolution while the loop is free). */
+  readonly samples: number;
+  /** Start of the window, epoch milliseconds. */
+  readonly since: number;
+}
+
+/** GET /v1/status?reset_event_loop=true: answer the event-loop window so far and start a new one. */
+export interface StatusQuery {
+  readonly reset_event_loop?: 'true' | 'false' | '1' | '0';
 }
 
 /** GET /v1/status */
@@ -243,7 +265,7 @@ export interface DeletedNameResponse {
  * client can type its calls from this table; the routes are checked against the same types.
  */
 export interface AdminEndpoints {
-  'GET /v1/status': { query: undefined; body: undefined; response: GatehouseStatus };
+  'GET /v1/status': { query: StatusQuery; body: undefined; response: GatehouseStatus };
   'GET /v1/decisions': { query: DecisionListQuery; body: undefined; response: DecisionListResponse };
   'POST /v1/decisions': { query: undefined; body: AddDecisionRequest; response: AddDecisionResponse };
   'POST /v1/decisions/import': { query: ImportQuery; body: string; response: ImportResponse };

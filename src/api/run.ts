@@ -10,6 +10,7 @@ import { peerAdminRoutes } from './peer-admin-routes.js';
 import { startAdminServers } from './server.js';
 import type { DaemonStatus } from './contract.js';
 import { VERSION } from '../version.js';
+import { startLoopDelayMonitor } from './loop-delay.js';
 
 /** The api module's start: mounts every module's routes, and reports the modules running. */
 export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contribution<undefined>> {
@@ -22,7 +23,10 @@ export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contributio
   );
   const crowdsec = ctx.get(crowdsecRef);
   const others = ctx.running();
-  const status = (): DaemonStatus => {
+  // Started with the api: every API, the LAPI and the kernel writer share this thread, so the status
+  // reports how late it ran (a stall anywhere is a stall for all of them).
+  const loopDelay = startLoopDelayMonitor();
+  const status = (o: { resetEventLoop: boolean } = { resetEventLoop: false }): DaemonStatus => {
     // Every module started before the api runs (a start that fails stops the daemon).
     const modules = [...others.map((m) => ({ name: m.name, state: 'running' as const, ...(m.status ? { status: m.status() } : {}) })), { name: 'api', state: 'running' as const }];
     return {
@@ -33,6 +37,7 @@ export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contributio
       lapi: crowdsec?.lapiAddress ?? null,
       mirror: crowdsec?.mirrorAddress ?? null,
       feeds: feeds.length,
+      eventLoop: loopDelay.read(o.resetEventLoop),
     };
   };
   const admin = adminRoutes({
@@ -57,5 +62,11 @@ export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contributio
     { limits: ctx.listenerLimits, log: ctx.log },
   );
   ctx.log.info({ socket: a.socket, tcp: servers.tcpAddress }, 'admin API listening');
-  return { status: () => ({ socket: a.socket, tcp: servers.tcpAddress ?? null }), stop: () => servers.close() };
+  return {
+    status: () => ({ socket: a.socket, tcp: servers.tcpAddress ?? null }),
+    stop: async () => {
+      await servers.close();
+      loopDelay.stop();
+    },
+  };
 }

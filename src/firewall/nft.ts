@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { launch } from './launcher.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,25 +57,11 @@ export function parseTableObjects(json: unknown, table: string): TableObjects | 
 }
 
 function run(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('nft', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    // First, before anything that can throw: when the spawn fails (EMFILE with every descriptor in use,
-    // ENOENT without nftables) Node reports it as an 'error' event, and one with no listener ends the
-    // daemon. A rejection is a failed transaction, which the enforcer retries.
-    p.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new NftError(`cannot run nft: ${e.message}${e.code === 'ENOENT' ? ' (is the nftables package installed?)' : ''}`)),
-    );
-    // On EMFILE Node gives up before making the pipes; the 'error' event above follows.
-    if (!p.stdout || !p.stderr || !p.stdin) return;
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (b: Buffer) => out.push(b));
-    p.stderr.on('data', (b: Buffer) => err.push(b));
-    p.on('close', (code) =>
-      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
-    p.stdin.on('error', () => undefined);
-    p.stdin.end(input ?? '');
+  // Through the launcher (launcher.ts): forking nft from the daemon itself stalls its event loop.
+  // A failure to start (EMFILE with every descriptor in use, ENOENT without nftables) is a rejection, never
+  // the end of the daemon; the enforcer retries a failed transaction.
+  return launch('nft', args, input ?? '').catch((e: NodeJS.ErrnoException) => {
+    throw new NftError(`cannot run nft: ${e.message}${e.code === 'ENOENT' ? ' (is the nftables package installed?)' : ''}`);
   });
 }
 

@@ -37,6 +37,7 @@ const DAEMON_STATUS = {
   lapi: '127.0.0.1:8080',
   mirror: null,
   feeds: 1,
+  eventLoop: { p50Ms: 0, p99Ms: 1.5, maxMs: 12, samples: 300, since: STARTED },
 } as const;
 
 let dir: string;

@@ -49,6 +49,9 @@ export function formatStatus(r: GatehouseStatus): string {
     lines.push('', `table inet ${fw.table}: inbound ${fw.inbound}, outbound ${fw.outbound}${fw.lastError ? `; LAST ERROR: ${fw.lastError}` : ''}`);
     if (fw.refused) lines.push(`NOT ENFORCED: nft refused ${fw.refused} element(s), left out so the rest is enforced: ${fw.refusedSamples.join(', ')} (see the daemon log)`);
   }
+  // How late the daemon's event loop ran: a stall delays every API, the LAPI and the kernel writer.
+  const loop = r.eventLoop;
+  lines.push('', `event loop: delay p99 ${loop.p99Ms} ms, max ${loop.maxMs} ms since ${when(loop.since)}`);
   return lines.join('\n');
 }
 
