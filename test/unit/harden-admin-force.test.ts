@@ -12,6 +12,7 @@ import { sendError } from '../../src/api/errors.js';
 import { NO_STATUS } from './helpers/status.js';
 import { parseTarget } from '../../src/net/ip.js';
 import type { NetworkContext } from '../../src/net/target-guard.js';
+import { listenOnLoopback } from './helpers/loopback.js';
 
 /*
  * Issue #8, finding 5: the admin cannot ban or allow everything (or the LAN, or this gateway) by
@@ -51,9 +52,7 @@ before(async () => {
       network: () => NET,
     }),
   );
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  base = await listenOnLoopback(app);
 });
 
 after(async () => {

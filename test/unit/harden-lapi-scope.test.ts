@@ -12,6 +12,7 @@ import { lapiRoutes } from '../../src/crowdsec/lapi/routes.js';
 import { deletableOrigins, mayDelete } from '../../src/crowdsec/lapi/permissions.js';
 import { parseTarget } from '../../src/net/ip.js';
 import type { NetworkContext } from '../../src/net/target-guard.js';
+import { listenOnLoopback } from './helpers/loopback.js';
 
 /*
  * Issue #8, finding 3: a watcher acts on its own decisions (origin lapi:<machine>) unless lapi.machines
@@ -78,9 +79,7 @@ before(async () => {
       log: { warn: (_o: object, m: string) => logged.push(m) },
     }),
   );
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  base = await listenOnLoopback(app);
 });
 
 after(async () => {

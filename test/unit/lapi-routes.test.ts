@@ -11,6 +11,7 @@ import { openDecisionStore, type DecisionStore } from '../../src/decisions/store
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
 import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { lapiRoutes } from '../../src/crowdsec/lapi/routes.js';
+import { listenOnLoopback } from './helpers/loopback.js';
 
 // The captures live in shared/ beside the checkout, not at a path of one machine.
 const CAPTURES = join(fileURLToPath(new URL('../../', import.meta.url)), '..', 'shared', 'research', 'crowdsec-captures');
@@ -64,9 +65,7 @@ before(async () => {
   creds.addMachine(WATCHER.machine_id, WATCHER.password);
   app = Fastify({ logger: false });
   await app.register(lapiRoutes({ decisions: store.service, events: store.events, credentials: creds, db: store.db, profile: { durationMs: 4 * 3600_000, direction: 'both' }, now: clock, jwtSecret: Buffer.alloc(64, 3) }));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  base = await listenOnLoopback(app);
 });
 
 after(async () => {
