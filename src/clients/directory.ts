@@ -150,10 +150,12 @@ export class ClientDirectory implements Clients {
     // The address moved to another device (a new lease, a replaced machine): it leaves the old one.
     if (was !== undefined && was !== b.mac) this.devicesByMac.get(was)?.addresses.delete(addr);
     let d = this.devicesByMac.get(b.mac);
+    const newDevice = d === undefined;
     if (!d) {
       d = { mac: b.mac, addresses: new Map(), leaseName: null, lastSeen: now };
       this.devicesByMac.set(b.mac, d);
     }
+    if (was !== b.mac) this.opts.onSeen?.({ mac: b.mac, address: addr, newDevice, at: now });
     // Re-inserted so the map's order is oldest-seen first, which is what eviction drops.
     this.macOf.delete(addr);
     this.macOf.set(addr, b.mac);

@@ -4,6 +4,7 @@
  * that answers "who is 10.77.0.10 / fd77::10 right now". Other contexts use only this face.
  */
 export type { ClientIdentity, Clients, ClientsOptions, LanDevice } from './types.js';
+export type { ClientSeenEvent } from './events.js';
 export { openClients } from './directory.js';
 export { parseDnsmasqLeases, parseNeighbours, macFromEui64 } from './parse.js';
 export { clientsSection, type ClientsConfig } from './config.js';

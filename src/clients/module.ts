@@ -3,6 +3,7 @@ import type { ClientsConfig } from './config.js';
 import { clientsSection } from './config.js';
 import { openClients } from './directory.js';
 import type { Clients } from './types.js';
+import './events.js';
 
 export const clientsRef = moduleRef<Clients>('clients');
 
@@ -23,6 +24,7 @@ export const clientsModule = {
       names: new Map(c.names.map((n) => [n.mac.toLowerCase(), n.name])),
       ...(c.dhcp_leases ? { dhcpLeases: c.dhcp_leases } : {}),
       interfaces: ctx.config.interfaces.lan,
+      onSeen: (e) => ctx.bus.publish('clients.seen', e),
     });
     return { provides: clients, async stop() {} };
   },

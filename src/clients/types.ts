@@ -1,3 +1,4 @@
+import type { ClientSeenEvent } from './events.js';
 /** The clients context's types: what other contexts may know about a LAN device. */
 
 /** Who an address belongs to: what a block event records about its LAN side. */
@@ -44,4 +45,6 @@ export interface ClientsOptions {
   readonly clock?: () => number;
   /** The neighbour table as `ip -j neigh show` prints it (JSON text); tests pass captured output. */
   readonly readNeighbours?: () => Promise<string>;
+  /** Told of every address learned for a device (the module publishes it as `clients.seen`). */
+  readonly onSeen?: (e: ClientSeenEvent) => void;
 }

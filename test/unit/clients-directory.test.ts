@@ -159,4 +159,23 @@ describe('the clients directory', () => {
     assert.equal((await c.whoIs('fd77::10')).mac, null);
     assert.deepEqual((await c.devices()).map((d) => d.mac), [BOB]);
   });
+
+  it('tells of each address it learns once, marking a device the LAN had not shown before', async () => {
+    const { k, readNeighbours, clock } = fakeKernel(NEIGH_EMPTY_LAN);
+    const seen: { mac: string; address: string; newDevice: boolean }[] = [];
+    const c = openClients({ names: new Map(), interfaces: ['br-lan'], readNeighbours, clock, onSeen: ({ mac, address, newDevice }) => seen.push({ mac, address, newDevice }) });
+    await c.devices();
+    assert.deepEqual(seen, [{ mac: BOB, address: 'fe80::77:ff:fe00:11', newDevice: true }]);
+    // The same table again tells nothing; a table with Alice's addresses tells of her, once each.
+    k.now += 10_000;
+    await c.devices();
+    assert.equal(seen.length, 1);
+    k.table = NEIGH_AFTER;
+    k.now += 10_000;
+    await c.devices();
+    assert.deepEqual(seen.slice(1), [
+      { mac: ALICE, address: '10.77.0.10', newDevice: true },
+      { mac: ALICE, address: 'fd77::10', newDevice: false },
+    ]);
+  });
 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tryParseDuration as parseGoDuration } from '../../config/index.js';
-import { addInChunks, SORTED_CHUNK } from '../../decisions/index.js';
+import { addInChunks, expiryAfter, SORTED_CHUNK } from '../../decisions/index.js';
 import type { NewDecision } from '../../decisions/index.js';
 import { parseTarget, tryParseTarget } from '../../net/ip.js';
 import { banRefusalOf, NO_NETWORKS } from '../../net/target-guard.js';
@@ -83,7 +83,7 @@ async function postAlerts(ctx: LapiContext, req: FastifyRequest, reply: FastifyR
       for (const nd of kept) {
         const t = tryParseTarget(nd.value);
         if (!t) continue;
-        const expiresAt = nd.durationSec ? now + Math.round(nd.durationSec * 1000) : null;
+        const expiresAt = expiryAfter(nd.durationSec, now);
         refs.push({ id: 0, value: t.text, scope: t.isHost ? 'Ip' : 'Range', type: 'ban', origin: nd.origin, scenario: nd.scenario ?? '', expiresAt });
       }
     }
