@@ -20,6 +20,7 @@ import { openDecisionStore, type DecisionStore } from '../../src/decisions/store
 import { BlockEventRepo } from '../../src/store/block-events.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
 import { lapiMigrations } from '../../src/store/lapi-schema.js';
+import { answersBeforeBody } from './helpers/before-body.js';
 
 const TOKEN = 'correct horse battery staple';
 let dir: string;
@@ -63,26 +64,6 @@ function viaSocket(method: string, path: string, body?: string): Promise<{ statu
     });
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-/** Status of an answer that came before the 1,000,000-byte body (under every default limit) was sent, or 'waited for the body'. */
-function answersBeforeBody(url: string, method: string, headers: Record<string, string> = {}): Promise<number | 'waited for the body'> {
-  const u = new URL(url);
-  return new Promise((done, fail) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path: u.pathname, headers: { 'content-type': 'text/plain', ...headers, 'content-length': '1000000' } });
-    const timer = setTimeout(() => {
-      req.destroy();
-      done('waited for the body');
-    }, 3000);
-    req.on('response', (res) => {
-      clearTimeout(timer);
-      res.resume();
-      req.destroy();
-      done(res.statusCode ?? 0);
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.message.includes('socket hang up') ? undefined : fail(e)));
-    req.write(Buffer.alloc(64 * 1024, 0x61));
   });
 }
 

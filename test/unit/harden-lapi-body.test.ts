@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { CHILD_BOUNCER_KEY, CHILD_MACHINE } from './helpers/lapi-child.js';
 import { storedAlert } from '../../src/crowdsec/lapi/alert-limits.js';
+import { answersBeforeBody } from './helpers/before-body.js';
 
 const CHILD = resolve(import.meta.dirname, 'helpers', 'lapi-child.ts');
 const MB = 1024 * 1024;
@@ -64,27 +65,8 @@ function bomb(size: number): Buffer {
   return gzipSync(Buffer.from(`{"remediation_components":[{"pad":"${'a'.repeat(size)}"}]}`));
 }
 
-/**
- * Sends the headers and the first 64 KB of a body that is `total` bytes long, and resolves with the status
- * if the server answers before the rest is sent (under every route's limit, so no early 413) — i.e. without waiting for (reading, inflating) the body.
- */
-function answersBeforeBody(method: string, path: string, headers: Record<string, string>, total = 1_000_000): Promise<number | 'waited for the body'> {
-  return new Promise((done, fail) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: { ...headers, 'content-length': String(total) } });
-    const timer = setTimeout(() => {
-      req.destroy();
-      done('waited for the body');
-    }, 3000);
-    req.on('response', (res) => {
-      clearTimeout(timer);
-      res.resume();
-      req.destroy();
-      done(res.statusCode ?? 0);
-    });
-    req.on('error', (e) => (e.message.includes('socket hang up') || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : fail(e)));
-    req.write(Buffer.alloc(64 * 1024, 0x61));
-  });
-}
+/** The LAPI answers before a body it must not read (the request goes to the child's port). */
+const lapiAnswersBeforeBody = (method: string, path: string, headers: Record<string, string>) => answersBeforeBody(`http://127.0.0.1:${port}${path}`, method, headers);
 
 test('30 parallel unauthenticated gzip bombs (usage metrics, alerts, login, unknown paths) leave the LAPI process under 96 MiB above its idle RSS', async () => {
   const body = bomb(45 * MB);
@@ -106,13 +88,13 @@ test('30 parallel unauthenticated gzip bombs (usage metrics, alerts, login, unkn
 
 test('an unauthenticated request is answered before its body is read (no inflation, no buffering)', async () => {
   const gz = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
-  assert.equal(await answersBeforeBody('POST', '/v1/usage-metrics', gz), 403);
-  assert.equal(await answersBeforeBody('POST', '/v1/usage-metrics', { ...gz, 'x-api-key': 'wrong' }), 403);
-  assert.equal(await answersBeforeBody('POST', '/v1/alerts', gz), 401);
-  assert.equal(await answersBeforeBody('DELETE', '/v1/decisions', gz), 401);
-  assert.equal(await answersBeforeBody('POST', '/v1/no-such-route', gz), 404);
-  assert.equal(await answersBeforeBody('POST', '/v1/decisions/stream', { ...gz, 'x-api-key': CHILD_BOUNCER_KEY }), 404);
-  assert.equal(await answersBeforeBody('PUT', '/health', gz), 404);
+  assert.equal(await lapiAnswersBeforeBody('POST', '/v1/usage-metrics', gz), 403);
+  assert.equal(await lapiAnswersBeforeBody('POST', '/v1/usage-metrics', { ...gz, 'x-api-key': 'wrong' }), 403);
+  assert.equal(await lapiAnswersBeforeBody('POST', '/v1/alerts', gz), 401);
+  assert.equal(await lapiAnswersBeforeBody('DELETE', '/v1/decisions', gz), 401);
+  assert.equal(await lapiAnswersBeforeBody('POST', '/v1/no-such-route', gz), 404);
+  assert.equal(await lapiAnswersBeforeBody('POST', '/v1/decisions/stream', { ...gz, 'x-api-key': CHILD_BOUNCER_KEY }), 404);
+  assert.equal(await lapiAnswersBeforeBody('PUT', '/health', gz), 404);
 });
 
 test('a gzip bomb at the login is cut at its cap: 413 naming the limit, and the server keeps serving', async () => {
