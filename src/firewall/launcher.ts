@@ -84,6 +84,14 @@ class Launcher {
       this.failedStarts++;
       return undefined;
     }
+    // With every descriptor in use Node returns a child without its IPC channel instead of throwing, and
+    // reports the failure as an 'error' event later: count it as a failed start and run commands directly
+    // (which then fail with EMFILE themselves, a failed nft call the enforcer retries).
+    if (typeof c.send !== 'function' || c.channel === undefined || c.channel === null) {
+      c.on('error', () => undefined);
+      this.failedStarts++;
+      return undefined;
+    }
     this.child = c;
     this.started = false;
     c.on('message', (m: LaunchReply) => {
