@@ -4,7 +4,7 @@ import { parseIpsumLine } from './formats/ipsum.js';
 import { parsePlainLine } from './formats/plain.js';
 import { parseSpamhausDropLine } from './formats/spamhaus-drop.js';
 import { V4Target } from '../net/fast-target.js';
-import { specialReason } from './special.js';
+import { specialReason } from '../net/special.js';
 import { broadReason } from '../net/target-guard.js';
 import { V4KeySet } from './v4-key-set.js';
 import { TargetList } from './target-list.js';

@@ -3,7 +3,7 @@ import { tryParseDuration as parseGoDuration } from '../../config/index.js';
 import { addInChunks, expiryAfter, SORTED_CHUNK } from '../../decisions/index.js';
 import type { NewDecision } from '../../decisions/index.js';
 import { parseTarget, tryParseTarget } from '../../net/ip.js';
-import { banRefusalOf, NO_NETWORKS } from '../../net/target-guard.js';
+import { banRefusal, NO_NETWORKS } from '../../net/target-guard.js';
 import type { AlertDecisionRef, AlertQuery } from '../../store/index.js';
 import { alertJson, type AlertFilter, type AlertView } from './alert-view.js';
 import { parseAlerts, watcherOrigin } from './alerts.js';
@@ -51,9 +51,11 @@ async function postAlerts(ctx: LapiContext, req: FastifyRequest, reply: FastifyR
     const refused: string[] = [];
     const accepted = (function* () {
       for (const nd of a.decisions) {
-        const why = banRefusalOf(nd.value, net);
-        if (why === undefined) yield nd;
-        else refused.push(why);
+        // Parsed once: the store takes the parsed target along instead of parsing the value again.
+        const t = tryParseTarget(nd.value);
+        const why = t ? banRefusal(t, net) : undefined;
+        if (why !== undefined) refused.push(why);
+        else yield t ? { ...nd, target: t } : nd;
       }
     })();
     if (a.decisions.length <= 100) {

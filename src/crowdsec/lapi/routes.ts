@@ -106,7 +106,6 @@ export function lapiRoutes(deps: LapiDeps): FastifyPluginAsync {
 
     await app.register(
       async (v1) => {
-        v1.setNotFoundHandler((_req, reply) => sendJson(reply.code(404), '{"message":"Page or Method not found"}'));
         await v1.register(async (b) => bouncerRoutes(ctx, b));
         await v1.register(async (w) => watcherRoutes(ctx, w));
         v1.post('/watchers/login', { bodyLimit: BODY_LIMITS.login }, (req, reply) => login(ctx, req, reply));
