@@ -27,6 +27,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['firewall'],
   ['feeds'],
   ['crowdsec'],
+  ['dns'],
   ['api'],
   ['daemon'],
   ['cli'],
