@@ -1,0 +1,24 @@
+// The DNS filter's face: the rest of Gatehouse imports src/dns through this file only.
+export {
+  QUERY_LOG_MODES,
+  type BlockedBy,
+  type ClientCount,
+  type DnsLogQuery,
+  type DnsLogResponse,
+  type DnsTopQuery,
+  type DnsTopResponse,
+  type NameCount,
+  type QueryFilter,
+  type QueryLogEndpoints,
+  type QueryLogMode,
+  type QueryLogWriterStats,
+  type QueryRecord,
+  type QueryRow,
+  type QueryTop,
+  type QueryTotals,
+  type TopFilter,
+} from './querylog/types.js';
+export { openQueryLogDb, queryLogMigrations, queryLogPath, QUERY_LOG_FILE } from './querylog/schema.js';
+export { QueryLogWriter, type QueryLogWriterOptions } from './querylog/writer.js';
+export { DEFAULT_LIST_LIMIT, DEFAULT_TOP_LIMIT, QUERY_LOG_RETENTION, QueryLogReader, type PruneOptions, type PruneResult } from './querylog/reader.js';
+export { rcodeName, typeName } from './querylog/names.js';
