@@ -22,3 +22,4 @@ export { openQueryLogDb, queryLogMigrations, queryLogPath, QUERY_LOG_FILE } from
 export { QueryLogWriter, type QueryLogWriterOptions } from './querylog/writer.js';
 export { DEFAULT_LIST_LIMIT, DEFAULT_TOP_LIMIT, QUERY_LOG_RETENTION, QueryLogReader, type PruneOptions, type PruneResult } from './querylog/reader.js';
 export { rcodeName, typeName } from './querylog/names.js';
+export { MAX_LOG_LIMIT, MAX_TOP_LIMIT, queryLogRoutes, type QueryLogRouteDeps } from './querylog/routes.js';
