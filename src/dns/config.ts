@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ALWAYS, field, flagDuplicates, httpUrlField, listenField, listenKey, nonEmptyString, positiveDuration, stringOrUndefined, durationField, type SectionFields } from '../config/index.js';
+import { forwardDomainField, upstreamField } from './upstream/field.js';
 
 /*
  * The `dns:` section. The resolver listens on loopback by default (127.0.0.1:53 and [::1]:53): a
@@ -67,15 +68,15 @@ const groupSchema = z.strictObject({
 });
 
 const forwardSchema = z.strictObject({
-  domain: domainName(),
-  upstream: z.union([nonEmptyString(), z.array(nonEmptyString()).min(1)]),
+  domain: forwardDomainField(),
+  upstream: z.union([upstreamField(), z.array(upstreamField()).min(1)]),
 });
 
 export const dnsSection = (f: SectionFields) =>
   z
     .strictObject({
       listen: z.array(listenField()).min(1, 'list at least one ADDRESS:PORT').default(['127.0.0.1:53', '[::1]:53']),
-      upstreams: z.array(nonEmptyString()).min(1, 'list at least one upstream resolver, e.g. [9.9.9.9, 1.1.1.1]'),
+      upstreams: z.array(upstreamField()).min(1, 'list at least one upstream resolver, e.g. [9.9.9.9, 1.1.1.1]'),
       strategy: z.enum(STRATEGIES).default('parallel_best'),
       /** ms an upstream may take before the next is tried (and the client gets SERVFAIL when all failed). */
       upstream_timeout: positiveDuration().prefault('2s'),

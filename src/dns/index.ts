@@ -48,3 +48,7 @@ export { QueryLogWriter, type QueryLogWriterOptions } from './querylog/writer.js
 export { DEFAULT_LIST_LIMIT, DEFAULT_TOP_LIMIT, QUERY_LOG_RETENTION, QueryLogReader, type PruneOptions, type PruneResult } from './querylog/reader.js';
 export { rcodeName, typeName } from './querylog/names.js';
 export { MAX_LOG_LIMIT, MAX_TOP_LIMIT, queryLogRoutes, type QueryLogRouteDeps } from './querylog/routes.js';
+export { dnsModule, dnsRef, type DnsView } from './module.js';
+export { dnsSection, type DnsConfig, type DnsListConfig } from './config.js';
+export type { DnsApi, DnsCounters, DnsEndpoints, DnsExplain, DnsListStatus, DnsListsResponse, DnsOptoutResponse, DnsQueryQuery, DnsStatus, DnsWorkerStatus } from './types.js';
+export { dnsMigrations } from './optout.js';

@@ -32,6 +32,8 @@ export interface GroupTable {
   readonly defaultMask: number;
   /** Client address → [group name, mask]. */
   readonly clients: readonly (readonly [string, string, number])[];
+  /** CIDR ranges → [group name, mask], longest prefix first; an exact address wins over a range. */
+  readonly ranges: readonly (readonly [string, string, number])[];
 }
 
 export interface LocalHost {
@@ -52,7 +54,8 @@ export type ToWorker =
   | { readonly t: 'local'; readonly hosts: readonly LocalHost[] }
   | { readonly t: 'explain'; readonly id: number; readonly name: string; readonly qtype: string; readonly client: string }
   | { readonly t: 'resolved'; readonly id: number; readonly client: string; readonly remote: string }
-  | { readonly t: 'flush' };
+  | { readonly t: 'flush' }
+  | { readonly t: 'flushLog'; readonly id: number };
 
 export type FromWorker =
   | { readonly t: 'ready' }
@@ -64,4 +67,5 @@ export type FromWorker =
     }
   | { readonly t: 'explained'; readonly id: number; readonly result: DnsExplain }
   | { readonly t: 'resolvedName'; readonly id: number; readonly name: string | null }
+  | { readonly t: 'logFlushed'; readonly id: number }
   | { readonly t: 'log'; readonly level: 'warn' | 'error' | 'info'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> };

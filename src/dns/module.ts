@@ -1,12 +1,13 @@
 import { moduleRef, type Module } from '../modules/index.js';
 import { dnsSection, type DnsConfig } from './config.js';
 import type { DnsApi } from './types.js';
+import { dnsMigrations } from './optout.js';
 
 /** What the dns module reads of the config. */
 export interface DnsView {
-  readonly dns: DnsConfig | undefined;
+  readonly dns?: DnsConfig | undefined;
   readonly data_dir: string;
-  readonly clients: { readonly names: readonly { readonly mac: string; readonly name: string }[] };
+  readonly interfaces: { readonly lan: readonly string[] };
 }
 
 export const dnsRef = moduleRef<DnsApi>('dns');
@@ -21,6 +22,7 @@ export const dnsModule = {
   sections: (f) => ({ dns: dnsSection(f) }),
   enabled: (c) => c.dns !== undefined,
   after: ['decisions', 'firewall', 'clients', 'feeds'],
+  migrations: dnsMigrations,
   // Loaded here, not at the top: `gatehouse config check` and every CLI verb read the module list.
   start: async (ctx) => (await import('./run.js')).startDns(ctx),
 } satisfies Module<DnsView, DnsApi>;

@@ -6,6 +6,6 @@
 export { parseQuery, blockedReply, errorReply, localReply, inspectAnswer, withId, fitUdp, isWireError, type Query, type WireError, type AnswerFacts } from './interim/wire.js';
 export { DnsCache } from './interim/cache.js';
 export { DomainIndex, type ListMask } from './interim/domain-index.js';
-export { UpstreamPool, AllUpstreamsFailed } from './interim/upstream.js';
+export { UpstreamRouter, AllUpstreamsFailed } from './upstream/index.js';
 export { IpIndex, type IpEntry, type IpHit } from './interim/ip-index.js';
 export { ResolvedNames } from './interim/resolved.js';

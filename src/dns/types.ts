@@ -89,3 +89,31 @@ export interface DnsApi {
   /** The name a LAN client resolved to reach `remote`, if a worker still remembers it. */
   domainFor(client: string, remote: string): Promise<string | undefined>;
 }
+
+export interface DnsListsResponse {
+  readonly lists: readonly DnsListStatus[];
+}
+export interface DnsOptoutResponse {
+  readonly optout: readonly string[];
+  /** Whether the call changed anything (false: already opted out / was not). */
+  readonly changed: boolean;
+}
+export interface DnsQueryQuery {
+  readonly name: string;
+  /** A, AAAA, … (default A). */
+  readonly type?: string;
+  /** The client to answer as (default 127.0.0.1: the default group). */
+  readonly client?: string;
+}
+
+/** The runtime's routes, as the admin contract's part (the admin API's AdminEndpoints extends this). */
+export interface DnsEndpoints {
+  'GET /v1/dns/status': { query: undefined; body: undefined; response: DnsStatus };
+  'GET /v1/dns/lists': { query: undefined; body: undefined; response: DnsListsResponse };
+  'POST /v1/dns/refresh': { query: { readonly name?: string }; body: undefined; response: DnsListsResponse };
+  'GET /v1/dns/query': { query: DnsQueryQuery; body: undefined; response: DnsExplain };
+  'POST /v1/dns/flush': { query: undefined; body: undefined; response: { readonly flushed: true } };
+  'GET /v1/dns/optout': { query: undefined; body: undefined; response: DnsOptoutResponse };
+  'POST /v1/dns/optout': { query: undefined; body: { readonly client: string }; response: DnsOptoutResponse };
+  'DELETE /v1/dns/optout/:client': { query: undefined; body: undefined; response: DnsOptoutResponse };
+}

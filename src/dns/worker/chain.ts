@@ -1,6 +1,8 @@
-import { AllUpstreamsFailed, blockedReply, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamPool, type Query } from '../parts.js';
+import { AllUpstreamsFailed, blockedReply, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamRouter, type Query } from '../parts.js';
+import { covers, tryParseTarget, type Target } from '../../net/ip.js';
 import type { GroupTable, LocalHost, WorkerSettings } from '../ipc.js';
 import { emptyCounters, type DnsCounters, type DnsExplain } from '../types.js';
+import type { QueryRecord as LoggedQuery } from '../querylog/types.js';
 import { DOH_CANARY, isPrivateAddress, LocalNames } from './special.js';
 
 /*
@@ -9,23 +11,11 @@ import { DOH_CANARY, isPrivateAddress, LocalNames } from './special.js';
  * class holds; the sockets live in main.ts/tcp.ts.
  */
 
-/** What the query log keeps of one answer (H6's QueryRecord). */
-export interface QueryRecord {
-  t: number;
-  client: string;
-  name: string;
-  qtype: number;
-  rcode: number;
-  answer?: string;
-  blocked?: { by: 'list' | 'decision' | 'rebinding' | 'canary'; what: string };
-  upstream?: string;
-  latencyUs: number;
-  cached: boolean;
-  monitored?: string;
-}
+/** What the query log keeps of one answer (H6's QueryRecord, filled in as the chain goes). */
+type QueryRecord = { -readonly [K in keyof LoggedQuery]: LoggedQuery[K] };
 
 export interface QueryLogSink {
-  push(r: QueryRecord): void;
+  push(r: LoggedQuery): void;
 }
 
 /** Filled in when `dns query` asks why. */
@@ -51,11 +41,11 @@ function underAny(name: string, suffixes: readonly string[]): boolean {
 export class Resolver {
   readonly counters: DnsCounters = emptyCounters();
   readonly cache: DnsCache;
-  private readonly pool: UpstreamPool;
-  private readonly forwards: { domain: string; pool: UpstreamPool }[];
+  private readonly router: UpstreamRouter;
   private domains = new DomainIndex();
   private ips = new IpIndex();
   private groups = new Map<string, readonly [string, number]>();
+  private groupRanges: { t: Target; g: readonly [string, number] }[] = [];
   private defaultGroup: readonly [string, number] = ['default', -1];
   readonly local: LocalNames;
   readonly resolved = new ResolvedNames();
@@ -66,10 +56,7 @@ export class Resolver {
     private readonly now: () => number = Date.now,
   ) {
     this.cache = new DnsCache({ maxEntries: s.cache.size, maxBytes: s.cache.maxBytes, minTtl: s.cache.minTtlSec, maxTtl: s.cache.maxTtlSec, negativeTtlMax: s.cache.negativeMaxTtlSec });
-    const o = { strategy: s.strategy, timeoutMs: s.upstreamTimeoutMs };
-    this.pool = new UpstreamPool(s.upstreams, o);
-    // Longest suffix first, so the first match wins.
-    this.forwards = [...s.forward].sort((a, b) => b.domain.length - a.domain.length).map((f) => ({ domain: f.domain, pool: new UpstreamPool(f.upstreams, o) }));
+    this.router = UpstreamRouter.fromConfig({ upstreams: s.upstreams, forward: s.forward.map((f) => ({ domain: f.domain, upstream: f.upstreams })), strategy: s.strategy, timeoutMs: s.upstreamTimeoutMs });
     this.local = new LocalNames(s.localDomain);
   }
 
@@ -85,6 +72,10 @@ export class Resolver {
 
   setGroups(t: GroupTable): void {
     this.groups = new Map(t.clients.map(([ip, g, m]) => [ip, [g, m] as const]));
+    this.groupRanges = t.ranges.flatMap(([cidr, g, m]) => {
+      const target = tryParseTarget(cidr);
+      return target ? [{ t: target, g: [g, m] as const }] : [];
+    });
     this.defaultGroup = [t.defaultGroup, t.defaultMask];
   }
 
@@ -92,8 +83,18 @@ export class Resolver {
     this.local.load(hosts);
   }
 
+  private groupOf(client: string): readonly [string, number] {
+    const exact = this.groups.get(client);
+    if (exact) return exact;
+    if (this.groupRanges.length > 0) {
+      const t = tryParseTarget(client);
+      if (t) for (const r of this.groupRanges) if (covers(r.t, t)) return r.g;
+    }
+    return this.defaultGroup;
+  }
+
   upstreamHealth() {
-    return [...this.pool.health(), ...this.forwards.flatMap((f) => f.pool.health())];
+    return this.router.health().flatMap((g) => g.upstreams.map((u) => ({ name: g.domain ? `${u.name} (${g.domain})` : u.name, ok: u.ok, latencyMs: Math.round(u.latencyMs * 10) / 10, errors: u.errors })));
   }
 
   /** Prefetch: popular names close to expiry are asked again so their next query is a cache hit. */
@@ -102,17 +103,13 @@ export class Resolver {
     for (const q of this.cache.prefetchDue(this.now())) {
       const msg = buildQuery(q.name, q.qtype, Math.floor(Math.random() * 65536));
       try {
-        const { reply } = await this.poolFor(q.name).resolve(msg, q.name);
+        const { reply } = await this.router.resolve(msg, q.name);
         const facts = inspectAnswer(reply);
         if (!isWireError(facts)) this.cache.set(q, reply, facts, this.now());
       } catch {
         // The entry expires as usual; the next query asks upstream.
       }
     }
-  }
-
-  private poolFor(name: string): UpstreamPool {
-    return this.forwards.find((f) => underAny(name, [f.domain]))?.pool ?? this.pool;
   }
 
   /** One query in, one reply out (undefined: drop). Never throws: bad input is FORMERR or dropped. */
@@ -161,7 +158,7 @@ export class Resolver {
       if (trace) Object.assign(trace, { verdict: 'special', why: 'the DoH canary: answered NXDOMAIN so browsers keep using this resolver' });
       return errorReply(q, msg, 'NXDOMAIN');
     }
-    const [group, mask] = this.groups.get(client) ?? this.defaultGroup;
+    const [group, mask] = this.groupOf(client);
     if (trace) trace.group = group;
     if (q.qtype === 12) {
       const ptr = this.local.ptr(q.name);
@@ -183,7 +180,7 @@ export class Resolver {
       return blocked('list', `${list}:${policy.matched}`, `blocked by list ${list} (${policy.matched}) for group ${group}`);
     }
     const allowed = policy.verdict === 'allow';
-    const forwarded = this.forwards.some((f) => underAny(q.name, [f.domain]));
+    const forwarded = this.router.forwardedDomain(q.name) !== undefined;
     let reply: Buffer;
     const hit = this.cache.get(q, this.now());
     if (hit) {
@@ -192,9 +189,9 @@ export class Resolver {
       if (trace) trace.cached = true;
       reply = hit;
     } else {
-      let got: { reply: Buffer; upstream: string; ms: number };
+      let got: Awaited<ReturnType<UpstreamRouter['resolve']>>;
       try {
-        got = await this.poolFor(q.name).resolve(msg, q.name);
+        got = await this.router.resolve(msg, q.name);
       } catch (e) {
         this.counters.servfail++;
         if (trace) Object.assign(trace, { verdict: 'servfail', why: (e as Error).message });
@@ -262,8 +259,7 @@ export class Resolver {
   }
 
   close(): void {
-    this.pool.close();
-    for (const f of this.forwards) f.pool.close();
+    this.router.close();
   }
 }
 

@@ -6,11 +6,13 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import type { FromWorker, ToWorker } from '../ipc.js';
+import { QueryLogWriter } from '../querylog/writer.js';
 import { Resolver } from './chain.js';
 import { TcpConnections } from './tcp.js';
 
 let resolver: Resolver | undefined;
 let tcp: TcpConnections | undefined;
+let writer: QueryLogWriter | undefined;
 const udp: UdpSocket[] = [];
 /** Queries that arrive before init (a socket handed over first) are answered once it is there. */
 const early: (() => void)[] = [];
@@ -35,7 +37,14 @@ function onMessage(m: ToWorker, handle: unknown): void {
   switch (m.t) {
     case 'init': {
       const s = m.settings;
-      resolver = new Resolver(s, undefined);
+      if (s.queryLog.mode !== 'off') {
+        try {
+          writer = new QueryLogWriter(s.queryLog.file, s.queryLog.mode);
+        } catch (e) {
+          send({ t: 'log', level: 'error', msg: `query log ${s.queryLog.file} cannot be opened, queries are not logged: ${(e as Error).message}` });
+        }
+      }
+      resolver = new Resolver(s, writer);
       const r = resolver;
       tcp = new TcpConnections({ idleMs: s.tcpIdleMs, maxConnections: s.tcpMaxConnections, handle: (msg, client) => r.handle(msg, client, true) });
       for (const f of early.splice(0)) f();
@@ -69,6 +78,10 @@ function onMessage(m: ToWorker, handle: unknown): void {
     case 'flush':
       resolver?.cache.flush();
       return;
+    case 'flushLog':
+      writer?.flush();
+      send({ t: 'logFlushed', id: m.id });
+      return;
     case 'resolved':
       send({ t: 'resolvedName', id: m.id, name: resolver?.resolved.lookup(m.client, m.remote, Date.now()) ?? null });
       return;
@@ -100,5 +113,10 @@ process.on('disconnect', () => {
   tcp?.closeAll();
   for (const s of udp) s.close();
   resolver?.close();
+  try {
+    writer?.close(1000);
+  } catch {
+    // The last second of the log is lost; the process ends anyway.
+  }
   process.exit(0);
 });
