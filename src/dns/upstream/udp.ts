@@ -23,6 +23,8 @@ interface Pending {
 class UdpChannel {
   readonly pending = new Map<number, Pending>();
   readonly sock: dgram.Socket;
+  /** Datagrams written before connect() completed (node refuses a send without address until then). */
+  private queue: Buffer[] | undefined = [];
 
   constructor(
     private readonly owner: UdpUpstream,
@@ -32,7 +34,23 @@ class UdpChannel {
     this.sock = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
     this.sock.on('message', (m: Buffer) => this.onMessage(m));
     this.sock.on('error', (e: Error) => this.failAll(e));
-    this.sock.connect(port, host);
+    this.sock.connect(port, host, () => {
+      const q = this.queue ?? [];
+      this.queue = undefined;
+      for (const b of q) this.write(b);
+    });
+  }
+
+  private write(b: Buffer): void {
+    const id = readId(b);
+    this.sock.send(b, (err) => {
+      const p = this.pending.get(id);
+      if (err && p !== undefined && p.sent === b) {
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        p.reject(new UpstreamError(`${this.owner.name}: ${err.message}`, 'network'));
+      }
+    });
   }
 
   private onMessage(m: Buffer): void {
@@ -83,13 +101,8 @@ class UdpChannel {
       }, timeoutMs),
     };
     this.pending.set(id, p);
-    this.sock.send(sent, (err) => {
-      if (err && this.pending.get(id) === p) {
-        this.pending.delete(id);
-        clearTimeout(p.timer);
-        reject(new UpstreamError(`${this.owner.name}: ${err.message}`, 'network'));
-      }
-    });
+    if (this.queue !== undefined) this.queue.push(sent);
+    else this.write(sent);
   }
 
   close(): void {
