@@ -52,3 +52,5 @@ export { dnsModule, dnsRef, type DnsView } from './module.js';
 export { dnsSection, type DnsConfig, type DnsListConfig } from './config.js';
 export type { DnsApi, DnsCounters, DnsEndpoints, DnsExplain, DnsListStatus, DnsListsResponse, DnsOptoutResponse, DnsQueryQuery, DnsStatus, DnsWorkerStatus } from './types.js';
 export { dnsMigrations } from './optout.js';
+export * from './wire/index.js';
+export * from './cache/index.js';
