@@ -54,3 +54,4 @@ export type { DnsApi, DnsCounters, DnsEndpoints, DnsExplain, DnsListStatus, DnsL
 export { dnsMigrations } from './optout.js';
 export * from './wire/index.js';
 export * from './cache/index.js';
+export * from './lists/index.js';
