@@ -176,8 +176,12 @@ export class IpIndex {
     return this;
   }
 
-  /** Applies changes in place: removals first, then additions (which replace), then the allowlist. */
+  /** Applies changes in place: removals first, then additions (which replace), then the allowlist. Throws IpIndexError on a bad value, changing nothing. */
   apply(delta: IpDelta): void {
+    // Checked first, so a delta with one bad value changes nothing (the sender's copy and ours stay equal).
+    for (const t of delta.remove) parseTargetText(t);
+    for (const e of delta.add) parseTargetText(e.target);
+    for (const a of delta.allow ?? []) parseTargetText(a.target);
     for (const t of delta.remove) {
       const [family, prefix] = parseTargetText(t);
       if (prefix === (family === 4 ? 32 : 128)) (family === 4 ? this.h4 : this.h6).delete(scratch, 0);
