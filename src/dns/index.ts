@@ -55,3 +55,4 @@ export { dnsMigrations } from './optout.js';
 export * from './wire/index.js';
 export * from './cache/index.js';
 export * from './lists/index.js';
+export { IpIndex, IpIndexError, type IpAllow, type IpDelta, type IpEntry, type IpHit, type IpIndexTransfer } from './ipindex/index.js';
