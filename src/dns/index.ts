@@ -23,3 +23,4 @@ export { QueryLogWriter, type QueryLogWriterOptions } from './querylog/writer.js
 export { DEFAULT_LIST_LIMIT, DEFAULT_TOP_LIMIT, QUERY_LOG_RETENTION, QueryLogReader, type PruneOptions, type PruneResult } from './querylog/reader.js';
 export { rcodeName, typeName } from './querylog/names.js';
 export { MAX_LOG_LIMIT, MAX_TOP_LIMIT, queryLogRoutes, type QueryLogRouteDeps } from './querylog/routes.js';
+export { startQueryLogMaintenance, type QueryLogMaintenance, type QueryLogMaintenanceLog, type QueryLogMaintenanceOptions } from './querylog/maintenance.js';
