@@ -146,7 +146,8 @@ export function randomReply(r: Prng, qname = randomName(r)): GenReply {
   const packet: Packet = {
     type: 'response',
     id: r.int(65536),
-    flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (r.chance(0.05) ? dnsPacket.TRUNCATED_RESPONSE : 0),
+    // dns-packet encodes the RCODE only from the low bits of flags.
+    flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (r.chance(0.05) ? dnsPacket.TRUNCATED_RESPONSE : 0) | RCODES[rcode]!,
     rcode,
     questions: [{ name: qname, type: 'A', class: 'IN' }],
     answers,
@@ -229,4 +230,61 @@ export function compressOwners(p: Packet): Buffer {
   out.writeUInt16BE((p.authorities ?? []).length, 8);
   out.writeUInt16BE((p.additionals ?? []).length, 10);
   return out;
+}
+
+export interface QueryOpts {
+  id?: number;
+  type?: string;
+  /** EDNS UDP size; undefined = no OPT record. */
+  edns?: number;
+  dnssecOk?: boolean;
+  cd?: boolean;
+  rd?: boolean;
+}
+
+/** A client's query as dig would send it, encoded by dns-packet. */
+export function queryMsg(name: string, o: QueryOpts = {}): Buffer {
+  const packet: Packet = {
+    type: 'query',
+    id: o.id ?? 0x1234,
+    flags: (o.rd === false ? 0 : dnsPacket.RECURSION_DESIRED) | (o.cd === true ? dnsPacket.CHECKING_DISABLED : 0),
+    questions: [{ name, type: (o.type ?? 'A') as Question['type'], class: 'IN' }],
+  };
+  if (o.edns !== undefined) {
+    packet.additionals = [{ type: 'OPT', name: '.', udpPayloadSize: o.edns, flags: o.dnssecOk === true ? dnsPacket.DNSSEC_OK : 0, options: [] } as unknown as Answer];
+  }
+  return dnsPacket.encode(packet);
+}
+
+/** An upstream's reply to `name`, encoded by dns-packet (OPT with 1232 when `edns`). */
+export function replyMsg(
+  name: string,
+  o: { id?: number; type?: string; rcode?: string; answers?: Answer[]; authorities?: Answer[]; edns?: boolean; tc?: boolean } = {},
+): Buffer {
+  const packet = {
+    type: 'response',
+    id: o.id ?? 0x1234,
+    flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (o.tc === true ? dnsPacket.TRUNCATED_RESPONSE : 0) | (RCODES[o.rcode ?? 'NOERROR'] ?? 0),
+    rcode: o.rcode ?? 'NOERROR',
+    questions: [{ name, type: o.type ?? 'A', class: 'IN' }],
+    answers: o.answers ?? [],
+    authorities: o.authorities ?? [],
+    additionals: o.edns === true ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] }] : [],
+  } as unknown as Packet;
+  return dnsPacket.encode(packet);
+}
+
+export function soa(zone: string, ttl: number, minimum: number): Answer {
+  return { type: 'SOA', name: zone, ttl, data: { mname: `ns1.${zone}`, rname: `hostmaster.${zone}`, serial: 2026120101, refresh: 7200, retry: 3600, expire: 1209600, minimum } };
+}
+
+/** The Extended DNS Error option of a decoded reply, if any. */
+export function edeOf(p: Packet): { code: number; text: string } | undefined {
+  const opt = (p.additionals ?? []).find((a) => a.type === 'OPT') as unknown as { options: { code: number; data: Buffer }[] } | undefined;
+  const o = opt?.options.find((x) => x.code === 15);
+  return o === undefined ? undefined : { code: o.data.readUInt16BE(0), text: o.data.subarray(2).toString('utf8') };
+}
+
+export function optOf(p: Packet): { udpPayloadSize: number; flags: number; extendedRcode: number } | undefined {
+  return (p.additionals ?? []).find((a) => a.type === 'OPT') as unknown as { udpPayloadSize: number; flags: number; extendedRcode: number } | undefined;
 }
