@@ -153,12 +153,12 @@ export async function labUp(opts: LabUpOptions = {}): Promise<Lab> {
     if (opts.startServers ?? true) {
       const servers = labServers(topo, { stateDir, feedsDir });
       const timeoutMs = opts.readyTimeoutMs ?? 20_000;
-      const starting: Promise<LabServerProcess>[] = servers.map((s) => startServer(s, stateDir, opts.serversScript, timeoutMs));
-      if (opts.dns ?? true) {
-        starting.push(startLabDns(topo, stateDir, timeoutMs));
-        await writeClientResolvConf(topo);
-      }
-      const started = await Promise.allSettled(starting);
+      const dns = opts.dns ?? true;
+      if (dns) await writeClientResolvConf(topo);
+      const started = await Promise.allSettled([
+        ...servers.map((s) => startServer(s, stateDir, opts.serversScript, timeoutMs)),
+        ...(dns ? [startLabDns(topo, stateDir, timeoutMs)] : []),
+      ]);
       for (const r of started) if (r.status === 'fulfilled') state.servers.push(r.value);
       await writeState(stateDir, state);
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
