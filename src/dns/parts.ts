@@ -9,7 +9,7 @@ export { parseQuery, blockedReply, errorReply, localReply, inspectAnswer, withId
 export { DnsCache } from './cache/index.js';
 export { DomainIndex, type ListMask } from './lists/index.js';
 export { UpstreamRouter, AllUpstreamsFailed } from './upstream/index.js';
-export { IpIndex, type IpEntry, type IpAllow, type IpHit, type IpIndexTransfer } from './ipindex/index.js';
+export { IpIndex, type IpEntry, type IpAllow, type IpHit, type IpIndexTransfer, type IpDelta, IpIndexFeed, type IpIndexUpdate } from './ipindex/index.js';
 export { ResolvedNames } from './interim/resolved.js';
 
 export function isWireError(x: unknown): x is WireError {

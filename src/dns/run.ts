@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { clientsRef, type LanDevice } from '../clients/index.js';
-import type { Decision } from '../decisions/index.js';
+import { OutboundView } from '../decisions/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
 import { parseListenAddress } from '../config/index.js';
 import { workerCount, type DnsConfig } from './config.js';
@@ -9,7 +9,7 @@ import { DnsLists } from './lists/index.js';
 import type { WorkerSettings } from './ipc.js';
 import type { DnsView } from './module.js';
 import { OptoutRepo } from './optout.js';
-import { IpIndex, type IpAllow, type IpEntry } from './parts.js';
+import { IpIndexFeed, type IpIndexUpdate } from './parts.js';
 import { QueryLogReader } from './querylog/reader.js';
 import { queryLogPath } from './querylog/schema.js';
 import { queryLogRoutes } from './querylog/routes.js';
@@ -46,13 +46,6 @@ export function workerSettings(c: DnsConfig, dataDir: string, listNames: readonl
     tcpIdleMs: 10_000,
     tcpMaxConnections: 1000,
   };
-}
-
-/** The outbound decisions and the allowlist as the answer check sees them. */
-function ipEntries(decisions: readonly Decision[]): IpEntry[] {
-  return decisions
-    .filter((d) => d.direction !== 'inbound')
-    .map((d) => ({ target: d.value, origin: d.origin, ...(d.scenario ? { scenario: d.scenario } : {}), ...(d.reason ? { reason: d.reason } : {}), decisionId: d.id, expiresAt: d.expiresAt }));
 }
 
 export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contribution<DnsApi>> {
@@ -99,25 +92,23 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
       clearTimeout(timer);
     }
 
-    // The answer check's IP index: rebuilt from the store, at most once a second, when decisions change.
+    // The answer check's IP index: built from the store's outbound decisions in steps, then deltas.
     let ipCount = 0;
-    const sendIps = () => {
-      const allow: IpAllow[] = ctx.decisions.listAllow().map((a) => ({ target: a.value, expiresAt: a.expiresAt }));
-      const index = IpIndex.build(ipEntries(ctx.decisions.list({})), allow);
-      ipCount = index.size.hosts + index.size.ranges;
-      sup.broadcast({ t: 'ips', index: index.toTransfer() });
-    };
-    sendIps();
-    let ipTimer: NodeJS.Timeout | undefined;
-    stops.push(
-      ctx.bus.subscribe('decisions.changed', () => {
-        ipTimer ??= setTimeout(() => {
-          ipTimer = undefined;
-          sendIps();
-        }, 1000);
-      }),
-    );
-    stops.push(() => ipTimer && clearTimeout(ipTimer));
+    const ipFeed = new IpIndexFeed(new OutboundView(ctx.store), ctx.bus, {
+      log: ctx.log,
+      onUpdate: (u: IpIndexUpdate) => {
+        const size = u.kind === 'snapshot' ? u.index.size : ipFeed.current()?.size;
+        if (size) ipCount = size.hosts + size.ranges;
+        if (u.kind === 'snapshot') sup.broadcast({ t: 'ips', index: u.index.toTransfer() }, false);
+        else sup.broadcast({ t: 'ipDelta', delta: u.delta }, false);
+      },
+    });
+    sup.replayWith('ips', () => {
+      const ix = ipFeed.current();
+      return ix ? { t: 'ips', index: ix.toTransfer() } : undefined;
+    });
+    await ipFeed.start();
+    stops.push(() => ipFeed.stop());
 
     // Groups and local names: from the config, the opt-outs and the LAN devices; again when a device shows up.
     const optout = new OptoutRepo(ctx.store);

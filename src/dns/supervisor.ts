@@ -120,7 +120,7 @@ export class Supervisor {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /** The latest snapshot of each kind, replayed to a (re)started worker. */
-  private readonly latest = new Map<ToWorker['t'], ToWorker>();
+  private readonly latest = new Map<ToWorker['t'], ToWorker | (() => ToWorker | undefined)>();
   private readonly qpsWindow: { t: number; q: number }[] = [];
   private readonly qpsTimer: NodeJS.Timeout;
 
@@ -214,7 +214,10 @@ export class Supervisor {
       });
       this.sendTo(child, { t: 'init', settings: this.o.settings });
       for (const b of this.bound) child.send({ t: 'udp', address: b.address } satisfies ToWorker, b.udp);
-      for (const m of this.latest.values()) this.sendTo(child, m);
+      for (const m of this.latest.values()) {
+        const msg = typeof m === 'function' ? m() : m;
+        if (msg) this.sendTo(child, msg);
+      }
     });
   }
 
@@ -264,6 +267,11 @@ export class Supervisor {
     child.send({ t: 'tcp' } satisfies ToWorker, sock, (e) => {
       if (e) sock.destroy();
     });
+  }
+
+  /** What a worker started later gets instead of the last message of this kind (e.g. the IP index as it is now). */
+  replayWith(kind: ToWorker['t'], make: () => ToWorker | undefined): void {
+    this.latest.set(kind, make);
   }
 
   /** To every worker now, and to every worker started later (the last message of each kind). */

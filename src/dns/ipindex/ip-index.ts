@@ -60,6 +60,21 @@ export class IpIndexError extends Error {
 
 const scratch = new Uint32Array(4);
 
+/**
+ * A clock read at most every 250 ms, for lookups that pass none: Date.now() cost ~0.1–0.9 µs per call on
+ * this project's VMs, as much as the lookup itself, and expiry is only kept to the second anyway.
+ */
+let coarse = 0;
+let coarseTimer: NodeJS.Timeout | undefined;
+function coarseNow(): number {
+  if (coarseTimer === undefined) {
+    coarse = Date.now();
+    coarseTimer = setInterval(() => (coarse = Date.now()), 250);
+    coarseTimer.unref();
+  }
+  return coarse;
+}
+
 /** Epoch ms → whole epoch seconds, rounded up (the kernel's timeouts are whole seconds too); 0 = never. */
 function expSec(ms: number | null | undefined): number {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return 0;
@@ -204,8 +219,11 @@ export class IpIndex {
     }
   }
 
-  /** Why this answer address is listed, or undefined (not listed, allowed, or not an address). */
-  lookup(ip: string, now = Date.now()): IpHit | undefined {
+  /**
+   * Why this answer address is listed, or undefined (not listed, allowed, or not an address). `now`: epoch
+   * ms; without it a clock refreshed every 250 ms is used.
+   */
+  lookup(ip: string, now = coarseNow()): IpHit | undefined {
     const v4 = parseV4(ip);
     if (v4 >= 0) return this.lookup4(v4, now);
     const f = parseV6(ip, scratch);
@@ -214,7 +232,7 @@ export class IpIndex {
     return undefined;
   }
 
-  lookup4(ip: number, now = Date.now()): IpHit | undefined {
+  lookup4(ip: number, now = coarseNow()): IpHit | undefined {
     const nowS = now / 1000;
     if (this.a4.segN > 0 || this.a4.overlay.length > 0) {
       if (this.a4.find4(ip, nowS) >= 0) return undefined;
@@ -232,7 +250,7 @@ export class IpIndex {
     return this.hit(`${v4Text(this.r4.start[e]!)}/${this.r4.prefix[e]}`, this.r4.labels[e]!, this.r4.ids[e]!);
   }
 
-  lookup6(w: Uint32Array, at = 0, now = Date.now()): IpHit | undefined {
+  lookup6(w: Uint32Array, at = 0, now = coarseNow()): IpHit | undefined {
     const nowS = now / 1000;
     if ((this.a6.segN > 0 || this.a6.overlay.length > 0) && this.a6.find6(w, at, nowS) >= 0) return undefined;
     const h = this.h6;
@@ -250,15 +268,14 @@ export class IpIndex {
 
   private hit(target: string, label: number, id: number): IpHit {
     const t = this.labelText;
+    // One object shape, optional fields left out rather than undefined (JSON and deepEqual stay clean).
+    const h: { target: string; origin: string; scenario?: string; reason?: string; decisionId?: number } = { target, origin: t[label * 3]! };
     const scenario = t[label * 3 + 1]!;
     const reason = t[label * 3 + 2]!;
-    return {
-      target,
-      origin: t[label * 3]!,
-      ...(scenario ? { scenario } : {}),
-      ...(reason ? { reason } : {}),
-      ...(id > 0 ? { decisionId: id } : {}),
-    };
+    if (scenario !== '') h.scenario = scenario;
+    if (reason !== '') h.reason = reason;
+    if (id > 0) h.decisionId = id;
+    return h;
   }
 
   /** Values held (hosts and ranges, both families) and allow entries. */

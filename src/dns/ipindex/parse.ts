@@ -114,28 +114,36 @@ export function v4Text(v: number): string {
 }
 
 export function v6Text(w: ArrayLike<number>, at = 0): string {
-  const g: number[] = [];
   for (let i = 0; i < 4; i++) {
     const x = w[at + i]! >>> 0;
-    g.push(x >>> 16, x & 0xffff);
+    wide[2 * i] = x >>> 16;
+    wide[2 * i + 1] = x & 0xffff;
   }
-  // Longest run of zero groups (at least two) becomes "::".
+  // Longest run of zero groups (at least two) becomes "::"; the first of equal runs wins (RFC 5952).
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
+    if (wide[i] !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && g[j] === 0) j++;
+    while (j < 8 && wide[j] === 0) j++;
     if (j - i > bestLen) {
       best = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      s += i === 0 ? '::' : ':';
+      i += bestLen - 1;
+      continue;
+    }
+    s += wide[i]!.toString(16);
+    if (i < 7) s += ':';
+  }
+  return s;
 }

@@ -40,6 +40,9 @@ function hostMask(p: number): number {
   return p <= 0 ? 0xffffffff : p >= 32 ? 0 : ((1 << (32 - p)) >>> 0) - 1;
 }
 
+/** Network mask of each IPv4 prefix length: a table read beats the branches of hostMask in the lookup loop. */
+const NET4 = Uint32Array.from({ length: 33 }, (_, p) => ~hostMask(p) >>> 0);
+
 function grown<T extends Uint32Array | Uint8Array | Int32Array>(a: T, need: number): T {
   if (a.length >= need) return a;
   const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2, 16));
@@ -62,6 +65,11 @@ export class RangeTable {
   segStart: Uint32Array;
   segEntry: Int32Array;
   overlay: number[] = [];
+  /**
+   * IPv4: for each /16, the first segment starting in it or later (65,537 entries). Narrows the binary
+   * search to one /16's segments, a few probes in memory close together instead of ~18 spread over MBs.
+   */
+  private bucket: Uint32Array | undefined;
   /** start words + prefix → entry; built on the first change that needs it (a worker may never need it). */
   private byKey: Map<string, number> | undefined;
 
@@ -81,6 +89,7 @@ export class RangeTable {
       this.segStart = state.segStart;
       this.segEntry = state.segEntry;
       this.overlay = [...state.overlay];
+      this.buckets();
       return;
     }
     this.start = new Uint32Array(0);
@@ -195,7 +204,7 @@ export class RangeTable {
     const s = this.start;
     const p = this.prefix;
     // Address order, wider blocks first at the same start: a parent comes before what it encloses.
-    if (W === 1) order.sort((a, b) => s[a]! - s[b]! || p[a]! - p[b]!);
+    if (W === 1) sortV4(order, s, p);
     else
       order.sort((a, b) => {
         for (let i = 0; i < 4; i++) {
@@ -295,6 +304,21 @@ export class RangeTable {
     this.segN = segN;
     this.segStart = segStart;
     this.segEntry = segEntry;
+    this.buckets();
+  }
+
+  private buckets(): void {
+    if (this.words !== 1 || this.segN < 256) {
+      this.bucket = undefined;
+      return;
+    }
+    const b = new Uint32Array(65537);
+    let seg = 0;
+    for (let k = 0; k <= 65536; k++) {
+      while (seg < this.segN && this.segStart[seg]! >>> 16 < k) seg++;
+      b[k] = seg;
+    }
+    this.bucket = b;
   }
 
   private expired(e: number, nowS: number): boolean {
@@ -307,7 +331,13 @@ export class RangeTable {
     const ss = this.segStart;
     let lo = 0;
     let hi = this.segN - 1;
-    let seg = -1;
+    const bk = this.bucket;
+    if (bk !== undefined) {
+      const k = ip >>> 16;
+      lo = bk[k]!;
+      hi = bk[k + 1]! - 1;
+    }
+    let seg = lo - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (ss[mid]! <= ip) {
@@ -318,10 +348,15 @@ export class RangeTable {
     let best = seg < 0 ? -1 : this.segEntry[seg]!;
     while (best >= 0 && (this.alive[best] === 0 || this.expired(best, nowS))) best = this.parent[best]!;
     const ov = this.overlay;
+    if (ov.length === 0) return best;
+    let bestP = best < 0 ? -1 : this.prefix[best]!;
     for (let k = 0; k < ov.length; k++) {
       const o = ov[k]!;
       const p = this.prefix[o]!;
-      if ((best < 0 || p > this.prefix[best]!) && ((ip & ~hostMask(p)) >>> 0) === this.start[o] && !this.expired(o, nowS)) best = o;
+      if (p > bestP && ((ip & NET4[p]!) >>> 0) === this.start[o] && !this.expired(o, nowS)) {
+        best = o;
+        bestP = p;
+      }
     }
     return best;
   }
@@ -357,6 +392,29 @@ export class RangeTable {
     for (let i = 0; i < 4; i++) if (((w[at + i]! & ~hostMask(p - 32 * i)) >>> 0) !== this.start[e * 4 + i]) return false;
     return true;
   }
+}
+
+/**
+ * Sorts IPv4 block indexes by (start, prefix) with the engine's native numeric sort: each becomes one 64-bit
+ * key, start in the high word, prefix and index in the low one (a comparator sort of 100k took ~10× longer).
+ */
+function sortV4(order: number[], start: Uint32Array, prefix: Uint8Array): void {
+  const n = order.length;
+  if (n >= 1 << 24) {
+    order.sort((a, b) => start[a]! - start[b]! || prefix[a]! - prefix[b]!);
+    return;
+  }
+  const keys = new BigUint64Array(n);
+  const words = new Uint32Array(keys.buffer);
+  const hi = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+  for (let i = 0; i < n; i++) {
+    const e = order[i]!;
+    words[2 * i + hi] = start[e]!;
+    words[2 * i + (1 - hi)] = ((prefix[e]! << 24) | i) >>> 0;
+  }
+  keys.sort();
+  const copy = order.slice();
+  for (let i = 0; i < n; i++) order[i] = copy[words[2 * i + (1 - hi)]! & 0xffffff]!;
 }
 
 function sameStart(a: Uint32Array, ia: number, b: Uint32Array, ib: number, W: number): boolean {

@@ -1,4 +1,4 @@
-import { AllUpstreamsFailed, blockedReply, buildQuery, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamRouter, wireErrorReply, type IpIndexTransfer, type Query } from '../parts.js';
+import { AllUpstreamsFailed, blockedReply, buildQuery, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamRouter, wireErrorReply, type IpDelta, type IpIndexTransfer, type Query } from '../parts.js';
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';
 import type { GroupTable, LocalHost, WorkerSettings } from '../ipc.js';
 import { emptyCounters, type DnsCounters, type DnsExplain } from '../types.js';
@@ -68,6 +68,10 @@ export class Resolver {
 
   setIps(t: IpIndexTransfer): void {
     this.ips = IpIndex.fromTransfer(t);
+  }
+
+  applyIps(d: IpDelta): void {
+    this.ips.apply(d);
   }
 
   setGroups(t: GroupTable): void {

@@ -69,6 +69,9 @@ function onMessage(m: ToWorker, handle: unknown): void {
     case 'ips':
       resolver?.setIps(m.index);
       return;
+    case 'ipDelta':
+      resolver?.applyIps(m.delta);
+      return;
     case 'groups':
       resolver?.setGroups(m.table);
       return;
