@@ -55,7 +55,7 @@ export type ToWorker =
   | { readonly t: 'groups'; readonly table: GroupTable }
   | { readonly t: 'local'; readonly hosts: readonly LocalHost[] }
   | { readonly t: 'explain'; readonly id: number; readonly name: string; readonly qtype: string; readonly client: string }
-  | { readonly t: 'resolved'; readonly id: number; readonly client: string; readonly remote: string }
+  | { readonly t: 'resolved'; readonly id: number; readonly pairs: readonly { readonly client: string; readonly remote: string }[] }
   | { readonly t: 'flush' }
   | { readonly t: 'flushLog'; readonly id: number };
 
@@ -68,6 +68,6 @@ export type FromWorker =
       readonly upstreams: readonly UpstreamHealth[];
     }
   | { readonly t: 'explained'; readonly id: number; readonly result: DnsExplain }
-  | { readonly t: 'resolvedName'; readonly id: number; readonly name: string | null }
+  | { readonly t: 'resolvedName'; readonly id: number; readonly names: readonly (string | null)[] }
   | { readonly t: 'logFlushed'; readonly id: number }
   | { readonly t: 'log'; readonly level: 'warn' | 'error' | 'info'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> };

@@ -184,7 +184,7 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
         if (logRoutes) await app.register(logRoutes);
       },
       ...(kernel ? { kernel } : {}),
-      provides: { domainFor: (client, remote) => sup.resolvedName(client, remote) },
+      provides: { domainsFor: (pairs) => sup.resolvedNames(pairs) },
       status: () => {
         const t = sup.totals();
         return { listen: sup.addresses().join(' '), workers: sup.pids().length, queries: t.queries, blocked: t.blocked, cached: t.cached, qps: sup.qps() };

@@ -300,11 +300,18 @@ export class Supervisor {
     return r.result;
   }
 
-  /** The name a client resolved to reach `remote`: every worker is asked (any of them may have answered it). */
-  async resolvedName(client: string, remote: string): Promise<string | undefined> {
-    const answers = await Promise.all(this.live().map((c) => this.ask(c, (id) => ({ t: 'resolved', id, client, remote }), 500)));
-    for (const a of answers) if (a?.t === 'resolvedName' && a.name) return a.name;
-    return undefined;
+  /** The names clients resolved to reach these remotes: every worker is asked (any of them may have answered). */
+  async resolvedNames(pairs: readonly { readonly client: string; readonly remote: string }[], timeoutMs = 250): Promise<(string | undefined)[]> {
+    const out: (string | undefined)[] = pairs.map(() => undefined);
+    if (pairs.length === 0) return out;
+    const answers = await Promise.all(this.live().map((c) => this.ask(c, (id) => ({ t: 'resolved', id, pairs }), timeoutMs)));
+    for (const a of answers) {
+      if (a?.t !== 'resolvedName') continue;
+      a.names.forEach((n, i) => {
+        if (n && out[i] === undefined) out[i] = n;
+      });
+    }
+    return out;
   }
 
   /** Makes every worker write its buffered query-log rows now. */

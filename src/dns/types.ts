@@ -76,8 +76,8 @@ export interface DnsExplain {
 
 /** What the dns module offers other modules (the firewall's block report asks for the domain). */
 export interface DnsApi {
-  /** The name a LAN client resolved to reach `remote`, if a worker still remembers it. */
-  domainFor(client: string, remote: string): Promise<string | undefined>;
+  /** The names LAN clients resolved to reach these remotes, in order; undefined where no worker remembers. */
+  domainsFor(pairs: readonly { readonly client: string; readonly remote: string }[]): Promise<readonly (string | undefined)[]>;
 }
 
 export interface DnsListsResponse {
