@@ -173,7 +173,7 @@ export class DnsLists {
       const got = await fetchFeed(spec, s.fetchState, {
         ...this.deps.fetchOptions,
         // Each attempt starts over with a fresh parser; the text goes straight into it as it arrives.
-        textSink: () => (parser = new DomainListParser(cfg.format)),
+        textSink: () => (parser = new DomainListParser(cfg.format, { expectedNames: s.parsed?.names ?? 0 })),
       });
       if (got.status === 'not_modified') {
         s.lastRefreshAt = clock.now();
