@@ -20,6 +20,7 @@ const dirs: string[] = [];
 before(async () => {
   server = createServer((req, res) => {
     requests++;
+    if (req.url === '/hang') return; // a mirror that accepts the connection and never answers
     const etag = `"${Buffer.from(body).length}-${status}-${body.slice(-20).replace(/[^a-z0-9]/g, '')}"`;
     if (status === 200 && req.headers['if-none-match'] === etag) {
       res.writeHead(304).end();
@@ -38,14 +39,14 @@ after(() => {
 const hosts = (n: number): string => Array.from({ length: n }, (_, i) => `0.0.0.0 ad${i}.example`).join('\n') + '\n';
 const HTML_PAGE = '<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<h1>Bad Gateway</h1>\n<p>The upstream server is down.</p>\n</body>\n</html>\n';
 
-function setup(extra: { allowPath?: string } = {}) {
+function setup(extra: { allowPath?: string; path?: string; timeout?: number } = {}) {
   const clock = new ManualClock(0);
   const warnings: string[] = [];
   const log = { info: () => {}, warn: (_o: object, m: string) => warnings.push(m), error: () => {} };
   const scheduler = createScheduler({ clock, log });
   const indexes: DomainIndex[] = [];
-  const common = { refresh: 3_600_000, timeout: 5_000, max_shrink: 0.5, category: 'ads' };
-  const blocklists: DnsListConfig[] = [{ name: 'ads', type: 'url', url: `${base}/hosts`, format: 'hosts', ...common }];
+  const common = { refresh: 3_600_000, timeout: extra.timeout ?? 5_000, max_shrink: 0.5, category: 'ads' };
+  const blocklists: DnsListConfig[] = [{ name: 'ads', type: 'url', url: `${base}${extra.path ?? '/hosts'}`, format: 'hosts', ...common }];
   const allowlists: DnsListConfig[] = extra.allowPath ? [{ name: 'mine', type: 'file', path: extra.allowPath, format: 'domains', ...common }] : [];
   const lists = new DnsLists({ blocklists, allowlists }, { scheduler, log, onIndex: (i) => indexes.push(i), fetchOptions: { retries: 0 } });
   return { clock, scheduler, lists, indexes, warnings };
@@ -139,6 +140,18 @@ describe('DnsLists: download, guard, schedule', () => {
       await lists.stop();
       await scheduler.stop();
     }
+  });
+
+  it('stop() cancels a download in progress instead of waiting out its timeout', async () => {
+    const { lists, scheduler } = setup({ path: '/hang', timeout: 120_000 });
+    const running = lists.refresh('ads');
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    await lists.stop();
+    const [s] = await running;
+    assert.ok(Date.now() - t0 < 60_000, 'stop returned long before the 120 s timeout');
+    assert.match(s?.lastError ?? '', /cancelled while fetching/);
+    await scheduler.stop();
   });
 
   it('more than 32 lists or a name used twice is refused at construction', () => {

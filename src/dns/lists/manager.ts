@@ -78,6 +78,8 @@ export class DnsLists {
   private rebuilding: Promise<void> | undefined;
   private dirty = false;
   private stopped = false;
+  /** Cancels downloads in progress at stop(): a shutdown must not wait out a slow mirror's timeout. */
+  private readonly abort = new AbortController();
 
   constructor(cfg: DnsListsConfig, private readonly deps: DnsListsDeps) {
     const ids = assignListIds(cfg.blocklists, cfg.allowlists);
@@ -132,6 +134,7 @@ export class DnsLists {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     await Promise.all(this.states.map((s) => s.job?.stop()));
     await this.rebuilding;
   }
@@ -172,8 +175,9 @@ export class DnsLists {
       const spec = { name: cfg.name, type: cfg.type, timeout: cfg.timeout, ...(cfg.type === 'url' ? { url: cfg.url } : { path: cfg.path }) };
       const got = await fetchFeed(spec, s.fetchState, {
         ...this.deps.fetchOptions,
+        signal: this.abort.signal,
         // Each attempt starts over with a fresh parser; the text goes straight into it as it arrives.
-        textSink: () => (parser = new DomainListParser(cfg.format)),
+        textSink: () => (parser = new DomainListParser(cfg.format, { expectedNames: s.parsed?.names ?? 0 })),
       });
       if (got.status === 'not_modified') {
         s.lastRefreshAt = clock.now();

@@ -37,6 +37,8 @@ export interface ParsedDomainList {
 export interface DomainParseOptions {
   /** How many skipped lines to keep as samples. Default 10. */
   readonly sampleLimit?: number;
+  /** Names expected (the list's previous size): sizes the table once instead of growing it. */
+  readonly expectedNames?: number;
 }
 
 const SAMPLE_TEXT_MAX = 120;
@@ -52,7 +54,7 @@ const MAX_LINE = 64 * 1024;
 export class DomainListParser implements RuleSink {
   private readonly lineParser: DomainLineParser;
   private readonly sampleLimit: number;
-  private readonly set = new RuleSet();
+  private readonly set: RuleSet;
   private readonly scratch = suffixScratch();
   private readonly samples: LineSample[] = [];
   private readonly unsupportedSamples: LineSample[] = [];
@@ -75,6 +77,7 @@ export class DomainListParser implements RuleSink {
     if (parser === undefined) throw new Error(`unknown domain list format ${JSON.stringify(format)} (known: ${Object.keys(LINE_PARSERS).join(', ')})`);
     this.lineParser = parser;
     this.sampleLimit = opts.sampleLimit ?? 10;
+    this.set = new RuleSet(opts.expectedNames);
   }
 
   push(chunk: string): void {

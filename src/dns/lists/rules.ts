@@ -27,14 +27,29 @@ export interface RuleArrays {
 
 /** A growing set of (hash, flags) with deduplication, for the parser. */
 export class RuleSet {
-  private keys = new Uint32Array(2 * 1024);
-  private flags = new Uint8Array(1024);
-  private mask = 1023;
+  private keys: Uint32Array;
+  private flags: Uint8Array;
+  private mask: number;
+  /**
+   * Slots come from the hash's top bits, as in the index: compact() then lists names in nearly the order
+   * the index places them, so building the index writes its table front to back instead of at random.
+   */
+  private shift: number;
   private used = 0;
   /** Rules (name + flag) added; a name with two flags counts twice. */
   private ruleCount = 0;
   blockRules = 0;
   allowRules = 0;
+
+  /** `expected`: names likely to come (a list's previous size), so a refresh does not rehash on the way. */
+  constructor(expected = 0) {
+    let cap = 1024;
+    while (cap * 3 < expected * 4 + 4) cap *= 2;
+    this.keys = new Uint32Array(2 * cap);
+    this.flags = new Uint8Array(cap);
+    this.mask = cap - 1;
+    this.shift = 32 - Math.log2(cap);
+  }
 
   get size(): number {
     return this.used;
@@ -47,7 +62,7 @@ export class RuleSet {
   /** Adds one rule; false when the list already had it (a duplicate line). */
   add(hi: number, lo: number, flag: number): boolean {
     if ((this.used + 1) * 4 > (this.mask + 1) * 3) this.grow();
-    let i = hi & this.mask;
+    let i = hi >>> this.shift;
     for (;;) {
       const klo = this.keys[2 * i + 1]!;
       if (klo === 0) {
@@ -100,11 +115,12 @@ export class RuleSet {
     this.keys = new Uint32Array(2 * cap);
     this.flags = new Uint8Array(cap);
     this.mask = cap - 1;
+    this.shift = 32 - Math.log2(cap);
     for (let i = 0; i < oldFlags.length; i++) {
       const lo = oldKeys[2 * i + 1]!;
       if (lo === 0) continue;
       const hi = oldKeys[2 * i]!;
-      let j = hi & this.mask;
+      let j = hi >>> this.shift;
       while ((this.keys[2 * j + 1]!) !== 0) j = (j + 1) & this.mask;
       this.keys[2 * j] = hi;
       this.keys[2 * j + 1] = lo;
