@@ -58,3 +58,4 @@ export * from './lists/index.js';
 export { IpIndex, IpIndexError, type IpAllow, type IpDelta, type IpEntry, type IpHit, type IpIndexTransfer } from './ipindex/index.js';
 export { startQueryLogMaintenance, type QueryLogMaintenance, type QueryLogMaintenanceLog, type QueryLogMaintenanceOptions } from './querylog/maintenance.js';
 export { IpIndexFeed, type IpIndexFeedOptions, type IpIndexSource, type IpIndexUpdate } from './ipindex/index.js';
+export { addressKey, GRACE_SEC, ResolvedNames, type ResolvedNamesOptions, type ResolvedPair } from './resolved/index.js';
