@@ -24,3 +24,4 @@ export { SITE_MARKER, SITE_HEADER } from './pages.js';
 export { CLI_PATH, deepMerge, LabGateway, labGatewayConfig, waitForDaemon, type CliResult } from './gateway-runner.js';
 export { labNames, labZoneFile, nsdConfig, clientResolvConf, BAD_RANGE_MEMBER, ZONE_TTL, ZONE_NEGATIVE_TTL, type LabNames } from './zone.js';
 export { labDnsAnswers, DNS_SERVER_NAME } from './lab-dns.js';
+export { lookupFrom, parseDig, describeLookup, type LookupResult } from './lookup.js';

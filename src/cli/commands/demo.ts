@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { labDown, labUp } from '../../lab/index.js';
 import { closeProbes, connectFrom, httpGetFrom } from '../../lab/index.js';
 import { LabGateway, labGatewayConfig } from '../../lab/index.js';
-import { feedUrl } from '../../lab/index.js';
+import { feedUrl, labNames, lookupFrom, describeLookup, run } from '../../lab/index.js';
 import type { BlockEvent } from '../../api/index.js';
 import { formatBlocks } from './blocks.js';
 
@@ -12,10 +12,20 @@ const PREFIX = 'gh';
 
 const say = (s: string) => console.log(`\n== ${s}`);
 
-/** A small list served by the lab's "internet", loaded as a feed: the demo's block names it as the reason. */
-const DEMO_FEED = `# demo phishing/malware list served from the lab internet
-203.0.113.66 # fake amazon login page
+/**
+ * A small list served by the lab's "internet", loaded as a feed: the demo's block names it as the reason.
+ * It starts without the fake Amazon server; the demo "updates" it after a resident has looked the name up.
+ */
+const DEMO_FEED_START = `# demo phishing/malware list served from the lab internet
 203.0.113.0/28
+`;
+const DEMO_FEED = `${DEMO_FEED_START}203.0.113.66 # fake amazon login page
+`;
+
+/** An ad list in domains format (each name and everything below it), also served by the lab internet. */
+const DEMO_ADS = `# demo ad/tracker list
+adnet.example
+tracker.example
 `;
 
 /**
@@ -29,15 +39,32 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
   say('building the lab: two LAN clients, a gateway, and a simulated internet (no route to the real one)');
   const lab = await labUp({ prefix: PREFIX });
   const topo = lab.topology;
-  await writeFile(join(lab.feedsDir, 'demo-phishing.txt'), DEMO_FEED);
+  await writeFile(join(lab.feedsDir, 'demo-phishing.txt'), DEMO_FEED_START);
+  await writeFile(join(lab.feedsDir, 'demo-ads.txt'), DEMO_ADS);
   const lanGw = topo.gateway.lanIpv4;
+  const names = labNames(topo);
   const gw = new LabGateway(topo, DEMO_DIR, {
     ...labGatewayConfig(topo, DEMO_DIR),
     feeds: [{ name: 'demo_phishing', type: 'url', url: feedUrl(topo, 'demo-phishing.txt'), format: 'plain', direction: 'outbound', refresh: '10m' }],
     lapi: { listen: `${lanGw}:8081` },
     mirror: { listen: `${lanGw}:41412`, endpoints: [{ path: '/security/blocklist', format: 'plain_text', auth: 'ip_based', trusted_ips: [topo.networks.lan4] }] },
+    // The LAN's resolver: the clients' resolv.conf names the gateway (see lab/zone.ts); the lab internet's
+    // NSD is the upstream. bob-phone has opted out of ad blocking; the security checks stay on for him.
+    dns: {
+      listen: [`${lanGw}:53`, `[${topo.gateway.lanIpv6}]:53`],
+      upstreams: [topo.dns.authoritative.ipv4],
+      blocklists: [{ name: 'demo_ads', type: 'url', url: feedUrl(topo, 'demo-ads.txt'), format: 'domains', category: 'ads', refresh: '10m' }],
+      groups: [{ name: 'optout', clients: ['bob-phone', topo.clients[1].ipv4, topo.clients[1].ipv6], blocklists: [] }],
+      redirect_lan: true,
+    },
   });
   const c1 = topo.namespaces.c1;
+  const c2 = topo.namespaces.c2;
+  const lookup = async (ns: string, who: string, name: string, type = 'A') => {
+    const r = await lookupFrom(ns, name, type);
+    console.log(`${who}: dig ${name}${type === 'A' ? '' : ` ${type}`} → ${describeLookup(r)}`);
+    return r;
+  };
   const phish = topo.sites.phishing;
   const legit = topo.sites.legit;
   let stopping = false;
@@ -66,6 +93,14 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
     }
     console.log((await must(gw.cli(['feeds', 'list']))).stdout.trim());
 
+    say(`alice-laptop opens the link in a phishing mail: her laptop asks Gatehouse for ${names.phishing}`);
+    console.log('(not listed yet: Gatehouse resolves it, and remembers that alice-laptop got this address for this name)');
+    await lookup(c1, 'alice-laptop', names.phishing);
+
+    say('minutes later the phishing feed lists the fake Amazon server (gatehouse feeds refresh demo_phishing)');
+    await writeFile(join(lab.feedsDir, 'demo-phishing.txt'), DEMO_FEED);
+    console.log((await must(gw.cli(['feeds', 'refresh', 'demo_phishing']))).stdout.trim());
+
     say('loading more reputation data: an attacker banned by hand, and a small list file');
     await must(gw.cli(['decisions', 'add', topo.attacker.ipv4, '--reason', 'SIP/SSH brute force', '--direction', 'inbound', '--duration', '24h']));
     const listFile = join(DEMO_DIR, 'import.txt');
@@ -73,7 +108,7 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
     console.log((await must(gw.cli(['decisions', 'import', listFile, '--reason', 'demo list']))).stdout.trim());
     console.log((await must(gw.cli(['decisions', 'list']))).stdout.trim());
 
-    say('a resident clicks the phishing link, twice');
+    say('alice-laptop clicks the phishing link, twice (her browser still has the address)');
     for (let i = 0; i < 2; i++) {
       const r = await connectFrom(c1, { host: phish.ipv4, port: phish.httpPort, timeoutMs: 3000, bannerWaitMs: 0 });
       console.log(`alice-laptop → ${phish.ipv4}:${phish.httpPort} : ${r.outcome} after ${r.ms} ms`);
@@ -88,6 +123,24 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
       const r = await connectFrom(topo.namespaces.inet, { host: topo.gateway.wanIpv4, port, sourceAddress: topo.attacker.ipv4, timeoutMs: 1500, bannerWaitMs: 0 });
       console.log(`${topo.attacker.ipv4} → ${topo.gateway.wanIpv4}:${port} : ${r.outcome}`);
     }
+
+    say(`a new lookup of ${names.phishing} is refused by the resolver itself: its answer is a listed address`);
+    await lookup(c1, 'alice-laptop', names.phishing);
+
+    say('ads: the demo_ads list blocks the ad network and everything below it (and CNAME cloaking)');
+    await lookup(c1, 'alice-laptop', names.adName);
+    await lookup(c1, 'alice-laptop', names.cloaked);
+    await lookup(c1, 'alice-laptop', names.legit);
+
+    say('bob-phone has opted out of ad blocking: he gets the ad, but still not the phishing site');
+    await lookup(c2, 'bob-phone', names.adName);
+    const ad = await run('ip', ['netns', 'exec', c2, 'curl', '-s', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', `http://${names.adName}/`]).catch((e: Error) => ({ stdout: e.message }));
+    console.log(`bob-phone: curl http://${names.adName}/ → HTTP ${ad.stdout.trim()}`);
+    await lookup(c2, 'bob-phone', names.phishing);
+
+    say(`a device with a hard-coded resolver (${topo.dns.publicResolver.ipv4}) is filtered too (dns.redirect_lan)`);
+    const hard = await lookupFrom(c1, names.adName, 'A', topo.dns.publicResolver.ipv4);
+    console.log(`alice-laptop: dig @${topo.dns.publicResolver.ipv4} ${names.adName} → ${describeLookup(hard)}`);
 
     say('a second firewall on the LAN downloads the blocklist mirror');
     const mirror = await httpGetFrom(topo.namespaces.c2, `http://${lanGw}:41412/security/blocklist`, 3000);
@@ -109,6 +162,9 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
         `  npx gatehouse explain ${phish.ipv4} ${c}`,
         `  npx gatehouse decisions add ${legit.ipv4} --reason test ${c}`,
         `  nsenter --net=/run/netns/${c1} curl -m 3 http://${legit.ipv4}/     # a LAN client`,
+        `  ip netns exec ${c1} curl -m 3 http://${names.legit}/     # by name: the client's resolver is Gatehouse`,
+        `  ip netns exec ${c1} dig ${names.adName}     # blocked: NXDOMAIN with the reason (EDE)`,
+        `  npx gatehouse dns log ${c}     # what the LAN looked up`,
         `  npx gatehouse allow add ${legit.ipv4} ${c}`,
         `  npx gatehouse feeds list ${c}`,
         `  npx gatehouse bouncers add my-firewall ${c}     # a CrowdSec bouncer key for http://${lanGw}:8081/`,
