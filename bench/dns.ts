@@ -8,7 +8,7 @@
  *
  * The method is ../shared/research/dns-anchors.md's (its harness is not part of the project); see bench/README.md.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -179,13 +179,9 @@ export async function runDnsBench(argv: readonly string[]): Promise<number> {
 // ---------------------------------------------------------------------------------------------- inside
 
 function version(cmd: string, args: string[], re: RegExp): string {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return re.exec(out)?.[1] ?? '?';
-  } catch (e) {
-    const out = `${(e as { stdout?: string }).stdout ?? ''}${(e as { stderr?: string }).stderr ?? ''}`;
-    return re.exec(out)?.[1] ?? '?';
-  }
+  // Some print their version on stderr, some exit non-zero after printing it.
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return re.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? '?';
 }
 
 function environment(o: DnsBenchOptions, load: number[]): EnvInfo {
