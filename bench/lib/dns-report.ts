@@ -92,6 +92,7 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
     `loadavg at start ${env.loadStart.join(' ')}; at end ${env.loadEnd?.join(' ') ?? '?'}`, '```', '');
   if (env.loadStart[0]! > 0.5) out.push(`**Warning: the machine was loaded at the start (1-min loadavg ${env.loadStart[0]}): qps figures are noisy; compare CPU µs per query first, and only servers of this run.**`, '');
 
+  out.push('Like-for-like: Gatehouse answers from `dns.workers` resolver processes (default: one per CPU, here 2), so `unbound-2t` (num-threads 2) is its like-for-like anchor; `unbound` (num-threads 1) is the setting of the recorded anchors (dns-anchors.md); dnsdist is multi-threaded by design. dnsperf, NSD and the server share the same CPUs.', '');
   out.push('## Startup and memory', '',
     'Startup: spawn → first blocked name answered as blocked (probe every 50 ms; lists written before the clock starts). RSS after 1 s idle and at the end; peak = VmHWM. Gatehouse: daemon + resolver workers summed (parts below).', '',
     '| server | startup | RSS idle | peak at start | RSS at end | peak at end |', '|---|---:|---:|---:|---:|---:|');
@@ -159,6 +160,8 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
     out.push('');
   }
 
+  out.push(...goals(results, classes), '');
+
   const errors = results.filter((r) => r.error);
   if (errors.length > 0) out.push('## Errors', '', ...errors.map((r) => `- ${r.name}: ${r.error}`), '');
 
@@ -166,4 +169,33 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
   for (const r of results) for (const c of classes) if (r.max[c]?.length) out.push(`- ${rcodeNote(r, c, r.max[c]!)}`);
   out.push('');
   return out.join('\n');
+}
+
+const mark = (ok: boolean | undefined): string => (ok === undefined ? '?' : ok ? '✓' : '✗');
+
+/** Issue #10's goals, per Gatehouse server, against this run's dnsdist. */
+function goals(results: readonly ServerResult[], classes: readonly QueryClass[]): string[] {
+  const dd = results.find((r) => r.name === 'dnsdist');
+  const out = ['## Goals (issue #10)', ''];
+  for (const g of results.filter((r) => r.gatehouse)) {
+    const row: string[] = [];
+    for (const c of classes.filter((x) => x !== 'mix')) {
+      const a = med(g.max[c], 'qps');
+      const b = med(dd?.max[c], 'qps');
+      row.push(`${c} qps ≥ dnsdist: ${mark(a !== undefined && b !== undefined ? a >= b : undefined)} (${n0(a)} vs ${n0(b)})`);
+    }
+    row.push(`startup < 3 s: ${mark(g.startupMs === undefined ? undefined : g.startupMs < 3000)} (${g.startupMs === undefined ? '-' : (g.startupMs / 1000).toFixed(2)} s)`);
+    row.push(`resolver memory < 150 MB (daemon + workers, RSS idle): ${mark(g.idle ? g.idle.rssKb < 150 * 1024 : undefined)} (${mb(g.idle?.rssKb)})`);
+    for (const c of ['blocked', 'cached'] as const) {
+      const l = g.latency[c];
+      row.push(`p99 < 1 ms at the fixed rate, ${c}: ${mark(l ? l.p99 < 1 : undefined)} (${ms3(l?.p99)} ms)`);
+    }
+    const ip = g.ipcheck;
+    if (ip && !ip.error) {
+      const d = med(ip.after.uncached, 'cpuUsPerQuery')! - med(ip.before.uncached, 'cpuUsPerQuery')!;
+      row.push(`answer-IP check < 1 µs/query: ${mark(Number.isNaN(d) ? undefined : d < 1)} (${Number.isNaN(d) ? '-' : d.toFixed(1)} µs, uncached; see the spread of the runs)`);
+    }
+    out.push(`- **${g.name}**: ${row.join('; ')}`);
+  }
+  return out;
 }
