@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real CrowdSec peers used by the e2e tests (Debian 12 packages):
-#   crowdsec 1.4.6 (LAPI, agent, cscli) and crowdsec-firewall-bouncer (nftables).
+# Installs the real peers used by the e2e tests and benchmarks (Debian 12 packages):
+#   crowdsec 1.4.6 (LAPI, agent, cscli) and crowdsec-firewall-bouncer (nftables);
+#   the DNS anchors and tools: nsd (the lab's authoritative server), unbound, dnsmasq-base (the binary
+#   only: the `dnsmasq` package would add a system service), dnsdist, dnsperf, dig (bind9-dnsutils), kdig.
 # Idempotent; run as root on a fresh Debian 12 (CI) or a developer machine.
 #
 # Offline rules:
@@ -8,7 +10,8 @@
 #    /etc/crowdsec/online_api_credentials.yaml is non-empty (README.Debian): we write a comment there first.
 #  - services must not start: a policy-rc.d that denies every start is in place during the install,
 #    and afterwards any daemon the postinst managed to start is stopped (systemd or not), so no system
-#    crowdsec listens on 127.0.0.1:8080 and no system bouncer touches the host's nftables ruleset.
+#    crowdsec listens on 127.0.0.1:8080, no system bouncer touches the host's nftables ruleset, and no
+#    system nsd/unbound/dnsdist holds port 53 on the host (the tests start their own, with private configs).
 #  - every step that might wait on the network runs under `timeout`.
 set -euo pipefail
 
@@ -20,11 +23,12 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-PKGS=(crowdsec crowdsec-firewall-bouncer nftables)
+DNS_PKGS=(nsd unbound dnsmasq-base dnsdist dnsperf bind9-dnsutils knot-dnsutils)
+PKGS=(crowdsec crowdsec-firewall-bouncer nftables "${DNS_PKGS[@]}")
 # Debian 12 ships one crowdsec-firewall-bouncer package (nftables + iptables backends); newer
 # releases split it into -nftables / -iptables flavours: prefer the nftables one when it exists.
 if apt-cache show crowdsec-firewall-bouncer-nftables >/dev/null 2>&1; then
-  PKGS=(crowdsec crowdsec-firewall-bouncer-nftables nftables)
+  PKGS=(crowdsec crowdsec-firewall-bouncer-nftables nftables "${DNS_PKGS[@]}")
 fi
 
 all_installed() {
@@ -64,7 +68,7 @@ fi
 timeout 120 dpkg --configure -a
 
 # 4. Stop and disable whatever the packages would run as system services.
-UNITS=(crowdsec.service crowdsec-firewall-bouncer.service)
+UNITS=(crowdsec.service crowdsec-firewall-bouncer.service nsd.service unbound.service unbound-resolvconf.service dnsdist.service)
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
   for u in "${UNITS[@]}"; do
     timeout 30 systemctl stop "$u" 2>/dev/null || true
@@ -79,12 +83,15 @@ else
 fi
 
 # Kill system daemons by exact executable, only those using the *system* config: the e2e tests run their
-# own private crowdsec/bouncer processes with `-c <private config>` and must not be touched.
+# own private crowdsec/bouncer/nsd/unbound/dnsdist processes with `-c <private config>` (dnsdist: `-C`)
+# and must not be touched.
 kill_system_daemon() {
-  local exe=$1 syscfg=$2 pid cmdline
-  for pid in $(pgrep -x "$(basename "$exe")" 2>/dev/null || true); do
+  local exe=$1 syscfg=$2 flag=${3:--c} pid cmdline
+  # pgrep matches the kernel's 15-character comm; the exe link then says which program it really is.
+  for pid in $(pgrep -x "$(basename "$exe" | cut -c1-15)" 2>/dev/null || true); do
+    [[ $(readlink "/proc/$pid/exe" 2>/dev/null || true) == "$exe" ]] || continue
     cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
-    if [[ $cmdline != *" -c "* || $cmdline == *" -c $syscfg"* ]]; then
+    if [[ $cmdline != *" $flag "* || $cmdline == *" $flag $syscfg"* ]]; then
       log "stopping system $(basename "$exe") (pid $pid): $cmdline"
       kill "$pid" 2>/dev/null || true
       for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
@@ -94,10 +101,19 @@ kill_system_daemon() {
 }
 kill_system_daemon /usr/bin/crowdsec /etc/crowdsec/config.yaml
 kill_system_daemon /usr/bin/crowdsec-firewall-bouncer /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml
+kill_system_daemon /usr/sbin/nsd /etc/nsd/nsd.conf
+kill_system_daemon /usr/sbin/unbound /etc/unbound/unbound.conf
+kill_system_daemon /usr/bin/dnsdist /etc/dnsdist/dnsdist.conf -C
 
 # 5. Verify.
 command -v crowdsec >/dev/null && command -v cscli >/dev/null && command -v crowdsec-firewall-bouncer >/dev/null
+for tool in nsd unbound dnsmasq dnsdist dnsperf dig kdig; do
+  command -v "$tool" >/dev/null || { log "missing after install: $tool"; exit 1; }
+done
 if command -v ss >/dev/null 2>&1 && ss -Hltn 'sport = :8080' 2>/dev/null | grep -q .; then
   log "warning: something still listens on :8080 (not started by this script?)"
+fi
+if command -v ss >/dev/null 2>&1 && ss -Hlntu 'sport = :53' 2>/dev/null | grep -q .; then
+  log "warning: something still listens on port 53 on the host (not started by this script?)"
 fi
 log "ok: $(crowdsec -version 2>&1 | head -1)"

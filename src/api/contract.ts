@@ -10,6 +10,7 @@ import type { BlockEvent, BlockDirection } from '../store/index.js';
 import type { FeedStatus } from '../feeds/index.js';
 import type { FirewallStatus } from '../firewall/index.js';
 import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/index.js';
+import type { DnsEndpoints, QueryLogEndpoints } from '../dns/index.js';
 
 // ---------------------------------------------------------------------------------------------- common
 
@@ -258,13 +259,29 @@ export interface DeletedNameResponse {
   readonly deleted: string;
 }
 
+// ------------------------------------------------------------------------------------------------- dns
+
+/** The DNS query log (`gatehouse dns log`, `gatehouse dns top`), as the dns context defines it. */
+export type {
+  ClientCount as DnsClientCount,
+  DnsLogQuery,
+  DnsLogResponse,
+  DnsTopQuery,
+  DnsTopResponse,
+  NameCount as DnsNameCount,
+  QueryRow as DnsQueryRow,
+  QueryTotals as DnsQueryTotals,
+} from '../dns/index.js';
+/** The resolver's status, lists, `dns query` explanation and opt-outs, as the dns context defines them. */
+export type { DnsStatus, DnsListStatus, DnsListsResponse, DnsExplain, DnsOptoutResponse, DnsQueryQuery, DnsWorkerStatus, DnsCounters } from '../dns/index.js';
+
 // ---------------------------------------------------------------------------------------- the endpoints
 
 /**
  * Every endpoint, by "METHOD path" (":x" marks a path parameter): what it takes and what it answers. A
  * client can type its calls from this table; the routes are checked against the same types.
  */
-export interface AdminEndpoints {
+export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints {
   'GET /v1/status': { query: StatusQuery; body: undefined; response: GatehouseStatus };
   'GET /v1/decisions': { query: DecisionListQuery; body: undefined; response: DecisionListResponse };
   'POST /v1/decisions': { query: undefined; body: AddDecisionRequest; response: AddDecisionResponse };

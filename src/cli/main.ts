@@ -6,6 +6,7 @@ import { registerRun } from './commands/run.js';
 import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo-command.js';
 import { registerPeers } from './commands/peers.js';
+import { dnsCommand, registerDnsQueryLog } from './commands/dns-querylog.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('gatehouse')
@@ -21,6 +22,7 @@ registerBlocks(program);
 registerLab(program);
 registerPeers(program);
 registerDemo(program);
+registerDnsQueryLog(dnsCommand(program));
 
 try {
   await program.parseAsync(process.argv);

@@ -4,6 +4,7 @@ import { apiModule, apiSocketDefault } from '../api/module.js';
 import { clientsModule } from '../clients/module.js';
 import { crowdsecModule } from '../crowdsec/module.js';
 import { decisionsModule } from '../decisions/module.js';
+import { dnsModule } from '../dns/module.js';
 import { feedsModule } from '../feeds/module.js';
 import { firewallDefaults, firewallModule, type FirewallOptions } from '../firewall/module.js';
 
@@ -20,6 +21,7 @@ export function gatehouseModules(opts: { readonly firewall?: FirewallOptions } =
     clientsModule,
     feedsModule,
     crowdsecModule,
+    dnsModule,
   ] as const;
 }
 

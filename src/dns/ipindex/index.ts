@@ -1,0 +1,1 @@
+export { IpIndex, IpIndexError, type IpAllow, type IpDelta, type IpEntry, type IpHit, type IpIndexTransfer } from './ip-index.js';

@@ -1,0 +1,190 @@
+import { cpus } from 'node:os';
+import { clientsRef, type LanDevice } from '../clients/index.js';
+import type { Decision } from '../decisions/index.js';
+import type { Contribution, ModuleContext } from '../modules/index.js';
+import { parseListenAddress } from '../config/index.js';
+import { workerCount, type DnsConfig } from './config.js';
+import { buildGroupTable, INLINE_ALLOW_ID, INLINE_BLOCK_ID, listLayout, localHosts } from './groups.js';
+import { DnsLists, type ListSpec } from './interim/lists.js';
+import type { WorkerSettings } from './ipc.js';
+import type { DnsView } from './module.js';
+import { OptoutRepo } from './optout.js';
+import { IpIndex, type IpEntry } from './parts.js';
+import { QueryLogReader } from './querylog/reader.js';
+import { queryLogPath } from './querylog/schema.js';
+import { queryLogRoutes } from './querylog/routes.js';
+import { dnsRedirectFragment } from './redirect.js';
+import { dnsRoutes } from './routes.js';
+import { Supervisor } from './supervisor.js';
+import type { DnsApi, DnsStatus } from './types.js';
+
+/** What the workers need from the config, in their own terms (seconds for TTLs, a list id per name). */
+export function workerSettings(c: DnsConfig, dataDir: string, listNames: readonly string[], privateNets: readonly string[]): WorkerSettings {
+  return {
+    upstreams: c.upstreams,
+    strategy: c.strategy,
+    upstreamTimeoutMs: c.upstream_timeout,
+    forward: c.forward.map((f) => ({ domain: f.domain, upstreams: typeof f.upstream === 'string' ? [f.upstream] : f.upstream })),
+    blockAnswer: c.block_answer,
+    blockTtlSec: Math.max(1, Math.round(c.block_ttl / 1000)),
+    answerCheck: c.answer_check,
+    rebinding: c.rebinding_protection,
+    rebindingAllow: c.rebinding_allow,
+    cache: {
+      size: c.cache.size,
+      maxBytes: c.cache.max_bytes,
+      minTtlSec: Math.round(c.cache.min_ttl / 1000),
+      maxTtlSec: Math.round(c.cache.max_ttl / 1000),
+      negativeMaxTtlSec: Math.round(c.cache.negative_max_ttl / 1000),
+      prefetch: c.cache.prefetch,
+    },
+    queryLog: { file: queryLogPath(dataDir), mode: c.query_log.mode },
+    listNames,
+    privateNets,
+    localDomain: c.local_domain,
+    tcpIdleMs: 10_000,
+    tcpMaxConnections: 1000,
+  };
+}
+
+/** The outbound decisions and the allowlist as the answer check sees them. */
+function ipEntries(decisions: readonly Decision[], allow: readonly { value: string }[]): IpEntry[] {
+  return [
+    ...decisions.filter((d) => d.direction !== 'inbound').map((d) => ({ target: d.value, origin: d.origin, ...(d.scenario ? { scenario: d.scenario } : {}), decisionId: d.id })),
+    ...allow.map((a) => ({ target: a.value, origin: 'allowlist', allow: true })),
+  ];
+}
+
+export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contribution<DnsApi>> {
+  const c = ctx.config.dns;
+  if (!c) throw new Error('dns module started without a dns: section');
+  const layout = listLayout(c);
+  const kernel = dnsRedirectFragment({
+    enabled: c.redirect_lan,
+    lanInterfaces: ctx.config.interfaces.lan,
+    listen: c.listen.map((l) => {
+      const a = parseListenAddress(l);
+      return { host: a.host === 'localhost' ? '127.0.0.1' : a.host, port: a.port };
+    }),
+  });
+  const settings = workerSettings(c, ctx.dataDir, layout.names, [...ctx.network().lan, ...ctx.network().own].map((n) => n.target.text));
+  const sup = await Supervisor.start({ listen: c.listen, workers: workerCount(c, cpus().length), settings, log: ctx.log });
+  const stops: (() => void)[] = [];
+  try {
+    // Lists: loaded after the workers listen (they answer unfiltered for the seconds a download takes).
+    const specs: ListSpec[] = [
+      ...c.blocklists.map((config, i) => ({ id: i, kind: 'block' as const, config })),
+      ...c.allowlists.map((config, j) => ({ id: c.blocklists.length + j, kind: 'allow' as const, config })),
+    ];
+    const lists = new DnsLists(specs, { block: c.block, allow: c.allow, blockId: INLINE_BLOCK_ID, allowId: INLINE_ALLOW_ID }, (index) =>
+      sup.broadcast({ t: 'domains', parts: index.toTransfer(), rules: index.size }),
+    );
+    await lists.refreshAll();
+    const jobs = specs.map((s) => ctx.scheduler.every(`dns list ${s.config.name}`, s.config.refresh, () => lists.refresh(s.config.name).then(() => undefined)));
+    stops.push(() => void Promise.all(jobs.map((j) => j.stop())));
+
+    // The answer check's IP index: rebuilt from the store, at most once a second, when decisions change.
+    let ipCount = 0;
+    const sendIps = () => {
+      const index = IpIndex.build(ipEntries(ctx.decisions.list({}), ctx.decisions.listAllow()));
+      ipCount = index.size;
+      sup.broadcast({ t: 'ips', parts: index.toTransfer() });
+    };
+    sendIps();
+    let ipTimer: NodeJS.Timeout | undefined;
+    stops.push(
+      ctx.bus.subscribe('decisions.changed', () => {
+        ipTimer ??= setTimeout(() => {
+          ipTimer = undefined;
+          sendIps();
+        }, 1000);
+      }),
+    );
+    stops.push(() => ipTimer && clearTimeout(ipTimer));
+
+    // Groups and local names: from the config, the opt-outs and the LAN devices; again when a device shows up.
+    const optout = new OptoutRepo(ctx.store);
+    const clients = ctx.get(clientsRef);
+    const devices = async (): Promise<readonly LanDevice[]> => (clients ? await clients.devices().catch(() => []) : []);
+    const sendClients = async () => {
+      const d = await devices();
+      sup.broadcast({ t: 'groups', table: buildGroupTable(c, layout, optout.list(), d) });
+      sup.broadcast({ t: 'local', hosts: localHosts(d, c.local_domain) });
+    };
+    await sendClients();
+    let clientTimer: NodeJS.Timeout | undefined;
+    stops.push(
+      ctx.bus.subscribe('clients.seen', () => {
+        clientTimer ??= setTimeout(() => {
+          clientTimer = undefined;
+          void sendClients();
+        }, 2000);
+      }),
+    );
+    stops.push(() => clientTimer && clearTimeout(clientTimer));
+    const clientsJob = ctx.scheduler.every('dns clients', 60_000, sendClients);
+    stops.push(() => void clientsJob.stop());
+
+    // Query log upkeep: retention and size, in the daemon (the workers only append).
+    const reader = c.query_log.mode === 'off' ? undefined : QueryLogReader.open(queryLogPath(ctx.dataDir));
+    const pruneJob = reader ? ctx.scheduler.every('dns query log retention', 600_000, async () => void (await reader.prune(c.query_log.retention, c.query_log.max_rows))) : undefined;
+    stops.push(() => void pruneJob?.stop().then(() => reader?.close()));
+
+    const status = (): DnsStatus => ({
+      listen: sup.addresses(),
+      workers: sup.workers(),
+      totals: sup.totals(),
+      qps: sup.qps(),
+      domainIndex: lists.indexInfo(),
+      ipIndex: { entries: ipCount },
+      answerCheck: c.answer_check,
+      optout: optout.list(),
+    });
+    const routes = dnsRoutes({
+      status,
+      lists: () => lists.status(),
+      refresh: async (name) => {
+        if (name === undefined) await lists.refreshAll();
+        else if (!(await lists.refresh(name))) return undefined;
+        return lists.status();
+      },
+      explain: (name, qtype, client) => sup.explain(name, qtype, client),
+      flush: () => sup.broadcast({ t: 'flush' }, false),
+      optout: {
+        list: () => optout.list(),
+        add: async (client) => {
+          const added = optout.add(client);
+          await sendClients();
+          return added;
+        },
+        delete: async (client) => {
+          const deleted = optout.delete(client);
+          await sendClients();
+          return deleted;
+        },
+      },
+    });
+    const logRoutes = reader ? queryLogRoutes({ reader, flush: () => sup.flushLogs() }) : undefined;
+    ctx.log.info({ listen: sup.addresses(), workers: sup.pids().length, lists: specs.length }, 'DNS resolver listening');
+    return {
+      routes: async (app) => {
+        await app.register(routes);
+        if (logRoutes) await app.register(logRoutes);
+      },
+      ...(kernel ? { kernel } : {}),
+      provides: { domainFor: (client, remote) => sup.resolvedName(client, remote) },
+      status: () => {
+        const t = sup.totals();
+        return { listen: sup.addresses().join(' '), workers: sup.pids().length, queries: t.queries, blocked: t.blocked, cached: t.cached, qps: sup.qps() };
+      },
+      async stop() {
+        for (const s of stops) s();
+        await sup.stop();
+      },
+    };
+  } catch (e) {
+    for (const s of stops) s();
+    await sup.stop();
+    throw e;
+  }
+}

@@ -1,0 +1,281 @@
+import { AllUpstreamsFailed, blockedReply, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamRouter, type Query } from '../parts.js';
+import { covers, tryParseTarget, type Target } from '../../net/ip.js';
+import type { GroupTable, LocalHost, WorkerSettings } from '../ipc.js';
+import { emptyCounters, type DnsCounters, type DnsExplain } from '../types.js';
+import type { QueryRecord as LoggedQuery } from '../querylog/types.js';
+import { DOH_CANARY, isPrivateAddress, LocalNames } from './special.js';
+
+/*
+ * The resolver chain of one worker (DNS-DESIGN.md): parse → special names → client group → name policy →
+ * cache → upstream → answer inspection → cache store → reply → log. Every link is a plain step on data this
+ * class holds; the sockets live in main.ts/tcp.ts.
+ */
+
+/** What the query log keeps of one answer (H6's QueryRecord, filled in as the chain goes). */
+type QueryRecord = { -readonly [K in keyof LoggedQuery]: LoggedQuery[K] };
+
+export interface QueryLogSink {
+  push(r: LoggedQuery): void;
+}
+
+/** Filled in when `dns query` asks why. */
+interface Trace {
+  group: string;
+  verdict: DnsExplain['verdict'];
+  why: string;
+  answers: string[];
+  cached: boolean;
+  upstream?: string;
+}
+
+/** Our EDNS UDP size (DNS flag day 2020): larger answers go over TCP rather than as IP fragments. */
+const OUR_UDP_SIZE = 1232;
+const EDE_BLOCKED = 15;
+const EDE_FILTERED = 17;
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+function underAny(name: string, suffixes: readonly string[]): boolean {
+  return suffixes.some((s) => name === s || name.endsWith('.' + s));
+}
+
+export class Resolver {
+  readonly counters: DnsCounters = emptyCounters();
+  readonly cache: DnsCache;
+  private readonly router: UpstreamRouter;
+  private domains = new DomainIndex();
+  private ips = new IpIndex();
+  private groups = new Map<string, readonly [string, number]>();
+  private groupRanges: { t: Target; g: readonly [string, number] }[] = [];
+  private defaultGroup: readonly [string, number] = ['default', -1];
+  readonly local: LocalNames;
+  readonly resolved = new ResolvedNames();
+
+  constructor(
+    private readonly s: WorkerSettings,
+    private readonly log: QueryLogSink | undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.cache = new DnsCache({ maxEntries: s.cache.size, maxBytes: s.cache.maxBytes, minTtl: s.cache.minTtlSec, maxTtl: s.cache.maxTtlSec, negativeTtlMax: s.cache.negativeMaxTtlSec });
+    this.router = UpstreamRouter.fromConfig({ upstreams: s.upstreams, forward: s.forward.map((f) => ({ domain: f.domain, upstream: f.upstreams })), strategy: s.strategy, timeoutMs: s.upstreamTimeoutMs });
+    this.local = new LocalNames(s.localDomain);
+  }
+
+  setDomains(parts: readonly Uint8Array[]): void {
+    this.domains = DomainIndex.fromTransfer(parts);
+    // Answers cached under the old lists may now be blocked or allowed: start over.
+    this.cache.flush();
+  }
+
+  setIps(parts: readonly Uint8Array[]): void {
+    this.ips = IpIndex.fromTransfer(parts);
+  }
+
+  setGroups(t: GroupTable): void {
+    this.groups = new Map(t.clients.map(([ip, g, m]) => [ip, [g, m] as const]));
+    this.groupRanges = t.ranges.flatMap(([cidr, g, m]) => {
+      const target = tryParseTarget(cidr);
+      return target ? [{ t: target, g: [g, m] as const }] : [];
+    });
+    this.defaultGroup = [t.defaultGroup, t.defaultMask];
+  }
+
+  setLocal(hosts: readonly LocalHost[]): void {
+    this.local.load(hosts);
+  }
+
+  private groupOf(client: string): readonly [string, number] {
+    const exact = this.groups.get(client);
+    if (exact) return exact;
+    if (this.groupRanges.length > 0) {
+      const t = tryParseTarget(client);
+      if (t) for (const r of this.groupRanges) if (covers(r.t, t)) return r.g;
+    }
+    return this.defaultGroup;
+  }
+
+  upstreamHealth() {
+    return this.router.health().flatMap((g) => g.upstreams.map((u) => ({ name: g.domain ? `${u.name} (${g.domain})` : u.name, ok: u.ok, latencyMs: Math.round(u.latencyMs * 10) / 10, errors: u.errors })));
+  }
+
+  /** Prefetch: popular names close to expiry are asked again so their next query is a cache hit. */
+  async prefetch(): Promise<void> {
+    if (!this.s.cache.prefetch) return;
+    for (const q of this.cache.prefetchDue(this.now())) {
+      const msg = buildQuery(q.name, q.qtype, Math.floor(Math.random() * 65536));
+      try {
+        const { reply } = await this.router.resolve(msg, q.name);
+        const facts = inspectAnswer(reply);
+        if (!isWireError(facts)) this.cache.set(q, reply, facts, this.now());
+      } catch {
+        // The entry expires as usual; the next query asks upstream.
+      }
+    }
+  }
+
+  /** One query in, one reply out (undefined: drop). Never throws: bad input is FORMERR or dropped. */
+  async handle(msg: Buffer, client: string, tcp: boolean, trace?: Trace): Promise<Buffer | undefined> {
+    const started = performance.now();
+    const parsed = parseQuery(msg);
+    if (isWireError(parsed)) {
+      if (parsed.kind === 'drop') return undefined;
+      this.counters.formerr++;
+      return errorReply({ id: parsed.id }, msg, 'FORMERR');
+    }
+    const q = parsed;
+    this.counters.queries++;
+    if (tcp) this.counters.tcp++;
+    const record: QueryRecord = { t: this.now(), client, name: q.name, qtype: q.qtype, rcode: 0, latencyUs: 0, cached: false };
+    let reply: Buffer;
+    try {
+      reply = await this.answer(q, msg, client, record, trace);
+    } catch (e) {
+      // A bug in a link must cost one answer, never the worker.
+      this.counters.servfail++;
+      reply = errorReply(q, msg, 'SERVFAIL', { code: 0, text: (e as Error).message.slice(0, 100) });
+    }
+    if (!tcp) {
+      const max = Math.min(q.ednsUdpSize ?? 512, OUR_UDP_SIZE);
+      if (reply.length > max) {
+        this.counters.truncated++;
+        reply = fitUdp(reply, max);
+      }
+    }
+    record.rcode = reply.length >= 4 ? reply[3]! & 0xf : 2;
+    record.latencyUs = Math.round((performance.now() - started) * 1000);
+    this.log?.push(record);
+    return reply;
+  }
+
+  private async answer(q: Query, msg: Buffer, client: string, record: QueryRecord, trace?: Trace): Promise<Buffer> {
+    const blocked = (by: NonNullable<QueryRecord['blocked']>['by'], what: string, why: string, code = EDE_BLOCKED) => {
+      this.counters.blocked++;
+      record.blocked = { by, what };
+      if (trace) Object.assign(trace, { verdict: 'blocked', why });
+      return blockedReply(q, msg, this.s.blockAnswer, { code, text: why.slice(0, 120) }, this.s.blockTtlSec);
+    };
+    if (q.name === DOH_CANARY) {
+      record.blocked = { by: 'canary', what: DOH_CANARY };
+      if (trace) Object.assign(trace, { verdict: 'special', why: 'the DoH canary: answered NXDOMAIN so browsers keep using this resolver' });
+      return errorReply(q, msg, 'NXDOMAIN');
+    }
+    const [group, mask] = this.groupOf(client);
+    if (trace) trace.group = group;
+    if (q.qtype === 12) {
+      const ptr = this.local.ptr(q.name);
+      if (ptr !== undefined) {
+        if (trace) Object.assign(trace, { verdict: 'local', why: ptr ? `a LAN device: ${ptr}` : 'a private address with no LAN name (never asked upstream)', answers: ptr ? [ptr] : [] });
+        return ptr ? localReply(q, msg, [{ type: 'PTR', data: ptr, ttl: 60 }]) : errorReply(q, msg, 'NXDOMAIN');
+      }
+    }
+    const local = this.local.addresses(q.name);
+    if (local !== undefined) {
+      const want: 'A' | 'AAAA' | undefined = q.qtype === 1 ? 'A' : q.qtype === 28 ? 'AAAA' : undefined;
+      const answers = want ? local.filter((ip) => ip.includes(':') === (want === 'AAAA')).map((data) => ({ type: want, data, ttl: 60 })) : [];
+      if (trace) Object.assign(trace, { verdict: 'local', why: local.length ? 'a LAN device by name' : `under the local domain but no device has this name`, answers: answers.map((a) => a.data) });
+      return local.length === 0 ? errorReply(q, msg, 'NXDOMAIN') : localReply(q, msg, answers);
+    }
+    const policy = this.domains.match(q.name, mask);
+    if (policy.verdict === 'block') {
+      const list = this.s.listNames[policy.list ?? -1] ?? 'config';
+      return blocked('list', `${list}:${policy.matched}`, `blocked by list ${list} (${policy.matched}) for group ${group}`);
+    }
+    const allowed = policy.verdict === 'allow';
+    const forwarded = this.router.forwardedDomain(q.name) !== undefined;
+    let reply: Buffer;
+    const hit = this.cache.get(q, this.now());
+    if (hit) {
+      this.counters.cached++;
+      record.cached = true;
+      if (trace) trace.cached = true;
+      reply = hit;
+    } else {
+      let got: Awaited<ReturnType<UpstreamRouter['resolve']>>;
+      try {
+        got = await this.router.resolve(msg, q.name);
+      } catch (e) {
+        this.counters.servfail++;
+        if (trace) Object.assign(trace, { verdict: 'servfail', why: (e as Error).message });
+        return errorReply(q, msg, 'SERVFAIL', { code: 22, text: e instanceof AllUpstreamsFailed ? 'no upstream answered' : 'upstream error' });
+      }
+      this.counters.upstreamUs += Math.round(got.ms * 1000);
+      this.counters.upstreamCount++;
+      record.upstream = got.upstream;
+      if (trace) trace.upstream = got.upstream;
+      reply = got.reply;
+      reply.writeUInt16BE(q.id, 0);
+    }
+    const facts = inspectAnswer(reply);
+    if (isWireError(facts)) {
+      this.counters.servfail++;
+      return errorReply(q, msg, 'SERVFAIL', { code: 0, text: 'upstream answer could not be read' });
+    }
+    if (!hit) this.cache.set(q, reply, facts, this.now());
+    if (!allowed) {
+      for (const target of facts.cnameTargets) {
+        const m = this.domains.match(target, mask);
+        if (m.verdict === 'block') {
+          const list = this.s.listNames[m.list ?? -1] ?? 'config';
+          return blocked('list', `${list}:${m.matched}`, `CNAME ${target} blocked by list ${list} (${m.matched}) for group ${group}`);
+        }
+        if (m.verdict === 'allow') break;
+      }
+    }
+    if (this.s.answerCheck !== 'off') {
+      for (const a of facts.addresses) {
+        const d = this.ips.lookup(a);
+        if (!d) continue;
+        const what = `${a} is listed: ${d.target} by ${d.origin}${d.scenario ? '/' + d.scenario : ''}${d.decisionId !== undefined ? ` (decision #${d.decisionId})` : ''}`;
+        if (this.s.answerCheck === 'enforce') return blocked('decision', d.target, `answer ${what}`, EDE_FILTERED);
+        this.counters.monitored++;
+        record.monitored = what;
+        break;
+      }
+    }
+    if (this.s.rebinding && !forwarded && !underAny(q.name, this.s.rebindingAllow)) {
+      const priv = facts.addresses.find(isPrivateAddress);
+      if (priv) return blocked('rebinding', priv, `rebinding protection: ${q.name} answered a private address ${priv}`);
+    }
+    if (facts.addresses.length > 0) {
+      this.resolved.note(client, q.name, facts.addresses, facts.minTtl, this.now());
+      record.answer = facts.addresses.slice(0, 4).join(',');
+    }
+    if (trace) {
+      Object.assign(trace, {
+        verdict: allowed ? 'allowed' : forwarded ? 'forwarded' : 'resolved',
+        why: allowed ? `allowed by list ${this.s.listNames[policy.list ?? -1] ?? 'config'} (${policy.matched})` : forwarded ? 'conditionally forwarded' : `no list blocks it for group ${group}${record.monitored ? `; answer check (monitor): ${record.monitored}` : ''}`,
+        answers: [...facts.cnameTargets.map((c) => `CNAME ${c}`), ...facts.addresses],
+      });
+    }
+    return reply;
+  }
+
+  /** `gatehouse dns query`: the chain run on a made-up query, with the reasons kept. */
+  async explain(name: string, qtypeName: string, client: string): Promise<DnsExplain> {
+    const qtype = QTYPES[qtypeName.toUpperCase()] ?? 1;
+    const trace: Trace = { group: '', verdict: 'resolved', why: '', answers: [], cached: false };
+    const reply = await this.handle(buildQuery(name.toLowerCase().replace(/\.$/, ''), qtype, 0, true), client, true, trace);
+    const rcode = reply ? reply[3]! & 0xf : 2;
+    return { name, qtype: qtypeName.toUpperCase(), client, group: trace.group, verdict: trace.verdict, why: trace.why, rcode: RCODE_NAMES[rcode] ?? String(rcode), answers: trace.answers, cached: trace.cached, ...(trace.upstream ? { upstream: trace.upstream } : {}) };
+  }
+
+  close(): void {
+    this.router.close();
+  }
+}
+
+export const QTYPES: Readonly<Record<string, number>> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, HTTPS: 65, ANY: 255 };
+
+/** A query message for `name` (RD set, EDNS with our UDP size). */
+export function buildQuery(name: string, qtype: number, id: number, edns = true): Buffer {
+  const labels = name.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')]));
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(id, 0);
+  h.writeUInt16BE(0x0100, 2);
+  h.writeUInt16BE(1, 4);
+  h.writeUInt16BE(edns ? 1 : 0, 10);
+  const tail = Buffer.alloc(4);
+  tail.writeUInt16BE(qtype, 0);
+  tail.writeUInt16BE(1, 2);
+  const opt = Buffer.from([0, 0, 41, OUR_UDP_SIZE >> 8, OUR_UDP_SIZE & 0xff, 0, 0, 0, 0, 0, 0]);
+  return Buffer.concat([h, ...labels, Buffer.from([0]), tail, ...(edns ? [opt] : [])]);
+}

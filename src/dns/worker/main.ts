@@ -1,0 +1,122 @@
+/**
+ * A resolver worker process (forked by the supervisor, see ../supervisor.ts). It reads the UDP sockets the
+ * daemon bound and passed over, answers the TCP connections the daemon hands it, and keeps its own cache,
+ * upstream pool and query-log writer. Ends when the daemon's channel closes (even after kill -9 of the daemon).
+ */
+import type { Socket as UdpSocket } from 'node:dgram';
+import type { Socket } from 'node:net';
+import type { FromWorker, ToWorker } from '../ipc.js';
+import { QueryLogWriter } from '../querylog/writer.js';
+import { Resolver } from './chain.js';
+import { TcpConnections } from './tcp.js';
+
+let resolver: Resolver | undefined;
+let tcp: TcpConnections | undefined;
+let writer: QueryLogWriter | undefined;
+const udp: UdpSocket[] = [];
+/** Queries that arrive before init (a socket handed over first) are answered once it is there. */
+const early: (() => void)[] = [];
+
+function send(m: FromWorker): void {
+  if (process.connected) process.send?.(m);
+}
+
+function adoptUdp(sock: UdpSocket): void {
+  udp.push(sock);
+  sock.on('error', (e) => send({ t: 'log', level: 'warn', msg: `udp socket error: ${e.message}` }));
+  sock.on('message', (msg, rinfo) => {
+    const r = resolver;
+    if (!r) return;
+    void r.handle(msg, rinfo.address.replace(/^::ffff:/, ''), false).then((reply) => {
+      if (reply) sock.send(reply, rinfo.port, rinfo.address);
+    });
+  });
+}
+
+function onMessage(m: ToWorker, handle: unknown): void {
+  switch (m.t) {
+    case 'init': {
+      const s = m.settings;
+      if (s.queryLog.mode !== 'off') {
+        try {
+          writer = new QueryLogWriter(s.queryLog.file, s.queryLog.mode);
+        } catch (e) {
+          send({ t: 'log', level: 'error', msg: `query log ${s.queryLog.file} cannot be opened, queries are not logged: ${(e as Error).message}` });
+        }
+      }
+      resolver = new Resolver(s, writer);
+      const r = resolver;
+      tcp = new TcpConnections({ idleMs: s.tcpIdleMs, maxConnections: s.tcpMaxConnections, handle: (msg, client) => r.handle(msg, client, true) });
+      for (const f of early.splice(0)) f();
+      setInterval(report, 1000).unref();
+      setInterval(() => void r.prefetch(), 5000).unref();
+      send({ t: 'ready' });
+      return;
+    }
+    case 'udp':
+      adoptUdp(handle as UdpSocket);
+      return;
+    case 'tcp': {
+      const sock = handle as Socket | undefined;
+      if (!sock) return;
+      if (tcp) tcp.adopt(sock);
+      else early.push(() => tcp?.adopt(sock));
+      return;
+    }
+    case 'domains':
+      resolver?.setDomains(m.parts);
+      return;
+    case 'ips':
+      resolver?.setIps(m.parts);
+      return;
+    case 'groups':
+      resolver?.setGroups(m.table);
+      return;
+    case 'local':
+      resolver?.setLocal(m.hosts);
+      return;
+    case 'flush':
+      resolver?.cache.flush();
+      return;
+    case 'flushLog':
+      writer?.flush();
+      send({ t: 'logFlushed', id: m.id });
+      return;
+    case 'resolved':
+      send({ t: 'resolvedName', id: m.id, name: resolver?.resolved.lookup(m.client, m.remote, Date.now()) ?? null });
+      return;
+    case 'explain':
+      if (!resolver) return;
+      void resolver.explain(m.name, m.qtype, m.client).then((result) => send({ t: 'explained', id: m.id, result }));
+      return;
+  }
+}
+
+function report(): void {
+  const r = resolver;
+  if (!r) return;
+  const c = r.cache.stats();
+  send({ t: 'counters', counters: { ...r.counters }, cache: { entries: c.entries, hits: c.hits, misses: c.misses }, upstreams: r.upstreamHealth() });
+}
+
+process.on('message', (m: ToWorker, handle: unknown) => {
+  try {
+    onMessage(m, handle);
+  } catch (e) {
+    send({ t: 'log', level: 'error', msg: `worker message ${m.t} failed: ${(e as Error).message}` });
+  }
+});
+// The daemon decides when work ends (a terminal's ^C reaches the whole group); its channel closing ends us.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
+process.on('disconnect', () => {
+  tcp?.closeAll();
+  for (const s of udp) s.close();
+  resolver?.close();
+  try {
+    writer?.close(1000);
+  } catch {
+    // The last second of the log is lost; the process ends anyway.
+  }
+  process.exit(0);
+});
