@@ -18,7 +18,7 @@ import { netnsExists, netnsPath, pidsInNetns, run } from '../src/lab/ns.js';
 import { positiveInt } from './lib/args.js';
 import { apiLatency, latencyRun, maxRun, warm, type MeasureOpts, type QueryClass } from './lib/dns-measure.js';
 import { blockedNames, hotNames, NameOffset, sample, writeLists, writeQueryFile } from './lib/dns-names.js';
-import { loadavg, treeMemory } from './lib/dns-proc.js';
+import { loadavg, treeMemory, waitCpuQuiet } from './lib/dns-proc.js';
 import { waitBlocked } from './lib/dns-probe.js';
 import { expectedRcode, renderReport, wrongAnswers, type EnvInfo, type IpCheckResult, type ServerResult } from './lib/dns-report.js';
 import { blockCheckOf, DUT_PORT, HOST, KNOWN_SERVERS, Proc, ROOT, startNsd, startServer, UP_PORT, type ServerSpec } from './lib/dns-servers.js';
@@ -243,12 +243,13 @@ async function ipCheck(r: ServerResult, root: number, socket: string, o: DnsBenc
     return { decisions: o.decisions, ranges: o.ranges, importMs: 0, before, after: {}, error: `import failed: ${e instanceof Error ? e.message : String(e)}` };
   }
   const importMs = performance.now() - t0;
-  // The IP index reaches the workers as a delta after the store commits; give it a moment.
-  await new Promise((res) => setTimeout(res, 2000));
+  // The IP index reaches the workers after the store commits: measure once the daemon and workers are quiet.
+  const settleMs = await waitCpuQuiet(root, 60_000);
+  log(`${r.name}: imported in ${(importMs / 1000).toFixed(1)} s, quiet ${(settleMs / 1000).toFixed(1)} s later`);
   const after = { uncached: await runs('uncached'), badip: await runs('badip') };
   const bad = wrongAnswers(after.badip, 'NXDOMAIN');
   return {
-    decisions: o.decisions, ranges: o.ranges, importMs, before, after, memAfter: await treeMemory(root),
+    decisions: o.decisions, ranges: o.ranges, importMs, settleMs, before, after, memAfter: await treeMemory(root),
     ...(bad > 0 ? { note: `${bad} badip answers were not NXDOMAIN: the answer check did not block them` } : {}),
   };
 }

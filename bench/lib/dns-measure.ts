@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ApiClient } from '../../src/cli/api-client.js';
 import { BAD_ZONE, NEW_ZONE, freshNames, writeQueryFile, type NameOffset } from './dns-names.js';
-import { cpuTicks, processTree, TICK_US, treeMemory, type TreeMemory } from './dns-proc.js';
+import { cpuTicksEach, processTree, TICK_US, treeMemory, type TreeMemory } from './dns-proc.js';
 import { quantile, runPerf, type PerfJob, type PerfResult } from './dnsperf.js';
 import { DUT_PORT, HOST } from './dns-servers.js';
 import { median } from './stats.js';
@@ -16,6 +16,8 @@ export interface Run {
   readonly lost: number;
   /** Server CPU (all its processes, user+sys) per answered query, µs. */
   readonly cpuUsPerQuery: number;
+  /** The same per process, root first (Gatehouse: the daemon, then its resolver workers). */
+  readonly cpuUsPerQueryParts: readonly number[];
   readonly rcodes: Readonly<Record<string, number>>;
   /** The fresh-name file ran out before the time limit (raise --ceiling). */
   readonly exhausted: boolean;
@@ -45,12 +47,12 @@ export interface MeasureOpts {
 }
 
 /** Runs dnsperf once against the server and charges the CPU its processes used meanwhile. */
-export async function perfRun(root: number, job: Omit<PerfJob, 'server' | 'port'>): Promise<{ perf: PerfResult; cpuUs: number }> {
+export async function perfRun(root: number, job: Omit<PerfJob, 'server' | 'port'>): Promise<{ perf: PerfResult; cpuUs: number; partsUs: number[] }> {
   const pids = await processTree(root);
-  const t0 = await cpuTicks(pids);
+  const t0 = await cpuTicksEach(pids);
   const perf = await runPerf({ server: HOST, port: DUT_PORT, ...job });
-  const cpuUs = ((await cpuTicks(pids)) - t0) * TICK_US;
-  return { perf, cpuUs };
+  const partsUs = (await cpuTicksEach(pids)).map((t, i) => (t - t0[i]!) * TICK_US);
+  return { perf, cpuUs: partsUs.reduce((a, b) => a + b, 0), partsUs };
 }
 
 /** The dnsperf input for one run of a class; fresh names are taken from the persisted offset. */
@@ -77,12 +79,14 @@ async function classFile(c: QueryClass, o: MeasureOpts): Promise<{ file: string;
 
 export async function maxRun(root: number, c: QueryClass, o: MeasureOpts): Promise<Run> {
   const f = await classFile(c, o);
-  const { perf, cpuUs } = await perfRun(root, { file: f.file, seconds: o.dur, clients: o.clients, outstanding: o.outstanding, once: f.once });
+  const { perf, cpuUs, partsUs } = await perfRun(root, { file: f.file, seconds: o.dur, clients: o.clients, outstanding: o.outstanding, once: f.once });
+  const per = (us: number): number => (perf.completed > 0 ? us / perf.completed : Number.NaN);
   return {
     qps: perf.qps,
     completed: perf.completed,
     lost: perf.lost,
-    cpuUsPerQuery: perf.completed > 0 ? cpuUs / perf.completed : Number.NaN,
+    cpuUsPerQuery: per(cpuUs),
+    cpuUsPerQueryParts: partsUs.map(per),
     rcodes: perf.rcodes,
     exhausted: f.once && perf.sent >= f.lines && perf.runSeconds < o.dur * 0.95,
   };

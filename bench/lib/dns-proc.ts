@@ -42,9 +42,14 @@ export async function processTree(root: number): Promise<number[]> {
 
 /** Total CPU ticks of the given processes now. */
 export async function cpuTicks(pids: readonly number[]): Promise<number> {
-  let t = 0;
-  for (const p of pids) t += (await stat(p))?.ticks ?? 0;
-  return t;
+  return (await cpuTicksEach(pids)).reduce((a, b) => a + b, 0);
+}
+
+/** CPU ticks of each process now (0 for one that has exited). */
+export async function cpuTicksEach(pids: readonly number[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const p of pids) out.push((await stat(p))?.ticks ?? 0);
+  return out;
 }
 
 export interface ProcMemory {
@@ -84,4 +89,20 @@ export async function treeMemory(root: number): Promise<TreeMemory> {
 export async function loadavg(): Promise<[number, number, number]> {
   const [a, b, c] = (await readFile('/proc/loadavg', 'utf8')).split(' ').map(Number);
   return [a!, b!, c!];
+}
+
+/**
+ * Waits until the process tree uses under `maxShare` of one CPU over a 500 ms window (e.g. after a bulk
+ * import, while the IP index reaches the workers), at most `timeoutMs`. Resolves with the time waited.
+ */
+export async function waitCpuQuiet(root: number, timeoutMs: number, maxShare = 0.05): Promise<number> {
+  const t0 = performance.now();
+  const windowMs = 500;
+  for (;;) {
+    const pids = await processTree(root);
+    const a = await cpuTicks(pids);
+    await new Promise((r) => setTimeout(r, windowMs));
+    const used = ((await cpuTicks(pids)) - a) * TICK_US / 1000; // ms of CPU
+    if (used <= windowMs * maxShare || performance.now() - t0 > timeoutMs) return performance.now() - t0;
+  }
 }

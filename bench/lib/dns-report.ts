@@ -9,6 +9,8 @@ export interface IpCheckResult {
   readonly decisions: number;
   readonly ranges: number;
   readonly importMs: number;
+  /** From the import's answer until the server's processes were quiet (the index reached the workers). */
+  readonly settleMs?: number;
   readonly before: Readonly<Partial<Record<'uncached' | 'badip', readonly Run[]>>>;
   readonly after: Readonly<Partial<Record<'uncached' | 'badip', readonly Run[]>>>;
   readonly memAfter?: TreeMemory;
@@ -121,6 +123,16 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
   };
   for (const r of results) out.push(`| ${r.name} | ${classes.map((c) => cpuCell(r, c)).join(' | ')} |`);
   out.push(...ratioRows((r) => classes.map((c) => med(r.max[c], 'cpuUsPerQuery')), ratio), '');
+  for (const r of ours) {
+    const parts = (c: QueryClass): string => {
+      const runs = r.max[c];
+      if (!runs?.length) return '-';
+      const n = Math.max(...runs.map((x) => x.cpuUsPerQueryParts.length));
+      return Array.from({ length: n }, (_, i) => f1(median(runs.map((x) => x.cpuUsPerQueryParts[i] ?? 0)))).join(' + ');
+    };
+    out.push(`- ${r.name}, µs per query by process (daemon + workers, max runs): ${classes.map((c) => `${c} ${parts(c)}`).join('; ')}`);
+  }
+  if (ours.length > 0) out.push('');
 
   out.push('## Latency at a fixed offered rate (ms: p50 / p99 / max)', '', '`dnsperf -Q RATE -c 4 -q 500 -v`, percentiles from the per-query lines. Goal (ours): p99 < 1 ms.', '',
     '| server | blocked | cached |', '|---|---:|---:|');
@@ -148,7 +160,7 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
       out.push(`not measured: ${ip.error}`, '');
       continue;
     }
-    out.push(`${ip.decisions.toLocaleString('en-US')} outbound decisions of which ${ip.ranges.toLocaleString('en-US')} ranges (imported in ${(ip.importMs / 1000).toFixed(1)} s); uncached = fresh ok-new names, badip = fresh ip-bad names answered 198.51.100.66 (in a listed range once the decisions are in). RSS after the import: ${mb(ip.memAfter?.rssKb)}. Goal: < 1 µs a query.`, '',
+    out.push(`${ip.decisions.toLocaleString('en-US')} outbound decisions of which ${ip.ranges.toLocaleString('en-US')} ranges (imported in ${(ip.importMs / 1000).toFixed(1)} s, server quiet ${((ip.settleMs ?? 0) / 1000).toFixed(1)} s after that); uncached = fresh ok-new names, badip = fresh ip-bad names answered 198.51.100.66 (in a listed range once the decisions are in). RSS after the import: ${mb(ip.memAfter?.rssKb)}. Goal: < 1 µs a query.`, '',
       '| class | qps without | qps with | µs CPU/q without | µs CPU/q with | difference |', '|---|---:|---:|---:|---:|---:|');
     for (const c of ['uncached', 'badip'] as const) {
       const b = ip.before[c];
