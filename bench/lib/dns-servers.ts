@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { ListFiles } from './dns-names.js';
@@ -146,6 +146,8 @@ export function gatehouseCli(fromSource: boolean): { cmd: string; args: string[]
 /** Writes the server's config under dir/<name> and starts it in the foreground on HOST:DUT_PORT. */
 export async function startServer(s: ServerSpec, lists: ListFiles, dir: string, g: GatehouseOpts): Promise<Started> {
   const d = join(dir, s.name);
+  // A fresh directory every start: a data dir left from an earlier run would bring its decisions along.
+  await rm(d, { recursive: true, force: true });
   await mkdir(d, { recursive: true });
   const log = join(d, 'server.log');
   const up = `${HOST}:${UP_PORT}`;
