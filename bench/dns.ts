@@ -42,6 +42,7 @@ export interface DnsBenchOptions {
   readonly apiSamples: number;
   readonly workers?: number;
   readonly fromSource: boolean;
+  readonly cpuProfDir?: string;
   readonly work: string;
   readonly out?: string;
   readonly netns: string;
@@ -76,7 +77,7 @@ export const QUICK: Partial<DnsBenchOptions> = { size: 100_000, dur: 2, repeat: 
 const USAGE = `usage: bench/dns.ts [--quick] [--size N] [--servers ${Object.keys(KNOWN_SERVERS).join(',')}]
   [--classes blocked,cached,uncached,mix] [--dur S] [--repeat R] [--rate QPS] [--lat-dur S] [--hot N]
   [--clients C] [--outstanding Q] [--ceiling QPS] [--decisions N|0] [--ranges N] [--api-samples N]
-  [--workers N] [--from-source] [--work DIR] [--out FILE] [--netns NAME] [--quiet-wait S] [--startup-timeout S]`;
+  [--workers N] [--from-source] [--cpu-prof DIR] [--work DIR] [--out FILE] [--netns NAME] [--quiet-wait S] [--startup-timeout S]`;
 
 export function parseDnsArgs(argv: readonly string[], base: DnsBenchOptions = DNS_DEFAULTS): DnsBenchOptions {
   let o: DnsBenchOptions = argv.includes('--quick') ? { ...base, ...QUICK } : { ...base };
@@ -113,6 +114,7 @@ export function parseDnsArgs(argv: readonly string[], base: DnsBenchOptions = DN
       case '--api-samples': o = { ...o, apiSamples: int() }; break;
       case '--workers': o = { ...o, workers: int() }; break;
       case '--from-source': o = { ...o, fromSource: true }; break;
+      case '--cpu-prof': o = { ...o, cpuProfDir: resolve(next()) }; break;
       case '--work': o = { ...o, work: resolve(next()) }; break;
       case '--out': o = { ...o, out: resolve(next()) }; break;
       case '--netns': o = { ...o, netns: next() }; break;
@@ -259,7 +261,7 @@ async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<R
   let proc: Proc | undefined;
   try {
     log(`${s.name}: starting`);
-    const started = await startServer(s, lists, o.work, { workers: o.workers, fromSource: o.fromSource });
+    const started = await startServer(s, lists, o.work, { workers: o.workers, fromSource: o.fromSource, cpuProfDir: o.cpuProfDir });
     proc = started.proc;
     const p = proc;
     r.startupMs = await waitBlocked({ host: HOST, port: DUT_PORT, name: probeName, blocked: blockCheckOf(s), t0: p.t0, everyMs: 50, timeoutMs: o.startupTimeoutMs, alive: () => p.alive() })

@@ -20,11 +20,11 @@ export class Proc {
   private constructor(readonly name: string, readonly child: ChildProcess, readonly logFile: string, readonly t0: number) {}
 
   /** Spawns with stdout/stderr to `logFile`; t0 is performance.now() just before the spawn. */
-  static spawn(name: string, cmd: string, args: readonly string[], logFile: string): Proc {
+  static spawn(name: string, cmd: string, args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv): Proc {
     const fd = openSync(logFile, 'a');
     try {
       const t0 = performance.now();
-      const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+      const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], ...(env ? { env } : {}) });
       child.on('error', () => {}); // reported through exitCode / the log
       return new Proc(name, child, logFile, t0);
     } finally {
@@ -127,6 +127,8 @@ export interface GatehouseOpts {
   readonly workers?: number;
   /** Run the daemon from src/ through tsx instead of dist/ (slower start; for tests without a build). */
   readonly fromSource: boolean;
+  /** Write V8 CPU profiles of the daemon and every resolver worker here (a preload in NODE_OPTIONS reaches the forks). */
+  readonly cpuProfDir?: string;
 }
 
 export interface Started {
@@ -232,7 +234,10 @@ ${list}
         },
       }));
       const cli = gatehouseCli(g.fromSource);
-      return { proc: Proc.spawn(s.name, cli.cmd, [...cli.args, 'run', '--config', configFile], log), configFile, apiSocket };
+      const env = g.cpuProfDir
+        ? { ...process.env, GH_CPU_PROF_DIR: join(g.cpuProfDir, s.name), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${join(ROOT, 'bench', 'lib', 'cpu-prof-preload.mjs')}`.trim() }
+        : undefined;
+      return { proc: Proc.spawn(s.name, cli.cmd, [...cli.args, 'run', '--config', configFile], log, env), configFile, apiSocket };
     }
   }
 }
