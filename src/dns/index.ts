@@ -56,3 +56,4 @@ export * from './wire/index.js';
 export * from './cache/index.js';
 export * from './lists/index.js';
 export { IpIndex, IpIndexError, type IpAllow, type IpDelta, type IpEntry, type IpHit, type IpIndexTransfer } from './ipindex/index.js';
+export { startQueryLogMaintenance, type QueryLogMaintenance, type QueryLogMaintenanceLog, type QueryLogMaintenanceOptions } from './querylog/maintenance.js';

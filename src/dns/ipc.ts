@@ -1,3 +1,4 @@
+import type { IpIndexTransfer } from './ipindex/index.js';
 import type { DnsCounters, DnsExplain, UpstreamHealth } from './types.js';
 
 /* The messages between the daemon's supervisor and its resolver workers (advanced serialization). */
@@ -49,7 +50,7 @@ export type ToWorker =
   /** Comes with an accepted net.Socket (paused). */
   | { readonly t: 'tcp' }
   | { readonly t: 'domains'; readonly parts: readonly Uint8Array[]; readonly rules: number }
-  | { readonly t: 'ips'; readonly parts: readonly Uint8Array[] }
+  | { readonly t: 'ips'; readonly index: IpIndexTransfer }
   | { readonly t: 'groups'; readonly table: GroupTable }
   | { readonly t: 'local'; readonly hosts: readonly LocalHost[] }
   | { readonly t: 'explain'; readonly id: number; readonly name: string; readonly qtype: string; readonly client: string }

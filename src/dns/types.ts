@@ -55,19 +55,9 @@ export interface DnsStatus {
   readonly optout: readonly string[];
 }
 
-/** One list as `gatehouse dns lists` shows it. */
-export interface DnsListStatus {
-  readonly name: string;
-  readonly kind: 'block' | 'allow';
-  readonly source: string;
-  readonly format: string;
-  readonly category: string;
-  /** Rules loaded from the last good download. */
-  readonly rules: number;
-  /** Epoch ms of the last successful refresh, null before. */
-  readonly refreshedAt: number | null;
-  readonly lastError: string | null;
-}
+/** One list as `gatehouse dns lists` shows it (the lists context's status). */
+export type { DnsListStatus } from './lists/index.js';
+import type { DnsListStatus } from './lists/index.js';
 
 /** What `gatehouse dns query NAME --client IP` answers: what a worker would do, and why. */
 export interface DnsExplain {

@@ -1,11 +1,11 @@
 /** The network-namespace lab: a LAN with two clients, a gateway and a small fake internet. */
 export {
-  labTopology, validatePrefix, gatehouseInterfaces, interfacesByNamespace, siteUrl, feedUrl,
+  labTopology, validatePrefix, gatehouseInterfaces, interfacesByNamespace, siteUrl, feedUrl, inetServerAddresses,
   DEFAULT_PREFIX, PREFIX_PATTERN, STATE_ROOT, InvalidLabPrefixError,
-  type LabTopology, type LabClient, type LabSite, type LabPortForward,
+  type LabTopology, type LabClient, type LabSite, type LabPortForward, type LabDns, type LabAddressPair,
 } from './topology.js';
 export {
-  labUp, labDown, labStatus, serversSpawnArgs, LabTeardownError,
+  labUp, labDown, labStatus, labDnsUp, labDnsDown, serversSpawnArgs, LabTeardownError,
   type Lab, type LabUpOptions, type LabDownOptions, type LabDownReport, type LabStatus,
   type LabNamespaceStatus, type LabServerStatus, type LabServerProcess, type LabAddress,
 } from './lab.js';
@@ -22,3 +22,5 @@ export { nodeScriptLaunch, defaultScriptPath, type NodeLaunch, type LabScript } 
 export { labServers, bannerText, type ServerSpec, type Listener, type LabServer, type SiteName } from './server-spec.js';
 export { SITE_MARKER, SITE_HEADER } from './pages.js';
 export { CLI_PATH, deepMerge, LabGateway, labGatewayConfig, waitForDaemon, type CliResult } from './gateway-runner.js';
+export { labNames, labZoneFile, nsdConfig, clientResolvConf, BAD_RANGE_MEMBER, ZONE_TTL, ZONE_NEGATIVE_TTL, type LabNames } from './zone.js';
+export { labDnsAnswers, DNS_SERVER_NAME } from './lab-dns.js';

@@ -5,6 +5,7 @@ import { labTopology, DEFAULT_PREFIX, type LabTopology } from './topology.js';
 import { labServers, type LabServer, type ServerSpec } from './server-spec.js';
 import { nodeScriptLaunch, type NodeLaunch } from './launch.js';
 import { ipIn, isAlive, killPids, netnsExists, pidsInNetns, processArgv, run, spawnInNs } from './ns.js';
+import { DNS_SERVER_NAME, isLabNsd, removeClientResolvConf, startLabDns, writeClientResolvConf } from './lab-dns.js';
 
 export interface LabUpOptions {
   /** Default `gh`. Tests use their own prefix so several labs can coexist. */
@@ -17,6 +18,11 @@ export interface LabUpOptions {
   readonly serversScript?: string;
   /** Default true. false = namespaces, addresses, routes and NAT only. */
   readonly startServers?: boolean;
+  /**
+   * Default true (with startServers): NSD serves the lab zone in the inet namespace (see zone.ts), and the
+   * clients' resolv.conf for `ip netns exec` names the gateway.
+   */
+  readonly dns?: boolean;
   /** How long to wait for each server to bind. Default 20 s (tsx start-up on a loaded 2-vCPU box). */
   readonly readyTimeoutMs?: number;
 }
@@ -69,9 +75,10 @@ async function writeState(stateDir: string, state: LabState): Promise<void> {
 }
 
 /** Only signal a recorded PID if it still is our server: PIDs get reused. */
-async function isOurServer(pid: number, prefix: string): Promise<boolean> {
+async function isOurServer(pid: number, prefix: string, stateDir: string): Promise<boolean> {
   const argv = await processArgv(pid);
   if (!argv) return false;
+  if (isLabNsd(argv, stateDir)) return true;
   const i = argv.indexOf('--lab');
   return i >= 0 && argv[i + 1] === prefix && argv.some((a) => /servers\.(ts|js)$/.test(a));
 }
@@ -145,7 +152,13 @@ export async function labUp(opts: LabUpOptions = {}): Promise<Lab> {
     }
     if (opts.startServers ?? true) {
       const servers = labServers(topo, { stateDir, feedsDir });
-      const started = await Promise.allSettled(servers.map((s) => startServer(s, stateDir, opts.serversScript, opts.readyTimeoutMs ?? 20_000)));
+      const timeoutMs = opts.readyTimeoutMs ?? 20_000;
+      const dns = opts.dns ?? true;
+      if (dns) await writeClientResolvConf(topo);
+      const started = await Promise.allSettled([
+        ...servers.map((s) => startServer(s, stateDir, opts.serversScript, timeoutMs)),
+        ...(dns ? [startLabDns(topo, stateDir, timeoutMs)] : []),
+      ]);
       for (const r of started) if (r.status === 'fulfilled') state.servers.push(r.value);
       await writeState(stateDir, state);
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -181,7 +194,7 @@ export async function labDown(prefix: string = DEFAULT_PREFIX, opts: LabDownOpti
   const toStop = new Set<number>();
   const state = await readState(stateDir);
   for (const s of state?.servers ?? []) {
-    if (isAlive(s.pid) && (await isOurServer(s.pid, prefix))) toStop.add(s.pid);
+    if (isAlive(s.pid) && (await isOurServer(s.pid, prefix, stateDir))) toStop.add(s.pid);
   }
   for (const ns of topo.namespaces.all) {
     for (const pid of await pidsInNetns(ns)) if (pid !== process.pid) toStop.add(pid);
@@ -190,6 +203,7 @@ export async function labDown(prefix: string = DEFAULT_PREFIX, opts: LabDownOpti
   const survivors = await killPids(pids);
   for (const pid of survivors) problems.push(`process ${pid} did not stop`);
 
+  await removeClientResolvConf(topo).catch((err: unknown) => problems.push(`resolv.conf: ${err instanceof Error ? err.message : String(err)}`));
   const removed: string[] = [];
   for (const ns of topo.namespaces.all) {
     if (!netnsExists(ns)) continue;
@@ -278,10 +292,38 @@ export async function labStatus(prefix: string = DEFAULT_PREFIX, opts: LabDownOp
   const state = await readState(stateDir);
   const servers: LabServerStatus[] = [];
   for (const s of state?.servers ?? []) {
-    const running = isAlive(s.pid) && (await isOurServer(s.pid, prefix));
+    const running = isAlive(s.pid) && (await isOurServer(s.pid, prefix, stateDir));
     const ready = await readFile(s.readyFile).then(() => true, () => false);
     servers.push({ ...s, running, ready });
   }
   const up = namespaces.every((n) => n.exists) && state !== undefined && servers.every((s) => s.running);
   return { prefix, topology: topo, namespaces, servers, ...(state?.feedsDir ? { feedsDir: state.feedsDir } : {}), up };
+}
+
+/**
+ * Stops the lab's DNS server (NSD) and nothing else: the gateway's upstream goes away, as when a real
+ * resolver fails. labDnsUp brings it back with the same zone.
+ */
+export async function labDnsDown(prefix: string = DEFAULT_PREFIX, opts: { stateDir?: string } = {}): Promise<void> {
+  const topo = labTopology(prefix);
+  const stateDir = opts.stateDir ?? topo.stateDir;
+  const state = await readState(stateDir);
+  if (!state) throw new Error(`lab ${prefix} is not up`);
+  const dns = state.servers.filter((s) => s.name === DNS_SERVER_NAME);
+  const mine: number[] = [];
+  for (const s of dns) if (isAlive(s.pid) && (await isOurServer(s.pid, prefix, stateDir))) mine.push(s.pid);
+  const survivors = await killPids(mine);
+  if (survivors.length > 0) throw new Error(`nsd ${survivors.join(', ')} did not stop`);
+  await rm(`${stateDir}/${DNS_SERVER_NAME}.ready`, { force: true });
+}
+
+export async function labDnsUp(prefix: string = DEFAULT_PREFIX, opts: { stateDir?: string; readyTimeoutMs?: number } = {}): Promise<LabServerProcess> {
+  const topo = labTopology(prefix);
+  const stateDir = opts.stateDir ?? topo.stateDir;
+  const state = await readState(stateDir);
+  if (!state) throw new Error(`lab ${prefix} is not up`);
+  const proc = await startLabDns(topo, stateDir, opts.readyTimeoutMs ?? 20_000);
+  state.servers = [...state.servers.filter((s) => s.name !== DNS_SERVER_NAME), proc];
+  await writeState(stateDir, state);
+  return proc;
 }

@@ -7,6 +7,7 @@ import type { SiteName } from './server-spec.js';
 export const SITE_MARKER: Record<SiteName, string> = {
   legit: 'gatehouse-lab-site:legit',
   phishing: 'gatehouse-lab-site:phishing',
+  ads: 'gatehouse-lab-site:ads',
 };
 
 export const SITE_HEADER = 'x-lab-site';
@@ -43,4 +44,11 @@ export function phishingCapturedPage(): string {
   return shell('phishing', 'Amazon Sign-In', `<h1>Thank you</h1>
 <p>Your account is being verified. (In the real world, your password would now belong to someone else.)</p>
 <!-- ${SITE_MARKER.phishing} -->`);
+}
+
+/** What an ad server sends: the thing a DNS blocklist keeps off the screen. */
+export function adsPage(): string {
+  return shell('ads', 'Sponsored', `<h1>BUY NOW!!!</h1>
+<p>An ad (and a tracking pixel) from the lab's ad network. Clients whose DNS blocks ads never get here.</p>
+<!-- ${SITE_MARKER.ads} -->`);
 }

@@ -1,4 +1,4 @@
-import type { LabTopology } from './topology.js';
+import { inetServerAddresses, type LabTopology } from './topology.js';
 
 /**
  * The lab as an ordered list of argv commands. Pure, so a unit test can prove that every command is
@@ -89,11 +89,11 @@ export function buildPlan(topo: LabTopology): LabStep[] {
   steps.push(ip(inet.ns, 'link', 'set', inet.uplink, 'up'));
   steps.push(ip(inet.ns, 'addr', 'add', `${inet.routerIpv4}/24`, 'dev', inet.uplink));
   steps.push(ip(inet.ns, '-6', 'addr', 'add', `${inet.routerIpv6}/64`, 'dev', inet.uplink, 'nodad'));
-  const { legit, phishing } = topo.sites;
-  for (const a of [legit.ipv4, phishing.ipv4, topo.attacker.ipv4]) {
+  const servers = inetServerAddresses(topo);
+  for (const a of servers.ipv4) {
     steps.push(ip(inet.ns, 'addr', 'add', `${a}/32`, 'dev', inet.serverInterface));
   }
-  for (const a of [legit.ipv6, phishing.ipv6, topo.attacker.ipv6]) {
+  for (const a of servers.ipv6) {
     steps.push(ip(inet.ns, '-6', 'addr', 'add', `${a}/128`, 'dev', inet.serverInterface, 'nodad'));
   }
   // IPv6 is routed, not NATed: the internet knows the LAN prefix (IPv4 LAN stays hidden behind masquerade).

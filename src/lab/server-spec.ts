@@ -3,14 +3,14 @@ import type { LabTopology } from './topology.js';
 
 /** What one lab server process listens on. Passed as JSON on its command line, so it is validated there. */
 
-export type SiteName = 'legit' | 'phishing';
+export type SiteName = 'legit' | 'phishing' | 'ads';
 
 const host = z.string().min(1).max(64);
 // 0 = any free port (tests on loopback).
 const port = z.number().int().min(0).max(65535);
 
 export const listenerSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('http'), site: z.enum(['legit', 'phishing']), host, port, feedsDir: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('http'), site: z.enum(['legit', 'phishing', 'ads']), host, port, feedsDir: z.string().min(1).optional() }),
   z.object({ kind: z.literal('banner'), host, port, text: z.string().min(1).max(255) }),
   z.object({ kind: z.literal('udp-echo'), host, port }),
 ]);
@@ -39,9 +39,9 @@ export interface LabServerPaths {
   readonly feedsDir?: string;
 }
 
-/** The two processes a lab runs: the internet's web servers (and the attacker's "ssh" banner) and client1's "ssh" banner. */
+/** The two Node processes a lab runs: the internet's web servers (and the attacker's "ssh" banner) and client1's "ssh" banner. */
 export function labServers(topo: LabTopology, paths: LabServerPaths): LabServer[] {
-  const { legit, phishing } = topo.sites;
+  const { legit, phishing, ads } = topo.sites;
   const inetListeners: Listener[] = [];
   for (const h of [legit.ipv4, legit.ipv6]) {
     inetListeners.push({ kind: 'http', site: 'legit', host: h, port: legit.httpPort, ...(paths.feedsDir ? { feedsDir: paths.feedsDir } : {}) });
@@ -49,6 +49,9 @@ export function labServers(topo: LabTopology, paths: LabServerPaths): LabServer[
   }
   for (const h of [phishing.ipv4, phishing.ipv6]) {
     inetListeners.push({ kind: 'http', site: 'phishing', host: h, port: phishing.httpPort });
+  }
+  for (const h of [ads.ipv4, ads.ipv6]) {
+    inetListeners.push({ kind: 'http', site: 'ads', host: h, port: ads.httpPort });
   }
   // The attacker's host answers too, so a test can tell "the LAN still reaches it" from "nothing listens".
   for (const h of [topo.attacker.ipv4, topo.attacker.ipv6]) {

@@ -1,5 +1,5 @@
 /**
- * The lab's servers, one process per namespace: web sites (legit, phishing, /feeds/), client1's "ssh"
+ * The lab's servers, one process per namespace: web sites (legit, phishing, ads, /feeds/), client1's "ssh"
  * banner and UDP echo. Started by lab.ts under `nsenter`; usable on its own:
  *
  *   node --import tsx src/lab/servers.ts --lab gh --spec '{"lab":"gh","name":"x","readyFile":"/tmp/r","listeners":[...]}'
@@ -14,7 +14,7 @@ import { readdir, readFile, stat, writeFile, rename } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { serverSpecSchema, type Listener, type ServerSpec, type SiteName } from './server-spec.js';
-import { legitPage, phishingCapturedPage, phishingPage, SITE_HEADER, SITE_MARKER } from './pages.js';
+import { adsPage, legitPage, phishingCapturedPage, phishingPage, SITE_HEADER, SITE_MARKER } from './pages.js';
 
 export interface BoundListener {
   readonly kind: Listener['kind'];
@@ -112,6 +112,7 @@ async function handle(site: SiteName, feedsDir: string | undefined, req: Incomin
     }
     return send(res, 200, html, phishingCapturedPage());
   }
+  if (site === 'ads') return send(res, 200, html, adsPage(), req.method === 'HEAD');
   if (url.pathname === '/' || url.pathname === '/index.html' || (site === 'phishing' && url.pathname.startsWith('/signin'))) {
     return send(res, 200, html, site === 'legit' ? legitPage() : phishingPage(), req.method === 'HEAD');
   }

@@ -2,7 +2,7 @@
  * The lab's shape, computed from a short prefix. Pure: no I/O, so the plan can be checked without root.
  *
  *   <p>-c1 (eth0) ─┐                                      <p>-inet
- *                  ├─ br-lan ── <p>-gw ── wan0 ═══ up0 ── lo (legit, phishing, attacker addresses)
+ *                  ├─ br-lan ── <p>-gw ── wan0 ═══ up0 ── lo (legit, phishing, ads, attacker, DNS addresses)
  *   <p>-c2 (eth0) ─┘   (lan-c1, lan-c2 are the bridge ports)
  *
  * Every address lives in documentation / private space and the "internet" namespace has no default
@@ -30,6 +30,24 @@ export interface LabSite {
   readonly ipv4: string;
   readonly ipv6: string;
   readonly httpPort: number;
+}
+
+export interface LabAddressPair {
+  readonly ipv4: string;
+  readonly ipv6: string;
+}
+
+export interface LabDns {
+  /** The zone the lab's internet serves (names below it: see zone.ts). */
+  readonly zone: string;
+  /** The zone's authoritative server: what a lab gateway's resolver forwards to. */
+  readonly authoritative: LabAddressPair;
+  /**
+   * An outside "public resolver" a device may have hard-coded (like 8.8.8.8): the same server, so it
+   * answers every lab name unfiltered; the redirect_lan test asks it directly.
+   */
+  readonly publicResolver: LabAddressPair;
+  readonly port: number;
 }
 
 export interface LabPortForward {
@@ -77,7 +95,11 @@ export interface LabTopology {
   readonly sites: {
     readonly legit: LabSite;
     readonly phishing: LabSite;
+    /** An ad server: where the zone's ad and tracker names point. */
+    readonly ads: LabSite;
   };
+  /** The internet's DNS: one authoritative server (NSD) for the zone, on two pairs of addresses. */
+  readonly dns: LabDns;
   /** Source addresses for "attacks" started from the inet namespace towards the gateway. */
   readonly attacker: { readonly ipv4: string; readonly ipv6: string };
   readonly portForward: LabPortForward;
@@ -151,6 +173,13 @@ export function labTopology(prefix: string = DEFAULT_PREFIX): LabTopology {
     sites: {
       legit: { ipv4: '198.51.100.10', ipv6: '2001:db8:10::10', httpPort: 80 },
       phishing: { ipv4: '203.0.113.66', ipv6: '2001:db8:66::66', httpPort: 80 },
+      ads: { ipv4: '198.51.100.20', ipv6: '2001:db8:20::20', httpPort: 80 },
+    },
+    dns: {
+      zone: 'example',
+      authoritative: { ipv4: '198.51.100.53', ipv6: '2001:db8:53::53' },
+      publicResolver: { ipv4: '203.0.113.53', ipv6: '2001:db8:853::53' },
+      port: 53,
     },
     attacker: { ipv4: '198.51.100.77', ipv6: '2001:db8:77::77' },
     portForward: { protocol: 'tcp', wanAddress: '192.0.2.2', wanPort: 2222, toAddress: clients[0].ipv4, toPort: 22 },
@@ -159,8 +188,8 @@ export function labTopology(prefix: string = DEFAULT_PREFIX): LabTopology {
     stateDir: `${STATE_ROOT}/${prefix}`,
     labPrefixes: [
       '10.77.0.0/24', 'fd77::/64', '192.0.2.0/24', '2001:db8:ffff::/64',
-      '198.51.100.10', '203.0.113.66', '198.51.100.77',
-      '2001:db8:10::10', '2001:db8:66::66', '2001:db8:77::77',
+      '198.51.100.10', '203.0.113.66', '198.51.100.77', '198.51.100.20', '198.51.100.53', '203.0.113.53',
+      '2001:db8:10::10', '2001:db8:66::66', '2001:db8:77::77', '2001:db8:20::20', '2001:db8:53::53', '2001:db8:853::53',
       'fe80::/64', 'ff00::/8',
     ],
     ports: { http: 80, banner: 22, udpEcho: 7 },
@@ -199,6 +228,12 @@ export function siteUrl(site: LabSite, family: 4 | 6, path = '/'): string {
   const host = family === 4 ? site.ipv4 : `[${site.ipv6}]`;
   const port = site.httpPort === 80 ? '' : `:${site.httpPort}`;
   return `http://${host}${port}${path.startsWith('/') ? path : `/${path}`}`;
+}
+
+/** Every address the inet namespace holds on its server interface, v4 then v6. */
+export function inetServerAddresses(topo: LabTopology): { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] } {
+  const pairs: LabAddressPair[] = [topo.sites.legit, topo.sites.phishing, topo.attacker, topo.sites.ads, topo.dns.authoritative, topo.dns.publicResolver];
+  return { ipv4: pairs.map((p) => p.ipv4), ipv6: pairs.map((p) => p.ipv6) };
 }
 
 /** Where Gatehouse (running in the gw namespace) fetches a feed file served by the lab. */

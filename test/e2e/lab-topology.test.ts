@@ -82,7 +82,7 @@ describe('lab topology', { skip: isRoot ? false : 'needs root: the lab creates n
     const addrs = (ns: string) => st.namespaces.find((n) => n.name === ns)?.addresses.map((a) => a.address) ?? [];
     assert.deepEqual(addrs(c1).sort(), ['10.77.0.10/24', 'fd77::10/64']);
     assert.ok(addrs(gw).includes('192.0.2.2/24') && addrs(gw).includes('10.77.0.1/24'));
-    assert.deepEqual(st.servers.map((s) => [s.name, s.running, s.ready]), [['inet-servers', true, true], ['c1-banner', true, true]]);
+    assert.deepEqual(st.servers.map((s) => [s.name, s.running, s.ready]), [['inet-servers', true, true], ['c1-banner', true, true], ['inet-dns', true, true]]);
   });
 
   it('client1 reaches the legit and the phishing site over IPv4 through the gateway NAT', async () => {

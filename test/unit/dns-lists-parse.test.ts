@@ -100,9 +100,11 @@ describe('dns lists: line syntax', () => {
   const parse = (text: string, f: DomainListFormat) => parseDomainList(text, f);
 
   it('hosts: several names per line, any address, upper case folded, bad names reported with line and reason', () => {
-    const p = parse('0.0.0.0 A.example.com b.example.com # two\n::1 c.example.com\n203.0.113.9 d.example.com\nexample.org\n0.0.0.0 ok.example.com bad_&.example.com\n', 'hosts');
+    const p = parse('0.0.0.0 A.example.com b.example.com # two\n::1 c.example.com\n203.0.113.9 d.example.com\nexample.org\n0.0.0.0 ok.example.com bad_&.example.com\n127.0.0.1 LocalHost\n0.0.0.0 com\n', 'hosts');
     assert.equal(p.names, 5);
-    assert.equal(p.skipped, 1);
+    assert.equal(p.ignored, 1, 'the preamble is recognised in any case');
+    assert.match(p.skippedSamples[2]!.why, /"com": a single label/);
+    assert.equal(p.skipped, 2);
     assert.deepEqual(p.skippedSamples[0], { line: 4, text: 'example.org', why: 'expected an address then names (hosts format: "0.0.0.0 name")' });
     assert.equal(p.badNames, 1);
     assert.equal(p.skippedSamples[1]?.line, 5);

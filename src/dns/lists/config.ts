@@ -102,7 +102,7 @@ export function refineDnsLists(section: unknown, ctx: z.RefinementCtx): void {
   if (all.length > MAX_LISTS) {
     ctx.addIssue({ code: 'custom', path: [allow.length > 0 ? 'allowlists' : 'blocklists'], message: `at most ${MAX_LISTS} lists in all (blocklists and allowlists together), got ${all.length}` });
   }
-  const blockNames = block.map((x) => stringOrUndefined(field(x, 'name'))).filter((n): n is string => n !== undefined);
+  const blockNames = [...new Set(block.map((x) => stringOrUndefined(field(x, 'name'))).filter((n): n is string => n !== undefined))];
   const allowNames = new Set(allow.map((x) => stringOrUndefined(field(x, 'name'))));
   arrayField(section, 'groups').forEach((g, gi) => {
     stringList(field(g, 'blocklists')).forEach((name, li) => {

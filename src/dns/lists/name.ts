@@ -34,13 +34,15 @@ const WELL_KNOWN = new Set([
   'ip6-allnodes',
   'ip6-allrouters',
   'ip6-allhosts',
-  'ip6-allrouters',
   '0.0.0.0',
 ]);
 
+/** For a normalized (lower-case) name. */
 export function isWellKnownLocal(name: string): boolean {
-  return WELL_KNOWN.has(name.toLowerCase());
+  return WELL_KNOWN.has(name);
 }
+
+export const SINGLE_LABEL: NameProblem = Object.freeze({ why: 'a single label would block a whole top-level domain' });
 
 /**
  * The canonical form of a list's name, or why it is not a name. Letters, digits, '-' and '_' (real lists
@@ -87,7 +89,7 @@ export function normalizeName(raw: string, opts: NameOptions = {}): string | Nam
   if (n - labelStart > MAX_LABEL) return { why: `label longer than ${MAX_LABEL} characters` };
   // No top-level domain is all digits, so this is an address (or a fragment of one), never a name.
   if (lastLabelDigitsOnly) return { why: 'an IP address or number, not a name' };
-  if (labels === 1 && opts.allowSingleLabel !== true) return { why: 'a single label would block a whole top-level domain' };
+  if (labels === 1 && opts.allowSingleLabel !== true) return SINGLE_LABEL;
   return upper ? text.toLowerCase() : text;
 }
 

@@ -1,7 +1,7 @@
 import type { LineSample } from '../../feeds/index.js';
 import { LINE_PARSERS, type DomainLineParser, type DomainListFormat, type NameOutcome, type RuleSink } from './formats.js';
 import { suffixHashes, suffixScratch } from './hash.js';
-import { isWellKnownLocal, normalizeName } from './name.js';
+import { isWellKnownLocal, normalizeName, SINGLE_LABEL } from './name.js';
 import { RuleSet, type RuleArrays } from './rules.js';
 
 /**
@@ -40,6 +40,7 @@ export interface DomainParseOptions {
 }
 
 const SAMPLE_TEXT_MAX = 120;
+const ANY_LABELS = { allowSingleLabel: true };
 /** No list format has lines anywhere near this long. */
 const MAX_LINE = 64 * 1024;
 
@@ -135,10 +136,12 @@ export class DomainListParser implements RuleSink {
 
   /** RuleSink: one name from the current line. */
   rule(rawName: string, flag: number, allowSingleLabel: boolean): NameOutcome {
-    // Before validation: 'localhost' is one label, which a hosts line may not block but may name.
-    if (isWellKnownLocal(rawName)) return 'ignored';
-    const name = normalizeName(rawName, { allowSingleLabel });
+    // Single labels are judged after the preamble check: a hosts line may name 'localhost', not block 'com'.
+    if (isWellKnownLocal(rawName)) return 'ignored'; // '0.0.0.0' would fail as a name
+    const name = normalizeName(rawName, ANY_LABELS);
     if (typeof name !== 'string') return name;
+    if (isWellKnownLocal(name)) return 'ignored';
+    if (!allowSingleLabel && name.indexOf('.') < 0) return SINGLE_LABEL;
     const k = suffixHashes(name, this.scratch);
     if (k === 0) return { why: 'too many labels' };
     if (!this.set.add(this.scratch.hi[k - 1]!, this.scratch.lo[k - 1]!, flag)) {

@@ -39,7 +39,8 @@ function visit(section: number, at: number, typeAt: number, rdAt: number, rdLen:
       case QTYPE.CNAME:
       case QTYPE.DNAME: {
         const t = readName(msg, rdAt);
-        if (t === undefined) return false;
+        // The target must fill its RDATA exactly: a name read past RDLENGTH would be taken from the next record.
+        if (t === undefined || nameEnd !== rdAt + rdLen) return false;
         targets.push(t);
         return true;
       }

@@ -67,7 +67,7 @@ function onMessage(m: ToWorker, handle: unknown): void {
       resolver?.setDomains(m.parts);
       return;
     case 'ips':
-      resolver?.setIps(m.parts);
+      resolver?.setIps(m.index);
       return;
     case 'groups':
       resolver?.setGroups(m.table);
