@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -142,7 +142,22 @@ export function gatehouseCli(fromSource: boolean): { cmd: string; args: string[]
   if (fromSource) return { cmd: process.execPath, args: ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')] };
   const cli = join(ROOT, 'dist', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error(`no build at ${cli}: run npx tsc -p tsconfig.json first (or pass --from-source)`);
+  const stale = newerThan(join(ROOT, 'src'), statSync(cli).mtimeMs);
+  // A build older than the sources would measure other code than the commit the report names.
+  if (stale) throw new Error(`dist/ is older than ${stale}: rebuild with npx tsc -p tsconfig.json (or pass --from-source)`);
   return { cmd: process.execPath, args: [cli] };
+}
+
+/** The first .ts file under dir modified after `ms`, if any. */
+function newerThan(dir: string, ms: number): string | undefined {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      const found = newerThan(p, ms);
+      if (found) return found;
+    } else if (e.name.endsWith('.ts') && statSync(p).mtimeMs > ms) return p;
+  }
+  return undefined;
 }
 
 /** Writes the server's config under dir/<name> and starts it in the foreground on HOST:DUT_PORT. */
