@@ -1,7 +1,6 @@
 /*
  * The parts the runtime is made of, from the helpers' folders: wire codec and cache (wire/, cache/), domain
- * index (lists/), upstream router (upstream/), IP index (ipindex/). ResolvedNames is still the interim one
- * (src/dns/interim/resolved.ts) until src/dns/resolved lands.
+ * index (lists/), upstream router (upstream/), IP index (ipindex/), resolved names (resolved/).
  */
 import type { WireError } from './wire/index.js';
 
@@ -10,7 +9,7 @@ export { DnsCache } from './cache/index.js';
 export { DomainIndex, type ListMask } from './lists/index.js';
 export { UpstreamRouter, AllUpstreamsFailed } from './upstream/index.js';
 export { IpIndex, type IpEntry, type IpAllow, type IpHit, type IpIndexTransfer, type IpDelta, IpIndexFeed, type IpIndexUpdate } from './ipindex/index.js';
-export { ResolvedNames } from './interim/resolved.js';
+export { ResolvedNames } from './resolved/index.js';
 
 export function isWireError(x: unknown): x is WireError {
   return typeof x === 'object' && x !== null && 'kind' in x;

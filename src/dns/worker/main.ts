@@ -86,7 +86,7 @@ function onMessage(m: ToWorker, handle: unknown): void {
       send({ t: 'logFlushed', id: m.id });
       return;
     case 'resolved':
-      send({ t: 'resolvedName', id: m.id, names: m.pairs.map((p) => resolver?.resolved.lookup(p.client, p.remote, Date.now()) ?? null) });
+      send({ t: 'resolvedName', id: m.id, names: resolver ? resolver.resolved.lookupMany(m.pairs, Date.now()).map((n) => n ?? null) : m.pairs.map(() => null) });
       return;
     case 'explain':
       if (!resolver) return;
