@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { clientsRef, type LanDevice } from '../clients/index.js';
+import { firewallRef } from '../firewall/index.js';
 import { OutboundView } from '../decisions/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
 import { parseListenAddress } from '../config/index.js';
@@ -142,6 +143,11 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
       await upkeep?.stop();
       reader?.close();
     });
+
+    // The firewall's block report names the domain a client resolved before it hit a listed address.
+    const firewall = ctx.get(firewallRef);
+    firewall?.setDomainSource((pairs) => sup.resolvedNames(pairs));
+    stops.push(() => firewall?.setDomainSource(undefined));
 
     const status = (): DnsStatus => ({
       listen: sup.addresses(),
