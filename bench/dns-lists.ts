@@ -85,9 +85,11 @@ async function main(): Promise<void> {
       lastIndex = r.index;
       if (expected > 0) continue;
       const mask = 1;
-      const blocked = sample(names, perRound, 1);
-      const deep = blocked.map((n, i) => `w${i % 7}.x.${n}`);
-      const clean = Array.from({ length: perRound }, (_, i) => `n${i.toString(36)}.ok-new.bench`);
+      // Flat strings decoded from bytes, as the wire parser hands them over (not the generator's rope strings).
+      const wire = (n: string): string => Buffer.from(n, 'latin1').toString('latin1');
+      const blocked = sample(names, perRound, 1).map(wire);
+      const deep = blocked.map((n, i) => wire(`w${i % 7}.x.${n}`));
+      const clean = Array.from({ length: perRound }, (_, i) => wire(`n${i.toString(36)}.ok-new.bench`));
       const verdicts = { blocked: 'block', 'subdomain (5 labels)': format === 'hosts' ? 'none' : 'block', 'not listed': 'none' } as const;
       for (const [label, qs] of [['blocked', blocked], ['subdomain (5 labels)', deep], ['not listed', clean]] as const) {
         const want = verdicts[label];
