@@ -281,7 +281,8 @@ export function adminRoutes(deps: AdminDeps) {
       const asClient = t.isHost ? deps.blocks.list({ client: t.text, limit: 100 }) : [];
       const verdict =
         allow.length > 0 ? 'allowed' : covering.length > 0 ? 'listed' : 'not listed';
-      return { value: t.text, verdict, decisions: covering, allow, blocks, asClient };
+      const domains = t.isHost ? deps.blocks.domainsFor(t.text) : [];
+      return { value: t.text, verdict, decisions: covering, allow, blocks, asClient, domains };
     });
   };
 }

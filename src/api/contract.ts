@@ -6,7 +6,7 @@
  * only. Types only: importing it loads nothing.
  */
 import type { AllowEntry, Decision, Direction } from '../decisions/index.js';
-import type { BlockEvent, BlockDirection } from '../store/index.js';
+import type { BlockEvent, BlockDirection, LookedUpAs } from '../store/index.js';
 import type { FeedStatus } from '../feeds/index.js';
 import type { FirewallStatus } from '../firewall/index.js';
 import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/index.js';
@@ -120,7 +120,7 @@ export interface DeleteAllowResponse {
  * A row of the block report: who (clientIp, and the device's clientMac and clientName, for IPv4 and IPv6
  * alike), towards whom, how, how often, and the decisions that made it.
  */
-export type { BlockEvent, BlockDirection, BlockMode, DecisionRef } from '../store/index.js';
+export type { BlockEvent, BlockDirection, BlockMode, DecisionRef, LookedUpAs } from '../store/index.js';
 
 /** GET /v1/blocks (query). */
 export interface BlocksQuery {
@@ -146,6 +146,8 @@ export interface ExplainResponse {
   readonly blocks: readonly BlockEvent[];
   /** What it hit as a LAN client. */
   readonly asClient: readonly BlockEvent[];
+  /** Names LAN clients looked up that resolved to it, from the block events (the DNS filter fills them in). */
+  readonly domains: readonly LookedUpAs[];
 }
 
 // ----------------------------------------------------------------------------------------------- status

@@ -7,6 +7,7 @@ import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo-command.js';
 import { registerPeers } from './commands/peers.js';
 import { dnsCommand, registerDnsQueryLog } from './commands/dns-querylog.js';
+import { registerDns } from './commands/dns.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('gatehouse')
@@ -23,6 +24,7 @@ registerLab(program);
 registerPeers(program);
 registerDemo(program);
 registerDnsQueryLog(dnsCommand(program));
+registerDns(program);
 
 try {
   await program.parseAsync(process.argv);

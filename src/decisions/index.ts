@@ -7,3 +7,4 @@ export { InputError, openDecisionStore, type DecisionStore } from './store-servi
 export { MAX_DURATION_SEC, durationProblem, expiryAfter } from './expiry.js';
 export { decisionsModule } from './module.js';
 export { ACTIVE_DECISION, RawStatements } from './sql.js';
+export { OutboundView, type OutboundRow } from './outbound-view.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALWAYS, field, flagDuplicates, httpUrlField, listenField, listenKey, nonEmptyString, positiveDuration, stringOrUndefined, durationField, type SectionFields } from '../config/index.js';
 import { forwardDomainField, upstreamField } from './upstream/field.js';
+import { dnsListArray, refineDnsLists } from './lists/config.js';
 
 /*
  * The `dns:` section. The resolver listens on loopback by default (127.0.0.1:53 and [::1]:53): a
@@ -11,15 +12,10 @@ import { forwardDomainField, upstreamField } from './upstream/field.js';
 const NAME = /^[a-z0-9][a-z0-9_-]{0,40}$/;
 const NAME_RULE = 'names use a-z, 0-9, _ and -, start with a letter or digit, at most 41 characters';
 
-export const DOMAIN_LIST_FORMATS = ['hosts', 'domains', 'adblock'] as const;
-export const LIST_CATEGORIES = ['ads', 'security'] as const;
 export const BLOCK_ANSWERS = ['nxdomain', 'null_ip'] as const;
 export const ANSWER_CHECKS = ['enforce', 'monitor', 'off'] as const;
 export const STRATEGIES = ['parallel_best', 'strict'] as const;
 export const QUERY_LOG_MODES = ['full', 'anonymous', 'off'] as const;
-
-/** At most 32 lists in all (blocklists and allowlists together): a list is one bit of a 32-bit mask. */
-export const MAX_LISTS = 32;
 
 /** A hostname (or domain suffix) as written in config: lower-cased, trailing dot dropped. */
 const domainName = () =>
@@ -32,38 +28,13 @@ const domainName = () =>
     return d;
   });
 
-const domainList = (f: SectionFields) =>
-  z
-    .strictObject({
-      name: z.string().regex(NAME, `list ${NAME_RULE}`),
-      type: z.enum(['url', 'file']),
-      url: httpUrlField().optional(),
-      path: f.path().optional(),
-      format: z.enum(DOMAIN_LIST_FORMATS).default('hosts'),
-      refresh: positiveDuration().prefault('24h'),
-      category: z.enum(LIST_CATEGORIES).default('ads'),
-      max_shrink: z.number().min(0).max(1).default(0.5),
-      timeout: positiveDuration().prefault('60s'),
-    })
-    .superRefine((l, ctx) => {
-      const type = field(l, 'type');
-      const has = (k: string) => field(l, k) !== undefined;
-      if (type === 'url') {
-        if (!has('url')) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required for a list of type url' });
-        if (has('path')) ctx.addIssue({ code: 'custom', path: ['path'], message: 'not used by a url list (path is for type file); remove it' });
-      } else if (type === 'file') {
-        if (!has('path')) ctx.addIssue({ code: 'custom', path: ['path'], message: 'required for a list of type file' });
-        if (has('url')) ctx.addIssue({ code: 'custom', path: ['url'], message: 'not used by a file list (url is for type url); remove it' });
-      }
-    }, ALWAYS);
-
-export type DnsListConfig = z.output<ReturnType<typeof domainList>>;
+export type { DnsListConfig } from './lists/config.js';
 
 /** Who a group's policy applies to: an IP, a CIDR, a MAC, or a client name from `clients.names` / DHCP. */
 const groupSchema = z.strictObject({
   name: z.string().regex(NAME, `group ${NAME_RULE}`),
   clients: z.array(nonEmptyString()).default([]),
-  /** Names of dns.blocklists; default: every blocklist. `[]` = no blocking for this group. */
+  /** Names of dns.blocklists; default: every blocklist. `[]` = no list blocking for this group. */
   blocklists: z.array(nonEmptyString()).optional(),
 });
 
@@ -81,11 +52,8 @@ export const dnsSection = (f: SectionFields) =>
       /** ms an upstream may take before the next is tried (and the client gets SERVFAIL when all failed). */
       upstream_timeout: positiveDuration().prefault('2s'),
       forward: z.array(forwardSchema).default([]),
-      blocklists: z.array(domainList(f)).default([]),
-      allowlists: z.array(domainList(f)).default([]),
-      /** Domains blocked/allowed right in the config (subtree rules), ahead of any list. */
-      block: z.array(domainName()).default([]),
-      allow: z.array(domainName()).default([]),
+      blocklists: dnsListArray(f),
+      allowlists: dnsListArray(f),
       groups: z.array(groupSchema).default([]),
       block_answer: z.enum(BLOCK_ANSWERS).default('nxdomain'),
       block_ttl: durationField({ positive: true }).prefault('60s'),
@@ -117,31 +85,9 @@ export const dnsSection = (f: SectionFields) =>
     })
     .superRefine((d, ctx) => {
       flagDuplicates(field(d, 'listen'), listenKey, ctx, (i) => ['listen', i], 'listen address', (i) => `dns.listen[${i}]`);
-      const lists = [...(Array.isArray(field(d, 'blocklists')) ? (field(d, 'blocklists') as unknown[]) : []), ...(Array.isArray(field(d, 'allowlists')) ? (field(d, 'allowlists') as unknown[]) : [])];
-      flagDuplicates(lists, (x) => stringOrUndefined(field(x, 'name')), ctx, (i) => (i < blocklistCount(d) ? ['blocklists', i, 'name'] : ['allowlists', i - blocklistCount(d), 'name']), 'list name', (i) => (i < blocklistCount(d) ? `dns.blocklists[${i}]` : `dns.allowlists[${i - blocklistCount(d)}]`));
-      if (lists.length > MAX_LISTS - 2) ctx.addIssue({ code: 'custom', path: ['blocklists'], message: `at most ${MAX_LISTS - 2} lists in all (blocklists and allowlists), got ${lists.length}` });
-      flagDuplicates(field(d, 'groups'), (x) => stringOrUndefined(field(x, 'name')), ctx, (i) => ['groups', i, 'name'], 'group name', (i) => `dns.groups[${i}]`);
-      const blockNames = new Set((Array.isArray(field(d, 'blocklists')) ? (field(d, 'blocklists') as unknown[]) : []).map((x) => stringOrUndefined(field(x, 'name'))));
-      const groups = field(d, 'groups');
-      if (Array.isArray(groups)) {
-        groups.forEach((g, gi) => {
-          const bl = field(g, 'blocklists');
-          if (!Array.isArray(bl)) return;
-          bl.forEach((n, ni) => {
-            if (typeof n === 'string' && !blockNames.has(n)) {
-              const known = [...blockNames].filter((x): x is string => x !== undefined);
-              ctx.addIssue({ code: 'custom', path: ['groups', gi, 'blocklists', ni], message: `no blocklist named ${JSON.stringify(n)}${known.length ? ` (known: ${known.join(', ')})` : ' (dns.blocklists is empty)'}` });
-            }
-          });
-        });
-      }
+      refineDnsLists(d, ctx);
     }, ALWAYS)
     .optional();
-
-function blocklistCount(d: unknown): number {
-  const b = field(d, 'blocklists');
-  return Array.isArray(b) ? b.length : 0;
-}
 
 export type DnsConfig = NonNullable<z.output<ReturnType<typeof dnsSection>>>;
 

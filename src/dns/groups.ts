@@ -3,6 +3,7 @@ import { tryParseTarget } from '../net/ip.js';
 import type { LanDevice } from '../clients/index.js';
 import type { DnsConfig } from './config.js';
 import type { GroupTable, LocalHost } from './ipc.js';
+import { assignListIds, groupMasks, problemKey, type ListMask } from './lists/index.js';
 
 /*
  * Which lists apply to which client, as masks (bit i = list id i): pure, from the config's groups, the
@@ -10,37 +11,18 @@ import type { GroupTable, LocalHost } from './ipc.js';
  * or device name; its addresses are looked up here, the workers only see addresses).
  */
 
-/** List ids: blocklists first, then allowlists; the config's own `block:`/`allow:` rules take the last two bits. */
-export const INLINE_BLOCK_ID = 30;
-export const INLINE_ALLOW_ID = 31;
 export const OPTOUT_GROUP = 'optout';
 
-export interface ListLayout {
-  readonly names: string[];
-  readonly blockIds: ReadonlyMap<string, number>;
-  readonly allMask: number;
-  readonly allowMask: number;
-  readonly blockMask: number;
-}
-
-export function listLayout(c: DnsConfig): ListLayout {
-  const names: string[] = new Array<string>(32).fill('');
-  const blockIds = new Map<string, number>();
-  let blockMask = 1 << INLINE_BLOCK_ID;
-  let allowMask = 1 << INLINE_ALLOW_ID;
-  c.blocklists.forEach((l, i) => {
-    names[i] = l.name;
-    blockIds.set(l.name, i);
-    blockMask |= 1 << i;
-  });
-  c.allowlists.forEach((l, j) => {
-    const id = c.blocklists.length + j;
-    names[id] = l.name;
-    allowMask |= 1 << id;
-  });
-  names[INLINE_BLOCK_ID] = 'dns.block';
-  names[INLINE_ALLOW_ID] = 'dns.allow';
-  return { names, blockIds, allMask: blockMask | allowMask, allowMask, blockMask };
+/** Each group's mask (h2's policy: default = every list; optout = security blocklists + allowlists), and list names by id. */
+export function listLayout(c: DnsConfig): { readonly names: string[]; readonly masks: ReadonlyMap<string, ListMask> } {
+  const ids = assignListIds(c.blocklists, c.allowlists);
+  if (!ids.ok) throw new Error(ids.problems.map((p) => `${problemKey(p)}: ${p.message}`).join('; '));
+  const all = c.blocklists.map((b) => b.name);
+  const masks = groupMasks(ids.lists, c.groups.map((g) => ({ name: g.name, blocklists: g.blocklists ?? all })));
+  if (!masks.ok) throw new Error(masks.problems.map((p) => `${problemKey(p)}: ${p.message}`).join('; '));
+  const names = new Array<string>(32).fill('');
+  for (const l of ids.lists) names[l.id] = l.name;
+  return { names, masks: masks.masks };
 }
 
 /** The addresses a client entry stands for: itself (IP/CIDR), or a device's by MAC or name. */
@@ -58,7 +40,7 @@ export function addressesOf(entry: string, devices: readonly LanDevice[]): { hos
   return { hosts: matches.flatMap((d) => [...d.ipv4, ...d.ipv6]), ranges: [] };
 }
 
-export function buildGroupTable(c: DnsConfig, layout: ListLayout, optout: readonly string[], devices: readonly LanDevice[]): GroupTable {
+export function buildGroupTable(c: DnsConfig, layout: { readonly masks: ReadonlyMap<string, ListMask> }, optout: readonly string[], devices: readonly LanDevice[]): GroupTable {
   const clients = new Map<string, readonly [string, string, number]>();
   const ranges: (readonly [string, string, number])[] = [];
   const put = (entry: string, group: string, mask: number, override: boolean) => {
@@ -67,17 +49,13 @@ export function buildGroupTable(c: DnsConfig, layout: ListLayout, optout: readon
     for (const r of a.ranges) ranges.push([r, group, mask]);
   };
   // Opt-outs first and overriding: a client that opted out is out whatever group lists it.
-  for (const o of optout) put(o, OPTOUT_GROUP, layout.allowMask, true);
-  for (const g of c.groups) {
-    let mask = layout.allowMask | (1 << INLINE_BLOCK_ID);
-    if (g.blocklists === undefined) mask |= layout.blockMask;
-    else for (const n of g.blocklists) mask |= 1 << (layout.blockIds.get(n) ?? INLINE_BLOCK_ID);
-    for (const entry of g.clients) put(entry, g.name, mask, false);
-  }
+  const maskOf = (g: string) => layout.masks.get(g) ?? 0xffffffff;
+  for (const o of optout) put(o, OPTOUT_GROUP, maskOf(OPTOUT_GROUP), true);
+  for (const g of c.groups) for (const entry of g.clients) put(entry, g.name, maskOf(g.name), false);
   const optRanges = ranges.filter((r) => r[1] === OPTOUT_GROUP);
   const otherRanges = ranges.filter((r) => r[1] !== OPTOUT_GROUP);
   const byPrefix = (a: readonly [string, string, number], b: readonly [string, string, number]) => (tryParseTarget(b[0])?.prefix ?? 0) - (tryParseTarget(a[0])?.prefix ?? 0);
-  return { defaultGroup: 'default', defaultMask: layout.allMask, clients: [...clients.values()], ranges: [...optRanges.sort(byPrefix), ...otherRanges.sort(byPrefix)] };
+  return { defaultGroup: 'default', defaultMask: maskOf('default'), clients: [...clients.values()], ranges: [...optRanges.sort(byPrefix), ...otherRanges.sort(byPrefix)] };
 }
 
 /** A device name as a DNS label: "Anna's iPhone" → "anna-s-iphone"; undefined when nothing is left. */

@@ -1,3 +1,4 @@
+import type { IpDelta, IpIndexTransfer } from './ipindex/index.js';
 import type { DnsCounters, DnsExplain, UpstreamHealth } from './types.js';
 
 /* The messages between the daemon's supervisor and its resolver workers (advanced serialization). */
@@ -49,11 +50,12 @@ export type ToWorker =
   /** Comes with an accepted net.Socket (paused). */
   | { readonly t: 'tcp' }
   | { readonly t: 'domains'; readonly parts: readonly Uint8Array[]; readonly rules: number }
-  | { readonly t: 'ips'; readonly parts: readonly Uint8Array[] }
+  | { readonly t: 'ips'; readonly index: IpIndexTransfer }
+  | { readonly t: 'ipDelta'; readonly delta: IpDelta }
   | { readonly t: 'groups'; readonly table: GroupTable }
   | { readonly t: 'local'; readonly hosts: readonly LocalHost[] }
   | { readonly t: 'explain'; readonly id: number; readonly name: string; readonly qtype: string; readonly client: string }
-  | { readonly t: 'resolved'; readonly id: number; readonly client: string; readonly remote: string }
+  | { readonly t: 'resolved'; readonly id: number; readonly pairs: readonly { readonly client: string; readonly remote: string }[] }
   | { readonly t: 'flush' }
   | { readonly t: 'flushLog'; readonly id: number };
 
@@ -66,6 +68,6 @@ export type FromWorker =
       readonly upstreams: readonly UpstreamHealth[];
     }
   | { readonly t: 'explained'; readonly id: number; readonly result: DnsExplain }
-  | { readonly t: 'resolvedName'; readonly id: number; readonly name: string | null }
+  | { readonly t: 'resolvedName'; readonly id: number; readonly names: readonly (string | null)[] }
   | { readonly t: 'logFlushed'; readonly id: number }
   | { readonly t: 'log'; readonly level: 'warn' | 'error' | 'info'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> };

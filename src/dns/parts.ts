@@ -1,11 +1,16 @@
 /*
- * Where the runtime gets the parts other helpers build (wire codec, cache, domain index, upstream pool, IP
- * index, resolved names). Until a part lands on this branch its interim stand-in (src/dns/interim/) is used;
- * this is the one file to switch.
+ * The parts the runtime is made of, from the helpers' folders: wire codec and cache (wire/, cache/), domain
+ * index (lists/), upstream router (upstream/), IP index (ipindex/), resolved names (resolved/).
  */
-export { parseQuery, blockedReply, errorReply, localReply, inspectAnswer, withId, fitUdp, isWireError, type Query, type WireError, type AnswerFacts } from './interim/wire.js';
-export { DnsCache } from './interim/cache.js';
-export { DomainIndex, type ListMask } from './interim/domain-index.js';
+import type { WireError } from './wire/index.js';
+
+export { parseQuery, blockedReply, errorReply, localReply, inspectAnswer, withId, fitUdp, wireErrorReply, buildQuery, type Query, type WireError, type AnswerFacts } from './wire/index.js';
+export { DnsCache } from './cache/index.js';
+export { DomainIndex, type ListMask } from './lists/index.js';
 export { UpstreamRouter, AllUpstreamsFailed } from './upstream/index.js';
-export { IpIndex, type IpEntry, type IpHit } from './interim/ip-index.js';
-export { ResolvedNames } from './interim/resolved.js';
+export { IpIndex, type IpEntry, type IpAllow, type IpHit, type IpIndexTransfer, type IpDelta, IpIndexFeed, type IpIndexUpdate } from './ipindex/index.js';
+export { ResolvedNames } from './resolved/index.js';
+
+export function isWireError(x: unknown): x is WireError {
+  return typeof x === 'object' && x !== null && 'kind' in x;
+}

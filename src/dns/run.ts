@@ -1,18 +1,19 @@
 import { cpus } from 'node:os';
 import { clientsRef, type LanDevice } from '../clients/index.js';
-import type { Decision } from '../decisions/index.js';
+import { OutboundView } from '../decisions/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
 import { parseListenAddress } from '../config/index.js';
 import { workerCount, type DnsConfig } from './config.js';
-import { buildGroupTable, INLINE_ALLOW_ID, INLINE_BLOCK_ID, listLayout, localHosts } from './groups.js';
-import { DnsLists, type ListSpec } from './interim/lists.js';
+import { buildGroupTable, listLayout, localHosts } from './groups.js';
+import { DnsLists } from './lists/index.js';
 import type { WorkerSettings } from './ipc.js';
 import type { DnsView } from './module.js';
 import { OptoutRepo } from './optout.js';
-import { IpIndex, type IpEntry } from './parts.js';
+import { IpIndexFeed, type IpIndexUpdate } from './parts.js';
 import { QueryLogReader } from './querylog/reader.js';
 import { queryLogPath } from './querylog/schema.js';
 import { queryLogRoutes } from './querylog/routes.js';
+import { startQueryLogMaintenance } from './querylog/maintenance.js';
 import { dnsRedirectFragment } from './redirect.js';
 import { dnsRoutes } from './routes.js';
 import { Supervisor } from './supervisor.js';
@@ -47,14 +48,6 @@ export function workerSettings(c: DnsConfig, dataDir: string, listNames: readonl
   };
 }
 
-/** The outbound decisions and the allowlist as the answer check sees them. */
-function ipEntries(decisions: readonly Decision[], allow: readonly { value: string }[]): IpEntry[] {
-  return [
-    ...decisions.filter((d) => d.direction !== 'inbound').map((d) => ({ target: d.value, origin: d.origin, ...(d.scenario ? { scenario: d.scenario } : {}), decisionId: d.id })),
-    ...allow.map((a) => ({ target: a.value, origin: 'allowlist', allow: true })),
-  ];
-}
-
 export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contribution<DnsApi>> {
   const c = ctx.config.dns;
   if (!c) throw new Error('dns module started without a dns: section');
@@ -69,38 +62,53 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
   });
   const settings = workerSettings(c, ctx.dataDir, layout.names, [...ctx.network().lan, ...ctx.network().own].map((n) => n.target.text));
   const sup = await Supervisor.start({ listen: c.listen, workers: workerCount(c, cpus().length), settings, log: ctx.log });
-  const stops: (() => void)[] = [];
+  const stops: (() => unknown)[] = [];
+  const stopAll = async () => {
+    await Promise.allSettled(stops.map(async (s) => s()));
+    await sup.stop();
+  };
   try {
-    // Lists: loaded after the workers listen (they answer unfiltered for the seconds a download takes).
-    const specs: ListSpec[] = [
-      ...c.blocklists.map((config, i) => ({ id: i, kind: 'block' as const, config })),
-      ...c.allowlists.map((config, j) => ({ id: c.blocklists.length + j, kind: 'allow' as const, config })),
-    ];
-    const lists = new DnsLists(specs, { block: c.block, allow: c.allow, blockId: INLINE_BLOCK_ID, allowId: INLINE_ALLOW_ID }, (index) =>
-      sup.broadcast({ t: 'domains', parts: index.toTransfer(), rules: index.size }),
+    // Lists: downloaded after the workers listen; the start waits a few seconds for the first index so a
+    // freshly started gateway filters at once when its lists are at hand (a slow download finishes later).
+    let builtAt: number | null = null;
+    let rules = 0;
+    const lists = new DnsLists(
+      { blocklists: c.blocklists, allowlists: c.allowlists },
+      {
+        scheduler: ctx.scheduler,
+        log: ctx.log,
+        onIndex: (index) => {
+          builtAt = Date.now();
+          rules = index.size;
+          sup.broadcast({ t: 'domains', parts: index.toTransfer(), rules: index.size });
+        },
+      },
     );
-    await lists.refreshAll();
-    const jobs = specs.map((s) => ctx.scheduler.every(`dns list ${s.config.name}`, s.config.refresh, () => lists.refresh(s.config.name).then(() => undefined)));
-    stops.push(() => void Promise.all(jobs.map((j) => j.stop())));
+    lists.start();
+    stops.push(() => lists.stop());
+    if (c.blocklists.length + c.allowlists.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([lists.refresh().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+    }
 
-    // The answer check's IP index: rebuilt from the store, at most once a second, when decisions change.
+    // The answer check's IP index: built from the store's outbound decisions in steps, then deltas.
     let ipCount = 0;
-    const sendIps = () => {
-      const index = IpIndex.build(ipEntries(ctx.decisions.list({}), ctx.decisions.listAllow()));
-      ipCount = index.size;
-      sup.broadcast({ t: 'ips', parts: index.toTransfer() });
-    };
-    sendIps();
-    let ipTimer: NodeJS.Timeout | undefined;
-    stops.push(
-      ctx.bus.subscribe('decisions.changed', () => {
-        ipTimer ??= setTimeout(() => {
-          ipTimer = undefined;
-          sendIps();
-        }, 1000);
-      }),
-    );
-    stops.push(() => ipTimer && clearTimeout(ipTimer));
+    const ipFeed = new IpIndexFeed(new OutboundView(ctx.store), ctx.bus, {
+      log: ctx.log,
+      onUpdate: (u: IpIndexUpdate) => {
+        const size = u.kind === 'snapshot' ? u.index.size : ipFeed.current()?.size;
+        if (size) ipCount = size.hosts + size.ranges;
+        if (u.kind === 'snapshot') sup.broadcast({ t: 'ips', index: u.index.toTransfer() }, false);
+        else sup.broadcast({ t: 'ipDelta', delta: u.delta }, false);
+      },
+    });
+    sup.replayWith('ips', () => {
+      const ix = ipFeed.current();
+      return ix ? { t: 'ips', index: ix.toTransfer() } : undefined;
+    });
+    await ipFeed.start();
+    stops.push(() => ipFeed.stop());
 
     // Groups and local names: from the config, the opt-outs and the LAN devices; again when a device shows up.
     const optout = new OptoutRepo(ctx.store);
@@ -123,19 +131,24 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
     );
     stops.push(() => clientTimer && clearTimeout(clientTimer));
     const clientsJob = ctx.scheduler.every('dns clients', 60_000, sendClients);
-    stops.push(() => void clientsJob.stop());
+    stops.push(() => clientsJob.stop());
 
     // Query log upkeep: retention and size, in the daemon (the workers only append).
     const reader = c.query_log.mode === 'off' ? undefined : QueryLogReader.open(queryLogPath(ctx.dataDir));
-    const pruneJob = reader ? ctx.scheduler.every('dns query log retention', 600_000, async () => void (await reader.prune(c.query_log.retention, c.query_log.max_rows))) : undefined;
-    stops.push(() => void pruneJob?.stop().then(() => reader?.close()));
+    const upkeep = reader
+      ? startQueryLogMaintenance({ file: queryLogPath(ctx.dataDir), reader, scheduler: ctx.scheduler, log: ctx.log, retentionMs: c.query_log.retention, maxRows: c.query_log.max_rows })
+      : undefined;
+    stops.push(async () => {
+      await upkeep?.stop();
+      reader?.close();
+    });
 
     const status = (): DnsStatus => ({
       listen: sup.addresses(),
       workers: sup.workers(),
       totals: sup.totals(),
       qps: sup.qps(),
-      domainIndex: lists.indexInfo(),
+      domainIndex: { rules, builtAt },
       ipIndex: { entries: ipCount },
       answerCheck: c.answer_check,
       optout: optout.list(),
@@ -144,9 +157,8 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
       status,
       lists: () => lists.status(),
       refresh: async (name) => {
-        if (name === undefined) await lists.refreshAll();
-        else if (!(await lists.refresh(name))) return undefined;
-        return lists.status();
+        if (name !== undefined && !lists.lists.some((l) => l.name === name)) return undefined;
+        return lists.refresh(name);
       },
       explain: (name, qtype, client) => sup.explain(name, qtype, client),
       flush: () => sup.broadcast({ t: 'flush' }, false),
@@ -165,26 +177,22 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
       },
     });
     const logRoutes = reader ? queryLogRoutes({ reader, flush: () => sup.flushLogs() }) : undefined;
-    ctx.log.info({ listen: sup.addresses(), workers: sup.pids().length, lists: specs.length }, 'DNS resolver listening');
+    ctx.log.info({ listen: sup.addresses(), workers: sup.pids().length, lists: lists.lists.length }, 'DNS resolver listening');
     return {
       routes: async (app) => {
         await app.register(routes);
         if (logRoutes) await app.register(logRoutes);
       },
       ...(kernel ? { kernel } : {}),
-      provides: { domainFor: (client, remote) => sup.resolvedName(client, remote) },
+      provides: { domainsFor: (pairs) => sup.resolvedNames(pairs) },
       status: () => {
         const t = sup.totals();
         return { listen: sup.addresses().join(' '), workers: sup.pids().length, queries: t.queries, blocked: t.blocked, cached: t.cached, qps: sup.qps() };
       },
-      async stop() {
-        for (const s of stops) s();
-        await sup.stop();
-      },
+      stop: stopAll,
     };
   } catch (e) {
-    for (const s of stops) s();
-    await sup.stop();
+    await stopAll();
     throw e;
   }
 }

@@ -120,7 +120,7 @@ export class Supervisor {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /** The latest snapshot of each kind, replayed to a (re)started worker. */
-  private readonly latest = new Map<ToWorker['t'], ToWorker>();
+  private readonly latest = new Map<ToWorker['t'], ToWorker | (() => ToWorker | undefined)>();
   private readonly qpsWindow: { t: number; q: number }[] = [];
   private readonly qpsTimer: NodeJS.Timeout;
 
@@ -214,7 +214,10 @@ export class Supervisor {
       });
       this.sendTo(child, { t: 'init', settings: this.o.settings });
       for (const b of this.bound) child.send({ t: 'udp', address: b.address } satisfies ToWorker, b.udp);
-      for (const m of this.latest.values()) this.sendTo(child, m);
+      for (const m of this.latest.values()) {
+        const msg = typeof m === 'function' ? m() : m;
+        if (msg) this.sendTo(child, msg);
+      }
     });
   }
 
@@ -266,6 +269,11 @@ export class Supervisor {
     });
   }
 
+  /** What a worker started later gets instead of the last message of this kind (e.g. the IP index as it is now). */
+  replayWith(kind: ToWorker['t'], make: () => ToWorker | undefined): void {
+    this.latest.set(kind, make);
+  }
+
   /** To every worker now, and to every worker started later (the last message of each kind). */
   broadcast(m: ToWorker, remember = true): void {
     if (remember) this.latest.set(m.t, m);
@@ -292,11 +300,18 @@ export class Supervisor {
     return r.result;
   }
 
-  /** The name a client resolved to reach `remote`: every worker is asked (any of them may have answered it). */
-  async resolvedName(client: string, remote: string): Promise<string | undefined> {
-    const answers = await Promise.all(this.live().map((c) => this.ask(c, (id) => ({ t: 'resolved', id, client, remote }), 500)));
-    for (const a of answers) if (a?.t === 'resolvedName' && a.name) return a.name;
-    return undefined;
+  /** The names clients resolved to reach these remotes: every worker is asked (any of them may have answered). */
+  async resolvedNames(pairs: readonly { readonly client: string; readonly remote: string }[], timeoutMs = 250): Promise<(string | undefined)[]> {
+    const out: (string | undefined)[] = pairs.map(() => undefined);
+    if (pairs.length === 0) return out;
+    const answers = await Promise.all(this.live().map((c) => this.ask(c, (id) => ({ t: 'resolved', id, pairs }), timeoutMs)));
+    for (const a of answers) {
+      if (a?.t !== 'resolvedName') continue;
+      a.names.forEach((n, i) => {
+        if (n && out[i] === undefined) out[i] = n;
+      });
+    }
+    return out;
   }
 
   /** Makes every worker write its buffered query-log rows now. */

@@ -55,19 +55,9 @@ export interface DnsStatus {
   readonly optout: readonly string[];
 }
 
-/** One list as `gatehouse dns lists` shows it. */
-export interface DnsListStatus {
-  readonly name: string;
-  readonly kind: 'block' | 'allow';
-  readonly source: string;
-  readonly format: string;
-  readonly category: string;
-  /** Rules loaded from the last good download. */
-  readonly rules: number;
-  /** Epoch ms of the last successful refresh, null before. */
-  readonly refreshedAt: number | null;
-  readonly lastError: string | null;
-}
+/** One list as `gatehouse dns lists` shows it (the lists context's status). */
+export type { DnsListStatus } from './lists/index.js';
+import type { DnsListStatus } from './lists/index.js';
 
 /** What `gatehouse dns query NAME --client IP` answers: what a worker would do, and why. */
 export interface DnsExplain {
@@ -86,8 +76,8 @@ export interface DnsExplain {
 
 /** What the dns module offers other modules (the firewall's block report asks for the domain). */
 export interface DnsApi {
-  /** The name a LAN client resolved to reach `remote`, if a worker still remembers it. */
-  domainFor(client: string, remote: string): Promise<string | undefined>;
+  /** The names LAN clients resolved to reach these remotes, in order; undefined where no worker remembers. */
+  domainsFor(pairs: readonly { readonly client: string; readonly remote: string }[]): Promise<readonly (string | undefined)[]>;
 }
 
 export interface DnsListsResponse {

@@ -8,6 +8,9 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { FeedSpec } from './types.js';
 
+/** What a fetch reads of a feed (DNS lists fetch through here too). */
+export type FetchSpec = Pick<FeedSpec, 'name' | 'type' | 'url' | 'path' | 'timeout'>;
+
 /** Validators remembered from the last successful fetch, sent back as a conditional GET. */
 export interface FetchState {
   readonly etag?: string;
@@ -77,7 +80,7 @@ function sharedDispatcher(): Dispatcher {
  * Fetches a feed's list text: `url` feeds over HTTP(S) with a conditional GET, `file` feeds from disk
  * (mtime and size act as validators). Throws FeedFetchError with a one-line message.
  */
-export async function fetchFeed(spec: FeedSpec, state: FetchState = {}, opts: FetchOptions = {}): Promise<FetchResult> {
+export async function fetchFeed(spec: FetchSpec, state: FetchState = {}, opts: FetchOptions = {}): Promise<FetchResult> {
   if (spec.type === 'file') return readFeedFile(spec, state, opts);
   if (spec.type !== 'url') {
     throw new FeedFetchError(spec.name, `type ${spec.type} is not a list download (the CrowdSec client pulls it)`, false);
@@ -99,7 +102,7 @@ export async function fetchFeed(spec: FeedSpec, state: FetchState = {}, opts: Fe
   }
 }
 
-function checkUrl(spec: FeedSpec): URL {
+function checkUrl(spec: FetchSpec): URL {
   let url: URL;
   try {
     url = new URL(spec.url ?? '');
@@ -112,7 +115,7 @@ function checkUrl(spec: FeedSpec): URL {
   return url;
 }
 
-async function fetchOnce(spec: FeedSpec, url: URL, state: FetchState, opts: FetchOptions): Promise<FetchResult> {
+async function fetchOnce(spec: FetchSpec, url: URL, state: FetchState, opts: FetchOptions): Promise<FetchResult> {
   const name = spec.name;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const controller = new AbortController();
@@ -237,7 +240,7 @@ async function readBody(
   return { body: Buffer.concat(chunks, size).toString('utf8'), bytes: size };
 }
 
-async function readFeedFile(spec: FeedSpec, state: FetchState, opts: FetchOptions): Promise<FetchResult> {
+async function readFeedFile(spec: FetchSpec, state: FetchState, opts: FetchOptions): Promise<FetchResult> {
   const path = spec.path;
   if (path === undefined || path === '') throw new FeedFetchError(spec.name, 'type file needs a path', false);
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;

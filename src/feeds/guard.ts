@@ -9,12 +9,20 @@ export interface GuardVerdict {
 export interface GuardOptions {
   /** Feed name for the message. */
   readonly feed?: string;
+  /** What the message calls the list instead of "feed NAME" (DNS lists say "blocklist NAME"). */
+  readonly subject?: string;
   /** Largest share (0..1) of data lines that may be unreadable. Default 0.5. */
   readonly maxGarbage?: number;
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 const pct = (share: number): string => `${Math.round(share * 100)}%`;
+
+/** What the guard reads of a parse: IP feeds' ParsedList, or another list kind's counts (DNS domain lists). */
+export type GuardInput = Pick<ParsedList, 'lines' | 'dataLines' | 'comments' | 'blank' | 'skipped' | 'skippedSamples' | 'duplicates' | 'excludedSpecial' | 'belowMinScore'> & {
+  readonly format: string;
+  readonly entries: { readonly length: number };
+};
 
 /**
  * Decides whether a freshly parsed list may replace the previous one. A feed that suddenly returns an
@@ -26,11 +34,11 @@ const pct = (share: number): string => `${Math.round(share * 100)}%`;
  */
 export function checkRefresh(
   previousCount: number | undefined,
-  parsed: ParsedList,
+  parsed: GuardInput,
   maxShrink: number,
   opts: GuardOptions = {},
 ): GuardVerdict {
-  const feed = `feed ${opts.feed ?? '(unnamed)'}`;
+  const feed = opts.subject ?? `feed ${opts.feed ?? '(unnamed)'}`;
   const prev = previousCount ?? 0;
   const next = parsed.entries.length;
   const keeping = prev > 0 ? 'keeping the previous list' : 'nothing loaded';
@@ -72,7 +80,7 @@ export function checkRefresh(
   return { accept: true };
 }
 
-function describeEmpty(p: ParsedList): string {
+function describeEmpty(p: GuardInput): string {
   if (p.lines === 0) return 'the body was empty';
   const parts = [`${fmt(p.lines)} lines`];
   if (p.comments + p.blank === p.lines) parts.push('all comments or blank');

@@ -7,6 +7,7 @@ import type { NftRunner } from './nft.js';
 import { parseHitSet } from './hit-parse.js';
 import type { Mode } from './ruleset.js';
 import type { Clients } from '../clients/index.js';
+import { DOMAIN_WAIT_MS, domainsFor, type DomainPair, type DomainSource } from './domain-source.js';
 
 export interface CollectorOptions {
   readonly table: string;
@@ -16,6 +17,9 @@ export interface CollectorOptions {
   readonly mode: (dir: HitDir) => Mode;
   /** Who the LAN side of a hit is (MAC and name, for IPv4 and IPv6 alike). */
   readonly clients: Pick<Clients, 'whoIs'>;
+  /** How long recording waits for a domain source (default DOMAIN_WAIT_MS). */
+  readonly domainWaitMs?: number;
+  readonly log?: { warn(o: object, m: string): void };
 }
 
 /**
@@ -24,6 +28,8 @@ export interface CollectorOptions {
  */
 export class HitCollector {
   private baseline: Map<string, { packets: number; bytes: number }>;
+  private domainSource: DomainSource | undefined;
+  private domainErrors = 0;
   constructor(
     private readonly db: Db,
     private readonly repo: BlockEventRepo,
@@ -35,9 +41,22 @@ export class HitCollector {
     this.baseline = repo.loadBaseline();
   }
 
+  /**
+   * Lets a later module (the DNS filter) name the domain behind each outbound hit; undefined takes it away.
+   * The collector asks it once per collection for the new hits' (client, remote) pairs.
+   */
+  setDomainSource(source: DomainSource | undefined): void {
+    this.domainSource = source;
+  }
+
+  /** Collections whose domain lookup failed or came too late (recorded without domains). */
+  get domainLookupFailures(): number {
+    return this.domainErrors;
+  }
+
   async collect(): Promise<BlockHit[]> {
     const now = this.clock();
-    const hits: BlockHit[] = [];
+    const hits: Mutable<BlockHit>[] = [];
     const seen = new Set<string>();
     const changed = new Map<string, { packets: number; bytes: number }>();
     const reasons = new Map<string, DecisionRef[]>();
@@ -77,6 +96,7 @@ export class HitCollector {
         }
       }
     }
+    if (this.domainSource) await this.addDomains(hits, this.domainSource);
     const gone = [...this.baseline.keys()].filter((k) => !seen.has(k));
     // Events and the counters they consumed commit together: a crash in between can neither lose nor repeat hits.
     this.db.transaction(() => {
@@ -88,4 +108,30 @@ export class HitCollector {
     if (hits.length > 0) this.opts.events?.publish('firewall.blocked', hits);
     return hits;
   }
+
+  /** Outbound hits only: an inbound remote is the connection's source, not a name a LAN client looked up. */
+  private async addDomains(hits: Mutable<BlockHit>[], source: DomainSource): Promise<void> {
+    const pairs: DomainPair[] = [];
+    const at = new Map<string, number>();
+    for (const h of hits) {
+      if (h.direction !== 'outbound') continue;
+      const k = `${h.clientIp} ${h.remoteIp}`;
+      if (!at.has(k)) {
+        at.set(k, pairs.length);
+        pairs.push({ client: h.clientIp, remote: h.remoteIp });
+      }
+    }
+    if (pairs.length === 0) return;
+    const names = await domainsFor(source, pairs, this.opts.domainWaitMs ?? DOMAIN_WAIT_MS, (why) => {
+      this.domainErrors++;
+      this.opts.log?.warn({ err: why, pairs: pairs.length }, 'block report: no domains for these hits');
+    });
+    for (const h of hits) {
+      if (h.direction !== 'outbound') continue;
+      const d = names[at.get(`${h.clientIp} ${h.remoteIp}`)!];
+      if (d !== undefined) h.domain = d;
+    }
+  }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -2,6 +2,7 @@ export { FIREWALL_MODES, firewallDefaults, firewallSection, firewallWanted, type
 export { firewallModule, firewallRef, type FirewallApi, type FirewallOptions, type FirewallStatus, type FirewallView } from './module.js';
 export { Enforcer, type ApplyStats, type EnforcerLog } from './enforcer.js';
 export { HitCollector } from './collector.js';
+export { DOMAIN_WAIT_MS, domainsFor, type DomainPair, type DomainSource } from './domain-source.js';
 export { NftError, prepareBatchDir, systemNftRunner, type NftRunner } from './nft.js';
 export { applyKernelTable } from './kernel-table.js';
 export { BASE_CHAINS, chainRef, HOOK_POINTS, ifnames, int, KernelFragmentError, kw, rule, setRef, type HookPoint, type KernelFragment, type NftRule, type NftToken } from './fragment.js';

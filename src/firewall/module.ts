@@ -8,6 +8,7 @@ import type { HitCollector } from './collector.js';
 import type { NftRunner } from './nft.js';
 import type { KernelFragment } from './fragment.js';
 import type { Mode } from './ruleset.js';
+import type { DomainSource } from './domain-source.js';
 
 /** What the firewall module reads of the config. */
 export interface FirewallView {
@@ -40,6 +41,12 @@ export interface FirewallApi extends BulkKernel {
   readonly collector: HitCollector;
   /** The other modules' parts of the table: applied with the firewall's own in one transaction. */
   readonly setFragments: (fragments: readonly KernelFragment[]) => Promise<void>;
+  /**
+   * Names the domain behind outbound hits in the block report (the DNS filter registers its resolvers'
+   * memory here; undefined on its stop). Each collection waits for it at most 250 ms; a failure only
+   * means no domain.
+   */
+  readonly setDomainSource: (source: DomainSource | undefined) => void;
   readonly status: () => FirewallStatus;
 }
 

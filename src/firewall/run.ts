@@ -35,11 +35,12 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
     mode: (dir) => (dir === 'in' ? fw.inbound : fw.outbound),
     clients: clients ?? { whoIs: async () => ({ mac: null, name: null }) },
     events: ctx.bus,
+    log,
   });
   const unsubscribeHits = ctx.bus.subscribe('firewall.blocked', (hits) => {
     for (const h of hits) {
       log.info(
-        { direction: h.direction, client: h.clientIp, mac: h.clientMac, remote: h.remoteIp, port: h.port, proto: h.protocol, mode: h.mode, packets: h.packets },
+        { direction: h.direction, client: h.clientIp, mac: h.clientMac, remote: h.remoteIp, domain: h.domain, port: h.port, proto: h.protocol, mode: h.mode, packets: h.packets },
         h.mode === 'blocked' ? 'blocked' : 'would have blocked (monitor mode)',
       );
     }
@@ -64,6 +65,7 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
       preload: (hosts) => enforcer.preload(hosts),
       discardPreload: () => enforcer.discardPreload(),
       waitForKernel: (max: number) => enforcer.backlogBelow(max),
+      setDomainSource: (source) => collector.setDomainSource(source),
       async setFragments(fragments) {
         enforcer.setFragments(fragments);
         await enforcer.settled();

@@ -40,6 +40,16 @@ export interface BlockHit extends BlockKey {
   readonly packets: number;
   readonly bytes: number;
   readonly decisions: readonly DecisionRef[];
+  /** The name the client looked up that resolved to the remote (outbound, when the DNS filter knows it). */
+  readonly domain?: string;
+}
+
+/** A domain LAN clients looked up that resolved to an address, as the block events recorded it. */
+export interface LookedUpAs {
+  readonly domain: string;
+  /** Client addresses, most recent first. */
+  readonly clients: readonly string[];
+  readonly lastSeen: number;
 }
 
 export interface BlockFilter {
@@ -96,15 +106,16 @@ export class BlockEventRepo {
     if (hits.length === 0) return;
     const upsert = this.db.prepare(
       `INSERT INTO block_events (direction, client_ip, client_mac, client_name, remote_ip, protocol, port, mode,
-                                 first_seen, last_seen, count, bytes, decision_ids, reasons)
+                                 first_seen, last_seen, count, bytes, decision_ids, reasons, domain)
        VALUES (@direction, @clientIp, @clientMac, @clientName, @remoteIp, @protocol, @port, @mode,
-               @seenAt, @seenAt, @packets, @bytes, @ids, @reasons)
+               @seenAt, @seenAt, @packets, @bytes, @ids, @reasons, @domain)
        ON CONFLICT(direction, client_ip, remote_ip, protocol, port, mode) DO UPDATE SET
          last_seen = max(last_seen, excluded.last_seen),
          count = count + excluded.count,
          bytes = bytes + excluded.bytes,
          client_mac = coalesce(excluded.client_mac, client_mac),
          client_name = coalesce(excluded.client_name, client_name),
+         domain = coalesce(excluded.domain, domain),
          decision_ids = CASE WHEN excluded.decision_ids = '[]' THEN decision_ids ELSE excluded.decision_ids END,
          reasons = CASE WHEN excluded.reasons = '[]' THEN reasons ELSE excluded.reasons END`,
     );
@@ -114,6 +125,7 @@ export class BlockEventRepo {
           ...h,
           ids: JSON.stringify(h.decisions.map((d) => d.id)),
           reasons: JSON.stringify(h.decisions),
+          domain: h.domain ?? null,
         });
       }
     })();
@@ -130,6 +142,27 @@ export class BlockEventRepo {
       100000,
     )}`;
     return (this.db.prepare(sql).all(where.params) as Row[]).map(toEvent);
+  }
+
+  /** The domains recorded for connections to this remote address, most recently seen first. */
+  domainsFor(remote: string, limit = 20): LookedUpAs[] {
+    const rows = this.db
+      .prepare(
+        `SELECT domain, client_ip AS client, max(last_seen) AS seen FROM block_events
+         WHERE remote_ip = ? AND domain IS NOT NULL GROUP BY domain, client_ip ORDER BY seen DESC`,
+      )
+      .all(remote) as { domain: string; client: string; seen: number }[];
+    const out = new Map<string, { domain: string; clients: string[]; lastSeen: number }>();
+    for (const r of rows) {
+      let e = out.get(r.domain);
+      if (!e) {
+        if (out.size >= limit) continue;
+        e = { domain: r.domain, clients: [], lastSeen: r.seen };
+        out.set(r.domain, e);
+      }
+      e.clients.push(r.client);
+    }
+    return [...out.values()];
   }
 
   purge(olderThan: number): number {

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QueryLogReader, QueryLogWriter, queryLogPath, type QueryRecord } from '../../src/dns/index.js';
+import { QueryLogReader, QueryLogWriter, queryLogPath, startQueryLogMaintenance, type QueryRecord } from '../../src/dns/index.js';
+import { createScheduler } from '../../src/scheduler/index.js';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const MIN = 60_000;
@@ -163,6 +164,30 @@ describe('retention', () => {
       assert.equal(r.count(), 0);
       assert.ok(ticks > 0, 'a timer ran while the prune went on');
     } finally {
+      r.close();
+    }
+  });
+});
+
+describe('retention on the scheduler', () => {
+  test('the daemon\'s job prunes by age and by cap right after the start, and stops cleanly', async () => {
+    const file = queryLogPath(join(dir, 'job'));
+    const now = Date.now();
+    const w = new QueryLogWriter(file, 'full');
+    for (let i = 0; i < 500; i++) w.push(rec({ t: now - (500 - i) * MIN, name: `j${i}.example` }));
+    w.close();
+    const r = QueryLogReader.open(file);
+    const scheduler = createScheduler({ log: { error() {} } });
+    const quiet = { info() {}, warn() {}, debug() {} };
+    const m = startQueryLogMaintenance({ file, reader: r, scheduler, log: quiet, retentionMs: 300 * MIN, maxRows: 100, pruneEveryMs: 3600_000 });
+    try {
+      await m.prune.runNow();
+      assert.equal(r.count(), 100);
+      assert.deepEqual(names(r.query({ limit: 1000 })).slice(-1), ['j400.example']);
+      assert.notEqual(m.lastPrune(), null);
+    } finally {
+      await m.stop();
+      await scheduler.stop();
       r.close();
     }
   });

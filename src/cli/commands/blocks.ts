@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { BlockDirection, BlockEvent, GatehouseStatus, ModuleStatus } from '../../api/index.js';
+import type { BlockDirection, BlockEvent, ExplainResponse, GatehouseStatus, ModuleStatus } from '../../api/index.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, table, when } from '../format.js';
-import { printDecisions } from './decisions.js';
+import { formatDecisions } from './decisions.js';
 
 function who(b: BlockEvent): string {
   return [b.clientIp, b.clientMac, b.clientName].filter(Boolean).join(' ');
@@ -28,6 +28,31 @@ export function formatBlocks(blocks: readonly BlockEvent[]): string {
       reasonText(b),
     ]),
   );
+}
+
+/** `gatehouse explain IP`: the verdict, then what covers it, the names it was looked up as, and who hit it. */
+export function formatExplain(r: ExplainResponse): string {
+  const verdict =
+    r.verdict === 'allowed'
+      ? `${r.value} is ALLOWED (the allowlist beats ${r.decisions.length} decision(s))`
+      : r.verdict === 'listed'
+        ? `${r.value} is LISTED by ${r.decisions.length} decision(s)`
+        : `${r.value} is not listed`;
+  const parts = [verdict];
+  if (r.allow.length > 0) parts.push('', 'allow entries:', table(['ID', 'VALUE', 'REASON'], r.allow.map((a) => [String(a.id), a.value, a.reason || '-'])));
+  if (r.decisions.length > 0) parts.push('', 'decisions:', formatDecisions(r.decisions));
+  // Older daemons answer without `domains`.
+  const domains = r.domains ?? [];
+  if (domains.length > 0) {
+    parts.push(
+      '',
+      'looked up as (names LAN clients resolved to it before connecting):',
+      table(['DOMAIN', 'CLIENTS', 'LAST SEEN'], domains.map((d) => [d.domain, d.clients.join(', '), when(d.lastSeen)])),
+    );
+  }
+  if (r.blocks.length > 0) parts.push('', 'clients that hit it:', formatBlocks(r.blocks));
+  if (r.asClient.length > 0) parts.push('', 'as a LAN client, it hit:', formatBlocks(r.asClient));
+  return parts.join('\n');
 }
 
 /** A module's line: its own words, else the plain values of what it reports (table=gatehouse refused=0). */
@@ -77,29 +102,7 @@ export function registerBlocks(program: Command): void {
     .action(async (ip: string, o: GlobalOpts) => {
       const r = await client(o).send('GET /v1/explain/:value', { params: { value: ip } });
       if (o.json) return printJson(r);
-      const verdict =
-        r.verdict === 'allowed'
-          ? `${r.value} is ALLOWED (the allowlist beats ${r.decisions.length} decision(s))`
-          : r.verdict === 'listed'
-            ? `${r.value} is LISTED by ${r.decisions.length} decision(s)`
-            : `${r.value} is not listed`;
-      console.log(verdict);
-      if (r.allow.length > 0) {
-        console.log('\nallow entries:');
-        console.log(table(['ID', 'VALUE', 'REASON'], r.allow.map((a) => [String(a.id), a.value, a.reason || '-'])));
-      }
-      if (r.decisions.length > 0) {
-        console.log('\ndecisions:');
-        printDecisions(r.decisions);
-      }
-      if (r.blocks.length > 0) {
-        console.log('\nclients that hit it:');
-        console.log(formatBlocks(r.blocks));
-      }
-      if (r.asClient.length > 0) {
-        console.log('\nas a LAN client, it hit:');
-        console.log(formatBlocks(r.asClient));
-      }
+      console.log(formatExplain(r));
     });
 
   withConfig(program.command('status'))

@@ -16,8 +16,12 @@ function decisionRows(ds: readonly Decision[]): string[][] {
   return ds.map((d) => [String(d.id), d.value, d.direction, d.origin, d.scenario || '-', d.reason || '-', remaining(d.expiresAt), when(d.createdAt)]);
 }
 
+export function formatDecisions(ds: readonly Decision[]): string {
+  return table(['ID', 'VALUE', 'DIRECTION', 'ORIGIN', 'SCENARIO', 'REASON', 'EXPIRES IN', 'CREATED'], decisionRows(ds));
+}
+
 export function printDecisions(ds: readonly Decision[]): void {
-  console.log(table(['ID', 'VALUE', 'DIRECTION', 'ORIGIN', 'SCENARIO', 'REASON', 'EXPIRES IN', 'CREATED'], decisionRows(ds)));
+  console.log(formatDecisions(ds));
 }
 
 export function registerDecisions(program: Command): void {

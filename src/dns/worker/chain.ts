@@ -1,4 +1,4 @@
-import { AllUpstreamsFailed, blockedReply, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamRouter, type Query } from '../parts.js';
+import { AllUpstreamsFailed, blockedReply, buildQuery, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamRouter, wireErrorReply, type IpDelta, type IpIndexTransfer, type Query } from '../parts.js';
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';
 import type { GroupTable, LocalHost, WorkerSettings } from '../ipc.js';
 import { emptyCounters, type DnsCounters, type DnsExplain } from '../types.js';
@@ -42,8 +42,8 @@ export class Resolver {
   readonly counters: DnsCounters = emptyCounters();
   readonly cache: DnsCache;
   private readonly router: UpstreamRouter;
-  private domains = new DomainIndex();
-  private ips = new IpIndex();
+  private domains = DomainIndex.empty();
+  private ips = IpIndex.build([]);
   private groups = new Map<string, readonly [string, number]>();
   private groupRanges: { t: Target; g: readonly [string, number] }[] = [];
   private defaultGroup: readonly [string, number] = ['default', -1];
@@ -66,8 +66,12 @@ export class Resolver {
     this.cache.flush();
   }
 
-  setIps(parts: readonly Uint8Array[]): void {
-    this.ips = IpIndex.fromTransfer(parts);
+  setIps(t: IpIndexTransfer): void {
+    this.ips = IpIndex.fromTransfer(t);
+  }
+
+  applyIps(d: IpDelta): void {
+    this.ips.apply(d);
   }
 
   setGroups(t: GroupTable): void {
@@ -101,7 +105,8 @@ export class Resolver {
   async prefetch(): Promise<void> {
     if (!this.s.cache.prefetch) return;
     for (const q of this.cache.prefetchDue(this.now())) {
-      const msg = buildQuery(q.name, q.qtype, Math.floor(Math.random() * 65536));
+      const msg = buildQuery(q, Math.floor(Math.random() * 65536));
+      if (!msg) continue;
       try {
         const { reply } = await this.router.resolve(msg, q.name);
         const facts = inspectAnswer(reply);
@@ -117,9 +122,9 @@ export class Resolver {
     const started = performance.now();
     const parsed = parseQuery(msg);
     if (isWireError(parsed)) {
-      if (parsed.kind === 'drop') return undefined;
-      this.counters.formerr++;
-      return errorReply({ id: parsed.id }, msg, 'FORMERR');
+      const reply = wireErrorReply(parsed, msg);
+      if (reply) this.counters.formerr++;
+      return reply;
     }
     const q = parsed;
     this.counters.queries++;
@@ -182,7 +187,7 @@ export class Resolver {
     const allowed = policy.verdict === 'allow';
     const forwarded = this.router.forwardedDomain(q.name) !== undefined;
     let reply: Buffer;
-    const hit = this.cache.get(q, this.now());
+    const hit = this.cache.get(q, this.now(), msg);
     if (hit) {
       this.counters.cached++;
       record.cached = true;
@@ -253,7 +258,9 @@ export class Resolver {
   async explain(name: string, qtypeName: string, client: string): Promise<DnsExplain> {
     const qtype = QTYPES[qtypeName.toUpperCase()] ?? 1;
     const trace: Trace = { group: '', verdict: 'resolved', why: '', answers: [], cached: false };
-    const reply = await this.handle(buildQuery(name.toLowerCase().replace(/\.$/, ''), qtype, 0, true), client, true, trace);
+    const msg = buildQuery({ name: name.toLowerCase().replace(/\.$/, ''), qtype, qclass: 1, cd: false, ednsUdpSize: 1232, dnssecOk: false }, 0);
+    if (!msg) throw new Error(`not a domain name: ${name}`);
+    const reply = await this.handle(msg, client, true, trace);
     const rcode = reply ? reply[3]! & 0xf : 2;
     return { name, qtype: qtypeName.toUpperCase(), client, group: trace.group, verdict: trace.verdict, why: trace.why, rcode: RCODE_NAMES[rcode] ?? String(rcode), answers: trace.answers, cached: trace.cached, ...(trace.upstream ? { upstream: trace.upstream } : {}) };
   }
@@ -265,17 +272,3 @@ export class Resolver {
 
 export const QTYPES: Readonly<Record<string, number>> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, HTTPS: 65, ANY: 255 };
 
-/** A query message for `name` (RD set, EDNS with our UDP size). */
-export function buildQuery(name: string, qtype: number, id: number, edns = true): Buffer {
-  const labels = name.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')]));
-  const h = Buffer.alloc(12);
-  h.writeUInt16BE(id, 0);
-  h.writeUInt16BE(0x0100, 2);
-  h.writeUInt16BE(1, 4);
-  h.writeUInt16BE(edns ? 1 : 0, 10);
-  const tail = Buffer.alloc(4);
-  tail.writeUInt16BE(qtype, 0);
-  tail.writeUInt16BE(1, 2);
-  const opt = Buffer.from([0, 0, 41, OUR_UDP_SIZE >> 8, OUR_UDP_SIZE & 0xff, 0, 0, 0, 0, 0, 0]);
-  return Buffer.concat([h, ...labels, Buffer.from([0]), tail, ...(edns ? [opt] : [])]);
-}

@@ -67,7 +67,10 @@ function onMessage(m: ToWorker, handle: unknown): void {
       resolver?.setDomains(m.parts);
       return;
     case 'ips':
-      resolver?.setIps(m.parts);
+      resolver?.setIps(m.index);
+      return;
+    case 'ipDelta':
+      resolver?.applyIps(m.delta);
       return;
     case 'groups':
       resolver?.setGroups(m.table);
@@ -83,7 +86,7 @@ function onMessage(m: ToWorker, handle: unknown): void {
       send({ t: 'logFlushed', id: m.id });
       return;
     case 'resolved':
-      send({ t: 'resolvedName', id: m.id, name: resolver?.resolved.lookup(m.client, m.remote, Date.now()) ?? null });
+      send({ t: 'resolvedName', id: m.id, names: resolver ? resolver.resolved.lookupMany(m.pairs, Date.now()).map((n) => n ?? null) : m.pairs.map(() => null) });
       return;
     case 'explain':
       if (!resolver) return;

@@ -1,0 +1,353 @@
+/**
+ * DNS filter speed and memory (issue #10): Gatehouse next to dnsdist, unbound and dnsmasq in one run, with NSD
+ * as the upstream, everything inside a private network namespace with its own loopback. Needs root.
+ *
+ *   node --import tsx bench/dns.ts                 # 1M list, 5 s runs, 3 repeats (~8 min)
+ *   node --import tsx bench/dns.ts --quick         # 100k list, 1 run of 2 s (smoke)
+ *   npm run bench -- --dns [flags]
+ *
+ * The method is ../shared/research/dns-anchors.md's (its harness is not part of the project); see bench/README.md.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ApiClient } from '../src/cli/api-client.js';
+import { netnsExists, netnsPath, pidsInNetns, run } from '../src/lab/ns.js';
+import { positiveInt } from './lib/args.js';
+import { apiLatency, latencyRun, maxRun, warm, type MeasureOpts, type QueryClass } from './lib/dns-measure.js';
+import { blockedNames, hotNames, NameOffset, sample, writeLists, writeQueryFile } from './lib/dns-names.js';
+import { loadavg, treeMemory, waitCpuQuiet } from './lib/dns-proc.js';
+import { waitBlocked } from './lib/dns-probe.js';
+import { expectedRcode, renderReport, wrongAnswers, type EnvInfo, type IpCheckResult, type ServerResult } from './lib/dns-report.js';
+import { blockCheckOf, DUT_PORT, HOST, KNOWN_SERVERS, Proc, ROOT, startNsd, startServer, UP_PORT, type ServerSpec } from './lib/dns-servers.js';
+import { randomPublicIPv4 } from './lib/ips.js';
+
+export interface DnsBenchOptions {
+  readonly size: number;
+  readonly servers: readonly ServerSpec[];
+  readonly classes: readonly QueryClass[];
+  readonly dur: number;
+  readonly repeat: number;
+  readonly rate: number;
+  readonly latDur: number;
+  readonly hot: number;
+  readonly clients: number;
+  readonly outstanding: number;
+  readonly ceiling: number;
+  /** Answer-IP check on the first Gatehouse server: 0 = skip. */
+  readonly decisions: number;
+  readonly ranges: number;
+  readonly apiSamples: number;
+  readonly workers?: number;
+  readonly fromSource: boolean;
+  readonly cpuProfDir?: string;
+  readonly work: string;
+  readonly out?: string;
+  readonly netns: string;
+  readonly quietWait: number;
+  readonly startupTimeoutMs: number;
+}
+
+export const DNS_DEFAULTS: DnsBenchOptions = {
+  size: 1_000_000,
+  servers: ['dnsdist', 'unbound', 'unbound-2t', 'dnsmasq', 'gatehouse', 'gatehouse-qlog-full'].map((n) => KNOWN_SERVERS[n]!),
+  classes: ['blocked', 'cached', 'uncached'],
+  dur: 5,
+  repeat: 3,
+  rate: 2000,
+  latDur: 5,
+  hot: 1000,
+  clients: 4,
+  outstanding: 32,
+  ceiling: 150_000,
+  decisions: 1_000_000,
+  ranges: 100_000,
+  apiSamples: 50,
+  fromSource: false,
+  work: '/tmp/gatehouse-dnsbench',
+  netns: `ghdns-${process.pid}`,
+  quietWait: 0,
+  startupTimeoutMs: 120_000,
+};
+
+export const QUICK: Partial<DnsBenchOptions> = { size: 100_000, dur: 2, repeat: 1, latDur: 2, decisions: 100_000, ranges: 10_000, apiSamples: 20 };
+
+const USAGE = `usage: bench/dns.ts [--quick] [--size N] [--servers ${Object.keys(KNOWN_SERVERS).join(',')}]
+  [--classes blocked,cached,uncached,mix] [--dur S] [--repeat R] [--rate QPS] [--lat-dur S] [--hot N]
+  [--clients C] [--outstanding Q] [--ceiling QPS] [--decisions N|0] [--ranges N] [--api-samples N]
+  [--workers N] [--from-source] [--cpu-prof DIR] [--work DIR] [--out FILE] [--netns NAME] [--quiet-wait S] [--startup-timeout S]`;
+
+export function parseDnsArgs(argv: readonly string[], base: DnsBenchOptions = DNS_DEFAULTS): DnsBenchOptions {
+  let o: DnsBenchOptions = argv.includes('--quick') ? { ...base, ...QUICK } : { ...base };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    const int = (): number => positiveInt(a.slice(2), next());
+    switch (a) {
+      case '--quick': case '--inside': break;
+      case '--size': o = { ...o, size: int() }; break;
+      case '--servers': o = { ...o, servers: next().split(',').map((n) => {
+        const s = KNOWN_SERVERS[n];
+        if (!s) throw new Error(`--servers: unknown server ${JSON.stringify(n)} (known: ${Object.keys(KNOWN_SERVERS).join(', ')})`);
+        return s;
+      }) }; break;
+      case '--classes': o = { ...o, classes: next().split(',').map((c) => {
+        if (!['blocked', 'cached', 'uncached', 'mix'].includes(c)) throw new Error(`--classes: unknown class ${JSON.stringify(c)}`);
+        return c as QueryClass;
+      }) }; break;
+      case '--dur': o = { ...o, dur: int() }; break;
+      case '--repeat': o = { ...o, repeat: int() }; break;
+      case '--rate': o = { ...o, rate: int() }; break;
+      case '--lat-dur': o = { ...o, latDur: int() }; break;
+      case '--hot': o = { ...o, hot: int() }; break;
+      case '--clients': o = { ...o, clients: int() }; break;
+      case '--outstanding': o = { ...o, outstanding: int() }; break;
+      case '--ceiling': o = { ...o, ceiling: int() }; break;
+      case '--decisions': { const v = next(); o = { ...o, decisions: v === '0' ? 0 : positiveInt('decisions', v) }; break; }
+      case '--ranges': o = { ...o, ranges: int() }; break;
+      case '--api-samples': o = { ...o, apiSamples: int() }; break;
+      case '--workers': o = { ...o, workers: int() }; break;
+      case '--from-source': o = { ...o, fromSource: true }; break;
+      case '--cpu-prof': o = { ...o, cpuProfDir: resolve(next()) }; break;
+      case '--work': o = { ...o, work: resolve(next()) }; break;
+      case '--out': o = { ...o, out: resolve(next()) }; break;
+      case '--netns': o = { ...o, netns: next() }; break;
+      case '--quiet-wait': o = { ...o, quietWait: int() }; break;
+      case '--startup-timeout': o = { ...o, startupTimeoutMs: int() * 1000 }; break;
+      case '--help': case '-h': throw new Error(USAGE);
+      default: throw new Error(`unknown flag ${a}\n${USAGE}`);
+    }
+  }
+  if (o.ranges >= o.decisions && o.decisions > 0) throw new Error('--ranges must be smaller than --decisions');
+  return o;
+}
+
+const log = (line: string): void => console.error(`[dns-bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+// --------------------------------------------------------------------------------------------- outside
+
+/**
+ * Creates the namespace, runs this file again inside it (so servers, dnsperf, probes and the benchmark share
+ * one private loopback) and removes it afterwards, also on failure or Ctrl-C. Resolves with the report file.
+ */
+export async function runDnsBench(argv: readonly string[]): Promise<number> {
+  const o = parseDnsArgs(argv);
+  if (process.getuid?.() !== 0) throw new Error('the DNS benchmark needs root (it creates a network namespace)');
+  for (const tool of ['dnsperf', 'nsd', ...new Set(o.servers.filter((s) => s.kind !== 'gatehouse').map((s) => s.kind.replace('-hosts', '')))]) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`${tool} is not installed (apt-get install dnsperf nsd dnsdist unbound dnsmasq)`);
+    }
+  }
+  if (netnsExists(o.netns)) throw new Error(`network namespace ${o.netns} already exists (another run? remove it with ip netns del ${o.netns})`);
+  await run('ip', ['netns', 'add', o.netns]);
+  let child: ReturnType<typeof spawn> | undefined;
+  const cleanup = async (): Promise<void> => {
+    if (child && child.exitCode === null) child.kill('SIGTERM');
+    // Anything still in the namespace was started by this run (the namespace is ours alone).
+    for (const pid of await pidsInNetns(o.netns)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (netnsExists(o.netns)) await run('ip', ['netns', 'del', o.netns]).catch(() => {});
+  };
+  const onSignal = (): void => {
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await run('ip', ['-n', o.netns, 'link', 'set', 'lo', 'up']);
+    child = spawn('nsenter', [`--net=${netnsPath(o.netns)}`, process.execPath, '--import', 'tsx', join(ROOT, 'bench', 'dns.ts'), ...argv, '--inside'], { stdio: 'inherit', cwd: ROOT });
+    const code = await new Promise<number>((r) => child!.once('exit', (c, sig) => r(c ?? (sig ? 1 : 0))));
+    return code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- inside
+
+function version(cmd: string, args: string[], re: RegExp): string {
+  // Some print their version on stderr, some exit non-zero after printing it.
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return re.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? '?';
+}
+
+function environment(o: DnsBenchOptions, load: number[]): EnvInfo {
+  const v = [
+    `dnsperf ${version('dnsperf', ['-h'], /Version (\S+)/)}`,
+    `nsd ${version('nsd', ['-v'], /NSD version (\S+)/)}`,
+    `dnsdist ${version('dnsdist', ['--version'], /dnsdist (\S+)/)}`,
+    `unbound ${version('unbound', ['-V'], /Version (\S+)/)}`,
+    `dnsmasq ${version('dnsmasq', ['--version'], /Dnsmasq version (\S+)/)}`,
+    `node ${process.version}`,
+  ].join(', ');
+  let commit = '?';
+  try {
+    commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['-C', ROOT, 'status', '--porcelain', 'src', 'bench'], { encoding: 'utf8' }).trim()) commit += ' (+ uncommitted changes in src/ or bench/)';
+  } catch {
+    // not a checkout
+  }
+  return {
+    when: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    machine: `${execFileSync('uname', ['-srm'], { encoding: 'utf8' }).trim()}; ${cpus().length} vCPU; ${Math.round(totalmem() / 2 ** 20)} MiB`,
+    versions: v,
+    commit,
+    options: `list ${o.size.toLocaleString('en-US')} names; servers ${o.servers.map((s) => s.name).join(',')}; classes ${o.classes.join(',')}; DUR ${o.dur} s; REPEAT ${o.repeat}; RATE ${o.rate} for ${o.latDur} s; HOT ${o.hot}; dnsperf -c ${o.clients} -q ${o.outstanding}; answer-IP check ${o.decisions ? `${o.decisions} decisions / ${o.ranges} ranges` : 'off'}${o.workers ? `; dns.workers ${o.workers}` : ''}${o.fromSource ? '; Gatehouse from src/ (tsx)' : ''}`,
+    loadStart: load,
+  };
+}
+
+async function waitQuiet(seconds: number): Promise<void> {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until && (await loadavg())[0] >= 0.5) await new Promise((r) => setTimeout(r, 5000));
+}
+
+/** 1 − ranges single addresses and `ranges` /24s (198.51.100.0/24, the bad answer's range, among them). */
+export function decisionLines(total: number, ranges: number): string {
+  const singles = randomPublicIPv4(total - ranges, 11);
+  const nets = new Set<string>(['198.51.100.0/24']);
+  for (const ip of randomPublicIPv4(ranges * 2, 12)) {
+    if (nets.size >= ranges) break;
+    nets.add(`${ip.slice(0, ip.lastIndexOf('.'))}.0/24`);
+  }
+  return `${singles.join('\n')}\n${[...nets].join('\n')}\n`;
+}
+
+async function ipCheck(r: ServerResult, root: number, socket: string, o: DnsBenchOptions, m: MeasureOpts): Promise<IpCheckResult> {
+  const runs = async (c: 'uncached' | 'badip') => {
+    const out = [];
+    for (let i = 0; i < o.repeat; i++) out.push(await maxRun(root, c, m));
+    return out;
+  };
+  // Fresh runs right before the import, so the two sides differ by the decisions and little else.
+  const before = { uncached: await runs('uncached'), badip: await runs('badip') };
+  log(`${r.name}: importing ${o.decisions} outbound decisions (${o.ranges} ranges)`);
+  const body = decisionLines(o.decisions, o.ranges);
+  const t0 = performance.now();
+  try {
+    await new ApiClient({ socket }).send('POST /v1/decisions/import', { query: { direction: 'outbound', origin: 'bench', force: true }, body });
+  } catch (e) {
+    return { decisions: o.decisions, ranges: o.ranges, importMs: 0, before, after: {}, error: `import failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const importMs = performance.now() - t0;
+  // The IP index reaches the workers after the store commits: measure once the daemon and workers are quiet.
+  const settleMs = await waitCpuQuiet(root, 60_000);
+  log(`${r.name}: imported in ${(importMs / 1000).toFixed(1)} s, quiet ${(settleMs / 1000).toFixed(1)} s later`);
+  const after = { uncached: await runs('uncached'), badip: await runs('badip') };
+  const bad = wrongAnswers(after.badip, 'NXDOMAIN');
+  return {
+    decisions: o.decisions, ranges: o.ranges, importMs, settleMs, before, after, memAfter: await treeMemory(root),
+    ...(bad > 0 ? { note: `${bad} badip answers were not NXDOMAIN: the answer check did not block them` } : {}),
+  };
+}
+
+async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<ReturnType<typeof writeLists>>, m: MeasureOpts, probeName: string, withIpCheck: boolean): Promise<ServerResult> {
+  const r: ServerResult = { name: s.name, gatehouse: s.kind === 'gatehouse', max: {}, latency: {} };
+  let proc: Proc | undefined;
+  try {
+    log(`${s.name}: starting`);
+    const started = await startServer(s, lists, o.work, { workers: o.workers, fromSource: o.fromSource, cpuProfDir: o.cpuProfDir });
+    proc = started.proc;
+    const p = proc;
+    r.startupMs = await waitBlocked({ host: HOST, port: DUT_PORT, name: probeName, blocked: blockCheckOf(s), t0: p.t0, everyMs: 50, timeoutMs: o.startupTimeoutMs, alive: () => p.alive() })
+      .catch(async (e: unknown) => { throw new Error(`${e instanceof Error ? e.message : String(e)}\n${(await p.log()).slice(-3000)}`); });
+    await new Promise((res) => setTimeout(res, 1000));
+    r.idle = await treeMemory(p.pid);
+    log(`${s.name}: up in ${(r.startupMs / 1000).toFixed(2)} s, RSS ${(r.idle.rssKb / 1024).toFixed(1)} MB`);
+    await warm(p.pid, m, s.kind === 'gatehouse' ? 3 : 1);
+    for (const c of o.classes) {
+      const runs = [];
+      for (let i = 0; i < o.repeat; i++) {
+        if (c === 'cached' || c === 'mix') await warm(p.pid, m, 1);
+        const run = await maxRun(p.pid, c, m);
+        runs.push(run);
+        log(`${s.name} ${c} #${i + 1}: ${Math.round(run.qps)} qps, ${run.cpuUsPerQuery.toFixed(1)} µs CPU/q${run.lost ? `, lost ${run.lost}` : ''}`);
+      }
+      r.max[c] = runs;
+      const want = expectedRcode(c, s.kind === 'dnsmasq-hosts', false);
+      const wrong = wrongAnswers(runs, want);
+      if (wrong > 0) log(`${s.name} ${c}: ${wrong} answers were not ${want}`);
+    }
+    for (const c of ['blocked', 'cached'] as const) {
+      r.latency[c] = await latencyRun(p.pid, c, m);
+      log(`${s.name} ${c} at ${o.rate} qps: p50 ${r.latency[c].p50.toFixed(3)} ms, p99 ${r.latency[c].p99.toFixed(3)} ms`);
+    }
+    if (s.kind === 'gatehouse' && started.apiSocket) {
+      r.api = await apiLatency(p.pid, started.apiSocket, m, o.apiSamples);
+      if (withIpCheck) r.ipcheck = await ipCheck(r, p.pid, started.apiSocket, o, m);
+    }
+    r.end = await treeMemory(p.pid);
+    if (!p.alive()) throw new Error(`exited during the run:\n${(await p.log()).slice(-3000)}`);
+  } catch (e) {
+    r.error = e instanceof Error ? e.message : String(e);
+    log(`${s.name}: ${r.error}`);
+  } finally {
+    await proc?.stop();
+  }
+  return r;
+}
+
+export async function runInside(o: DnsBenchOptions): Promise<string> {
+  await mkdir(o.work, { recursive: true });
+  if (o.quietWait > 0) await waitQuiet(o.quietWait);
+  const env = environment(o, await loadavg());
+  log(`generating ${o.size} names and the list files in ${o.work}`);
+  const names = blockedNames(o.size);
+  const lists = await writeLists(o.work, names);
+  const files = { blocked: join(o.work, 'q-blocked.txt'), cached: join(o.work, 'q-cached.txt') };
+  await writeQueryFile(files.blocked, sample(names, Math.min(200_000, o.size)));
+  const hot = hotNames(o.hot);
+  await writeQueryFile(files.cached, hot);
+  const m: MeasureOpts = {
+    dur: o.dur, latDur: o.latDur, rate: o.rate, clients: o.clients, outstanding: o.outstanding, ceiling: o.ceiling, work: o.work, files,
+    mixShares: { blocked: sample(names, 10_000, 9), hot }, offset: await NameOffset.open(o.work),
+  };
+  const nsd = await startNsd(o.work);
+  const results: ServerResult[] = [];
+  try {
+    await waitBlocked({ host: HOST, port: UP_PORT, name: 'probe.bench', blocked: (x) => x.rcode === 0 && x.answers > 0, t0: performance.now(), everyMs: 100, timeoutMs: 10_000, alive: () => nsd.alive() })
+      .catch(async (e: unknown) => { throw new Error(`NSD did not come up: ${e instanceof Error ? e.message : String(e)}\n${await nsd.log()}`); });
+    let ipCheckDone = false;
+    for (const s of o.servers) {
+      const withIpCheck = s.kind === 'gatehouse' && !ipCheckDone && o.decisions > 0;
+      if (withIpCheck) ipCheckDone = true;
+      results.push(await measureServer(s, o, lists, m, names[Math.floor(names.length / 2)]!, withIpCheck));
+    }
+  } finally {
+    await nsd.stop();
+  }
+  env.loadEnd = await loadavg();
+  const md = renderReport(env, results, o.classes);
+  const file = o.out ?? join(ROOT, 'bench', 'results', `dns-${env.when.replace(/[-:]/g, '')}.md`);
+  await mkdir(resolve(file, '..'), { recursive: true });
+  await writeFile(file, md);
+  await writeFile(file.replace(/\.md$/, '') + '.json', JSON.stringify({ env, options: { ...o, servers: o.servers.map((s) => s.name) }, results }, null, 1));
+  console.log(md);
+  log(`written to ${file}`);
+  await rm(join(o.work, 'q-uncached.txt'), { force: true });
+  return file;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const argv = process.argv.slice(2);
+  const main = argv.includes('--inside') ? runInside(parseDnsArgs(argv)).then(() => 0) : runDnsBench(argv);
+  main.then((code) => process.exit(code), (e: unknown) => {
+    console.error(`dns bench: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,244 @@
+import { cacheForm, OUR_UDP_SIZE, QTYPE, RCODE, type AnswerFacts, type Query } from '../wire/index.js';
+import { skipName } from '../wire/name.js';
+
+export interface DnsCacheOptions {
+  maxEntries: number;
+  /** Bound on the bytes held: reply bytes plus a fixed estimate per entry (key, offsets, bookkeeping). */
+  maxBytes: number;
+  /** Seconds: a positive answer is kept at least this long (raises short upstream TTLs; 0 = keep theirs). */
+  minTtl: number;
+  /** Seconds: and at most this long. */
+  maxTtl: number;
+  /** Seconds: cap for NXDOMAIN/NODATA (whose own lifetime is RFC 2308's min(SOA TTL, SOA MINIMUM)). */
+  negativeTtlMax: number;
+}
+
+export interface DnsCacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+}
+
+/** A name asked for this often while cached is worth refreshing before it expires. */
+const PREFETCH_HITS = 3;
+/** Refresh during the last tenth of the entry's lifetime … */
+const PREFETCH_WINDOW = 0.1;
+/** … and only for lifetimes long enough that a refresh saves anything. */
+const PREFETCH_MIN_TTL = 10;
+/** Estimated bytes per entry besides the reply: Map slot, entry object, typed arrays' headers, key text. */
+const ENTRY_OVERHEAD = 200;
+
+interface Entry {
+  readonly key: string;
+  readonly q: Query;
+  /** The reply without OPT, TTLs already clamped; never handed out, only copied. */
+  readonly data: Buffer;
+  readonly ttlOffsets: Uint32Array;
+  readonly ttls: Uint32Array;
+  /** Length of data's question section + 12: the client's question bytes are copied over it when lengths agree. */
+  readonly questionEnd: number;
+  readonly inserted: number;
+  readonly expires: number;
+  readonly ttl: number;
+  readonly bytes: number;
+  hits: number;
+  prefetched: boolean;
+}
+
+function keyOf(q: Pick<Query, 'name' | 'qtype' | 'qclass' | 'dnssecOk' | 'cd'>): string {
+  // DO and CD change what the upstream returns (RRSIGs; unvalidated data), so they are part of the key.
+  const flags = (q.dnssecOk ? 1 : 0) | (q.cd ? 2 : 0);
+  return q.qclass === 1 ? `${q.qtype}/${flags}/${q.name}` : `${q.qtype}/${flags}/${q.qclass}/${q.name}`;
+}
+
+/**
+ * The resolver's answer cache: whole reply messages keyed by name, type, class, DO and CD. A hit is one copy
+ * plus a patch of the ID and of each TTL at offsets found when the entry was stored (no walk, no parse).
+ * Bounded by entries and by bytes with least-recently-used eviction (a Map in use order: O(1) per operation).
+ *
+ * Not cached: SERVFAIL and every other error RCODE (a failing upstream should be asked again, not remembered),
+ * truncated replies, negative answers without an SOA (RFC 2308 §5), answers whose lifetime comes to 0 s.
+ * Times are milliseconds (Date.now()); TTLs seconds.
+ */
+export class DnsCache {
+  private readonly map = new Map<string, Entry>();
+  private readonly popular = new Set<Entry>();
+  private bytes = 0;
+  private hits = 0;
+  private misses = 0;
+  private evictions = 0;
+
+  constructor(private readonly o: DnsCacheOptions) {}
+
+  /**
+   * The cached reply for `q` as a fresh Buffer: q's ID, TTLs counted down by the whole seconds since it was stored,
+   * the client's RD bit, an OPT of our own (UDP size 1232, q's DO bit) when q had EDNS. With `queryMsg` the
+   * client's question bytes are echoed too (its 0x20 letter case). Undefined when absent or expired.
+   */
+  get(q: Query, now: number, queryMsg?: Uint8Array): Buffer | undefined {
+    const key = keyOf(q);
+    const e = this.map.get(key);
+    if (e === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    if (now >= e.expires) {
+      this.remove(e);
+      this.misses++;
+      return undefined;
+    }
+    const edns = q.ednsUdpSize !== undefined;
+    const data = e.data;
+    const out = Buffer.allocUnsafe(data.length + (edns ? 11 : 0));
+    data.copy(out, 0, 0, data.length);
+    out[0] = q.id >>> 8;
+    out[1] = q.id & 0xff;
+    out[2] = (out[2]! & 0xfe) | (q.rd ? 1 : 0);
+    if (queryMsg !== undefined && q.questionEnd === e.questionEnd && queryMsg.length >= e.questionEnd) {
+      out.set(queryMsg.subarray(12, e.questionEnd), 12);
+    }
+    const elapsed = Math.floor((now - e.inserted) / 1000);
+    if (elapsed > 0) {
+      const offs = e.ttlOffsets;
+      const ttls = e.ttls;
+      for (let i = 0; i < offs.length; i++) {
+        const left = ttls[i]! - elapsed;
+        const v = left > 0 ? left : 0;
+        const o = offs[i]!;
+        out[o] = v >>> 24;
+        out[o + 1] = (v >>> 16) & 0xff;
+        out[o + 2] = (v >>> 8) & 0xff;
+        out[o + 3] = v & 0xff;
+      }
+    }
+    if (edns) {
+      const o = data.length;
+      const ar = ((out[10]! << 8) | out[11]!) + 1;
+      out[10] = ar >>> 8;
+      out[11] = ar & 0xff;
+      out[o] = 0;
+      out[o + 1] = 0;
+      out[o + 2] = QTYPE.OPT;
+      out[o + 3] = OUR_UDP_SIZE >>> 8;
+      out[o + 4] = OUR_UDP_SIZE & 0xff;
+      out[o + 5] = 0;
+      out[o + 6] = 0;
+      out[o + 7] = q.dnssecOk ? 0x80 : 0;
+      out[o + 8] = 0;
+      out[o + 9] = 0;
+      out[o + 10] = 0;
+    }
+    this.hits++;
+    if (++e.hits === PREFETCH_HITS && e.ttl >= PREFETCH_MIN_TTL) this.popular.add(e);
+    // Most-recently used goes to the end of the Map's order; eviction takes from the front.
+    this.map.delete(key);
+    this.map.set(key, e);
+    return out;
+  }
+
+  /** Stores `reply` (as inspected into `facts`) for `q`, if it is cacheable; replaces an older entry. */
+  set(q: Query, reply: Uint8Array, facts: AnswerFacts, now: number): void {
+    const ttl = this.lifetime(facts);
+    if (ttl <= 0) return;
+    const form = cacheForm(reply);
+    if ('kind' in form) return;
+    const { data, ttlOffsets, ttls } = form;
+    // Every record lives at least as long as the entry, so a hit never shows a TTL of 0; negative answers
+    // (the SOA's TTL is what clients count down) exactly as long.
+    const cap = facts.negative ? ttl : this.o.maxTtl;
+    for (let i = 0; i < ttls.length; i++) {
+      const t = Math.min(Math.max(ttls[i]!, ttl), Math.max(cap, ttl));
+      ttls[i] = t;
+      data.writeUInt32BE(t, ttlOffsets[i]!);
+    }
+    const qd = data.readUInt16BE(4);
+    const afterName = qd === 1 ? skipName(data, 12) : -1;
+    const key = keyOf(q);
+    const bytes = data.length + ttlOffsets.length * 8 + key.length * 2 + ENTRY_OVERHEAD;
+    const old = this.map.get(key);
+    if (old !== undefined) this.remove(old);
+    if (bytes > this.o.maxBytes || this.o.maxEntries < 1) return;
+    const entry: Entry = {
+      key,
+      q: {
+        id: 0,
+        name: q.name,
+        qtype: q.qtype,
+        qclass: q.qclass,
+        rd: true,
+        cd: q.cd,
+        ednsUdpSize: q.ednsUdpSize === undefined ? undefined : OUR_UDP_SIZE,
+        dnssecOk: q.dnssecOk,
+        questionEnd: q.questionEnd,
+      },
+      data,
+      ttlOffsets,
+      ttls,
+      questionEnd: afterName < 0 ? -1 : afterName + 4,
+      inserted: now,
+      expires: now + ttl * 1000,
+      ttl,
+      bytes,
+      hits: 0,
+      prefetched: false,
+    };
+    this.map.set(key, entry);
+    this.bytes += bytes;
+    while (this.map.size > this.o.maxEntries || this.bytes > this.o.maxBytes) {
+      const oldest = this.map.values().next().value;
+      if (oldest === undefined) break;
+      this.remove(oldest);
+      this.evictions++;
+    }
+  }
+
+  /** Seconds `facts`' reply may stay; 0 = not cached. */
+  private lifetime(f: AnswerFacts): number {
+    if (f.truncated) return 0;
+    if (f.rcode !== RCODE.NOERROR && f.rcode !== RCODE.NXDOMAIN) return 0;
+    if (f.negative) {
+      if (!f.hasSoa) return 0;
+      return Math.min(Math.max(f.minTtl, this.o.minTtl), this.o.negativeTtlMax);
+    }
+    return Math.min(Math.max(f.minTtl, this.o.minTtl), this.o.maxTtl);
+  }
+
+  /**
+   * Popular entries (asked for at least 3 times since stored) now in the last tenth of their lifetime, each
+   * returned once: the resolver asks upstream again (buildQuery) and set()s the answer before clients miss.
+   */
+  prefetchDue(now: number): Query[] {
+    const due: Query[] = [];
+    for (const e of this.popular) {
+      if (now >= e.expires) {
+        this.popular.delete(e);
+        continue;
+      }
+      if (now >= e.expires - e.ttl * 1000 * PREFETCH_WINDOW) {
+        e.prefetched = true;
+        this.popular.delete(e);
+        due.push(e.q);
+      }
+    }
+    return due;
+  }
+
+  /** Drops every entry (the counters stay: they describe the cache's life, not its content). */
+  flush(): void {
+    this.map.clear();
+    this.popular.clear();
+    this.bytes = 0;
+  }
+
+  stats(): DnsCacheStats {
+    return { entries: this.map.size, bytes: this.bytes, hits: this.hits, misses: this.misses, evictions: this.evictions };
+  }
+
+  private remove(e: Entry): void {
+    this.map.delete(e.key);
+    this.popular.delete(e);
+    this.bytes -= e.bytes;
+  }
+}

@@ -1,0 +1,2 @@
+export { DnsCache } from './cache.js';
+export type { DnsCacheOptions, DnsCacheStats } from './cache.js';

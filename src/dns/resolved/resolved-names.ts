@@ -1,0 +1,108 @@
+import { parseV4, parseV6, v4Text, v6Text } from '../ipindex/parse.js';
+
+/** A LAN client and the remote address it connected to, as the firewall's hit collector sees them. */
+export interface ResolvedPair {
+  readonly client: string;
+  readonly remote: string;
+}
+
+export interface ResolvedNamesOptions {
+  /** Pairs kept in all; the oldest noted goes first. Default 100,000 (~15 MB). */
+  readonly maxEntries?: number;
+  /** Seconds a pair outlives its answer's TTL. Default 600 (see GRACE_SEC). */
+  readonly graceSec?: number;
+}
+
+/**
+ * Why ten minutes past the TTL: the firewall hears of a blocked connection only when its collector reads
+ * the kernel's hit sets (every `firewall.hit_poll_interval`, 2 s by default, and later when the daemon is
+ * busy), and clients keep using an answer well past its TTL — stub and browser caches, apps that pin an
+ * address and retry for minutes, and the short TTLs (30–300 s) that many listed names carry. Much longer
+ * would name a domain for an address that has since been handed to someone else.
+ */
+export const GRACE_SEC = 600;
+const MAX_ENTRIES = 100_000;
+
+const words = new Uint32Array(4);
+
+/**
+ * One spelling per address, whatever printed it (the socket's "::ffff:192.0.2.1", an answer's expanded
+ * IPv6, nft's compressed one), so the resolver's notes and the firewall's hits meet. undefined: not an address.
+ */
+export function addressKey(ip: string): string | undefined {
+  if (parseV4(ip) >= 0) return ip;
+  const f = parseV6(ip, words);
+  if (f === 4) return v4Text(words[0]!);
+  if (f === 6) return v6Text(words);
+  return undefined;
+}
+
+/**
+ * What each LAN client looked up and which addresses the answers gave it, so a connection the firewall
+ * blocks can be reported with the name behind it ("203.0.113.66 (login-paypal.example)"). Lives in each
+ * resolver worker; bounded (oldest evicted) and expiring at the answer's TTL plus a grace period. When
+ * several names resolved to one address for one client (a CDN), the one looked up last is kept.
+ */
+export class ResolvedNames {
+  /** "client remote" → name and expiry (epoch ms); Map order is the order of the last note. */
+  private readonly pairs = new Map<string, { name: string; until: number }>();
+  private readonly max: number;
+  private readonly graceMs: number;
+
+  constructor(o: ResolvedNamesOptions = {}) {
+    this.max = Math.max(1, Math.floor(o.maxEntries ?? MAX_ENTRIES));
+    this.graceMs = Math.max(0, o.graceSec ?? GRACE_SEC) * 1000;
+  }
+
+  get size(): number {
+    return this.pairs.size;
+  }
+
+  /** An answer went to `client`: `name` resolved to `ips` (A/AAAA and HTTPS hints) for `ttlSec`. */
+  note(client: string, name: string, ips: readonly string[], ttlSec: number, now: number): void {
+    if (ips.length === 0 || name === '') return;
+    const c = addressKey(client);
+    if (c === undefined) return;
+    const until = now + Math.max(0, Number.isFinite(ttlSec) ? ttlSec : 0) * 1000 + this.graceMs;
+    for (const ip of ips) {
+      const r = addressKey(ip);
+      if (r === undefined) continue;
+      const key = `${c} ${r}`;
+      // Re-inserted so the Map's order stays "least recently noted first".
+      this.pairs.delete(key);
+      this.pairs.set(key, { name, until });
+    }
+    while (this.pairs.size > this.max) this.pairs.delete(this.pairs.keys().next().value!);
+  }
+
+  /** The name `client` looked up that gave it `remote`, while that answer (plus grace) lasts. */
+  lookup(client: string, remote: string, now: number): string | undefined {
+    const c = addressKey(client);
+    const r = addressKey(remote);
+    if (c === undefined || r === undefined) return undefined;
+    const e = this.pairs.get(`${c} ${r}`);
+    if (!e) return undefined;
+    if (e.until <= now) {
+      this.pairs.delete(`${c} ${r}`);
+      return undefined;
+    }
+    return e.name;
+  }
+
+  /** `lookup` for each pair, in the same order (what the daemon asks a worker when the firewall records hits). */
+  lookupMany(pairs: readonly ResolvedPair[], now: number): (string | undefined)[] {
+    return pairs.map((p) => this.lookup(p.client, p.remote, now));
+  }
+
+  /** Drops expired pairs (a worker calls it now and then so memory follows the traffic); returns how many. */
+  prune(now: number): number {
+    let n = 0;
+    for (const [k, e] of this.pairs) {
+      if (e.until <= now) {
+        this.pairs.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+}

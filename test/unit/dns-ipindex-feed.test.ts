@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { describe, it, type TestContext } from 'node:test';
+import { OutboundView, openDecisionStore, type DecisionStore } from '../../src/decisions/index.js';
+import { IpIndex, IpIndexFeed, type IpIndexUpdate } from '../../src/dns/index.js';
+
+const T0 = 1_800_000_000_000;
+
+interface Rig {
+  store: DecisionStore;
+  clock: { now: number };
+  feed: IpIndexFeed;
+  /** A worker's copy: built only from what onUpdate sent, through v8 serialization like IPC. */
+  worker: () => IpIndex;
+  updates: IpIndexUpdate['kind'][];
+  /** What a fresh build from the store says now. */
+  rebuilt: () => Promise<IpIndex>;
+}
+
+async function rig(t: TestContext, opts: { snapshotAbove?: number; pageSize?: number; seed?: (s: DecisionStore) => void } = {}): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), 'i4-feed-'));
+  const clock = { now: T0 };
+  const store = openDecisionStore(dir, { clock: () => clock.now });
+  opts.seed?.(store);
+  let worker: IpIndex | undefined;
+  const updates: IpIndexUpdate['kind'][] = [];
+  const view = new OutboundView(store.db, () => clock.now);
+  const feed = new IpIndexFeed(view, store.events, {
+    pageSize: opts.pageSize ?? 3,
+    snapshotAbove: opts.snapshotAbove,
+    onUpdate: (u) => {
+      updates.push(u.kind);
+      if (u.kind === 'snapshot') worker = IpIndex.fromTransfer(deserialize(serialize(u.index.toTransfer())));
+      else worker!.apply(deserialize(serialize(u.delta)));
+    },
+  });
+  t.after(() => {
+    feed.stop();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await feed.start();
+  return {
+    store,
+    clock,
+    feed,
+    worker: () => worker!,
+    updates,
+    rebuilt: async () => {
+      const other = new IpIndexFeed(view, store.events, { onUpdate: () => undefined });
+      const ix = await other.start();
+      other.stop();
+      return ix;
+    },
+  };
+}
+
+const PROBES = [
+  '203.0.113.5', '203.0.113.6', '203.0.113.77', '203.0.114.1', '198.51.100.1', '198.51.100.200', '192.0.2.1', '192.0.2.9',
+  '2001:db8::1', '2001:db8::2', '2001:db8:1::1', '2001:db9::1', '10.0.0.1', '10.1.2.3',
+];
+
+function describeAll(ix: IpIndex, now: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const ip of PROBES) {
+    const h = ix.lookup(ip, now);
+    out[ip] = h ? `${h.target} ${h.origin}${h.scenario ? '/' + h.scenario : ''} #${h.decisionId}` : '-';
+  }
+  return out;
+}
+
+async function assertInStep(r: Rig, why: string): Promise<void> {
+  await r.feed.settled();
+  const want = describeAll(await r.rebuilt(), r.clock.now);
+  assert.deepEqual(describeAll(r.feed.current()!, r.clock.now), want, `${why}: the daemon's copy`);
+  assert.deepEqual(describeAll(r.worker(), r.clock.now), want, `${why}: the worker's copy`);
+}
+
+describe('IpIndexFeed', () => {
+  it('indexes the outbound decisions of the store (outbound and both, not inbound) with the allowlist', async (t) => {
+    const r = await rig(t, {
+      seed: (s) => {
+        s.service.add({ value: '203.0.113.5', origin: 'manual', direction: 'outbound', reason: 'c2' });
+        s.service.add({ value: '192.0.2.1', origin: 'manual', direction: 'inbound' });
+        s.service.addMany([
+          { value: '198.51.100.0/24', origin: 'feed:phishing_db', scenario: 'list', direction: 'both' },
+          { value: '2001:db8::/32', origin: 'crowdsec', scenario: 'crowdsecurity/http-probing' },
+          { value: '10.0.0.0/8', origin: 'feed:x', direction: 'outbound' },
+        ]);
+        s.service.addAllow({ value: '10.1.0.0/16' });
+      },
+    });
+    const ix = r.worker();
+    assert.equal(ix.lookup('203.0.113.5', T0)?.reason, 'c2');
+    assert.equal(ix.lookup('192.0.2.1', T0), undefined, 'inbound-only decisions do not block answers');
+    assert.deepEqual(ix.lookup('198.51.100.66', T0), { target: '198.51.100.0/24', origin: 'feed:phishing_db', scenario: 'list', decisionId: 3 });
+    assert.equal(ix.lookup('2001:db8:5::1', T0)?.origin, 'crowdsec', "direction 'both' is the default");
+    assert.equal(ix.lookup('10.1.2.3', T0), undefined, 'allowed');
+    assert.equal(ix.lookup('10.2.0.1', T0)?.target, '10.0.0.0/8');
+    assert.deepEqual(r.updates, ['snapshot']);
+  });
+
+  it('keeps the daemon copy and a worker copy equal to a rebuild through every kind of change', async (t) => {
+    const r = await rig(t);
+    const s = r.store.service;
+    await assertInStep(r, 'empty');
+    s.add({ value: '203.0.113.5', origin: 'manual', direction: 'outbound' });
+    await assertInStep(r, 'add');
+    s.add({ value: '203.0.113.5', origin: 'feed:a', durationSec: 60 });
+    await assertInStep(r, 'a second decision on the value (the one without expiry stays named)');
+    s.addMany([
+      { value: '203.0.113.0/24', origin: 'feed:a', scenario: 'list' },
+      { value: '203.0.113.6', origin: 'feed:a', direction: 'inbound' },
+      { value: '2001:db8::1', origin: 'feed:a' },
+      { value: '2001:db8::/48', origin: 'feed:a' },
+      { value: '198.51.100.0/25', origin: 'feed:a' },
+    ]);
+    await assertInStep(r, 'addMany');
+    s.replaceOrigin('feed:a', [
+      { value: '203.0.113.0/24', origin: 'feed:a', scenario: 'list' },
+      { value: '198.51.100.128/25', origin: 'feed:a' },
+      { value: '192.0.2.0/28', origin: 'feed:a', direction: 'outbound' },
+    ]);
+    await assertInStep(r, 'replaceOrigin (a feed refresh)');
+    const d = s.list({ value: '203.0.113.5' }).find((x) => x.origin === 'manual')!;
+    s.delete(d.id);
+    await assertInStep(r, 'delete');
+    s.add({ value: '203.0.113.77', origin: 'manual', direction: 'inbound' });
+    s.add({ value: '203.0.113.77', origin: 'manual', direction: 'outbound' });
+    await assertInStep(r, 'inbound replaced by outbound (same origin and scenario)');
+    s.add({ value: '203.0.113.77', origin: 'manual', direction: 'inbound' });
+    await assertInStep(r, 'outbound replaced by inbound');
+    s.addAllow({ value: '203.0.113.0/25' });
+    await assertInStep(r, 'allow added');
+    assert.equal(r.worker().lookup('203.0.113.5', r.clock.now), undefined);
+    s.deleteAllow('203.0.113.0/25');
+    await assertInStep(r, 'allow removed');
+    s.add({ value: '10.1.2.3', origin: 'manual', durationSec: 30 });
+    r.clock.now += 31_000;
+    assert.equal(r.worker().lookup('10.1.2.3', r.clock.now), undefined, 'an expired decision stops matching before the sweep');
+    s.expire();
+    await assertInStep(r, 'expiry sweep');
+    s.deleteWhere({ origin: 'feed:a' });
+    await assertInStep(r, 'deleteWhere');
+    assert.ok(r.updates.slice(1).every((u) => u === 'delta'), `only deltas after the first snapshot: ${r.updates.join(',')}`);
+  });
+
+  it('coalesces changes made in one turn into one delta', async (t) => {
+    const r = await rig(t);
+    for (let i = 1; i <= 20; i++) r.store.service.add({ value: `198.51.100.${i}`, origin: 'manual' });
+    await assertInStep(r, 'twenty adds');
+    assert.deepEqual(r.updates, ['snapshot', 'delta']);
+  });
+
+  it('sends a new snapshot instead of a delta for a very large change, and takes changes during a build', async (t) => {
+    const r = await rig(t, { snapshotAbove: 10, pageSize: 4 });
+    r.store.service.addMany(Array.from({ length: 50 }, (_, i) => ({ value: `198.51.100.${i + 1}`, origin: 'feed:big' })));
+    // While that rebuild reads its pages, more changes arrive.
+    await new Promise((res) => setImmediate(res));
+    r.store.service.add({ value: '192.0.2.9', origin: 'manual' });
+    r.store.service.deleteWhere({ value: '198.51.100.7' });
+    await assertInStep(r, 'big change');
+    assert.deepEqual(r.updates.slice(0, 2), ['snapshot', 'snapshot']);
+    assert.equal(r.worker().lookup('198.51.100.50', r.clock.now)?.origin, 'feed:big');
+    assert.equal(r.worker().lookup('198.51.100.7', r.clock.now), undefined);
+    assert.equal(r.worker().lookup('192.0.2.9', r.clock.now)?.origin, 'manual');
+  });
+});
