@@ -57,6 +57,10 @@ export function labServers(topo: LabTopology, paths: LabServerPaths): LabServer[
   for (const h of [topo.attacker.ipv4, topo.attacker.ipv6]) {
     inetListeners.push({ kind: 'banner', host: h, port: topo.ports.banner, text: bannerText(topo, 'attacker') });
   }
+  // A stand-in for DNS over TLS on the outside resolver (a banner, no TLS): redirect_lan refuses 853 from the LAN.
+  for (const h of [topo.dns.publicResolver.ipv4, topo.dns.publicResolver.ipv6]) {
+    inetListeners.push({ kind: 'banner', host: h, port: topo.ports.dot, text: bannerText(topo, 'dot') });
+  }
   const c1 = topo.clients[0];
   const c1Listeners: Listener[] = [];
   for (const h of [c1.ipv4, c1.ipv6]) {
@@ -69,6 +73,6 @@ export function labServers(topo: LabTopology, paths: LabServerPaths): LabServer[
   ];
 }
 
-export function bannerText(topo: LabTopology, host: 'c1' | 'c2' | 'attacker'): string {
+export function bannerText(topo: LabTopology, host: 'c1' | 'c2' | 'attacker' | 'dot'): string {
   return `SSH-2.0-GatehouseLab_${topo.prefix}_${host}`;
 }

@@ -115,8 +115,8 @@ export interface LabTopology {
   readonly stateDir: string;
   /** Every prefix a lab routing table may legitimately contain (plus default routes via a lab router). */
   readonly labPrefixes: readonly string[];
-  /** Ports served in the inet namespace and on client1. */
-  readonly ports: { readonly http: number; readonly banner: number; readonly udpEcho: number };
+  /** Ports served in the inet namespace and on client1 (dot: a banner on the public resolver's DNS-over-TLS port). */
+  readonly ports: { readonly http: number; readonly banner: number; readonly udpEcho: number; readonly dot: number };
 }
 
 export class InvalidLabPrefixError extends Error {
@@ -192,7 +192,7 @@ export function labTopology(prefix: string = DEFAULT_PREFIX): LabTopology {
       '2001:db8:10::10', '2001:db8:66::66', '2001:db8:77::77', '2001:db8:20::20', '2001:db8:53::53', '2001:db8:853::53',
       'fe80::/64', 'ff00::/8',
     ],
-    ports: { http: 80, banner: 22, udpEcho: 7 },
+    ports: { http: 80, banner: 22, udpEcho: 7, dot: 853 },
   };
   for (const name of allInterfaceNames(topo)) {
     if (name.length > MAX_IFNAME) throw new Error(`lab interface name too long: ${name}`);

@@ -23,7 +23,13 @@ import {
 
 const LISTS = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'corpora', 'lists');
 const UPSTREAM_IP = '192.0.2.1';
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))+$/;
+const NAME_SYNTAX = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))+$/;
+/**
+ * A name all three can hold. An all-digit last label is an address (`||77.247.178.41^` in the AdGuard
+ * sample): Gatehouse's lists skip such rules by design (names only; addresses belong in an IP feed), while
+ * dnsmasq and unbound would take "77.247.178.41" as a domain; no resolver is ever asked such a name.
+ */
+const HOSTNAME = { test: (n: string): boolean => NAME_SYNTAX.test(n) && !/\.[0-9]+$/.test(n) };
 /** Names the hosts format reserves for the machine itself: never blocks, in any of the three. */
 const HOSTS_SPECIAL = new Set(['localhost', 'localhost.localdomain', 'local', 'broadcasthost', 'ip6-localhost', 'ip6-loopback', '0.0.0.0']);
 
@@ -217,6 +223,13 @@ describe('DNS verdicts: Gatehouse against dnsmasq and unbound on the corpora lis
         const t0 = Date.now();
         const results = await Promise.all(servers.map((s) => digBatch(s.port, names, pdir, s.name)));
         const digMs = Date.now() - t0;
+        // A lost datagram or a reference's odd moment is not a verdict: names some server did not answer
+        // cleanly (timeout, SERVFAIL, an empty answer) are asked once more, alone, before comparing.
+        const unclear = names.filter((name) => servers.some((_, i) => verdictOf(results[i]!.get(name), UPSTREAM_IP) !== 'blocked' && verdictOf(results[i]!.get(name), UPSTREAM_IP) !== 'passed'));
+        if (unclear.length > 0 && unclear.length < 200) {
+          const again = await Promise.all(servers.map((s) => digBatch(s.port, unclear, pdir, `${s.name}-again`)));
+          servers.forEach((_, i) => again[i]!.forEach((a, name) => results[i]!.set(name, a)));
+        }
         const mismatches: Mismatch[] = [];
         const modelOff: Mismatch[] = [];
         names.forEach((name) => {
@@ -231,7 +244,7 @@ describe('DNS verdicts: Gatehouse against dnsmasq and unbound on the corpora lis
         totals.names += names.length;
         totals.mismatches += mismatches.length;
         process.stdout.write(`# ${phase.format}: ${names.length} names (${blocked} expected blocked), ${mismatches.length} mismatches, ` +
-          `${modelOff.length} where all three agree against the format's model; servers ready in ${t0 - started} ms, dig batches ${digMs} ms\n`);
+          `${modelOff.length} where all three agree against the format's model, ${unclear.length} asked twice; servers ready in ${t0 - started} ms, dig batches ${digMs} ms\n`);
         const show = (m: Mismatch[]) => m.slice(0, 25).map((x) => `  ${x.name}: expected ${x.expected}, ${Object.entries(x.got).map(([k, v]) => `${k}=${v}`).join(' ')}`).join('\n');
         assert.ok(names.length >= 3000, `sample too small: ${names.length}`);
         assert.equal(mismatches.length, 0, `${mismatches.length} names where Gatehouse disagrees with dnsmasq or unbound:\n${show(mismatches)}`);

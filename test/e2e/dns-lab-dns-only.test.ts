@@ -8,6 +8,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { labTopology } from '../../src/lab/topology.js';
 import { BAD_RANGE_MEMBER, labNames } from '../../src/lab/zone.js';
+import { connectFrom } from '../../src/lab/probe.js';
+import { bannerText } from '../../src/lab/server-spec.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
 import { digIn, show } from './helpers/dig.js';
 
@@ -59,6 +61,10 @@ describe('DNS-only deployment in the lab (firewall off)', { skip: skipReason, ti
     }
     assert.equal(bad.status, 'NXDOMAIN', show(bad));
     assert.match(bad.ede ?? '', /203\.0\.113\.64\/26/);
+
+    // Without redirect_lan nothing stands between the LAN and an outside DNS-over-TLS port.
+    const dot = await connectFrom(c1, { host: g.topo.dns.publicResolver.ipv4, port: g.topo.ports.dot, timeoutMs: 3000 });
+    assert.deepEqual([dot.outcome, dot.banner], ['connected', bannerText(g.topo, 'dot')]);
 
     const tables = await g.nft(['list', 'tables']);
     assert.doesNotMatch(tables, /gatehouse/, `no Gatehouse table in the gateway:\n${tables}`);
