@@ -236,6 +236,7 @@ async function ipCheck(r: ServerResult, root: number, socket: string, o: DnsBenc
   };
   // Fresh runs right before the import, so the two sides differ by the decisions and little else.
   const before = { uncached: await runs('uncached'), badip: await runs('badip') };
+  const idleBefore = await waitCpuQuiet(root, 0);
   log(`${r.name}: importing ${o.decisions} outbound decisions (${o.ranges} ranges)`);
   const body = decisionLines(o.decisions, o.ranges);
   const t0 = performance.now();
@@ -246,8 +247,9 @@ async function ipCheck(r: ServerResult, root: number, socket: string, o: DnsBenc
   }
   const importMs = performance.now() - t0;
   // The IP index reaches the workers after the store commits: measure once the daemon and workers are quiet.
-  const settleMs = await waitCpuQuiet(root, 60_000);
-  log(`${r.name}: imported in ${(importMs / 1000).toFixed(1)} s, quiet ${(settleMs / 1000).toFixed(1)} s later`);
+  const quiet = await waitCpuQuiet(root, 60_000);
+  const settleMs = quiet.ms;
+  log(`${r.name}: imported in ${(importMs / 1000).toFixed(1)} s; ${quiet.share <= 0.1 ? 'quiet' : `still using ${(100 * quiet.share).toFixed(0)} % of a CPU`} ${(settleMs / 1000).toFixed(1)} s later (idle before: ${(100 * idleBefore.share).toFixed(0)} %)`);
   const after = { uncached: await runs('uncached'), badip: await runs('badip') };
   const bad = wrongAnswers(after.badip, 'NXDOMAIN');
   return {
