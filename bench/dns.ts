@@ -305,6 +305,7 @@ async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<R
 }
 
 export async function runInside(o: DnsBenchOptions): Promise<string> {
+  const started = performance.now();
   await mkdir(o.work, { recursive: true });
   if (o.quietWait > 0) await waitQuiet(o.quietWait);
   const env = environment(o, await loadavg());
@@ -334,6 +335,7 @@ export async function runInside(o: DnsBenchOptions): Promise<string> {
     await nsd.stop();
   }
   env.loadEnd = await loadavg();
+  env.elapsedS = Math.round((performance.now() - started) / 1000);
   const md = renderReport(env, results, o.classes);
   const file = o.out ?? join(ROOT, 'bench', 'results', `dns-${env.when.replace(/[-:]/g, '')}.md`);
   await mkdir(resolve(file, '..'), { recursive: true });
