@@ -349,6 +349,10 @@ export async function runInside(o: DnsBenchOptions): Promise<string> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const main = argv.includes('--inside') ? runInside(parseDnsArgs(argv)).then(() => 0) : runDnsBench(argv);
   main.then((code) => process.exit(code), (e: unknown) => {
     console.error(`dns bench: ${e instanceof Error ? e.message : String(e)}`);
