@@ -69,7 +69,7 @@ export const DNS_DEFAULTS: DnsBenchOptions = {
   work: '/tmp/gatehouse-dnsbench',
   netns: `ghdns-${process.pid}`,
   quietWait: 0,
-  startupTimeoutMs: 120_000,
+  startupTimeoutMs: 300_000,
 };
 
 export const QUICK: Partial<DnsBenchOptions> = { size: 100_000, dur: 2, repeat: 1, latDur: 2, decisions: 100_000, ranges: 10_000, apiSamples: 20 };
