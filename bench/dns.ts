@@ -69,7 +69,7 @@ export const DNS_DEFAULTS: DnsBenchOptions = {
   work: '/tmp/gatehouse-dnsbench',
   netns: `ghdns-${process.pid}`,
   quietWait: 0,
-  startupTimeoutMs: 120_000,
+  startupTimeoutMs: 300_000,
 };
 
 export const QUICK: Partial<DnsBenchOptions> = { size: 100_000, dur: 2, repeat: 1, latDur: 2, decisions: 100_000, ranges: 10_000, apiSamples: 20 };
@@ -236,6 +236,7 @@ async function ipCheck(r: ServerResult, root: number, socket: string, o: DnsBenc
   };
   // Fresh runs right before the import, so the two sides differ by the decisions and little else.
   const before = { uncached: await runs('uncached'), badip: await runs('badip') };
+  const idleBefore = await waitCpuQuiet(root, 0);
   log(`${r.name}: importing ${o.decisions} outbound decisions (${o.ranges} ranges)`);
   const body = decisionLines(o.decisions, o.ranges);
   const t0 = performance.now();
@@ -246,8 +247,9 @@ async function ipCheck(r: ServerResult, root: number, socket: string, o: DnsBenc
   }
   const importMs = performance.now() - t0;
   // The IP index reaches the workers after the store commits: measure once the daemon and workers are quiet.
-  const settleMs = await waitCpuQuiet(root, 60_000);
-  log(`${r.name}: imported in ${(importMs / 1000).toFixed(1)} s, quiet ${(settleMs / 1000).toFixed(1)} s later`);
+  const quiet = await waitCpuQuiet(root, 60_000);
+  const settleMs = quiet.ms;
+  log(`${r.name}: imported in ${(importMs / 1000).toFixed(1)} s; ${quiet.share <= 0.1 ? 'quiet' : `still using ${(100 * quiet.share).toFixed(0)} % of a CPU`} ${(settleMs / 1000).toFixed(1)} s later (idle before: ${(100 * idleBefore.share).toFixed(0)} %)`);
   const after = { uncached: await runs('uncached'), badip: await runs('badip') };
   const bad = wrongAnswers(after.badip, 'NXDOMAIN');
   return {
@@ -303,6 +305,7 @@ async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<R
 }
 
 export async function runInside(o: DnsBenchOptions): Promise<string> {
+  const started = performance.now();
   await mkdir(o.work, { recursive: true });
   if (o.quietWait > 0) await waitQuiet(o.quietWait);
   const env = environment(o, await loadavg());
@@ -332,6 +335,7 @@ export async function runInside(o: DnsBenchOptions): Promise<string> {
     await nsd.stop();
   }
   env.loadEnd = await loadavg();
+  env.elapsedS = Math.round((performance.now() - started) / 1000);
   const md = renderReport(env, results, o.classes);
   const file = o.out ?? join(ROOT, 'bench', 'results', `dns-${env.when.replace(/[-:]/g, '')}.md`);
   await mkdir(resolve(file, '..'), { recursive: true });
@@ -345,6 +349,10 @@ export async function runInside(o: DnsBenchOptions): Promise<string> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const main = argv.includes('--inside') ? runInside(parseDnsArgs(argv)).then(() => 0) : runDnsBench(argv);
   main.then((code) => process.exit(code), (e: unknown) => {
     console.error(`dns bench: ${e instanceof Error ? e.message : String(e)}`);

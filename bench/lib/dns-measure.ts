@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { ApiClient } from '../../src/cli/api-client.js';
 import { BAD_ZONE, NEW_ZONE, freshNames, writeQueryFile, type NameOffset } from './dns-names.js';
-import { cpuTicksEach, processTree, TICK_US, treeMemory, type TreeMemory } from './dns-proc.js';
+import { cpuTicksEach, processTree, TICK_US } from './dns-proc.js';
 import { quantile, runPerf, type PerfJob, type PerfResult } from './dnsperf.js';
 import { DUT_PORT, HOST } from './dns-servers.js';
-import { median } from './stats.js';
 
 /** One server's measurements: max-qps runs per class, fixed-rate latency, CPU per query, API latency. */
 
@@ -159,9 +158,3 @@ export function summarizeMs(xs: readonly number[]): { p50: number; p99: number; 
   return { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: quantile(xs, 1), n: xs.length };
 }
 
-export function medianOf(runs: readonly Run[], key: 'qps' | 'cpuUsPerQuery'): number {
-  return median(runs.map((r) => r[key]));
-}
-
-export type { TreeMemory };
-export { treeMemory };

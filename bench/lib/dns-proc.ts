@@ -92,17 +92,18 @@ export async function loadavg(): Promise<[number, number, number]> {
 }
 
 /**
- * Waits until the process tree uses under `maxShare` of one CPU over a 500 ms window (e.g. after a bulk
- * import, while the IP index reaches the workers), at most `timeoutMs`. Resolves with the time waited.
+ * Waits until the process tree uses under `maxShare` of one CPU over a 1 s window (e.g. after a bulk import,
+ * while the IP index reaches the workers), at most `timeoutMs`. Resolves with the time waited and the share
+ * of one CPU the tree used in the last window.
  */
-export async function waitCpuQuiet(root: number, timeoutMs: number, maxShare = 0.05): Promise<number> {
+export async function waitCpuQuiet(root: number, timeoutMs: number, maxShare = 0.1): Promise<{ ms: number; share: number }> {
   const t0 = performance.now();
-  const windowMs = 500;
+  const windowMs = 1000;
   for (;;) {
     const pids = await processTree(root);
     const a = await cpuTicks(pids);
     await new Promise((r) => setTimeout(r, windowMs));
-    const used = ((await cpuTicks(pids)) - a) * TICK_US / 1000; // ms of CPU
-    if (used <= windowMs * maxShare || performance.now() - t0 > timeoutMs) return performance.now() - t0;
+    const share = (((await cpuTicks(pids)) - a) * TICK_US) / 1000 / windowMs;
+    if (share <= maxShare || performance.now() - t0 > timeoutMs) return { ms: performance.now() - t0, share };
   }
 }

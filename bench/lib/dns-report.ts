@@ -40,6 +40,7 @@ export interface EnvInfo {
   readonly options: string;
   readonly loadStart: readonly number[];
   loadEnd?: readonly number[];
+  elapsedS?: number;
 }
 
 const n0 = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : Math.round(x).toLocaleString('en-US'));
@@ -91,7 +92,7 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
 
   out.push(`# DNS benchmark ${env.when}`, '');
   out.push('```', `${env.machine}`, `${env.versions}`, `commit ${env.commit}`, `${env.options}`,
-    `loadavg at start ${env.loadStart.join(' ')}; at end ${env.loadEnd?.join(' ') ?? '?'}`, '```', '');
+    `loadavg at start ${env.loadStart.join(' ')}; at end ${env.loadEnd?.join(' ') ?? '?'}; whole run ${env.elapsedS ?? '?'} s`, '```', '');
   if (env.loadStart[0]! > 0.5) out.push(`**Warning: the machine was loaded at the start (1-min loadavg ${env.loadStart[0]}): qps figures are noisy; compare CPU µs per query first, and only servers of this run.**`, '');
 
   out.push('Like-for-like: Gatehouse answers from `dns.workers` resolver processes (default: one per CPU, here 2), so `unbound-2t` (num-threads 2) is its like-for-like anchor; `unbound` (num-threads 1) is the setting of the recorded anchors (dns-anchors.md); dnsdist is multi-threaded by design. dnsperf, NSD and the server share the same CPUs.', '');
