@@ -61,9 +61,9 @@ export class Resolver {
   }
 
   setDomains(parts: readonly Uint8Array[]): void {
+    // The cache keeps upstream answers only; the lists are applied on every query (cached or not), so a
+    // new index takes effect at once without emptying the cache.
     this.domains = DomainIndex.fromTransfer(parts);
-    // Answers cached under the old lists may now be blocked or allowed: start over.
-    this.cache.flush();
   }
 
   setIps(t: IpIndexTransfer): void {
@@ -147,7 +147,8 @@ export class Resolver {
     }
     record.rcode = reply.length >= 4 ? reply[3]! & 0xf : 2;
     record.latencyUs = Math.round((performance.now() - started) * 1000);
-    this.log?.push(record);
+    // `dns query` runs the chain to explain it: not a client's query, so not in the log.
+    if (!trace) this.log?.push(record);
     return reply;
   }
 
