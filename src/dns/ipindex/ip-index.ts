@@ -139,7 +139,18 @@ export class IpIndex {
     return ix;
   }
 
+  /** The last label asked for: a store read gives runs of rows from one feed with the same origin and scenario. */
+  private lastLabel = { origin: '', scenario: '', reason: '', id: -1 };
+
   private label(origin: string, scenario: string, reason: string): number {
+    const last = this.lastLabel;
+    if (last.id >= 0 && last.origin === origin && last.scenario === scenario && last.reason === reason) return last.id;
+    const id = this.labelOf(origin, scenario, reason);
+    this.lastLabel = { origin, scenario, reason, id };
+    return id;
+  }
+
+  private labelOf(origin: string, scenario: string, reason: string): number {
     if (!this.labelIds) {
       this.labelIds = new Map();
       for (let i = 0; i * 3 < this.labelText.length; i++) this.labelIds.set(`${this.labelText[i * 3]}\n${this.labelText[i * 3 + 1]}\n${this.labelText[i * 3 + 2]}`, i);
