@@ -5,7 +5,7 @@ import { OutboundView } from '../decisions/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
 import { parseListenAddress } from '../config/index.js';
 import { workerCount, type DnsConfig } from './config.js';
-import { buildGroupTable, listLayout, localHosts } from './groups.js';
+import { buildGroupTable, clientTags, listLayout, localHosts } from './groups.js';
 import { DnsLists } from './lists/index.js';
 import type { WorkerSettings } from './ipc.js';
 import type { DnsView } from './module.js';
@@ -118,7 +118,7 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
     const sendClients = async () => {
       const d = await devices();
       sup.broadcast({ t: 'groups', table: buildGroupTable(c, layout, optout.list(), d) });
-      sup.broadcast({ t: 'local', hosts: localHosts(d, c.local_domain) });
+      sup.broadcast({ t: 'local', hosts: localHosts(d, c.local_domain), devices: clientTags(d) });
     };
     await sendClients();
     let clientTimer: NodeJS.Timeout | undefined;

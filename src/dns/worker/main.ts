@@ -76,7 +76,7 @@ function onMessage(m: ToWorker, handle: unknown): void {
       resolver?.setGroups(m.table);
       return;
     case 'local':
-      resolver?.setLocal(m.hosts);
+      resolver?.setLocal(m.hosts, m.devices);
       return;
     case 'flush':
       resolver?.cache.flush();
