@@ -24,3 +24,4 @@ export { DEFAULT_LIST_LIMIT, DEFAULT_TOP_LIMIT, QUERY_LOG_RETENTION, QueryLogRea
 export { rcodeName, typeName } from './querylog/names.js';
 export { MAX_LOG_LIMIT, MAX_TOP_LIMIT, queryLogRoutes, type QueryLogRouteDeps } from './querylog/routes.js';
 export { startQueryLogMaintenance, type QueryLogMaintenance, type QueryLogMaintenanceLog, type QueryLogMaintenanceOptions } from './querylog/maintenance.js';
+export { QueryLogService } from './querylog/service.js';
