@@ -3,7 +3,7 @@
  * workers store per second together, and what the daemon pays for retention and `dns top` at a million rows.
  * No root needed; real SQLite files in a temporary directory.
  *
- *   node --import tsx bench/dns-querylog.ts [--rows 1000000] [--per-writer 600000]
+ *   node --import tsx bench/dns-querylog.ts [--rows 1000000] [--per-writer 600000] [--paced 10000]
  *
  * Prints medians; "loop stall" is the longest event-loop delay (perf_hooks) while the step ran, i.e. what an
  * answer or an API request would have waited.
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { QueryLogReader, QueryLogWriter, queryLogPath, type QueryLogWriterStats, type QueryRecord } from '../src/dns/index.js';
+import { QueryLogReader, QueryLogService, QueryLogWriter, queryLogPath, type QueryLogMode, type QueryLogWriterStats, type QueryRecord } from '../src/dns/index.js';
 
 const argv = process.argv.slice(2);
 function flag(name: string, dflt: number): number {
@@ -74,53 +74,62 @@ interface ChildResult {
   readonly p99StallMs: number;
 }
 
-/** One worker: pushes `count` records at full speed in bursts of 1000 (the loop runs between), then closes. */
-function child(file: string, count: number, tag: string): void {
-  const w = new QueryLogWriter(file, 'full');
+/**
+ * One worker: pushes `count` records in bursts (the loop runs between, as between datagrams), flat out
+ * (rate 0) or paced at `rate` records/s, then closes the writer. Reports its event-loop delay meanwhile.
+ */
+function child(file: string, count: number, mode: QueryLogMode, rate: number): void {
+  const w = new QueryLogWriter(file, mode);
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   const t0 = performance.now();
   let i = 0;
+  const burst = rate > 0 ? Math.max(1, Math.round(rate / 1000)) : 1000;
   const step = () => {
     const now = Date.now();
-    const end = Math.min(count, i + 1000);
+    const end = Math.min(count, i + burst);
     for (; i < end; i++) w.push(makeRecord(i, now));
-    if (i < count) setImmediate(step);
-    else {
-      // Let the last timer flushes happen as in steady state, then close.
-      const wait = () => (w.stats().buffered > 0 && performance.now() - t0 < 600_000 ? setTimeout(wait, 5) : void finish());
-      wait();
-    }
+    if (i >= count) return void finish();
+    if (rate > 0) setTimeout(step, Math.max(0, t0 + (i / rate) * 1000 - performance.now()));
+    else setImmediate(step);
   };
   const finish = async () => {
-    await w.close();
     h.disable();
-    const r: ChildResult = { stats: w.stats(), ms: performance.now() - t0, maxStallMs: h.max / 1e6, p99StallMs: h.percentile(99) / 1e6 };
+    const stall = { maxStallMs: h.max / 1e6, p99StallMs: h.percentile(99) / 1e6 };
+    await w.close(600_000);
+    const r: ChildResult = { stats: w.stats(), ms: performance.now() - t0, ...stall };
     process.send!(r, () => process.exit(0));
   };
   step();
 }
 
-function runChild(file: string, count: number, tag: string): Promise<ChildResult> {
+function runChild(file: string, count: number, mode: QueryLogMode, rate: number): Promise<ChildResult> {
   return new Promise((res, rej) => {
-    const c = fork(fileURLToPath(import.meta.url), ['--child', file, String(count), tag], { execArgv: ['--import', 'tsx'] });
+    const c = fork(fileURLToPath(import.meta.url), ['--child', file, String(count), mode, String(rate)], { execArgv: ['--import', 'tsx'] });
     let r: ChildResult | undefined;
     c.on('message', (m) => (r = m as ChildResult));
     c.on('exit', (code) => (r ? res(r) : rej(new Error(`child exited ${code}`))));
   });
 }
 
-async function twoWriters(dir: string, perWriter: number): Promise<void> {
+async function twoWriters(dir: string, perWriter: number, paced: number): Promise<void> {
   const file = queryLogPath(join(dir, 'two'));
   QueryLogReader.open(file).close();
   const t0 = performance.now();
-  const rs = await Promise.all([runChild(file, perWriter, 'a'), runChild(file, perWriter, 'b')]);
+  const rs = await Promise.all([runChild(file, perWriter, 'full', 0), runChild(file, perWriter, 'full', 0)]);
   const wall = (performance.now() - t0) / 1000;
   const written = rs.reduce((s, r) => s + r.stats.written, 0);
   const dropped = rs.reduce((s, r) => s + r.stats.dropped, 0);
-  console.log(`2 writers:           ${Math.round(written / wall)} rows/s stored (${written} rows in ${wall.toFixed(1)} s, both pushing flat out; ${dropped} dropped)`);
-  for (const [i, r] of rs.entries()) {
-    console.log(`  writer ${i + 1}: ${r.stats.written} written, ${r.stats.dropped} dropped, ${r.stats.busy} busy retries; loop stall p99 ${r.p99StallMs.toFixed(1)} ms, max ${r.maxStallMs.toFixed(1)} ms`);
+  const busy = rs.reduce((s, r) => s + r.stats.busy, 0);
+  console.log(`2 writers flat out:  ${Math.round(written / wall)} rows/s stored (${written} rows in ${wall.toFixed(1)} s incl. start and close; ${dropped} dropped, ${busy} busy waits)`);
+  // The answer loop's cost: the same paced pushing with the log on and with it off.
+  for (const mode of ['off', 'full'] as const) {
+    const f = queryLogPath(join(dir, `paced-${mode}`));
+    if (mode !== 'off') QueryLogReader.open(f).close();
+    const ps = await Promise.all([runChild(f, paced * 5, mode, paced), runChild(f, paced * 5, mode, paced)]);
+    const line = ps.map((r) => `p99 ${r.p99StallMs.toFixed(1)} ms / max ${r.maxStallMs.toFixed(1)} ms`).join('; ');
+    const d = ps.reduce((s, r) => s + r.stats.dropped, 0);
+    console.log(`2 writers × ${paced}/s, log ${mode.padEnd(4)}: loop delay ${line}; ${ps.reduce((s, r) => s + r.stats.written, 0)} written, ${d} dropped`);
   }
 }
 
@@ -164,6 +173,12 @@ async function million(dir: string, rows: number): Promise<void> {
   console.log(`top (24h, ${rows} rows): ${median(tops).toFixed(0)} ms (median of 3; synchronous)`);
   const hour = (await timed(() => reader.top({ since: now - 3600_000, limit: 10 }, now))).ms;
   console.log(`top (last hour):     ${hour.toFixed(0)} ms`);
+  const svc = QueryLogService.open(file);
+  // The thread starts on the first question; the daemon's is long up.
+  await svc.query({ limit: 1 });
+  const viaThread = await timed(() => svc.top({ since: now - 86_400_000, limit: 10 }, now));
+  console.log(`top via the reader thread (daemon): ${viaThread.ms.toFixed(0)} ms, daemon loop stall max ${viaThread.stallMs.toFixed(1)} ms`);
+  await svc.close();
   for (const [what, f] of [
     ['log, newest 200', { limit: 200 }],
     ['log --blocked', { blocked: true, limit: 200 }],
@@ -192,13 +207,13 @@ async function million(dir: string, rows: number): Promise<void> {
 }
 
 if (argv[0] === '--child') {
-  child(argv[1]!, Number(argv[2]), argv[3]!);
+  child(argv[1]!, Number(argv[2]), argv[3] as QueryLogMode, Number(argv[4]));
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'bench-qlog-'));
   try {
     console.log(`node ${process.version}, ${new Date().toISOString()}`);
     await pushCost(dir);
-    await twoWriters(dir, flag('per-writer', 600_000));
+    await twoWriters(dir, flag('per-writer', 600_000), flag('paced', 10_000));
     await million(dir, flag('rows', 1_000_000));
   } finally {
     rmSync(dir, { recursive: true, force: true });
