@@ -49,12 +49,11 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
     lapi: { listen: `${lanGw}:8081` },
     mirror: { listen: `${lanGw}:41412`, endpoints: [{ path: '/security/blocklist', format: 'plain_text', auth: 'ip_based', trusted_ips: [topo.networks.lan4] }] },
     // The LAN's resolver: the clients' resolv.conf names the gateway (see lab/zone.ts); the lab internet's
-    // NSD is the upstream. bob-phone has opted out of ad blocking; the security checks stay on for him.
+    // NSD is the upstream.
     dns: {
       listen: [`${lanGw}:53`, `[${topo.gateway.lanIpv6}]:53`],
       upstreams: [topo.dns.authoritative.ipv4],
       blocklists: [{ name: 'demo_ads', type: 'url', url: feedUrl(topo, 'demo-ads.txt'), format: 'domains', category: 'ads', refresh: '10m' }],
-      groups: [{ name: 'optout', clients: ['bob-phone', topo.clients[1].ipv4, topo.clients[1].ipv6], blocklists: [] }],
       redirect_lan: true,
     },
   });
@@ -132,7 +131,12 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
     await lookup(c1, 'alice-laptop', names.cloaked);
     await lookup(c1, 'alice-laptop', names.legit);
 
-    say('bob-phone has opted out of ad blocking: he gets the ad, but still not the phishing site');
+    say(`why? (gatehouse dns query ${names.cloaked} --client ${topo.clients[0].ipv4})`);
+    console.log((await must(gw.cli(['dns', 'query', names.cloaked, '--client', topo.clients[0].ipv4]))).stdout.trim());
+
+    const bob = topo.clients[1].ipv4;
+    say(`bob-phone opts out of ad blocking (gatehouse dns optout add ${bob}): he gets the ad, but still not the phishing site`);
+    console.log((await must(gw.cli(['dns', 'optout', 'add', bob]))).stdout.trim());
     await lookup(c2, 'bob-phone', names.adName);
     const ad = await run('ip', ['netns', 'exec', c2, 'curl', '-s', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', `http://${names.adName}/`]).catch((e: Error) => ({ stdout: e.message }));
     console.log(`bob-phone: curl http://${names.adName}/ → HTTP ${ad.stdout.trim()}`);
@@ -165,6 +169,8 @@ export async function runDemo(opts: { once?: boolean }): Promise<void> {
         `  ip netns exec ${c1} curl -m 3 http://${names.legit}/     # by name: the client's resolver is Gatehouse`,
         `  ip netns exec ${c1} dig ${names.adName}     # blocked: NXDOMAIN with the reason (EDE)`,
         `  npx gatehouse dns log ${c}     # what the LAN looked up`,
+        `  npx gatehouse dns status ${c}`,
+        `  npx gatehouse dns query ${names.adName} --client ${topo.clients[0].ipv4} ${c}`,
         `  npx gatehouse allow add ${legit.ipv4} ${c}`,
         `  npx gatehouse feeds list ${c}`,
         `  npx gatehouse bouncers add my-firewall ${c}     # a CrowdSec bouncer key for http://${lanGw}:8081/`,
