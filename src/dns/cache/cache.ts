@@ -47,7 +47,6 @@ interface Entry {
   readonly ttl: number;
   readonly bytes: number;
   hits: number;
-  prefetched: boolean;
   /** Use order: a doubly linked list, least recently used at the head. */
   older: Entry | undefined;
   newer: Entry | undefined;
@@ -220,7 +219,6 @@ export class DnsCache {
       ttl,
       bytes,
       hits: 0,
-      prefetched: false,
       older: undefined,
       newer: undefined,
     };
@@ -259,7 +257,6 @@ export class DnsCache {
         continue;
       }
       if (now >= e.expires - e.ttl * 1000 * PREFETCH_WINDOW) {
-        e.prefetched = true;
         this.popular.delete(e);
         due.push(e.q);
       }
