@@ -2,7 +2,7 @@ import { parseMac } from '../config/index.js';
 import { tryParseTarget } from '../net/ip.js';
 import type { LanDevice } from '../clients/index.js';
 import type { DnsConfig } from './config.js';
-import type { GroupTable, LocalHost } from './ipc.js';
+import type { ClientTag, GroupTable, LocalHost } from './ipc.js';
 import { assignListIds, groupMasks, problemKey, type ListMask } from './lists/index.js';
 
 /*
@@ -78,4 +78,9 @@ export function localHosts(devices: readonly LanDevice[], domain: string): Local
     out.set(name, [...(out.get(name) ?? []), ...d.ipv4, ...d.ipv6]);
   }
   return [...out].map(([name, ips]) => ({ name, ips }));
+}
+
+/** Every LAN address with its device's MAC and name, for the query log's client columns. */
+export function clientTags(devices: readonly LanDevice[]): ClientTag[] {
+  return devices.flatMap((d) => [...d.ipv4, ...d.ipv6].map((ip) => [ip, d.mac, d.name] as const));
 }

@@ -59,3 +59,4 @@ export { IpIndex, IpIndexError, type IpAllow, type IpDelta, type IpEntry, type I
 export { startQueryLogMaintenance, type QueryLogMaintenance, type QueryLogMaintenanceLog, type QueryLogMaintenanceOptions } from './querylog/maintenance.js';
 export { IpIndexFeed, type IpIndexFeedOptions, type IpIndexSource, type IpIndexUpdate } from './ipindex/index.js';
 export { addressKey, GRACE_SEC, ResolvedNames, type ResolvedNamesOptions, type ResolvedPair } from './resolved/index.js';
+export { QueryLogService } from './querylog/service.js';

@@ -43,6 +43,9 @@ export interface LocalHost {
   readonly ips: readonly string[];
 }
 
+/** Who is behind a LAN address, for the query log: [address, MAC, name or null]. */
+export type ClientTag = readonly [string, string, string | null];
+
 export type ToWorker =
   | { readonly t: 'init'; readonly settings: WorkerSettings }
   /** Comes with a dgram.Socket handle. */
@@ -53,7 +56,7 @@ export type ToWorker =
   | { readonly t: 'ips'; readonly index: IpIndexTransfer }
   | { readonly t: 'ipDelta'; readonly delta: IpDelta }
   | { readonly t: 'groups'; readonly table: GroupTable }
-  | { readonly t: 'local'; readonly hosts: readonly LocalHost[] }
+  | { readonly t: 'local'; readonly hosts: readonly LocalHost[]; readonly devices: readonly ClientTag[] }
   | { readonly t: 'explain'; readonly id: number; readonly name: string; readonly qtype: string; readonly client: string }
   | { readonly t: 'resolved'; readonly id: number; readonly pairs: readonly { readonly client: string; readonly remote: string }[] }
   | { readonly t: 'flush' }

@@ -5,13 +5,13 @@ import { OutboundView } from '../decisions/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
 import { parseListenAddress } from '../config/index.js';
 import { workerCount, type DnsConfig } from './config.js';
-import { buildGroupTable, listLayout, localHosts } from './groups.js';
+import { buildGroupTable, clientTags, listLayout, localHosts } from './groups.js';
 import { DnsLists } from './lists/index.js';
 import type { WorkerSettings } from './ipc.js';
 import type { DnsView } from './module.js';
 import { OptoutRepo } from './optout.js';
 import { IpIndexFeed, type IpIndexUpdate } from './parts.js';
-import { QueryLogReader } from './querylog/reader.js';
+import { QueryLogService } from './querylog/service.js';
 import { queryLogPath } from './querylog/schema.js';
 import { queryLogRoutes } from './querylog/routes.js';
 import { startQueryLogMaintenance } from './querylog/maintenance.js';
@@ -118,7 +118,7 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
     const sendClients = async () => {
       const d = await devices();
       sup.broadcast({ t: 'groups', table: buildGroupTable(c, layout, optout.list(), d) });
-      sup.broadcast({ t: 'local', hosts: localHosts(d, c.local_domain) });
+      sup.broadcast({ t: 'local', hosts: localHosts(d, c.local_domain), devices: clientTags(d) });
     };
     await sendClients();
     let clientTimer: NodeJS.Timeout | undefined;
@@ -135,13 +135,13 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
     stops.push(() => clientsJob.stop());
 
     // Query log upkeep: retention and size, in the daemon (the workers only append).
-    const reader = c.query_log.mode === 'off' ? undefined : QueryLogReader.open(queryLogPath(ctx.dataDir));
+    const reader = c.query_log.mode === 'off' ? undefined : QueryLogService.open(queryLogPath(ctx.dataDir));
     const upkeep = reader
-      ? startQueryLogMaintenance({ file: queryLogPath(ctx.dataDir), reader, scheduler: ctx.scheduler, log: ctx.log, retentionMs: c.query_log.retention, maxRows: c.query_log.max_rows })
+      ? startQueryLogMaintenance({ log: reader, scheduler: ctx.scheduler, logger: ctx.log, retentionMs: c.query_log.retention, maxRows: c.query_log.max_rows })
       : undefined;
     stops.push(async () => {
       await upkeep?.stop();
-      reader?.close();
+      await reader?.close();
     });
 
     // The firewall's block report names the domain a client resolved before it hit a listed address.
@@ -182,7 +182,7 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
         },
       },
     });
-    const logRoutes = reader ? queryLogRoutes({ reader, flush: () => sup.flushLogs() }) : undefined;
+    const logRoutes = reader ? queryLogRoutes({ log: reader, flush: () => sup.flushLogs() }) : undefined;
     ctx.log.info({ listen: sup.addresses(), workers: sup.pids().length, lists: lists.lists.length }, 'DNS resolver listening');
     return {
       routes: async (app) => {

@@ -78,7 +78,7 @@ describe('dns runtime: gatehouse run and the dns verbs', { timeout: 240_000 }, (
     dir = await tempDir('cli');
     upstream = await UnboundUpstream.start(dir, 15202);
     await writeFile(join(dir, 'ads.txt'), 'ads.r5.test\n');
-    await writeFile(join(dir, 'leases'), `${Math.floor(Date.now() / 1000) + 3600} 02:00:00:00:00:42 10.42.0.42 Annas-Laptop 01:02:00:00:00:00:42\n`);
+    await writeFile(join(dir, 'leases'), `${Math.floor(Date.now() / 1000) + 3600} 02:00:00:00:00:42 127.0.0.42 Annas-Laptop 01:02:00:00:00:00:42\n`);
     config = await writeConfig(dir, 'gatehouse.yaml', PORT, upstream.port);
     daemon = startDaemon(config, join(dir, 'daemon.log'));
     await until('the daemon to answer dns status', async () => {
@@ -136,12 +136,16 @@ describe('dns runtime: gatehouse run and the dns verbs', { timeout: 240_000 }, (
     assert.match(again.stderr, /has not opted out/);
   });
 
-  test('a LAN device answers by its DHCP name, and its address by PTR', async () => {
+  test('a LAN device answers by its DHCP name, its address by PTR, and the query log names it', async () => {
     const a = await ask('127.0.0.1', PORT, 'annas-laptop.lan');
-    assert.deepEqual(a.answers, ['10.42.0.42']);
-    const ptr = await ask('127.0.0.1', PORT, '42.0.42.10.in-addr.arpa', ['PTR']);
+    assert.deepEqual(a.answers, ['127.0.0.42']);
+    const ptr = await ask('127.0.0.1', PORT, '42.0.0.127.in-addr.arpa', ['PTR']);
     assert.deepEqual(ptr.answers, ['annas-laptop.lan.']);
     assert.equal((await ask('127.0.0.1', PORT, 'nobody.lan')).status, 'NXDOMAIN');
+    // Asked from the laptop's address: the log has its MAC and name.
+    await ask('127.0.0.1', PORT, 'www.r5.test', ['-b', '127.0.0.42']);
+    const rows = JSON.parse((await cli(config, ['dns', 'log', '--client', 'Annas-Laptop', '--json'])).stdout) as { name: string; mac: string; clientName: string }[];
+    assert.ok(rows.some((r) => r.name === 'www.r5.test' && r.mac === '02:00:00:00:00:42' && r.clientName === 'Annas-Laptop'), JSON.stringify(rows));
   });
 
   test('dns flush empties the caches, and the query log shows what was blocked', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { deserialize, serialize } from 'node:v8';
 import { describe, it } from 'node:test';
-import { IpIndex, IpIndexError, type IpAllow, type IpEntry } from '../../src/dns/index.js';
+import { IpIndex, IpIndexError, type IpAllow, type IpEntry, type IpIndexTransfer } from '../../src/dns/index.js';
 import { parseV6, v6Text } from '../../src/dns/ipindex/parse.js';
 import { bytesToText, parseTarget } from '../../src/net/ip.js';
 
@@ -258,6 +258,17 @@ describe('IpIndex', () => {
     }
     assert.deepEqual(copy.size, ix.size);
     assert.throws(() => IpIndex.fromTransfer({ version: 2 } as never), IpIndexError);
+    // A damaged transfer is refused with a clear error, never a worker that hangs or reads past its arrays.
+    const damaged = [
+      (t: IpIndexTransfer) => ({ ...t, h4: { ...t.h4, labels: t.h4.labels.map(() => 1) } }),
+      (t: IpIndexTransfer) => ({ ...t, r4: { ...t.r4, segEntry: t.r4.segEntry.map(() => 1e6) } }),
+      (t: IpIndexTransfer) => ({ ...t, r6: { ...t.r6, start: t.r6.start.slice(1) } }),
+      (t: IpIndexTransfer) => ({ ...t, r4: { ...t.r4, parent: t.r4.parent.map((_, i) => i) } }),
+      (t: IpIndexTransfer) => ({ ...t, labels: ['only one'] }),
+    ];
+    for (const [i, harm] of damaged.entries()) {
+      assert.throws(() => IpIndex.fromTransfer(harm(deserialize(serialize(ix.toTransfer())) as IpIndexTransfer)), IpIndexError, `damage ${i}`);
+    }
   });
 
   it('refuses a delta with a bad value as a whole, and treats a bad answer address as no match', () => {

@@ -76,6 +76,61 @@ describe('DomainIndex semantics', () => {
   });
 });
 
+describe('DomainIndex against a plain reference', () => {
+  it('random rules over a small name space: every verdict, list and matched name agrees with a Map-based model', () => {
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const labels = ['a', 'b', 'c', 'ads', 'x-y', 'z_1'];
+    const randomName = (min: number): string => Array.from({ length: min + rnd(4) }, () => labels[rnd(labels.length)]).join('.');
+    const FLAGS = [1, 2, 4, 8];
+    for (let round = 0; round < 20; round++) {
+      const model = new Map<string, number[]>(); // name → flags per list id
+      const sources = [];
+      for (const id of [0, 1, 5, 31]) {
+        const set = new RuleSet();
+        for (let i = 0; i < 40; i++) {
+          const name = randomName(1);
+          const flag = FLAGS[rnd(4)]!;
+          const [hi, lo] = nameHash(name)!;
+          set.add(hi, lo, flag);
+          const per = model.get(name) ?? new Array<number>(32).fill(0);
+          per[id]! |= flag;
+          model.set(name, per);
+        }
+        sources.push({ id, rules: set.compact() });
+      }
+      const idx = DomainIndex.buildSync(sources);
+      assert.equal(idx.size, model.size);
+      for (let q = 0; q < 400; q++) {
+        const name = randomName(1);
+        const mask = [0xffffffff, 1, 0b100010, 1 << 31, rnd(0x7fffffff)][rnd(5)]!;
+        assert.deepEqual(idx.match(name, mask >>> 0), reference(model, name, mask >>> 0), `${name} mask ${mask}`);
+      }
+    }
+  });
+});
+
+/** The semantics spelled out plainly: allow anywhere wins; exact rules only for the name itself; broadest first. */
+function reference(model: Map<string, number[]>, name: string, mask: number) {
+  const parts = name.split('.');
+  let block: { verdict: 'block'; list: number; matched: string } | undefined;
+  for (let k = parts.length - 1; k >= 0; k--) {
+    const suffix = parts.slice(k).join('.');
+    const per = model.get(suffix);
+    if (!per) continue;
+    const full = k === 0;
+    const lists = (want: number) => per.flatMap((f, id) => ((mask >>> id) & 1 && f & want ? [id] : []));
+    const allow = lists(8 | (full ? 4 : 0));
+    if (allow.length > 0) return { verdict: 'allow', list: allow[0], matched: suffix };
+    const b = lists(2 | (full ? 1 : 0));
+    if (b.length > 0 && !block) block = { verdict: 'block', list: b[0]!, matched: suffix };
+  }
+  return block ?? { verdict: 'none' };
+}
+
 describe('DomainIndex transfer', () => {
   const text = Array.from({ length: 5000 }, (_, i) => `name${i}.example`).join('\n');
   const idx = DomainIndex.buildSync([{ id: 2, rules: parseDomainList(text, 'domains').rules }]);

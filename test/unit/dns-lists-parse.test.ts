@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DomainIndex, DomainListParser, parseDomainList, type DomainListFormat, type ParsedDomainList } from '../../src/dns/index.js';
+import { DomainIndex, DomainListParser, guardInput, parseDomainList, type DomainListFormat, type ParsedDomainList } from '../../src/dns/index.js';
+import { checkRefresh } from '../../src/feeds/index.js';
 
 const CORPORA = join(import.meta.dirname, '../../../shared/corpora/lists');
 const read = (f: string): string => readFileSync(join(CORPORA, f), 'utf8');
@@ -80,6 +81,8 @@ describe('dns lists: real lists load as they are', () => {
     assert.equal(p.skipped, 0);
     assert.equal(p.unsupported, 3299 - 118);
     assert.match(p.unsupportedSamples[0]!.why, /modifiers/);
+    assert.equal(checkRefresh(undefined, guardInput(p), 0.5).accept, true, 'URL rules are not garbage to the guard');
+    assert.equal(checkRefresh(p.names, guardInput(p), 0.5).accept, true);
   });
 
   it('Phishing.Database domains lists: every line a name, each blocking its subdomains too', () => {
@@ -142,6 +145,20 @@ describe('dns lists: line syntax', () => {
     assert.equal(idx.match('wild.example', ALL).verdict, 'block');
     assert.equal(idx.match('a.zip', ALL).verdict, 'block', 'a TLD rule needs explicit subtree syntax, and then works');
   });
+});
+
+describe('dns lists: an error page instead of the list', () => {
+  const page = '<!DOCTYPE html>\n<html lang="en">\n<head>\n<title>404 Not Found</title>\n</head>\n<body>\n<h1>Not Found</h1>\nThe requested URL was not found on this server.\n</body>\n</html>\n';
+  for (const format of ['hosts', 'domains', 'adblock'] as const) {
+    it(`${format}: gives no names and mostly garbage, which the guard refuses`, () => {
+      const p = parseDomainList(page, format);
+      assert.equal(p.names, 0);
+      assert.ok(p.skipped / (p.dataLines - p.unsupported) > 0.5, `${p.skipped} of ${p.dataLines - p.unsupported}`);
+      const v = checkRefresh(5000, guardInput(p), 0.5, { subject: `blocklist x` });
+      assert.equal(v.accept, false);
+      assert.match(v.reason ?? '', /^blocklist x: .*keeping the previous list$/);
+    });
+  }
 });
 
 describe('dns lists: streaming and robustness', () => {

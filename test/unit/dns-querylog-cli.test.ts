@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startAdminServers, type AdminServers } from '../../src/api/server.js';
-import { QueryLogReader, QueryLogWriter, queryLogPath, queryLogRoutes, type QueryRecord } from '../../src/dns/index.js';
+import { QueryLogService, QueryLogWriter, queryLogPath, queryLogRoutes, type QueryRecord } from '../../src/dns/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const TOKEN = 'dns query log test token';
@@ -19,7 +19,7 @@ const NOW = Date.now();
 const MIN = 60_000;
 
 let dir: string;
-let reader: QueryLogReader;
+let log: QueryLogService;
 let admin: AdminServers;
 
 function rec(over: Partial<QueryRecord> & Pick<QueryRecord, 't' | 'name'>): QueryRecord {
@@ -29,7 +29,7 @@ function rec(over: Partial<QueryRecord> & Pick<QueryRecord, 't' | 'name'>): Quer
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'h6-qlog-cli-'));
   const file = queryLogPath(dir);
-  reader = QueryLogReader.open(file);
+  log = QueryLogService.open(file);
   const w = new QueryLogWriter(file, 'full');
   for (const r of [
     rec({ t: NOW - 3 * 3600_000, name: 'old.example.com', answer: '192.0.2.1', upstream: 'udp://9.9.9.9:53' }),
@@ -37,8 +37,8 @@ before(async () => {
     rec({ t: NOW - 20 * MIN, name: 'www.example.com', answer: '192.0.2.2', cached: true, latencyUs: 40 }),
     rec({ t: NOW - 10 * MIN, name: 'ads.tracker.net', rcode: 3, blocked: { by: 'list', what: 'stevenblack' }, client: '192.168.1.20', mac: '02:00:00:00:00:0b', clientName: 'phone' }),
   ]) w.push(r);
-  w.close();
-  admin = await startAdminServers(queryLogRoutes({ reader }), {
+  await w.close();
+  admin = await startAdminServers(queryLogRoutes({ log }), {
     socket: join(dir, 'api.sock'),
     listen: '127.0.0.1:0',
     tokenSha256: createHash('sha256').update(TOKEN).digest('hex'),
@@ -47,7 +47,7 @@ before(async () => {
 
 after(async () => {
   await admin.close();
-  reader.close();
+  await log.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QueryLogReader, QueryLogWriter, queryLogPath, startQueryLogMaintenance, type QueryRecord } from '../../src/dns/index.js';
+import { QueryLogReader, QueryLogService, QueryLogWriter, queryLogPath, startQueryLogMaintenance, type QueryRecord } from '../../src/dns/index.js';
 import { createScheduler } from '../../src/scheduler/index.js';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -24,7 +24,7 @@ function rec(over: Partial<QueryRecord> & Pick<QueryRecord, 't' | 'name'>): Quer
 const phone = { client: '192.168.1.20', mac: '02:00:00:00:00:ab', clientName: 'Phone' } as const;
 const tv = { client: 'fd00::30', mac: '02:00:00:00:00:03', clientName: 'tv' } as const;
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'h6-qlog-r-'));
   const file = queryLogPath(dir);
   const w = new QueryLogWriter(file, 'full');
@@ -40,7 +40,7 @@ before(() => {
     rec({ t: T0 - 1 * MIN, name: 'x_y%.test', ...phone }),
   ];
   for (const r of records) w.push(r);
-  w.close();
+  await w.close();
   reader = QueryLogReader.open(file);
 });
 after(() => {
@@ -121,16 +121,16 @@ describe('gatehouse dns top', () => {
 });
 
 describe('retention', () => {
-  function fill(sub: string, n: number, start: number, stepMs: number): QueryLogReader {
+  async function fill(sub: string, n: number, start: number, stepMs: number): Promise<QueryLogReader> {
     const file = queryLogPath(join(dir, sub));
     const w = new QueryLogWriter(file, 'full', { maxBuffered: n });
     for (let i = 0; i < n; i++) w.push(rec({ t: start + i * stepMs, name: `n${i}.example` }));
-    w.close();
+    await w.close();
     return QueryLogReader.open(file);
   }
 
   test('rows older than the retention go, in chunks; the rest stay', async () => {
-    const r = fill('age', 1000, T0 - 1000 * MIN, MIN);
+    const r = await fill('age', 1000, T0 - 1000 * MIN, MIN);
     try {
       const res = await r.prune(300 * MIN, 1_000_000, { now: T0, chunkRows: 64 });
       assert.deepEqual(res, { byAge: 700, byCap: 0 });
@@ -142,7 +142,7 @@ describe('retention', () => {
   });
 
   test('beyond the row cap the oldest go first', async () => {
-    const r = fill('cap', 1000, T0 - 1000 * MIN, MIN);
+    const r = await fill('cap', 1000, T0 - 1000 * MIN, MIN);
     try {
       const res = await r.prune(7 * 86_400_000, 250, { now: T0, chunkRows: 100 });
       assert.deepEqual(res, { byAge: 0, byCap: 750 });
@@ -155,7 +155,7 @@ describe('retention', () => {
   });
 
   test('the event loop runs between chunks of a long prune', async () => {
-    const r = fill('yield', 2000, T0 - 2000 * MIN, MIN);
+    const r = await fill('yield', 2000, T0 - 2000 * MIN, MIN);
     try {
       let ticks = 0;
       const timer = setInterval(() => ticks++, 0);
@@ -175,20 +175,37 @@ describe('retention on the scheduler', () => {
     const now = Date.now();
     const w = new QueryLogWriter(file, 'full');
     for (let i = 0; i < 500; i++) w.push(rec({ t: now - (500 - i) * MIN, name: `j${i}.example` }));
-    w.close();
-    const r = QueryLogReader.open(file);
+    await w.close();
+    const r = QueryLogService.open(file);
     const scheduler = createScheduler({ log: { error() {} } });
     const quiet = { info() {}, warn() {}, debug() {} };
-    const m = startQueryLogMaintenance({ file, reader: r, scheduler, log: quiet, retentionMs: 300 * MIN, maxRows: 100, pruneEveryMs: 3600_000 });
+    const m = startQueryLogMaintenance({ log: r, scheduler, logger: quiet, retentionMs: 300 * MIN, maxRows: 100, pruneEveryMs: 3600_000 });
     try {
       await m.prune.runNow();
-      assert.equal(r.count(), 100);
-      assert.deepEqual(names(r.query({ limit: 1000 })).slice(-1), ['j400.example']);
+      assert.equal(r.reader.count(), 100);
+      assert.deepEqual(names(await r.query({ limit: 1000 })).slice(-1), ['j400.example']);
       assert.notEqual(m.lastPrune(), null);
     } finally {
       await m.stop();
       await scheduler.stop();
-      r.close();
+      await r.close();
     }
+  });
+});
+
+describe('the daemon reads off its event loop', () => {
+  test('listings and top lists come from a thread and match what the reader gives; a closed log refuses', async () => {
+    const file = queryLogPath(dir);
+    const svc = QueryLogService.open(file);
+    try {
+      assert.deepEqual(await svc.query({ client: 'phone', limit: 3 }), reader.query({ client: 'phone', limit: 3 }));
+      assert.deepEqual(await svc.top({ since: T0 - 60 * MIN }, T0), reader.top({ since: T0 - 60 * MIN }, T0));
+      // Questions asked together are each answered.
+      const many = await Promise.all([svc.top({}, T0), svc.query({ blocked: true }), svc.top({ limit: 1 }, T0)]);
+      assert.deepEqual(many, [reader.top({}, T0), reader.query({ blocked: true }), reader.top({ limit: 1 }, T0)]);
+    } finally {
+      await svc.close();
+    }
+    await assert.rejects(svc.query({}), /closed/);
   });
 });

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -31,6 +31,14 @@ function rowsIn(file: string): Record<string, unknown>[] {
     return db.prepare('SELECT * FROM queries ORDER BY id').all() as Record<string, unknown>[];
   } finally {
     db.close();
+  }
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -78,11 +86,11 @@ describe('two workers writing at once', () => {
 });
 
 describe('modes', () => {
-  test('full stores the client, its MAC and name, and every field of the record', () => {
+  test('full stores the client, its MAC and name, and every field of the record', async () => {
     const file = queryLogPath(join(dir, 'full'));
     const w = new QueryLogWriter(file, 'full');
     w.push(rec(1, { blocked: { by: 'list', what: 'ads' }, answer: '0.0.0.0', upstream: 'udp://9.9.9.9', monitored: 'note', cached: true, qtype: 28, rcode: 3, latencyUs: 1234.4 }));
-    w.close();
+    await w.close();
     const [row] = rowsIn(file);
     assert.deepEqual({ ...row, id: undefined }, {
       id: undefined, t: 1_700_000_000_001, client: '192.168.1.10', mac: '02:00:00:00:00:01', client_name: 'laptop', name: 'q1.example.com', qtype: 28, rcode: 3,
@@ -90,11 +98,11 @@ describe('modes', () => {
     });
   });
 
-  test('anonymous stores the queries but no client IP, MAC or name', () => {
+  test('anonymous stores the queries but no client IP, MAC or name', async () => {
     const file = queryLogPath(join(dir, 'anon'));
     const w = new QueryLogWriter(file, 'anonymous');
     for (let i = 0; i < 10; i++) w.push(rec(i));
-    w.close();
+    await w.close();
     const rows = rowsIn(file);
     assert.equal(rows.length, 10);
     assert.deepEqual(new Set(rows.map((r) => JSON.stringify([r.client, r.mac, r.client_name]))), new Set([JSON.stringify([null, null, null])]));
@@ -108,56 +116,61 @@ describe('modes', () => {
     }
   });
 
-  test('off stores nothing and does not even create the file', () => {
+  test('off stores nothing and does not even create the file', async () => {
     const file = queryLogPath(join(dir, 'off'));
     const w = new QueryLogWriter(file, 'off');
     for (let i = 0; i < 100; i++) w.push(rec(i));
-    w.close();
+    await w.close();
     assert.equal(existsSync(file), false);
     assert.equal(w.stats().pushed, 0);
   });
 });
 
 describe('the bounded buffer', () => {
-  test('when the buffer is full the oldest records go, counted; the newest are stored', () => {
+  test('when the buffer is full the oldest records go, counted; the newest are stored', async () => {
     const file = queryLogPath(join(dir, 'bound'));
     const w = new QueryLogWriter(file, 'full', { maxBuffered: 100, batchRows: 1000 });
     for (let i = 0; i < 250; i++) w.push(rec(i));
     assert.deepEqual([w.stats().buffered, w.stats().dropped], [100, 150]);
-    w.close();
+    await w.close();
     const rows = rowsIn(file);
     assert.equal(rows.length, 100);
     assert.equal(rows[0]!.name, 'q150.example.com');
     assert.equal(rows[99]!.name, 'q249.example.com');
   });
 
-  test('while another connection holds the write lock, rows wait in the buffer and are written once it is free', async () => {
+  test('while another connection holds the write lock, rows wait and are written once it is free', async () => {
     const file = queryLogPath(join(dir, 'busy'));
-    const w = new QueryLogWriter(file, 'full', { busyTimeoutMs: 0, retryMs: 20, flushIntervalMs: 60_000 });
+    const w = new QueryLogWriter(file, 'full', { busyTimeoutMs: 10, flushIntervalMs: 60_000 });
     const other = new Database(file);
     other.exec('BEGIN IMMEDIATE');
     for (let i = 0; i < 50; i++) w.push(rec(i));
-    assert.equal(w.flush(), 0);
-    assert.equal(w.stats().busy, 1);
-    assert.equal(w.stats().buffered, 50);
+    w.flush();
+    await until(() => w.stats().busy >= 2);
+    assert.deepEqual([w.stats().written, w.stats().buffered], [0, 50]);
     other.exec('COMMIT');
     other.close();
-    // The retry comes by itself.
-    for (let i = 0; i < 100 && w.stats().written < 50; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual([w.stats().written, w.stats().buffered, w.stats().dropped], [50, 0, 0]);
-    w.close();
+    await until(() => w.stats().written === 50);
+    assert.deepEqual([w.stats().buffered, w.stats().dropped, w.stats().errors], [0, 0, 0]);
+    await w.close();
     assert.equal(rowsIn(file).length, 50);
   });
 
-  test('a full batch is written right after the push that filled it, not a timer later', async () => {
+  test('a full batch goes out right after the push that filled it, not a timer later; the push itself never writes', async () => {
     const file = queryLogPath(join(dir, 'batch'));
     const w = new QueryLogWriter(file, 'full', { batchRows: 10, flushIntervalMs: 60_000 });
     for (let i = 0; i < 25; i++) w.push(rec(i));
-    assert.equal(w.stats().written, 0, 'never on the push itself');
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(w.stats().written, 25);
-    w.close();
+    assert.equal(w.stats().written, 0);
+    // Two full batches go without the timer; the last 5 wait for it (or for close).
+    await until(() => w.stats().written === 20);
+    assert.equal(w.stats().buffered, 5);
+    await w.close();
+    assert.equal(rowsIn(file).length, 25);
+  });
+
+  test('a file that cannot be opened fails the constructor with the reason', () => {
+    const notADir = join(dir, 'plain-file');
+    writeFileSync(notADir, 'x');
+    assert.throws(() => new QueryLogWriter(join(notADir, 'q.sqlite'), 'full'), /EEXIST|ENOTDIR|not a directory/i);
   });
 });

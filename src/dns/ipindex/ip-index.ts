@@ -139,7 +139,18 @@ export class IpIndex {
     return ix;
   }
 
+  /** The last label asked for: a store read gives runs of rows from one feed with the same origin and scenario. */
+  private lastLabel = { origin: '', scenario: '', reason: '', id: -1 };
+
   private label(origin: string, scenario: string, reason: string): number {
+    const last = this.lastLabel;
+    if (last.id >= 0 && last.origin === origin && last.scenario === scenario && last.reason === reason) return last.id;
+    const id = this.labelOf(origin, scenario, reason);
+    this.lastLabel = { origin, scenario, reason, id };
+    return id;
+  }
+
+  private labelOf(origin: string, scenario: string, reason: string): number {
     if (!this.labelIds) {
       this.labelIds = new Map();
       for (let i = 0; i * 3 < this.labelText.length; i++) this.labelIds.set(`${this.labelText[i * 3]}\n${this.labelText[i * 3 + 1]}\n${this.labelText[i * 3 + 2]}`, i);
@@ -303,6 +314,7 @@ export class IpIndex {
 
   static fromTransfer(t: IpIndexTransfer): IpIndex {
     if (t?.version !== 1) throw new IpIndexError('IP index transfer: unknown version');
+    checkTransfer(t);
     const ix = new IpIndex();
     ix.labelText = [...t.labels];
     ix.labelIds = undefined;
@@ -313,5 +325,38 @@ export class IpIndex {
     ix.a4 = new RangeTable(1, t.a4);
     ix.a6 = new RangeTable(4, t.a6);
     return ix;
+  }
+}
+
+/**
+ * The shape checks that keep a damaged transfer from hanging a worker (a host table without a free slot
+ * would make every miss probe forever) or reading past its arrays: a clear error instead.
+ */
+function checkTransfer(t: IpIndexTransfer): void {
+  const bad = (what: string): never => {
+    throw new IpIndexError(`IP index transfer: ${what}`);
+  };
+  if (!Array.isArray(t.labels) || t.labels.length % 3 !== 0 || t.labels.some((x) => typeof x !== 'string')) bad('labels');
+  const labels = t.labels.length / 3;
+  for (const [name, h, W] of [['h4', t.h4, 1], ['h6', t.h6, 4]] as const) {
+    if (!h || h.words !== W || !(h.keys instanceof Uint32Array) || !(h.labels instanceof Uint32Array) || !(h.ids instanceof Uint32Array) || !(h.exp instanceof Uint32Array)) bad(name);
+    if (!Number.isInteger(h.cap) || h.cap < 1 || h.keys.length !== h.cap * W || h.labels.length !== h.cap || h.ids.length !== h.cap || h.exp.length !== h.cap) bad(`${name} sizes`);
+    let used = 0;
+    for (const l of h.labels) if (l !== 0 && (++used, l > labels)) bad(`${name} label out of range`);
+    if (used !== h.size || used >= h.cap) bad(`${name} size`);
+  }
+  for (const [name, r, W] of [['r4', t.r4, 1], ['r6', t.r6, 4], ['a4', t.a4, 1], ['a6', t.a6, 4]] as const) {
+    if (!r || r.words !== W || !Number.isInteger(r.n) || !Number.isInteger(r.segN) || r.n < 0 || r.segN < 0) bad(name);
+    const typed = [[r.start, Uint32Array, r.n * W], [r.prefix, Uint8Array, r.n], [r.labels, Uint32Array, r.n], [r.ids, Uint32Array, r.n], [r.exp, Uint32Array, r.n],
+      [r.parent, Int32Array, r.n], [r.alive, Uint8Array, r.n], [r.segStart, Uint32Array, r.segN * W], [r.segEntry, Int32Array, r.segN]] as const;
+    for (const [a, T, len] of typed) if (!(a instanceof T) || a.length !== len) bad(`${name} arrays`);
+    if (!(r.overlay instanceof Int32Array)) bad(`${name} overlay`);
+    for (const e of r.segEntry) if (e < -1 || e >= r.n) bad(`${name} segment entry out of range`);
+    for (let e = 0; e < r.n; e++) {
+      // Parents come earlier in address order, so following them always ends.
+      if (r.parent[e]! < -1 || r.parent[e]! >= e) bad(`${name} parent out of range`);
+      if (r.prefix[e]! > W * 32 || (name[0] === 'r' && r.labels[e]! >= Math.max(labels, 1))) bad(`${name} entry ${e}`);
+    }
+    for (const o of r.overlay) if (o < 0 || o >= r.n) bad(`${name} overlay out of range`);
   }
 }

@@ -1,6 +1,7 @@
 import type { Job, Scheduler } from '../../scheduler/index.js';
 import { startCheckpointer, type Checkpointer } from '../../store/index.js';
-import { QUERY_LOG_RETENTION, type PruneResult, type QueryLogReader } from './reader.js';
+import { QUERY_LOG_RETENTION, type PruneResult } from './reader.js';
+import type { QueryLogService } from './service.js';
 
 export interface QueryLogMaintenanceLog {
   info(obj: object, msg: string): void;
@@ -9,10 +10,9 @@ export interface QueryLogMaintenanceLog {
 }
 
 export interface QueryLogMaintenanceOptions {
-  readonly file: string;
-  readonly reader: QueryLogReader;
+  readonly log: Pick<QueryLogService, 'prune' | 'file'>;
   readonly scheduler: Scheduler;
-  readonly log: QueryLogMaintenanceLog;
+  readonly logger: QueryLogMaintenanceLog;
   /** dns.query_log.retention; default 7 days. */
   readonly retentionMs?: number;
   /** dns.query_log.max_rows; default one million. */
@@ -42,13 +42,13 @@ export function startQueryLogMaintenance(o: QueryLogMaintenanceOptions): QueryLo
     'prune the DNS query log',
     o.pruneEveryMs ?? 600_000,
     async () => {
-      const r = await o.reader.prune(retentionMs, maxRows, { now: o.scheduler.clock.now() });
+      const r = await o.log.prune(retentionMs, maxRows, { now: o.scheduler.clock.now() });
       last = { ...r, at: o.scheduler.clock.now() };
-      if (r.byAge + r.byCap > 0) o.log.debug({ ...r }, 'DNS query log pruned');
+      if (r.byAge + r.byCap > 0) o.logger.debug({ ...r }, 'DNS query log pruned');
     },
     { firstRunInMs: 0 },
   );
-  const checkpointer: Checkpointer = startCheckpointer(o.file, o.checkpointEveryMs ?? 30_000, o.log, { scheduler: o.scheduler });
+  const checkpointer: Checkpointer = startCheckpointer(o.log.file, o.checkpointEveryMs ?? 30_000, o.logger, { scheduler: o.scheduler });
   return {
     prune,
     lastPrune: () => last,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseDuration } from '../../config/index.js';
-import type { QueryLogReader } from './reader.js';
+import type { QueryLogService } from './service.js';
 import type { DnsLogQuery, DnsTopQuery, QueryLogEndpoints } from './types.js';
 
 /** A request the caller can fix; the admin API maps the class name to 400 (net/http-errors.ts). */
@@ -65,7 +65,8 @@ function get<E extends keyof QueryLogEndpoints>(app: FastifyInstance, endpoint: 
 }
 
 export interface QueryLogRouteDeps {
-  readonly reader: Pick<QueryLogReader, 'query' | 'top'>;
+  /** Answers off the event loop (QueryLogService); a listing over a million rows can take seconds. */
+  readonly log: Pick<QueryLogService, 'query' | 'top'>;
   /** Writes buffered in the workers reach the file within a second; a caller may flush them first. */
   readonly flush?: () => Promise<void>;
   readonly now?: () => number;
@@ -80,7 +81,7 @@ export function queryLogRoutes(deps: QueryLogRouteDeps): FastifyPluginAsync {
       await deps.flush?.();
       const t = now();
       return {
-        queries: deps.reader.query({
+        queries: await deps.log.query({
           client: q.client,
           blocked: q.blocked,
           domain: q.domain,
@@ -94,7 +95,7 @@ export function queryLogRoutes(deps: QueryLogRouteDeps): FastifyPluginAsync {
       const q = parse(topQuery, req.query);
       await deps.flush?.();
       const t = now();
-      return deps.reader.top({ since: q.since !== undefined ? t - q.since : undefined, limit: q.limit }, t);
+      return deps.log.top({ since: q.since !== undefined ? t - q.since : undefined, limit: q.limit }, t);
     });
   };
 }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { migrate, type Migrations } from '../../store/index.js';
+import { appliedSteps, migrate, type Migrations } from '../../store/index.js';
 
 export type QueryLogDb = Database.Database;
 
@@ -69,8 +69,11 @@ export function openQueryLogDb(file: string, o: OpenOptions = {}): QueryLogDb {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 0');
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-    // IMMEDIATE: two workers starting at once must not both see an empty schema and both create it.
-    withBusyRetry(() => db.transaction(() => migrate(db, [queryLogMigrations])).immediate());
+    // Read first: a file already up to date needs no write lock, which a busy worker may hold for a while.
+    // Else IMMEDIATE: two workers starting at once must not both see an empty schema and both create it.
+    if (appliedSteps(db, queryLogMigrations.module) !== queryLogMigrations.steps.length) {
+      withBusyRetry(() => db.transaction(() => migrate(db, [queryLogMigrations])).immediate());
+    }
   } catch (e) {
     db.close();
     throw e;

@@ -1,42 +1,46 @@
-import { isBusy, openQueryLogDb, type QueryLogDb } from './schema.js';
+import type { Worker } from 'node:worker_threads';
+import { spawnThread } from './spawn-thread.js';
+import { openQueryLogDb } from './schema.js';
 import type { QueryLogMode, QueryLogWriterStats, QueryRecord } from './types.js';
+import type { WriterThreadReply, WriterThreadRequest } from './writer-thread.js';
 
 export interface QueryLogWriterOptions {
-  /** Records held at most; when full the oldest is dropped (and counted). */
+  /** Records held at most while waiting to be written; when full the oldest is dropped (and counted). */
   readonly maxBuffered?: number;
   /** A flush every this many ms. */
   readonly flushIntervalMs?: number;
-  /** Rows per transaction; a buffer holding this many is flushed without waiting for the timer. */
+  /** Rows per batch (one transaction); a buffer holding this many is flushed without waiting for the timer. */
   readonly batchRows?: number;
-  /** How long one flush may wait for another worker's write lock before it tries again later. */
+  /** One wait of the writer thread for another worker's write lock; it reports `busy` and waits again. */
   readonly busyTimeoutMs?: number;
-  /** After a busy or failed flush, the next try comes this much later. */
-  readonly retryMs?: number;
-  /** Told about a flush that failed for a reason other than a busy lock (the rows stay buffered). */
+  /** Told about a batch that could not be written for a reason other than a busy lock (its rows are lost). */
   readonly onError?: (e: Error) => void;
 }
 
-const DEFAULTS = { maxBuffered: 100_000, flushIntervalMs: 1000, batchRows: 5000, busyTimeoutMs: 20, retryMs: 100 } as const;
-
-const INSERT = `INSERT INTO queries (t, client, mac, client_name, name, qtype, rcode, answer, blocked_by, blocked_what, monitored, upstream, latency_us, cached)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const DEFAULTS = { maxBuffered: 100_000, flushIntervalMs: 1000, batchRows: 5000, busyTimeoutMs: 250 } as const;
 
 /**
- * A resolver worker's query log: push() is the answer path's only cost (a reference stored in a ring, no
- * copy, no I/O); a timer writes the ring out in batched transactions. The ring is bounded: a disk that
- * cannot keep up, or another worker holding the lock too long, costs the oldest records (counted in
- * stats().dropped), never memory or answer latency.
+ * A resolver worker's query log. push() is the answer path's only cost: a reference stored in a ring, no
+ * copy, no I/O. A timer hands the ring's records in batches to a thread of this process, which owns the
+ * SQLite connection and writes each batch in one transaction; inserting costs several µs a row, and a
+ * wait for another worker's lock any time, so neither may run on the answer loop.
+ *
+ * Bounded: one batch travels to the thread at a time, and the ring holds at most `maxBuffered` more. A
+ * disk that cannot keep up, or a lock held too long, costs the oldest records (stats().dropped), never
+ * memory or answer latency.
  */
 export class QueryLogWriter {
   private readonly ring: (QueryRecord | undefined)[];
   private head = 0;
   private size = 0;
   private readonly o: Required<Omit<QueryLogWriterOptions, 'onError'>> & Pick<QueryLogWriterOptions, 'onError'>;
-  private readonly db: QueryLogDb | undefined;
-  private readonly writeBatch: ((n: number) => void) | undefined;
+  private readonly thread: Worker | undefined;
+  private inFlight = 0;
+  private dead = false;
   private timer: NodeJS.Timeout | undefined;
-  private soon: NodeJS.Immediate | NodeJS.Timeout | undefined;
-  private closed = false;
+  private soon: NodeJS.Immediate | undefined;
+  private closing: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
   private pushed = 0;
   private written = 0;
   private dropped = 0;
@@ -44,6 +48,7 @@ export class QueryLogWriter {
   private errors = 0;
   private lastError: string | null = null;
 
+  /** Opens (creating or migrating) the file here, so a path that cannot be used fails the constructor. */
   constructor(file: string, readonly mode: QueryLogMode, opts: QueryLogWriterOptions = {}) {
     this.o = { ...DEFAULTS, ...opts };
     if (!(this.o.maxBuffered >= 1 && this.o.batchRows >= 1)) throw new RangeError('query log: maxBuffered and batchRows must be at least 1');
@@ -51,43 +56,27 @@ export class QueryLogWriter {
       this.ring = [];
       return;
     }
+    openQueryLogDb(file).close();
     this.ring = new Array<QueryRecord | undefined>(this.o.maxBuffered).fill(undefined);
-    this.db = openQueryLogDb(file, { busyTimeoutMs: this.o.busyTimeoutMs });
-    const insert = this.db.prepare(INSERT);
-    const anonymous = mode === 'anonymous';
-    // IMMEDIATE takes the write lock up front, so a busy lock shows at BEGIN, before any row is written.
-    this.writeBatch = this.db
-      .transaction((n: number) => {
-        const ring = this.ring;
-        const cap = ring.length;
-        for (let i = 0, at = this.head; i < n; i++, at = at + 1 === cap ? 0 : at + 1) {
-          const r = ring[at]!;
-          insert.run(
-            r.t,
-            anonymous ? null : r.client,
-            anonymous ? null : (r.mac ?? null),
-            anonymous ? null : (r.clientName ?? null),
-            r.name,
-            r.qtype,
-            r.rcode,
-            r.answer ?? null,
-            r.blocked?.by ?? null,
-            r.blocked?.what ?? null,
-            r.monitored ?? null,
-            r.upstream ?? null,
-            Math.round(r.latencyUs),
-            r.cached ? 1 : 0,
-          );
-        }
-      })
-      .immediate;
+    const thread = spawnThread('writer-thread', { file, anonymous: mode === 'anonymous', busyTimeoutMs: this.o.busyTimeoutMs });
+    this.thread = thread;
+    // An idle writer must not keep the worker process alive.
+    thread.unref();
+    thread.on('message', (m: WriterThreadReply) => this.onReply(m));
+    thread.on('error', (e: Error) => this.fail(e, this.inFlight));
+    // A thread that died (it could not open the file, it ran out of memory) writes nothing more: what comes
+    // is counted as dropped, and stats() says why.
+    thread.on('exit', () => {
+      this.dead = true;
+      this.drained?.();
+    });
     this.timer = setInterval(() => this.flush(), this.o.flushIntervalMs);
     this.timer.unref();
   }
 
   /** Records one answered query. O(1); the record must not be changed afterwards. */
   push(r: QueryRecord): void {
-    if (this.db === undefined || this.closed) return;
+    if (this.thread === undefined || this.closing !== undefined) return;
     this.pushed++;
     const cap = this.ring.length;
     if (this.size === cap) {
@@ -100,8 +89,8 @@ export class QueryLogWriter {
       this.ring[at >= cap ? at - cap : at] = r;
       this.size++;
     }
-    if (this.size >= this.o.batchRows && this.soon === undefined) {
-      // Not now: this call is on the answer path. Right after it.
+    if (this.size >= this.o.batchRows && this.soon === undefined && this.inFlight === 0) {
+      // Not within this call: it is on the answer path. Right after it.
       this.soon = setImmediate(() => {
         this.soon = undefined;
         this.flush();
@@ -109,44 +98,49 @@ export class QueryLogWriter {
     }
   }
 
-  /**
-   * Writes what the ring holds, batchRows per transaction, yielding between batches so the answer loop
-   * runs. Returns the rows written by this call. A busy lock or a failure keeps the rows and retries later.
-   */
-  flush(): number {
-    if (this.writeBatch === undefined || this.size === 0) return 0;
-    const n = Math.min(this.size, this.o.batchRows);
-    try {
-      this.writeBatch(n);
-    } catch (e) {
-      if (isBusy(e)) this.busy++;
-      else {
-        this.errors++;
-        this.lastError = (e as Error).message;
-        this.o.onError?.(e as Error);
-      }
-      this.later(this.o.retryMs);
-      return 0;
+  /** Hands the next batch to the writer thread, unless one is still being written. */
+  flush(): void {
+    if (this.thread === undefined || this.inFlight > 0 || this.size === 0) return;
+    if (this.dead) {
+      this.dropped += this.size;
+      this.size = 0;
+      this.ring.fill(undefined);
+      return;
     }
+    const n = Math.min(this.size, this.o.batchRows);
+    const rows = new Array<QueryRecord>(n);
     const cap = this.ring.length;
     for (let i = 0; i < n; i++) {
+      rows[i] = this.ring[this.head]!;
       this.ring[this.head] = undefined;
       this.head = this.head + 1 === cap ? 0 : this.head + 1;
     }
     this.size -= n;
-    this.written += n;
-    if (this.size > 0 && !this.closed) this.later(0);
-    return n;
+    this.inFlight = n;
+    const m: WriterThreadRequest = { type: 'batch', rows };
+    this.thread.postMessage(m);
   }
 
-  private later(ms: number): void {
-    if (this.closed || this.soon !== undefined) return;
-    const run = () => {
-      this.soon = undefined;
-      this.flush();
-    };
-    this.soon = ms === 0 ? setImmediate(run) : setTimeout(run, ms);
-    if (ms !== 0) (this.soon as NodeJS.Timeout).unref();
+  private onReply(m: WriterThreadReply): void {
+    if (m.type === 'busy') {
+      this.busy++;
+      return;
+    }
+    if (m.type === 'closed') return;
+    if (m.type === 'done') this.written += m.n;
+    else this.fail(new Error(m.message), m.n);
+    this.inFlight = 0;
+    // A backlog goes out batch after batch; a closing writer drains everything.
+    if (this.size >= this.o.batchRows || (this.closing !== undefined && this.size > 0)) this.flush();
+    else if (this.closing !== undefined) this.drained?.();
+  }
+
+  private fail(e: Error, lost: number): void {
+    this.errors++;
+    this.dropped += lost;
+    this.inFlight = 0;
+    this.lastError = e.message;
+    this.o.onError?.(e);
   }
 
   stats(): QueryLogWriterStats {
@@ -155,7 +149,7 @@ export class QueryLogWriter {
       pushed: this.pushed,
       written: this.written,
       dropped: this.dropped,
-      buffered: this.size,
+      buffered: this.size + this.inFlight,
       busy: this.busy,
       errors: this.errors,
       lastError: this.lastError,
@@ -163,31 +157,44 @@ export class QueryLogWriter {
   }
 
   /**
-   * Writes everything still buffered and closes the file. Waits on a busy lock as long as
-   * `busyWaitMs` allows (a worker stopping has no answers left to delay); what is left after that is dropped.
+   * Writes everything still buffered, then closes the file and ends the thread. What is not written
+   * within `timeoutMs` (a lock never released, a dead disk) is counted as dropped.
    */
-  close(busyWaitMs = 5000): void {
-    if (this.closed) return;
-    this.closed = true;
+  close(timeoutMs = 10_000): Promise<void> {
+    this.closing ??= this.shutdown(timeoutMs);
+    return this.closing;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.soon !== undefined) {
-      clearTimeout(this.soon as NodeJS.Timeout);
-      clearImmediate(this.soon as NodeJS.Immediate);
-      this.soon = undefined;
-    }
-    if (this.db === undefined) return;
-    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyWaitMs))}`);
+    if (this.soon !== undefined) clearImmediate(this.soon);
+    const thread = this.thread;
+    if (thread === undefined) return;
+    thread.ref();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), timeoutMs)));
     try {
-      while (this.size > 0) {
-        const before = this.size;
+      if (this.size > 0 || this.inFlight > 0) {
+        const drained = new Promise<void>((res) => (this.drained = res));
         this.flush();
-        if (this.size === before) break;
+        if (this.inFlight === 0 && this.size === 0) this.drained?.();
+        await Promise.race([drained, timeout]);
       }
-    } finally {
-      this.dropped += this.size;
+      const exited = this.dead ? Promise.resolve() : new Promise<void>((res) => thread.once('exit', () => res()));
+      if (this.inFlight === 0 && !this.dead) {
+        const closed = new Promise<void>((res) => thread.on('message', (m: WriterThreadReply) => m.type === 'closed' && res()));
+        const bye: WriterThreadRequest = { type: 'close' };
+        thread.postMessage(bye);
+        await Promise.race([closed, timeout]);
+      }
+      this.dropped += this.size + this.inFlight;
       this.size = 0;
+      this.inFlight = 0;
       this.ring.fill(undefined);
-      this.db.close();
+      await thread.terminate();
+      await exited;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { AllUpstreamsFailed, blockedReply, buildQuery, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamRouter, wireErrorReply, type IpDelta, type IpIndexTransfer, type Query } from '../parts.js';
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';
-import type { GroupTable, LocalHost, WorkerSettings } from '../ipc.js';
+import type { ClientTag, GroupTable, LocalHost, WorkerSettings } from '../ipc.js';
 import { emptyCounters, type DnsCounters, type DnsExplain } from '../types.js';
 import type { QueryRecord as LoggedQuery } from '../querylog/types.js';
 import { DOH_CANARY, isPrivateAddress, LocalNames } from './special.js';
@@ -49,6 +49,8 @@ export class Resolver {
   private defaultGroup: readonly [string, number] = ['default', -1];
   readonly local: LocalNames;
   readonly resolved = new ResolvedNames();
+  /** LAN address → device, so the query log names the client. */
+  private who = new Map<string, { mac: string; name: string | null }>();
 
   constructor(
     private readonly s: WorkerSettings,
@@ -61,9 +63,9 @@ export class Resolver {
   }
 
   setDomains(parts: readonly Uint8Array[]): void {
+    // The cache keeps upstream answers only; the lists are applied on every query (cached or not), so a
+    // new index takes effect at once without emptying the cache.
     this.domains = DomainIndex.fromTransfer(parts);
-    // Answers cached under the old lists may now be blocked or allowed: start over.
-    this.cache.flush();
   }
 
   setIps(t: IpIndexTransfer): void {
@@ -83,8 +85,9 @@ export class Resolver {
     this.defaultGroup = [t.defaultGroup, t.defaultMask];
   }
 
-  setLocal(hosts: readonly LocalHost[]): void {
+  setLocal(hosts: readonly LocalHost[], devices: readonly ClientTag[] = []): void {
     this.local.load(hosts);
+    this.who = new Map(devices.map(([ip, mac, name]) => [ip, { mac, name }]));
   }
 
   private groupOf(client: string): readonly [string, number] {
@@ -129,7 +132,8 @@ export class Resolver {
     const q = parsed;
     this.counters.queries++;
     if (tcp) this.counters.tcp++;
-    const record: QueryRecord = { t: this.now(), client, name: q.name, qtype: q.qtype, rcode: 0, latencyUs: 0, cached: false };
+    const dev = this.who.get(client);
+    const record: QueryRecord = { t: this.now(), client, ...(dev ? { mac: dev.mac, ...(dev.name ? { clientName: dev.name } : {}) } : {}), name: q.name, qtype: q.qtype, rcode: 0, latencyUs: 0, cached: false };
     let reply: Buffer;
     try {
       reply = await this.answer(q, msg, client, record, trace);
@@ -147,7 +151,8 @@ export class Resolver {
     }
     record.rcode = reply.length >= 4 ? reply[3]! & 0xf : 2;
     record.latencyUs = Math.round((performance.now() - started) * 1000);
-    this.log?.push(record);
+    // `dns query` runs the chain to explain it: not a client's query, so not in the log.
+    if (!trace) this.log?.push(record);
     return reply;
   }
 

@@ -76,14 +76,13 @@ function onMessage(m: ToWorker, handle: unknown): void {
       resolver?.setGroups(m.table);
       return;
     case 'local':
-      resolver?.setLocal(m.hosts);
+      resolver?.setLocal(m.hosts, m.devices);
       return;
     case 'flush':
       resolver?.cache.flush();
       return;
     case 'flushLog':
-      writer?.flush();
-      send({ t: 'logFlushed', id: m.id });
+      void drainLog().then(() => send({ t: 'logFlushed', id: m.id }));
       return;
     case 'resolved':
       send({ t: 'resolvedName', id: m.id, names: resolver ? resolver.resolved.lookupMany(m.pairs, Date.now()).map((n) => n ?? null) : m.pairs.map(() => null) });
@@ -92,6 +91,18 @@ function onMessage(m: ToWorker, handle: unknown): void {
       if (!resolver) return;
       void resolver.explain(m.name, m.qtype, m.client).then((result) => send({ t: 'explained', id: m.id, result }));
       return;
+  }
+}
+
+/** Until the rows pushed so far are written (at most 1.5 s): `dns log` right after a query shows it. */
+async function drainLog(): Promise<void> {
+  const w = writer;
+  if (!w) return;
+  const end = Date.now() + 1500;
+  while (Date.now() < end) {
+    w.flush();
+    if (w.stats().buffered === 0) return;
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -116,10 +127,6 @@ process.on('disconnect', () => {
   tcp?.closeAll();
   for (const s of udp) s.close();
   resolver?.close();
-  try {
-    writer?.close(1000);
-  } catch {
-    // The last second of the log is lost; the process ends anyway.
-  }
-  process.exit(0);
+  // What the log still buffers gets a second to reach the file; the process ends either way.
+  void (writer ? writer.close(1000) : Promise.resolve()).finally(() => process.exit(0));
 });

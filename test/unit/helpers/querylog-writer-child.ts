@@ -39,8 +39,7 @@ process.once('message', (job: WriterJob) => {
     }
     if (i < job.count) setImmediate(step);
     else {
-      w.close();
-      process.send!({ stats: w.stats() } satisfies WriterDone, () => process.exit(0));
+      void w.close().then(() => process.send!({ stats: w.stats() } satisfies WriterDone, () => process.exit(0)));
     }
   };
   step();
