@@ -82,6 +82,32 @@ describe('upstream transports against unbound', () => {
     assert.equal(u.stats().connections, 2);
   });
 
+  it('TCP: garbage frames from the server are dropped, the genuine answer still matches', async () => {
+    const back = up(`tcp://127.0.0.1:${base}`);
+    const server = net.createServer((c) => {
+      let buf = Buffer.alloc(0);
+      c.on('data', async (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const m = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          buf = buf.subarray(2 + m.length);
+          const frame = (b: Buffer): Buffer => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+          c.write(frame(Buffer.alloc(3, 0xff))); // too short to be DNS
+          c.write(frame(Buffer.from(m).fill(0x41, 12))); // right ID, mangled question
+          const real = await back.exchange(m, 2000);
+          c.write(frame(real).subarray(0, 5)); // the genuine answer, split across writes
+          setTimeout(() => c.write(frame(real).subarray(5)), 10);
+        }
+      });
+      c.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(base + 7, '127.0.0.1', r));
+    closers.push(() => server.close());
+    const u = up(`tcp://127.0.0.1:${base + 7}`);
+    assert.equal(firstA(await u.exchange(query(`a.${ZONE}`, 'A'), 3000)), '192.0.2.10');
+    assert.equal(u.stats().mismatched, 2);
+  });
+
   it('DoT: answers through TLS with the lab CA; the certificate name is checked', async () => {
     const u = up(`tls://127.0.0.1:${base + 1}#${TLS_NAME}`);
     const rs = await Promise.all(Array.from({ length: 50 }, () => u.exchange(query(`a.${ZONE}`, 'A'), 5000)));
