@@ -144,6 +144,11 @@ describe('upstream transports against unbound', () => {
     }
   });
 
+  it('DoH: an HTTP error from the server is an upstream error naming the status', async () => {
+    const u = up(`https://127.0.0.1:${base + 2}/no-such-endpoint#${TLS_NAME}`);
+    await assert.rejects(u.exchange(query(`a.${ZONE}`, 'A'), 3000), /HTTP status 4\d\d/);
+  });
+
   it('DoH: after the server restarts, the next query opens a new session and is answered', async () => {
     const u = up(`https://127.0.0.1:${base + 2}/dns-query#${TLS_NAME}`);
     assert.equal(firstA(await u.exchange(query(`a.${ZONE}`, 'A'), 3000)), '192.0.2.10');
