@@ -5,8 +5,7 @@
  * usable answer wins. strict: one at a time, in the configured order. Either way an upstream that errors or
  * times out is benched (skipped while others are healthy) for benchMs, doubling per consecutive failure up to
  * benchMaxMs; when every upstream is benched they are still tried (parallel_best: the one back soonest first;
- * strict: in order), so a server
- * that comes back is used again at the latest when its bench expires. SERVFAIL/REFUSED answers lose the race
+ * strict: in order), so a server that comes back is used again at the latest when its bench expires. SERVFAIL/REFUSED answers lose the race
  * (the next upstream is asked) but do not bench: a SERVFAIL is usually the queried domain's fault. When nothing
  * better came back, such an answer is returned; when nothing came back at all, AllUpstreamsFailed is thrown
  * within the budget (timeoutMs) and the caller answers SERVFAIL.
