@@ -72,7 +72,16 @@ export class ResolvedNames {
       this.pairs.delete(key);
       this.pairs.set(key, { name, until });
     }
-    while (this.pairs.size > this.max) this.pairs.delete(this.pairs.keys().next().value!);
+    if (this.pairs.size > this.max) this.evict();
+  }
+
+  /** Drops the oldest pairs down to 15/16 of the cap in one pass: one iterator per many notes, not per note. */
+  private evict(): void {
+    const keep = this.max - Math.floor(this.max / 16);
+    for (const k of this.pairs.keys()) {
+      if (this.pairs.size <= keep) break;
+      this.pairs.delete(k);
+    }
   }
 
   /** The name `client` looked up that gave it `remote`, while that answer (plus grace) lasts. */
