@@ -115,6 +115,8 @@ describe('gatehouse dns top', () => {
     assert.deepEqual(top.names, [{ name: 'a.b.example.com', count: 1 }]);
     assert.deepEqual(top.blocked, [{ name: 'evil.example.org', count: 1 }]);
     assert.deepEqual(top.clients.map((c) => c.client), ['192.168.1.20']);
+    const before = reader.top({ until: T0 - 25 * MIN }, T0);
+    assert.deepEqual([before.totals.queries, before.totals.blocked, before.names[0]], [5, 2, { name: 'ads.tracker.net', count: 2 }]);
     const empty = reader.top({ since: T0 + MIN }, T0 + 2 * MIN);
     assert.deepEqual(empty.totals, { queries: 0, blocked: 0, cached: 0, blockedPct: 0, cachedPct: 0 });
   });

@@ -2,7 +2,7 @@ import { setImmediate as yieldLoop, setTimeout as sleep } from 'node:timers/prom
 import { Where } from '../../store/index.js';
 import { rcodeName, typeName } from './names.js';
 import { isBusy, openQueryLogDb, type QueryLogDb } from './schema.js';
-import type { ClientCount, NameCount, QueryFilter, QueryRow, QueryTop, TopFilter } from './types.js';
+import type { ClientCount, QueryFilter, QueryRow, QueryTop, TopFilter } from './types.js';
 
 export const QUERY_LOG_RETENTION = {
   /** Rows older than this go. */
@@ -58,6 +58,13 @@ export function normalizeDomain(d: string): string {
   return d.trim().toLowerCase().replace(/\.$/, '');
 }
 
+/** The `limit` entries with the highest positive key, ties by name: a sort of the distinct keys, not of the rows. */
+function topOf<V>(m: ReadonlyMap<string, V>, key: (v: V) => number, limit: number): [string, V][] {
+  const out: [string, V][] = [];
+  for (const e of m) if (key(e[1]) > 0) out.push(e);
+  return out.sort((a, b) => key(b[1]) - key(a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit);
+}
+
 function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => '\\' + c);
 }
@@ -109,38 +116,63 @@ export class QueryLogReader {
     return rows.map(toQueryRow);
   }
 
-  /** The most asked names, the most blocked names, the busiest clients, and the totals, over a window. */
+  /**
+   * The most asked names, the most blocked names, the busiest clients, and the totals, over a window.
+   * One pass over the window counted in Maps: a third of the time of SQLite's GROUP BYs, which sort every
+   * row by name and again by client. A window that starts before the oldest row scans the table without
+   * the time index (faster than a million index lookups).
+   */
   top(f: TopFilter = {}, now = Date.now()): QueryTop {
     const until = f.until ?? now + 1;
-    const w = new Where('t < @until', { until });
-    if (f.since !== undefined) w.and('t >= @since', { since: f.since });
+    const span = this.db.prepare<[], { oldest: number | null; newest: number | null }>('SELECT min(t) AS oldest, max(t) AS newest FROM queries').get();
+    const whole = span?.oldest == null || f.since === undefined || f.since <= span.oldest;
+    const w = new Where();
+    // `+t`: the same condition without the index, for a window that holds (nearly) every row.
+    if (!(span?.newest != null && span.newest < until)) w.and((whole ? '+t' : 't') + ' < @until', { until });
+    if (f.since !== undefined && !whole) w.and('t >= @since', { since: f.since });
     const limit = Math.max(1, Math.floor(f.limit ?? DEFAULT_TOP_LIMIT));
-    const p = { ...w.params, limit };
-    const t = this.db
-      .prepare<Record<string, unknown>, { queries: number; blocked: number; cached: number | null }>(
-        `SELECT count(*) AS queries, count(blocked_by) AS blocked, sum(cached) AS cached FROM queries ${w}`,
-      )
-      .get(w.params)!;
-    const names = this.db
-      .prepare<Record<string, unknown>, NameCount>(`SELECT name, count(*) AS count FROM queries ${w} GROUP BY name ORDER BY count DESC, name LIMIT @limit`)
-      .all(p);
-    const blocked = this.db
-      .prepare<Record<string, unknown>, NameCount>(
-        `SELECT name, count(*) AS count FROM queries ${w} AND blocked_by IS NOT NULL GROUP BY name ORDER BY count DESC, name LIMIT @limit`,
-      )
-      .all(p);
-    const clients = this.db
-      .prepare<Record<string, unknown>, ClientCount>(
-        `SELECT client, max(mac) AS mac, max(client_name) AS clientName, count(*) AS count, count(blocked_by) AS blocked
-           FROM queries ${w} AND client IS NOT NULL GROUP BY client ORDER BY count DESC, client LIMIT @limit`,
-      )
-      .all(p);
-    const pct = (n: number) => (t.queries === 0 ? 0 : Math.round((n / t.queries) * 1000) / 10);
-    const cached = t.cached ?? 0;
+    // Per name: [queries, blocked, cached]; per client: [queries, blocked].
+    const byName = new Map<string, [number, number, number]>();
+    const byClient = new Map<string, [number, number]>();
+    let queries = 0;
+    let blockedTotal = 0;
+    let cached = 0;
+    const rows = this.db.prepare(`SELECT name, blocked_by IS NOT NULL, cached, client FROM queries ${w}`).raw().iterate(w.params) as Iterable<
+      [string, number, number, string | null]
+    >;
+    for (const [name, b, c, client] of rows) {
+      queries++;
+      blockedTotal += b;
+      cached += c;
+      const n = byName.get(name);
+      if (n) {
+        n[0]++;
+        n[1] += b;
+        n[2] += c;
+      } else byName.set(name, [1, b, c]);
+      if (client !== null) {
+        const k = byClient.get(client);
+        if (k) {
+          k[0]++;
+          k[1] += b;
+        } else byClient.set(client, [1, b]);
+      }
+    }
+    const names = topOf(byName, (v) => v[0], limit).map(([name, v]) => ({ name, count: v[0] }));
+    const blocked = topOf(byName, (v) => v[1], limit).map(([name, v]) => ({ name, count: v[1] }));
+    // The device a client address was last seen as.
+    const device = this.db.prepare<[string], { mac: string | null; clientName: string | null }>(
+      'SELECT mac, client_name AS clientName FROM queries WHERE client = ? ORDER BY t DESC LIMIT 1',
+    );
+    const clients: ClientCount[] = topOf(byClient, (v) => v[0], limit).map(([client, v]) => {
+      const d = device.get(client);
+      return { client, mac: d?.mac ?? null, clientName: d?.clientName ?? null, count: v[0], blocked: v[1] };
+    });
+    const pct = (n: number) => (queries === 0 ? 0 : Math.round((n / queries) * 1000) / 10);
     return {
       since: f.since ?? null,
       until,
-      totals: { queries: t.queries, blocked: t.blocked, cached, blockedPct: pct(t.blocked), cachedPct: pct(cached) },
+      totals: { queries, blocked: blockedTotal, cached, blockedPct: pct(blockedTotal), cachedPct: pct(cached) },
       names,
       blocked,
       clients,
@@ -157,7 +189,7 @@ export class QueryLogReader {
    */
   async prune(retentionMs: number, maxRows: number, o: PruneOptions = {}): Promise<PruneResult> {
     const now = o.now ?? Date.now();
-    const chunk = Math.max(1, Math.floor(o.chunkRows ?? 5000));
+    const chunk = Math.max(1, Math.floor(o.chunkRows ?? 1000));
     const old = this.db.prepare('DELETE FROM queries WHERE id IN (SELECT id FROM queries WHERE t < ? ORDER BY t LIMIT ?)');
     let byAge = 0;
     for (;;) {

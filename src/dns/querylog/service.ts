@@ -10,9 +10,9 @@ interface Pending {
 }
 
 /**
- * The daemon's query log: listings and top lists answered by a thread with its own connection (they scan
- * up to the whole log), retention on the main connection in small chunks (each one short, the loop free
- * between them). The daemon opens it before it forks the workers, which creates the file and its schema.
+ * The daemon's query log: listings, top lists and retention run on a thread with its own connection (they
+ * scan or delete up to the whole log); the daemon's event loop only posts the question. The daemon opens it
+ * before it forks the workers, which creates the file and its schema.
  */
 export class QueryLogService {
   private thread: Worker | undefined;
@@ -22,7 +22,7 @@ export class QueryLogService {
 
   private constructor(
     readonly file: string,
-    /** The main connection: retention, counts. */
+    /** A connection on the daemon's thread, for quick looks (count) and tests. */
     readonly reader: QueryLogReader,
   ) {}
 
@@ -38,8 +38,10 @@ export class QueryLogService {
     return this.ask({ id: 0, op: 'top', filter, now }).then((r) => r.top!);
   }
 
-  prune(retentionMs: number, maxRows: number, o?: PruneOptions): Promise<PruneResult> {
-    return this.reader.prune(retentionMs, maxRows, o);
+  /** Retention, on the thread too: deleting half a million rows is seconds of SQLite even in chunks. */
+  prune(retentionMs: number, maxRows: number, o: PruneOptions = {}): Promise<PruneResult> {
+    const req: ReaderThreadRequest = { id: 0, op: 'prune', retentionMs, maxRows, now: o.now ?? Date.now(), ...(o.chunkRows === undefined ? {} : { chunkRows: o.chunkRows }) };
+    return this.ask(req).then((r) => r.prune!);
   }
 
   private ask(req: ReaderThreadRequest): Promise<ReaderThreadReply & { ok: true }> {
