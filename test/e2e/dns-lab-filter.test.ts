@@ -15,6 +15,7 @@ import { BAD_RANGE_MEMBER, labNames } from '../../src/lab/zone.js';
 import { SITE_MARKER } from '../../src/lab/pages.js';
 import { bannerText } from '../../src/lab/server-spec.js';
 import type { BlockEvent } from '../../src/store/block-events.js';
+import { labDnsConfig } from '../../src/lab/gateway-runner.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
 import { digIn, show } from './helpers/dig.js';
 
@@ -53,8 +54,7 @@ describe('DNS filter in the lab: LAN clients resolving through Gatehouse', { ski
     await writeFile(allowFile, 'ok.adnet.example\n');
     await g.writeConfig({
       dns: {
-        listen: [`${gw4}:53`, `[${gw6}]:53`],
-        upstreams: [topo.dns.authoritative.ipv4],
+        ...labDnsConfig(topo),
         strategy: 'strict',
         upstream_timeout: '1s',
         blocklists: [{ name: 'ads', type: 'url', url: feedUrl(topo, 'ads.txt'), format: 'domains', category: 'ads', refresh: '2s' }],
