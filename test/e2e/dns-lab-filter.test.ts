@@ -90,6 +90,13 @@ describe('DNS filter in the lab: LAN clients resolving through Gatehouse', { ski
     assert.equal(tracker.status, 'NXDOMAIN', show(tracker));
   });
 
+  test('browsers are told not to switch to their own DNS-over-HTTPS (use-application-dns.net is NXDOMAIN)', async () => {
+    const canary = await digIn(c1, gw4, 'use-application-dns.net');
+    assert.equal(canary.status, 'NXDOMAIN', show(canary));
+    const redirected = await digIn(c2, g.topo.dns.publicResolver.ipv4, 'use-application-dns.net', 'A', ['+tcp']);
+    assert.equal(redirected.status, 'NXDOMAIN', `also when asked of a hard-coded resolver: ${show(redirected)}`);
+  });
+
   test('CNAME cloaking: a first-party name that is an alias of an ad server is blocked; an ordinary alias is not', async () => {
     const cloaked = await digIn(c1, gw4, n.cloaked);
     assert.equal(cloaked.status, 'NXDOMAIN', show(cloaked));
