@@ -13,7 +13,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { ApiClient } from '../src/cli/api-client.js';
+import { queryLogPath } from '../src/dns/querylog/schema.js';
 import { netnsExists, netnsPath, pidsInNetns, run } from '../src/lab/ns.js';
 import { positiveInt } from './lib/args.js';
 import { apiLatency, latencyRun, maxRun, warm, type MeasureOpts, type QueryClass } from './lib/dns-measure.js';
@@ -261,10 +264,12 @@ async function ipCheck(r: ServerResult, root: number, socket: string, o: DnsBenc
 async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<ReturnType<typeof writeLists>>, m: MeasureOpts, probeName: string, withIpCheck: boolean): Promise<ServerResult> {
   const r: ServerResult = { name: s.name, gatehouse: s.kind === 'gatehouse', max: {}, latency: {} };
   let proc: Proc | undefined;
+  let dataDir: string | undefined;
   try {
     log(`${s.name}: starting`);
     const started = await startServer(s, lists, o.work, { workers: o.workers, fromSource: o.fromSource, cpuProfDir: o.cpuProfDir });
     proc = started.proc;
+    dataDir = started.dataDir;
     const p = proc;
     r.startupMs = await waitBlocked({ host: HOST, port: DUT_PORT, name: probeName, blocked: blockCheckOf(s), t0: p.t0, everyMs: 50, timeoutMs: o.startupTimeoutMs, alive: () => p.alive() })
       .catch(async (e: unknown) => { throw new Error(`${e instanceof Error ? e.message : String(e)}\n${(await p.log()).slice(-3000)}`); });
@@ -301,7 +306,20 @@ async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<R
   } finally {
     await proc?.stop();
   }
+  if (dataDir && !r.error) r.queryLogRows = queryLogRows(dataDir);
   return r;
+}
+
+/** Rows the query log holds after the server stopped (its workers drain their buffers on the way out). */
+function queryLogRows(dataDir: string): number {
+  const file = queryLogPath(dataDir);
+  if (!existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM queries').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 export async function runInside(o: DnsBenchOptions): Promise<string> {

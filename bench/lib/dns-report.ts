@@ -29,6 +29,8 @@ export interface ServerResult {
   readonly latency: Partial<Record<'blocked' | 'cached', Latency>>;
   api?: ApiLatency;
   ipcheck?: IpCheckResult;
+  /** Gatehouse: rows in its query log after the run (0 with query_log.mode off). */
+  queryLogRows?: number;
   error?: string;
 }
 
@@ -131,7 +133,9 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
       const n = Math.max(...runs.map((x) => x.cpuUsPerQueryParts.length));
       return Array.from({ length: n }, (_, i) => f1(median(runs.map((x) => x.cpuUsPerQueryParts[i] ?? 0)))).join(' + ');
     };
-    out.push(`- ${r.name}, µs per query by process (daemon + workers, max runs): ${classes.map((c) => `${c} ${parts(c)}`).join('; ')}`);
+    const answered = Object.values(r.max).flat().reduce((a, x) => a + x.completed, 0);
+    const rows = r.queryLogRows === undefined ? '' : `; query log rows after the run: ${r.queryLogRows.toLocaleString('en-US')} (the max runs alone answered ${answered.toLocaleString('en-US')})`;
+    out.push(`- ${r.name}, µs per query by process (daemon + workers, max runs): ${classes.map((c) => `${c} ${parts(c)}`).join('; ')}${rows}`);
   }
   if (ours.length > 0) out.push('');
 
