@@ -165,7 +165,7 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
       out.push(`not measured: ${ip.error}`, '');
       continue;
     }
-    out.push(`${ip.decisions.toLocaleString('en-US')} outbound decisions of which ${ip.ranges.toLocaleString('en-US')} ranges (imported in ${(ip.importMs / 1000).toFixed(1)} s, server quiet ${((ip.settleMs ?? 0) / 1000).toFixed(1)} s after that); uncached = fresh ok-new names, badip = fresh ip-bad names answered 198.51.100.66 (in a listed range once the decisions are in). RSS after the import: ${mb(ip.memAfter?.rssKb)}. Goal: < 1 µs a query.`, '',
+    out.push(`${ip.decisions.toLocaleString('en-US')} outbound decisions of which ${ip.ranges.toLocaleString('en-US')} ranges (imported in ${(ip.importMs / 1000).toFixed(1)} s, server quiet ${((ip.settleMs ?? 0) / 1000).toFixed(1)} s after that); uncached = fresh ok-new names, badip = fresh ip-bad names answered 198.51.100.66 (in a listed range once the decisions are in). RSS after the import: ${mb(ip.memAfter?.rssKb)}, peak so far ${mb(ip.memAfter?.hwmKb)} (daemon: ${mb(ip.memAfter?.parts[0]?.rssKb)}, peak ${mb(ip.memAfter?.parts[0]?.hwmKb)}). Goal: < 1 µs a query.`, '',
       '| class | qps without | qps with | µs CPU/q without | µs CPU/q with | difference |', '|---|---:|---:|---:|---:|---:|');
     for (const c of ['uncached', 'badip'] as const) {
       const b = ip.before[c];
