@@ -150,7 +150,7 @@ async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<R
     }
     if (s.kind === 'gatehouse' && started.apiSocket) {
       r.api = await apiLatency(p.pid, started.apiSocket, m, o.apiSamples);
-      if (withIpCheck) r.ipcheck = await ipCheck(r.name, p.pid, log, started.apiSocket, o, m);
+      if (withIpCheck) r.ipcheck = await ipCheck(r.name, p.pid, log, started.apiSocket, o, m, m.mixShares.hot[0]!);
     }
     r.end = await treeMemory(p.pid);
     if (!p.alive()) throw new Error(`exited during the run:\n${(await p.log()).slice(-3000)}`);
