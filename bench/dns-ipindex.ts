@@ -166,14 +166,17 @@ table.push(['JS heap besides (labels)', MB(Math.max(0, after.heap - before.heap)
 // --- transfer ---
 {
   const t0 = performance.now();
+  const c0 = cpuNs();
   const t = ix.toTransfer();
   const bytes = serialize(t);
   const t1 = performance.now();
+  const c1 = cpuNs();
   const back = IpIndex.fromTransfer(deserialize(bytes));
   const t2 = performance.now();
-  out.transfer = { serializeMs: t1 - t0, deserializeMs: t2 - t1, bytes: bytes.length };
-  table.push(['transfer: toTransfer + v8.serialize', `${(t1 - t0).toFixed(0)} ms`, `${MB(bytes.length)} on the wire`]);
-  table.push(['transfer: v8.deserialize + fromTransfer', `${(t2 - t1).toFixed(0)} ms`, '']);
+  const c2 = cpuNs();
+  out.transfer = { serializeMs: t1 - t0, serializeCpuMs: (c1 - c0) / 1e6, deserializeMs: t2 - t1, deserializeCpuMs: (c2 - c1) / 1e6, bytes: bytes.length };
+  table.push(['transfer: toTransfer + v8.serialize, wall (CPU)', `${(t1 - t0).toFixed(0)} ms`, `CPU ${((c1 - c0) / 1e6).toFixed(0)} ms; ${MB(bytes.length)} on the wire`]);
+  table.push(['transfer: v8.deserialize + fromTransfer, wall (CPU)', `${(t2 - t1).toFixed(0)} ms`, `CPU ${((c2 - c1) / 1e6).toFixed(0)} ms`]);
   if (back.size.hosts !== ix.size.hosts) throw new Error('transfer lost hosts');
 }
 

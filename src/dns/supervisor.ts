@@ -183,7 +183,14 @@ export class Supervisor {
     slot.counters = emptyCounters();
     slot.ready = false;
     slot.startedAt = Date.now();
-    const child = fork(workerFile(), [], { execArgv: workerExecArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let child: ChildProcess;
+    try {
+      child = fork(workerFile(), [], { execArgv: workerExecArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    } catch (e) {
+      // EMFILE and the like: try again later rather than take the daemon down.
+      this.restartLater(slot, `fork failed: ${(e as Error).message}`);
+      return Promise.reject(new DnsStartError(`DNS worker ${index} could not be started: ${(e as Error).message}`));
+    }
     slot.child = child;
     return new Promise<void>((resolve, reject) => {
       const timeout = setTimeout(() => reject(new DnsStartError(`DNS worker ${index} did not start within ${this.o.readyTimeoutMs ?? 20_000} ms`)), this.o.readyTimeoutMs ?? 20_000);
@@ -203,22 +210,27 @@ export class Supervisor {
         slot.ready = false;
         if (this.stopping) return;
         reject(new DnsStartError(`DNS worker ${index} exited during start (${signal ?? code})`));
-        // A worker that lived a while is restarted at once; one that keeps dying waits longer each time.
-        const lived = Date.now() - slot.startedAt;
-        const delay = lived > 30_000 ? 100 : Math.min(30_000, 250 * 2 ** Math.min(slot.restarts, 7));
-        slot.restarts++;
-        this.o.log.warn({ worker: index, code, signal, restartInMs: delay }, 'DNS worker ended; restarting it');
-        slot.timer = setTimeout(() => {
-          if (!this.stopping) this.spawn(index).catch((e: Error) => this.o.log.error({ worker: index, err: e.message }, 'DNS worker restart failed'));
-        }, delay);
+        this.restartLater(slot, `exited (${signal ?? code})`);
       });
       this.sendTo(child, { t: 'init', settings: this.o.settings });
-      for (const b of this.bound) child.send({ t: 'udp', address: b.address } satisfies ToWorker, b.udp);
+      for (const b of this.bound) if (child.connected) child.send({ t: 'udp', address: b.address } satisfies ToWorker, b.udp);
       for (const m of this.latest.values()) {
         const msg = typeof m === 'function' ? m() : m;
         if (msg) this.sendTo(child, msg);
       }
     });
+  }
+
+  /** A worker that lived a while is restarted at once; one that keeps dying waits longer each time (up to 30 s). */
+  private restartLater(slot: Slot, why: string): void {
+    if (this.stopping) return;
+    const lived = Date.now() - slot.startedAt;
+    const delay = lived > 30_000 ? 100 : Math.min(30_000, 250 * 2 ** Math.min(slot.restarts, 7));
+    slot.restarts++;
+    this.o.log.warn({ worker: slot.index, why, restartInMs: delay }, 'DNS worker ended; restarting it');
+    slot.timer = setTimeout(() => {
+      if (!this.stopping) this.spawn(slot.index).catch((e: Error) => this.o.log.error({ worker: slot.index, err: e.message }, 'DNS worker restart failed'));
+    }, delay);
   }
 
   private onMessage(slot: Slot, m: FromWorker): void {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectFrom, httpGetFrom } from '../../src/lab/probe.js';
+import { nsExec } from '../../src/lab/ns.js';
 import { labDnsDown, labDnsUp } from '../../src/lab/lab.js';
 import { feedUrl, labTopology } from '../../src/lab/topology.js';
 import { BAD_RANGE_MEMBER, labNames } from '../../src/lab/zone.js';
@@ -111,6 +112,11 @@ describe('DNS filter in the lab: LAN clients resolving through Gatehouse', { ski
     assert.ok(midPlain.retriedTcp, midPlain.raw);
     assert.equal(midPlain.status, 'NOERROR');
     assert.equal(midPlain.txt.join(''), midEdns.txt.join(''));
+    // Knot's kdig falls back to TCP on its own as well (no +tcp given).
+    const k = await nsExec(c1, 'kdig', [`@${gw4}`, n.bigTxt, 'TXT', '+timeout=5', '+retry=0'], { timeoutMs: 30_000 });
+    assert.match(k.stdout, /status: NOERROR/);
+    assert.match(k.stdout, /TCP/, `kdig's answer came over TCP:\n${k.stdout}`);
+    assert.equal((k.stdout.match(/big11-/g) ?? []).length, 1, 'the last string of the record arrived');
   });
 
   test('the block report names the domain the client looked up before it connected to a listed server', async () => {
@@ -230,6 +236,11 @@ describe('DNS filter in the lab: LAN clients resolving through Gatehouse', { ski
     const ad = await digIn(c1, gw4, n.adName);
     assert.equal(ad.status, 'NXDOMAIN', `still blocked: ${show(ad)}`);
     assert.equal((await digIn(c1, gw4, `fresh-${Date.now()}.${n.trackerDomain}`)).status, 'NXDOMAIN');
+    // …and the admin is told why the list did not change.
+    const lists = await g.cliJson<{ name: string; entries: number; lastError: string | null }[]>(['dns', 'lists']);
+    const ads = lists.find((l) => l.name === 'ads');
+    assert.equal(ads?.entries, 2, JSON.stringify(ads));
+    assert.ok(ads?.lastError, `the refused refresh is reported: ${JSON.stringify(ads)}`);
     await writeFile(file, ADS_LIST);
   });
 });

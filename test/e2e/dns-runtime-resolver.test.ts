@@ -169,6 +169,22 @@ describe('dns runtime: the resolver in worker processes', { timeout: 180_000 }, 
     assert.deepEqual((await status()).workers.map((w) => w.pid), before, 'no worker died');
   });
 
+  test('a TCP client that stops mid-message is disconnected after the idle timeout, and TCP keeps working', async () => {
+    const start = Date.now();
+    const closed = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(PORT, '127.0.0.1', () => sock.write(Buffer.from([0, 100, 1, 2, 3])));
+      sock.on('error', () => undefined);
+      sock.on('close', () => resolve(true));
+      setTimeout(() => {
+        sock.destroy();
+        resolve(false);
+      }, 30_000);
+    });
+    assert.ok(closed, 'the server closed the stalled connection');
+    assert.ok(Date.now() - start >= 9_000, 'not before the idle timeout');
+    assert.deepEqual((await q('www.r5.test', ['+tcp'])).answers, ['192.0.2.10']);
+  });
+
   test('a CNAME to a listed name is blocked (CNAME cloaking)', async () => {
     const r = await q('cloak.r5.test');
     assert.equal(r.status, 'NXDOMAIN');

@@ -129,7 +129,7 @@ describe('upstream transports against unbound', () => {
       if (r === undefined) await new Promise((res) => setTimeout(res, 100));
     }
     assert.equal(firstA(r!), '192.0.2.10');
-    assert.ok(u.stats().connections >= 2);
+    assert.ok(u.stats().connections >= 2, `sessions: ${u.stats().connections}`);
   });
 
   it('UDP: replies with a wrong ID or another question are dropped; the real answer is taken', async () => {
@@ -155,6 +155,26 @@ describe('upstream transports against unbound', () => {
     const r = await u.exchange(query(`a.${ZONE}`, 'A'), 3000);
     assert.equal(firstA(r), '192.0.2.10');
     assert.equal(u.stats().mismatched, 2);
+  });
+
+  it('UDP: queries leave from several random source ports, replaced as sockets are rotated', async () => {
+    const ports = new Set<number>();
+    const front = dgram.createSocket('udp4');
+    const back = createUpstream(`127.0.0.1:${base}`);
+    opened.push(back);
+    front.on('message', (m, rinfo) => {
+      ports.add(rinfo.port);
+      void back.exchange(m, 2000).then((real) => front.send(real, rinfo.port, rinfo.address));
+    });
+    await new Promise<void>((r) => front.bind(base + 6, '127.0.0.1', () => r()));
+    closers.push(() => front.close());
+    const u = createUpstream(`127.0.0.1:${base + 6}`, { udpSockets: 4, udpRotateAfter: 10 });
+    opened.push(u);
+    for (let i = 0; i < 30; i++) assert.equal(firstA(await u.exchange(query(`a.${ZONE}`, 'A'), 2000)), '192.0.2.10');
+    assert.ok(ports.size >= 4, `source ports seen: ${[...ports].join(' ')}`);
+    for (let i = 0; i < 100; i++) assert.equal(firstA(await u.exchange(query(`a.${ZONE}`, 'A'), 2000)), '192.0.2.10');
+    assert.ok(ports.size >= 12, `after rotation, source ports seen: ${ports.size}`);
+    assert.ok(u.stats().connections >= 12, `sockets opened: ${u.stats().connections}`);
   });
 
   it('UDP: a server that only sends forged replies gets a timeout, not a forged answer', async () => {

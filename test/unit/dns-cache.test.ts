@@ -61,7 +61,11 @@ describe('DnsCache: what a client gets back', () => {
     store(c, q('shop.example').q, twoA('shop.example', 60));
     assert.ok(c.get(q('shop.example').q, sec(59)) !== undefined);
     assert.equal(c.get(q('shop.example').q, sec(60)), undefined);
-    assert.deepEqual([c.stats().hits, c.stats().misses, c.stats().entries], [1, 1, 0]);
+    assert.deepEqual([c.stats().hits, c.stats().misses], [1, 1]);
+    // The expired entry waits for its replacement (overwritten in place) or for eviction.
+    store(c, q('shop.example').q, twoA('shop.example', 60), sec(61));
+    assert.equal(c.stats().entries, 1);
+    assert.ok(c.get(q('shop.example').q, sec(62)) !== undefined);
   });
 
   it("gets an OPT of its own only when the client sent one, with the client's DO bit; DO and no-DO are kept apart", () => {
@@ -85,6 +89,16 @@ describe('DnsCache: what a client gets back', () => {
     assert.equal(p.questions![0]!.name, 'ShOp.ExAmPlE');
     assert.equal(p.flag_rd, false);
     assert.equal(c.get(q('shop.example', { type: 'AAAA' }).q, sec(1)), undefined);
+  });
+
+  it('rare types are cached like common ones, each under its own type', () => {
+    const c = cache();
+    const caa = (name: string): Buffer =>
+      replyMsg(name, { type: 'CAA', answers: [{ type: 'CAA', name, ttl: 300, data: { flags: 0, tag: 'issue', value: 'letsencrypt.org' } } as Answer] });
+    store(c, q('shop.example', { type: 'CAA' }).q, caa('shop.example'));
+    assert.equal(decode(c.get(q('shop.example', { type: 'CAA' }).q, sec(10))!).answers![0]!.type, 'CAA');
+    assert.equal(c.get(q('shop.example', { type: 'CAA', dnssecOk: true, edns: 1232 }).q, sec(10)), undefined);
+    assert.equal(c.get(q('shop.example').q, sec(10)), undefined);
   });
 
   it('hands out copies: changing one served answer changes nothing in the cache', () => {
@@ -135,6 +149,15 @@ describe('DnsCache: how long things are kept', () => {
     store(c, q(name, { type: 'AAAA' }).q, replyMsg(name, { rcode: 'NXDOMAIN' }));
     store(c, q(name, { type: 'NS' }).q, replyMsg(name, { answers: [{ type: 'NS', name, ttl: 0, data: 'ns.example' }] }));
     assert.equal(c.stats().entries, 0);
+  });
+
+  it('a reply to another question (name, type) is never stored under this one', () => {
+    const c = cache();
+    store(c, q('bank.example').q, twoA('evil.example'));
+    store(c, q('bank.example', { type: 'AAAA' }).q, twoA('bank.example'));
+    assert.equal(c.stats().entries, 0);
+    store(c, q('Bank.Example').q, twoA('bank.EXAMPLE'));
+    assert.equal(c.stats().entries, 1, 'letter case does not matter');
   });
 
   it('a newer answer for the same question replaces the older one', () => {

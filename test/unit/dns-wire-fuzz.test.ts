@@ -21,6 +21,7 @@ import {
   type AnswerFacts,
   type Query,
 } from '../../src/dns/index.js';
+import { skipName } from '../../src/dns/wire/name.js';
 import { scanMessage } from '../../src/dns/wire/scan.js';
 import { compressOwners, Prng, randomQuery, randomReply, referenceFacts } from './helpers/dns-wire-gen.js';
 
@@ -82,6 +83,16 @@ function mutate(r: Prng, base: Buffer, other: Buffer): Buffer {
   }
 }
 
+/** The query a reply answers (its question under a query header), for storing the reply in the cache. */
+function questionOf(m: Buffer): Query | undefined {
+  if (m.length < 12) return undefined;
+  const end = skipName(m, 12);
+  if (end < 0 || end + 4 > m.length) return undefined;
+  const msg = Buffer.concat([Buffer.from([m[0]!, m[1]!, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), m.subarray(12, end + 4)]);
+  const q = parseQuery(msg);
+  return isQuery(q) ? q : undefined;
+}
+
 function randomBytes(r: Prng, n: number): Buffer {
   const b = Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i++) b[i] = r.int(256);
@@ -126,6 +137,7 @@ test(`${CASES.toLocaleString('en')} generated messages: nothing throws or hangs,
   const someQuery = parseQuery(queries[0]!.msg) as Query;
   let accepted = 0;
   let crossChecked = 0;
+  let stored = 0;
   let now = 0;
   while (cases < CASES) {
     const m = r.chance(0.05) ? randomBytes(r, r.int(600)) : mutate(r, r.pick(all), r.pick(all));
@@ -156,8 +168,15 @@ test(`${CASES.toLocaleString('en')} generated messages: nothing throws or hangs,
       assert.ok(f.addresses.length <= m.length / 4);
       assert.ok(Number.isInteger(f.minTtl) && f.minTtl >= 0 && f.minTtl <= 0x7fffffff);
       now += 1000;
-      cache.set(someQuery, m, f, now);
-      cache.get(someQuery, now + 500);
+      const asked = questionOf(m) ?? someQuery;
+      cache.set(asked, m, f, now);
+      const served = cache.get(asked, now + 500);
+      if (served !== undefined) {
+        stored++;
+        // Whatever the cache serves is a whole message under the asker's ID.
+        assert.equal(served.readUInt16BE(0), asked.id);
+        assert.equal(scanMessage(served, undefined), served.length);
+      }
       if (cases % 10 === 0) {
         // Where dns-packet reads the same garbage too, it finds the same addresses and CNAME targets.
         // dns-packet delimits some records by their content rather than RDLENGTH; compare only where both
@@ -182,6 +201,6 @@ test(`${CASES.toLocaleString('en')} generated messages: nothing throws or hangs,
     adjustTtl(Buffer.from(m), 30);
   }
   assert.ok(cache.stats().bytes <= 64 * 1024);
-  console.log(`dns wire fuzz: ${cases.toLocaleString('en')} cases (seed ${SEED}), ${accepted} mutated queries accepted, ${crossChecked} mutated replies cross-checked with dns-packet`);
+  console.log(`dns wire fuzz: ${cases.toLocaleString('en')} cases (seed ${SEED}), ${accepted} mutated queries accepted, ${crossChecked} mutated replies cross-checked with dns-packet, ${stored} served from the cache`);
   assert.ok(cases >= CASES);
 });

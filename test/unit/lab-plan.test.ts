@@ -73,6 +73,16 @@ describe('lab topology and plan (pure)', () => {
     assert.deepEqual(feedHosts, [t.sites.legit.ipv4, t.sites.legit.ipv6]);
   });
 
+  it('puts every server address of the internet (sites, attacker, DNS) on its server interface, and labPrefixes covers them', () => {
+    const t = labTopology('gh');
+    const added = buildPlan(t).map((s) => s.argv.join(' ')).filter((a) => a.startsWith(`ip -n ${t.namespaces.inet} `) && a.includes(' addr add ') && a.includes(` dev ${t.inet.serverInterface}`));
+    const want = [t.sites.ads, t.dns.authoritative, t.dns.publicResolver, t.sites.legit, t.sites.phishing, t.attacker].flatMap((p) => [p.ipv4, p.ipv6]);
+    for (const a of want) {
+      assert.ok(added.some((x) => x.includes(` ${a}/`)), `${a} is added: ${added.join('\n')}`);
+      assert.ok(t.labPrefixes.includes(a), `${a} in labPrefixes`);
+    }
+  });
+
   it('maps kernel errors to what the user sees', () => {
     assert.equal(classifyErrno('ECONNREFUSED'), 'refused');
     assert.equal(classifyErrno('ECONNRESET'), 'reset');

@@ -6,5 +6,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('build the lab, run Gatehouse in it, show a phishing click and an attack being blocked (as root)')
     .option('--once', 'print the report and tear down instead of staying up')
-    .action(async (o: { once?: boolean }) => (await import('./demo.js')).runDemo(o));
+    .option('--prefix <prefix>', 'lab namespace prefix (default gh), so a test can run the demo beside one that is up')
+    .option('--dir <dir>', 'folder for the config, log and data (default /run/gatehouse-demo)')
+    .action(async (o: { once?: boolean; prefix?: string; dir?: string }) => (await import('./demo.js')).runDemo(o));
 }

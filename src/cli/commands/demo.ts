@@ -1,14 +1,13 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { labDown, labUp } from '../../lab/index.js';
+import { DEFAULT_PREFIX, labDown, labUp, validatePrefix } from '../../lab/index.js';
 import { closeProbes, connectFrom, httpGetFrom } from '../../lab/index.js';
 import { LabGateway, labGatewayConfig } from '../../lab/index.js';
 import { feedUrl, labNames, lookupFrom, describeLookup, run } from '../../lab/index.js';
 import type { BlockEvent } from '../../api/index.js';
 import { formatBlocks } from './blocks.js';
 
-const DEMO_DIR = '/run/gatehouse-demo';
-const PREFIX = 'gh';
+const DEFAULT_DIR = '/run/gatehouse-demo';
 
 const say = (s: string) => console.log(`\n== ${s}`);
 
@@ -32,8 +31,10 @@ tracker.example
  * The newcomer's first run: builds the lab, starts Gatehouse in its gateway, makes a resident click a
  * phishing link and an attacker knock, prints the report, then keeps showing new blocks until Ctrl-C.
  */
-export async function runDemo(opts: { once?: boolean }): Promise<void> {
+export async function runDemo(opts: { once?: boolean; prefix?: string; dir?: string }): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo builds network namespaces and nftables rules: run it as root');
+  const PREFIX = validatePrefix(opts.prefix ?? DEFAULT_PREFIX);
+  const DEMO_DIR = opts.dir ?? DEFAULT_DIR;
   await rm(DEMO_DIR, { recursive: true, force: true });
   await mkdir(DEMO_DIR, { recursive: true, mode: 0o700 });
   say('building the lab: two LAN clients, a gateway, and a simulated internet (no route to the real one)');

@@ -1,5 +1,5 @@
 import { cacheForm, OUR_UDP_SIZE, QTYPE, RCODE, type AnswerFacts, type Query } from '../wire/index.js';
-import { skipName } from '../wire/name.js';
+import { nameEnd, readName } from '../wire/name.js';
 
 export interface DnsCacheOptions {
   maxEntries: number;
@@ -14,6 +14,7 @@ export interface DnsCacheOptions {
 }
 
 export interface DnsCacheStats {
+  /** Entries held, expired ones included until a fresh answer replaces them or eviction takes them. */
   entries: number;
   bytes: number;
   hits: number;
@@ -31,8 +32,9 @@ const PREFETCH_MIN_TTL = 10;
 const ENTRY_OVERHEAD = 200;
 
 interface Entry {
-  /** The per-(type, class, flags) table holding this entry under q.name. */
+  /** The table holding this entry, and its key there. */
   readonly table: Map<string, Entry>;
+  readonly key: string;
   readonly q: Query;
   /** The reply without OPT, TTLs already clamped; never handed out, only copied. */
   readonly data: Buffer;
@@ -45,19 +47,29 @@ interface Entry {
   readonly ttl: number;
   readonly bytes: number;
   hits: number;
-  prefetched: boolean;
   /** Use order: a doubly linked list, least recently used at the head. */
   older: Entry | undefined;
   newer: Entry | undefined;
 }
 
+/** Query types common enough for a table of their own (class IN): A, AAAA, HTTPS, CNAME, MX, TXT, PTR, SRV, NS, SOA, SVCB. */
+const TABLE_TYPES = [1, 28, 65, 5, 15, 16, 12, 33, 2, 6, 64];
+const TYPE_SLOT = new Int8Array(256).fill(-1);
+TABLE_TYPES.forEach((t, i) => (TYPE_SLOT[t] = i));
+
 /**
- * The key is (type, class, DO, CD) as one number choosing a table, then the name within it: no key string is built
- * per lookup (the name string from parseQuery is hashed as it is). DO and CD change what the upstream returns
- * (RRSIGs; unvalidated data), so they are part of the key.
+ * The key is (type, class, DO, CD) choosing a table, then the name within it: for the common types no key string is
+ * built per lookup (parseQuery's name string is hashed as it is). Any other type or class shares one table keyed
+ * by a composed string. A fixed number of tables: random query types cannot make the cache grow. DO and CD are in
+ * the key because they change what the upstream returns (RRSIGs; unvalidated data).
  */
-function tableKey(q: Pick<Query, 'qtype' | 'qclass' | 'dnssecOk' | 'cd'>): number {
-  return (q.qclass * 4 + (q.dnssecOk ? 1 : 0) + (q.cd ? 2 : 0)) * 65536 + q.qtype;
+function tableSlot(q: Pick<Query, 'qtype' | 'qclass' | 'dnssecOk' | 'cd'>): number {
+  const slot = q.qclass === 1 && q.qtype < 256 ? TYPE_SLOT[q.qtype]! : -1;
+  return slot < 0 ? -1 : slot * 4 + (q.dnssecOk ? 1 : 0) + (q.cd ? 2 : 0);
+}
+
+function nameKey(q: Pick<Query, 'name' | 'qtype' | 'qclass' | 'dnssecOk' | 'cd'>, slot: number): string {
+  return slot >= 0 ? q.name : `${q.qtype}/${q.qclass}/${(q.dnssecOk ? 1 : 0) + (q.cd ? 2 : 0)}/${q.name}`;
 }
 
 /**
@@ -72,7 +84,8 @@ function tableKey(q: Pick<Query, 'qtype' | 'qclass' | 'dnssecOk' | 'cd'>): numbe
  * Times are milliseconds (Date.now()); TTLs seconds.
  */
 export class DnsCache {
-  private readonly tables = new Map<number, Map<string, Entry>>();
+  private readonly tables: Map<string, Entry>[] = Array.from({ length: TABLE_TYPES.length * 4 }, () => new Map());
+  private readonly otherTable = new Map<string, Entry>();
   private count = 0;
   private readonly popular = new Set<Entry>();
   private oldest: Entry | undefined;
@@ -90,13 +103,15 @@ export class DnsCache {
    * client's question bytes are echoed too (its 0x20 letter case). Undefined when absent or expired.
    */
   get(q: Query, now: number, queryMsg?: Uint8Array): Buffer | undefined {
-    const e = this.tables.get(tableKey(q))?.get(q.name);
+    const slot = tableSlot(q);
+    const e = slot >= 0 ? this.tables[slot]!.get(q.name) : this.otherTable.get(nameKey(q, slot));
     if (e === undefined) {
       this.misses++;
       return undefined;
     }
     if (now >= e.expires) {
-      this.remove(e);
+      // Left in place: the fresh answer the resolver is about to fetch overwrites it in its Map slot (deleting and
+      // re-adding one key is what V8's Map handles worst); LRU eviction takes it if no answer comes.
       this.misses++;
       return undefined;
     }
@@ -156,6 +171,10 @@ export class DnsCache {
     if (ttl <= 0) return;
     const form = cacheForm(reply);
     if ('kind' in form) return;
+    // Only an answer to this very question: a reply for another name must never be served for this one.
+    if (form.data.readUInt16BE(4) !== 1 || readName(form.data, 12) !== q.name) return;
+    const qEnd = nameEnd;
+    if (form.data.readUInt16BE(qEnd) !== q.qtype || form.data.readUInt16BE(qEnd + 2) !== q.qclass) return;
     const { data, ttlOffsets, ttls } = form;
     // Every record lives at least as long as the entry, so a hit never shows a TTL of 0; negative answers
     // (the SOA's TTL is what clients count down) exactly as long.
@@ -165,13 +184,11 @@ export class DnsCache {
       ttls[i] = t;
       data.writeUInt32BE(t, ttlOffsets[i]!);
     }
-    const qd = data.readUInt16BE(4);
-    const afterName = qd === 1 ? skipName(data, 12) : -1;
-    const tk = tableKey(q);
-    let table = this.tables.get(tk);
-    if (table === undefined) this.tables.set(tk, (table = new Map()));
-    const bytes = data.length + ttlOffsets.length * 8 + q.name.length * 2 + ENTRY_OVERHEAD;
-    const old = table.get(q.name);
+    const slot = tableSlot(q);
+    const table = slot >= 0 ? this.tables[slot]! : this.otherTable;
+    const key = nameKey(q, slot);
+    const bytes = data.length + ttlOffsets.length * 8 + key.length * 2 + ENTRY_OVERHEAD;
+    const old = table.get(key);
     if (bytes > this.o.maxBytes || this.o.maxEntries < 1) {
       if (old !== undefined) this.remove(old);
       return;
@@ -181,6 +198,7 @@ export class DnsCache {
     if (old !== undefined) this.detach(old);
     const entry: Entry = {
       table,
+      key,
       q: {
         id: 0,
         name: q.name,
@@ -195,17 +213,16 @@ export class DnsCache {
       data,
       ttlOffsets,
       ttls,
-      questionEnd: afterName < 0 ? -1 : afterName + 4,
+      questionEnd: qEnd + 4,
       inserted: now,
       expires: now + ttl * 1000,
       ttl,
       bytes,
       hits: 0,
-      prefetched: false,
       older: undefined,
       newer: undefined,
     };
-    table.set(q.name, entry);
+    table.set(key, entry);
     if (old === undefined) this.count++;
     this.append(entry);
     this.bytes += bytes;
@@ -240,7 +257,6 @@ export class DnsCache {
         continue;
       }
       if (now >= e.expires - e.ttl * 1000 * PREFETCH_WINDOW) {
-        e.prefetched = true;
         this.popular.delete(e);
         due.push(e.q);
       }
@@ -250,7 +266,8 @@ export class DnsCache {
 
   /** Drops every entry (the counters stay: they describe the cache's life, not its content). */
   flush(): void {
-    this.tables.clear();
+    for (const t of this.tables) t.clear();
+    this.otherTable.clear();
     this.count = 0;
     this.popular.clear();
     this.oldest = undefined;
@@ -263,7 +280,7 @@ export class DnsCache {
   }
 
   private remove(e: Entry): void {
-    e.table.delete(e.q.name);
+    e.table.delete(e.key);
     this.count--;
     this.detach(e);
   }

@@ -342,7 +342,16 @@ function checkTransfer(t: IpIndexTransfer): void {
     if (!h || h.words !== W || !(h.keys instanceof Uint32Array) || !(h.labels instanceof Uint32Array) || !(h.ids instanceof Uint32Array) || !(h.exp instanceof Uint32Array)) bad(name);
     if (!Number.isInteger(h.cap) || h.cap < 1 || h.keys.length !== h.cap * W || h.labels.length !== h.cap || h.ids.length !== h.cap || h.exp.length !== h.cap) bad(`${name} sizes`);
     let used = 0;
-    for (const l of h.labels) if (l !== 0 && (++used, l > labels)) bad(`${name} label out of range`);
+    let maxLabel = 0;
+    const hl = h.labels;
+    for (let i = 0; i < hl.length; i++) {
+      const l = hl[i]!;
+      if (l !== 0) {
+        used++;
+        if (l > maxLabel) maxLabel = l;
+      }
+    }
+    if (maxLabel > labels) bad(`${name} label out of range`);
     if (used !== h.size || used >= h.cap) bad(`${name} size`);
   }
   for (const [name, r, W] of [['r4', t.r4, 1], ['r6', t.r6, 4], ['a4', t.a4, 1], ['a6', t.a6, 4]] as const) {
@@ -351,11 +360,14 @@ function checkTransfer(t: IpIndexTransfer): void {
       [r.parent, Int32Array, r.n], [r.alive, Uint8Array, r.n], [r.segStart, Uint32Array, r.segN * W], [r.segEntry, Int32Array, r.segN]] as const;
     for (const [a, T, len] of typed) if (!(a instanceof T) || a.length !== len) bad(`${name} arrays`);
     if (!(r.overlay instanceof Int32Array)) bad(`${name} overlay`);
-    for (const e of r.segEntry) if (e < -1 || e >= r.n) bad(`${name} segment entry out of range`);
+    const se = r.segEntry;
+    for (let i = 0; i < se.length; i++) if (se[i]! < -1 || se[i]! >= r.n) bad(`${name} segment entry out of range`);
+    const maxLabelHere = name[0] === 'r' ? Math.max(labels, 1) : 1;
     for (let e = 0; e < r.n; e++) {
       // Parents come earlier in address order, so following them always ends.
-      if (r.parent[e]! < -1 || r.parent[e]! >= e) bad(`${name} parent out of range`);
-      if (r.prefix[e]! > W * 32 || (name[0] === 'r' && r.labels[e]! >= Math.max(labels, 1))) bad(`${name} entry ${e}`);
+      const p = r.parent[e]!;
+      if (p < -1 || p >= e) bad(`${name} parent out of range`);
+      if (r.prefix[e]! > W * 32 || r.labels[e]! >= maxLabelHere) bad(`${name} entry ${e}`);
     }
     for (const o of r.overlay) if (o < 0 || o >= r.n) bad(`${name} overlay out of range`);
   }

@@ -12,7 +12,7 @@ export function createUpstream(spec: UpstreamSpec | string, o: TransportOptions 
   switch (s.protocol) {
     case 'udp': {
       const tcp = new StreamUpstream(`tcp://${s.text}`, tcpConnector(s.host, s.port), o.idleMs);
-      return new UdpUpstream(s.text, s.host, s.port, tcp, o.udpSockets);
+      return new UdpUpstream(s.text, s.host, s.port, tcp, o.udpSockets, o.udpRotateAfter);
     }
     case 'tcp':
       return new StreamUpstream(s.text, tcpConnector(s.host, s.port), o.idleMs);

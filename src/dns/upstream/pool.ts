@@ -183,6 +183,9 @@ export class UpstreamPool {
       let b = Math.floor(Math.random() * (healthy.length - 1));
       if (b >= a) b++;
       chosen = [healthy[a]!, healthy[b]!];
+    } else if (healthy.length === 2) {
+      // Whichever is written first gets a head start: take turns so both stay measured and used.
+      chosen = Math.random() < 0.5 ? healthy : [healthy[1]!, healthy[0]!];
     } else if (healthy.length > 0) chosen = healthy;
     else chosen = this.benchedByExpiry(tried).slice(0, 2);
     for (const i of chosen) tried[i] = true;

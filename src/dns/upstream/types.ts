@@ -26,4 +26,6 @@ export interface TransportOptions {
   idleMs?: number;
   /** UDP sockets per upstream (each has its own random source port). */
   udpSockets?: number;
+  /** Queries per UDP socket before it is replaced by a new one (new random source port). Default 5000. */
+  udpRotateAfter?: number;
 }

@@ -22,6 +22,8 @@ interface Pending {
 
 class UdpChannel {
   readonly pending = new Map<number, Pending>();
+  /** Queries sent; the channel is retired (new socket, new random port) after rotateAfter. */
+  used = 0;
   readonly sock: dgram.Socket;
   /** Datagrams written before connect() completed (node refuses a send without address until then). */
   private queue: Buffer[] | undefined = [];
@@ -105,6 +107,15 @@ class UdpChannel {
     else this.write(sent);
   }
 
+  /** Stops taking queries; the socket stays open until the ones in flight had their chance to be answered. */
+  retire(graceMs: number, done: () => void): void {
+    const t = setTimeout(() => {
+      this.close();
+      done();
+    }, graceMs);
+    t.unref();
+  }
+
   close(): void {
     this.failAll(new Error('closed'));
     try {
@@ -115,9 +126,13 @@ class UdpChannel {
   }
 }
 
+const RETIRE_GRACE_MS = 5000;
+
 export class UdpUpstream implements Upstream {
   readonly counters: TransportStats = { connections: 0, mismatched: 0, tcpRetries: 0 };
   private readonly channels: UdpChannel[] = [];
+  private readonly retired = new Set<UdpChannel>();
+  private closed = false;
   private next = 0;
 
   constructor(
@@ -127,19 +142,36 @@ export class UdpUpstream implements Upstream {
     /** Where truncated answers are asked again (a TCP upstream to the same server); undefined = return TC. */
     readonly tcp: Upstream | undefined,
     private readonly sockets = 4,
+    /** Queries per socket before it is replaced by one on a new random port. */
+    private readonly rotateAfter = 5000,
   ) {}
 
   exchange(msg: Uint8Array, timeoutMs: number): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new UpstreamError(`${this.name}: closed`, 'closed'));
     let ch: UdpChannel;
     if (this.channels.length < this.sockets) {
-      ch = new UdpChannel(this, this.host, this.port);
+      ch = this.open();
       this.channels.push(ch);
-      this.counters.connections++;
     } else {
-      ch = this.channels[this.next]!;
-      this.next = (this.next + 1) % this.channels.length;
+      const i = this.next;
+      this.next = (i + 1) % this.channels.length;
+      ch = this.channels[i]!;
+      if (ch.used >= this.rotateAfter) {
+        // A fresh random source port now and then: an off-path forger cannot learn one and keep using it.
+        const old = ch;
+        this.retired.add(old);
+        old.retire(RETIRE_GRACE_MS, () => this.retired.delete(old));
+        ch = this.open();
+        this.channels[i] = ch;
+      }
     }
+    ch.used++;
     return new Promise<Buffer>((resolve, reject) => ch.send(msg, timeoutMs, resolve, reject));
+  }
+
+  private open(): UdpChannel {
+    this.counters.connections++;
+    return new UdpChannel(this, this.host, this.port);
   }
 
   stats(): TransportStats {
@@ -148,8 +180,11 @@ export class UdpUpstream implements Upstream {
   }
 
   close(): void {
+    this.closed = true;
     for (const ch of this.channels) ch.close();
+    for (const ch of this.retired) ch.close();
     this.channels.length = 0;
+    this.retired.clear();
     this.tcp?.close();
   }
 }

@@ -28,7 +28,12 @@ function adoptUdp(sock: UdpSocket): void {
     const r = resolver;
     if (!r) return;
     void r.handle(msg, rinfo.address.replace(/^::ffff:/, ''), false).then((reply) => {
-      if (reply) sock.send(reply, rinfo.port, rinfo.address);
+      if (!reply) return;
+      try {
+        sock.send(reply, rinfo.port, rinfo.address);
+      } catch {
+        // The socket closed while the answer was on its way (the worker is stopping).
+      }
     });
   });
 }
@@ -123,6 +128,11 @@ process.on('message', (m: ToWorker, handle: unknown) => {
 // The daemon decides when work ends (a terminal's ^C reaches the whole group); its channel closing ends us.
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
+// A bug that escapes the chain's own catch: say so in the daemon's log, then end; the supervisor starts a new worker.
+process.on('uncaughtException', (e) => {
+  send({ t: 'log', level: 'error', msg: `DNS worker failed: ${e.stack ?? e.message}` });
+  setTimeout(() => process.exit(70), 100);
+});
 process.on('disconnect', () => {
   tcp?.closeAll();
   for (const s of udp) s.close();

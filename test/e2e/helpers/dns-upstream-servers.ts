@@ -51,6 +51,12 @@ export interface UnboundPorts {
   https?: number;
 }
 
+/** Every server started here, killed when the test process exits however it exits (no strays on this machine). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 /** One unbound process: `a.u3.test` A 192.0.2.10 (and `<tag>.u3.test` TXT naming this instance). */
 export class Unbound {
   child: ChildProcess | undefined;
@@ -88,10 +94,13 @@ export class Unbound {
 
   /** Starts unbound and waits until it answers over UDP. */
   async start(): Promise<void> {
+    if (this.child !== undefined) throw new Error(`unbound ${this.tag} is already running`);
     const child = spawn('unbound', ['-d', '-c', this.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     this.child = child;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     const probe = createUpstream(`127.0.0.1:${this.ports.dns}`);
     try {
       for (let i = 0; i < 100; i++) {
