@@ -2,131 +2,29 @@
  * DNS filter speed and memory (issue #10): Gatehouse next to dnsdist, unbound and dnsmasq in one run, with NSD
  * as the upstream, everything inside a private network namespace with its own loopback. Needs root.
  *
- *   node --import tsx bench/dns.ts                 # 1M list, 5 s runs, 3 repeats (~8 min)
+ *   node --import tsx bench/dns.ts                 # 1M list, 5 s runs, 3 repeats, 1M decisions (10–15 min)
  *   node --import tsx bench/dns.ts --quick         # 100k list, 1 run of 2 s (smoke)
  *   npm run bench -- --dns [flags]
  *
  * The method is ../shared/research/dns-anchors.md's (its harness is not part of the project); see bench/README.md.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ApiClient } from '../src/cli/api-client.js';
+import Database from 'better-sqlite3';
+import { queryLogPath } from '../src/dns/querylog/schema.js';
 import { netnsExists, netnsPath, pidsInNetns, run } from '../src/lab/ns.js';
-import { positiveInt } from './lib/args.js';
-import { apiLatency, latencyRun, maxRun, warm, type MeasureOpts, type QueryClass } from './lib/dns-measure.js';
+import { ipCheck } from './lib/dns-ipcheck.js';
+import { apiLatency, latencyRun, maxRun, warm, type MeasureOpts } from './lib/dns-measure.js';
+import { parseDnsArgs, USAGE, type DnsBenchOptions } from './lib/dns-options.js';
 import { blockedNames, hotNames, NameOffset, sample, writeLists, writeQueryFile } from './lib/dns-names.js';
-import { loadavg, treeMemory, waitCpuQuiet } from './lib/dns-proc.js';
+import { loadavg, treeMemory } from './lib/dns-proc.js';
 import { waitBlocked } from './lib/dns-probe.js';
-import { expectedRcode, renderReport, wrongAnswers, type EnvInfo, type IpCheckResult, type ServerResult } from './lib/dns-report.js';
-import { blockCheckOf, DUT_PORT, HOST, KNOWN_SERVERS, Proc, ROOT, startNsd, startServer, UP_PORT, type ServerSpec } from './lib/dns-servers.js';
-import { randomPublicIPv4 } from './lib/ips.js';
-
-export interface DnsBenchOptions {
-  readonly size: number;
-  readonly servers: readonly ServerSpec[];
-  readonly classes: readonly QueryClass[];
-  readonly dur: number;
-  readonly repeat: number;
-  readonly rate: number;
-  readonly latDur: number;
-  readonly hot: number;
-  readonly clients: number;
-  readonly outstanding: number;
-  readonly ceiling: number;
-  /** Answer-IP check on the first Gatehouse server: 0 = skip. */
-  readonly decisions: number;
-  readonly ranges: number;
-  readonly apiSamples: number;
-  readonly workers?: number;
-  readonly fromSource: boolean;
-  readonly cpuProfDir?: string;
-  readonly work: string;
-  readonly out?: string;
-  readonly netns: string;
-  readonly quietWait: number;
-  readonly startupTimeoutMs: number;
-}
-
-export const DNS_DEFAULTS: DnsBenchOptions = {
-  size: 1_000_000,
-  servers: ['dnsdist', 'unbound', 'unbound-2t', 'dnsmasq', 'gatehouse', 'gatehouse-qlog-full'].map((n) => KNOWN_SERVERS[n]!),
-  classes: ['blocked', 'cached', 'uncached'],
-  dur: 5,
-  repeat: 3,
-  rate: 2000,
-  latDur: 5,
-  hot: 1000,
-  clients: 4,
-  outstanding: 32,
-  ceiling: 150_000,
-  decisions: 1_000_000,
-  ranges: 100_000,
-  apiSamples: 50,
-  fromSource: false,
-  work: '/tmp/gatehouse-dnsbench',
-  netns: `ghdns-${process.pid}`,
-  quietWait: 0,
-  startupTimeoutMs: 300_000,
-};
-
-export const QUICK: Partial<DnsBenchOptions> = { size: 100_000, dur: 2, repeat: 1, latDur: 2, decisions: 100_000, ranges: 10_000, apiSamples: 20 };
-
-const USAGE = `usage: bench/dns.ts [--quick] [--size N] [--servers ${Object.keys(KNOWN_SERVERS).join(',')}]
-  [--classes blocked,cached,uncached,mix] [--dur S] [--repeat R] [--rate QPS] [--lat-dur S] [--hot N]
-  [--clients C] [--outstanding Q] [--ceiling QPS] [--decisions N|0] [--ranges N] [--api-samples N]
-  [--workers N] [--from-source] [--cpu-prof DIR] [--work DIR] [--out FILE] [--netns NAME] [--quiet-wait S] [--startup-timeout S]`;
-
-export function parseDnsArgs(argv: readonly string[], base: DnsBenchOptions = DNS_DEFAULTS): DnsBenchOptions {
-  let o: DnsBenchOptions = argv.includes('--quick') ? { ...base, ...QUICK } : { ...base };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    const int = (): number => positiveInt(a.slice(2), next());
-    switch (a) {
-      case '--quick': case '--inside': break;
-      case '--size': o = { ...o, size: int() }; break;
-      case '--servers': o = { ...o, servers: next().split(',').map((n) => {
-        const s = KNOWN_SERVERS[n];
-        if (!s) throw new Error(`--servers: unknown server ${JSON.stringify(n)} (known: ${Object.keys(KNOWN_SERVERS).join(', ')})`);
-        return s;
-      }) }; break;
-      case '--classes': o = { ...o, classes: next().split(',').map((c) => {
-        if (!['blocked', 'cached', 'uncached', 'mix'].includes(c)) throw new Error(`--classes: unknown class ${JSON.stringify(c)}`);
-        return c as QueryClass;
-      }) }; break;
-      case '--dur': o = { ...o, dur: int() }; break;
-      case '--repeat': o = { ...o, repeat: int() }; break;
-      case '--rate': o = { ...o, rate: int() }; break;
-      case '--lat-dur': o = { ...o, latDur: int() }; break;
-      case '--hot': o = { ...o, hot: int() }; break;
-      case '--clients': o = { ...o, clients: int() }; break;
-      case '--outstanding': o = { ...o, outstanding: int() }; break;
-      case '--ceiling': o = { ...o, ceiling: int() }; break;
-      case '--decisions': { const v = next(); o = { ...o, decisions: v === '0' ? 0 : positiveInt('decisions', v) }; break; }
-      case '--ranges': o = { ...o, ranges: int() }; break;
-      case '--api-samples': o = { ...o, apiSamples: int() }; break;
-      case '--workers': o = { ...o, workers: int() }; break;
-      case '--from-source': o = { ...o, fromSource: true }; break;
-      case '--cpu-prof': o = { ...o, cpuProfDir: resolve(next()) }; break;
-      case '--work': o = { ...o, work: resolve(next()) }; break;
-      case '--out': o = { ...o, out: resolve(next()) }; break;
-      case '--netns': o = { ...o, netns: next() }; break;
-      case '--quiet-wait': o = { ...o, quietWait: int() }; break;
-      case '--startup-timeout': o = { ...o, startupTimeoutMs: int() * 1000 }; break;
-      case '--help': case '-h': throw new Error(USAGE);
-      default: throw new Error(`unknown flag ${a}\n${USAGE}`);
-    }
-  }
-  if (o.ranges >= o.decisions && o.decisions > 0) throw new Error('--ranges must be smaller than --decisions');
-  return o;
-}
+import { expectedRcode, renderReport, wrongAnswers, type EnvInfo, type ServerResult } from './lib/dns-report.js';
+import { blockCheckOf, DUT_PORT, HOST, Proc, ROOT, startNsd, startServer, UP_PORT, type ServerSpec } from './lib/dns-servers.js';
 
 const log = (line: string): void => console.error(`[dns-bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -217,54 +115,15 @@ async function waitQuiet(seconds: number): Promise<void> {
   while (Date.now() < until && (await loadavg())[0] >= 0.5) await new Promise((r) => setTimeout(r, 5000));
 }
 
-/** 1 − ranges single addresses and `ranges` /24s (198.51.100.0/24, the bad answer's range, among them). */
-export function decisionLines(total: number, ranges: number): string {
-  const singles = randomPublicIPv4(total - ranges, 11);
-  const nets = new Set<string>(['198.51.100.0/24']);
-  for (const ip of randomPublicIPv4(ranges * 2, 12)) {
-    if (nets.size >= ranges) break;
-    nets.add(`${ip.slice(0, ip.lastIndexOf('.'))}.0/24`);
-  }
-  return `${singles.join('\n')}\n${[...nets].join('\n')}\n`;
-}
-
-async function ipCheck(r: ServerResult, root: number, socket: string, o: DnsBenchOptions, m: MeasureOpts): Promise<IpCheckResult> {
-  const runs = async (c: 'uncached' | 'badip') => {
-    const out = [];
-    for (let i = 0; i < o.repeat; i++) out.push(await maxRun(root, c, m));
-    return out;
-  };
-  // Fresh runs right before the import, so the two sides differ by the decisions and little else.
-  const before = { uncached: await runs('uncached'), badip: await runs('badip') };
-  const idleBefore = await waitCpuQuiet(root, 0);
-  log(`${r.name}: importing ${o.decisions} outbound decisions (${o.ranges} ranges)`);
-  const body = decisionLines(o.decisions, o.ranges);
-  const t0 = performance.now();
-  try {
-    await new ApiClient({ socket }).send('POST /v1/decisions/import', { query: { direction: 'outbound', origin: 'bench', force: true }, body });
-  } catch (e) {
-    return { decisions: o.decisions, ranges: o.ranges, importMs: 0, before, after: {}, error: `import failed: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  const importMs = performance.now() - t0;
-  // The IP index reaches the workers after the store commits: measure once the daemon and workers are quiet.
-  const quiet = await waitCpuQuiet(root, 60_000);
-  const settleMs = quiet.ms;
-  log(`${r.name}: imported in ${(importMs / 1000).toFixed(1)} s; ${quiet.share <= 0.1 ? 'quiet' : `still using ${(100 * quiet.share).toFixed(0)} % of a CPU`} ${(settleMs / 1000).toFixed(1)} s later (idle before: ${(100 * idleBefore.share).toFixed(0)} %)`);
-  const after = { uncached: await runs('uncached'), badip: await runs('badip') };
-  const bad = wrongAnswers(after.badip, 'NXDOMAIN');
-  return {
-    decisions: o.decisions, ranges: o.ranges, importMs, settleMs, before, after, memAfter: await treeMemory(root),
-    ...(bad > 0 ? { note: `${bad} badip answers were not NXDOMAIN: the answer check did not block them` } : {}),
-  };
-}
-
 async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<ReturnType<typeof writeLists>>, m: MeasureOpts, probeName: string, withIpCheck: boolean): Promise<ServerResult> {
   const r: ServerResult = { name: s.name, gatehouse: s.kind === 'gatehouse', max: {}, latency: {} };
   let proc: Proc | undefined;
+  let dataDir: string | undefined;
   try {
     log(`${s.name}: starting`);
     const started = await startServer(s, lists, o.work, { workers: o.workers, fromSource: o.fromSource, cpuProfDir: o.cpuProfDir });
     proc = started.proc;
+    dataDir = started.dataDir;
     const p = proc;
     r.startupMs = await waitBlocked({ host: HOST, port: DUT_PORT, name: probeName, blocked: blockCheckOf(s), t0: p.t0, everyMs: 50, timeoutMs: o.startupTimeoutMs, alive: () => p.alive() })
       .catch(async (e: unknown) => { throw new Error(`${e instanceof Error ? e.message : String(e)}\n${(await p.log()).slice(-3000)}`); });
@@ -291,7 +150,7 @@ async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<R
     }
     if (s.kind === 'gatehouse' && started.apiSocket) {
       r.api = await apiLatency(p.pid, started.apiSocket, m, o.apiSamples);
-      if (withIpCheck) r.ipcheck = await ipCheck(r, p.pid, started.apiSocket, o, m);
+      if (withIpCheck) r.ipcheck = await ipCheck(r.name, p.pid, log, started.apiSocket, o, m, m.mixShares.hot[0]!);
     }
     r.end = await treeMemory(p.pid);
     if (!p.alive()) throw new Error(`exited during the run:\n${(await p.log()).slice(-3000)}`);
@@ -301,7 +160,20 @@ async function measureServer(s: ServerSpec, o: DnsBenchOptions, lists: Awaited<R
   } finally {
     await proc?.stop();
   }
+  if (dataDir && !r.error) r.queryLogRows = queryLogRows(dataDir);
   return r;
+}
+
+/** Rows the query log holds after the server stopped (its workers drain their buffers on the way out). */
+function queryLogRows(dataDir: string): number {
+  const file = queryLogPath(dataDir);
+  if (!existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM queries').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 export async function runInside(o: DnsBenchOptions): Promise<string> {

@@ -11,6 +11,10 @@ export interface IpCheckResult {
   readonly importMs: number;
   /** From the import's answer until the server's processes were quiet (the index reached the workers). */
   readonly settleMs?: number;
+  /** False when the server still used over 10 % of a CPU when the wait ended (measured anyway). */
+  readonly settled?: boolean;
+  /** A cached name probed every 250 ms from the import's start until the server was quiet. */
+  readonly availability?: { readonly probes: number; readonly answered: number; readonly longestGapMs: number };
   readonly before: Readonly<Partial<Record<'uncached' | 'badip', readonly Run[]>>>;
   readonly after: Readonly<Partial<Record<'uncached' | 'badip', readonly Run[]>>>;
   readonly memAfter?: TreeMemory;
@@ -29,6 +33,8 @@ export interface ServerResult {
   readonly latency: Partial<Record<'blocked' | 'cached', Latency>>;
   api?: ApiLatency;
   ipcheck?: IpCheckResult;
+  /** Gatehouse: rows in its query log after the run (0 with query_log.mode off). */
+  queryLogRows?: number;
   error?: string;
 }
 
@@ -131,7 +137,9 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
       const n = Math.max(...runs.map((x) => x.cpuUsPerQueryParts.length));
       return Array.from({ length: n }, (_, i) => f1(median(runs.map((x) => x.cpuUsPerQueryParts[i] ?? 0)))).join(' + ');
     };
-    out.push(`- ${r.name}, µs per query by process (daemon + workers, max runs): ${classes.map((c) => `${c} ${parts(c)}`).join('; ')}`);
+    const answered = Object.values(r.max).flat().reduce((a, x) => a + x.completed, 0);
+    const rows = r.queryLogRows === undefined ? '' : `; query log rows after the run: ${r.queryLogRows.toLocaleString('en-US')} (the max runs alone answered ${answered.toLocaleString('en-US')})`;
+    out.push(`- ${r.name}, µs per query by process (daemon + workers, max runs): ${classes.map((c) => `${c} ${parts(c)}`).join('; ')}${rows}`);
   }
   if (ours.length > 0) out.push('');
 
@@ -161,7 +169,7 @@ export function renderReport(env: EnvInfo, results: readonly ServerResult[], cla
       out.push(`not measured: ${ip.error}`, '');
       continue;
     }
-    out.push(`${ip.decisions.toLocaleString('en-US')} outbound decisions of which ${ip.ranges.toLocaleString('en-US')} ranges (imported in ${(ip.importMs / 1000).toFixed(1)} s, server quiet ${((ip.settleMs ?? 0) / 1000).toFixed(1)} s after that); uncached = fresh ok-new names, badip = fresh ip-bad names answered 198.51.100.66 (in a listed range once the decisions are in). RSS after the import: ${mb(ip.memAfter?.rssKb)}. Goal: < 1 µs a query.`, '',
+    out.push(`${ip.decisions.toLocaleString('en-US')} outbound decisions of which ${ip.ranges.toLocaleString('en-US')} ranges (imported in ${(ip.importMs / 1000).toFixed(1)} s; the server ${ip.settled === false ? '**still used over 10 % of a CPU**' : 'was quiet'} ${((ip.settleMs ?? 0) / 1000).toFixed(1)} s after that${ip.availability ? `; meanwhile DNS answered ${ip.availability.answered} of ${ip.availability.probes} probes of a cached name, longest gap ${(ip.availability.longestGapMs / 1000).toFixed(1)} s` : ''}); uncached = fresh ok-new names, badip = fresh ip-bad names answered 198.51.100.66 (in a listed range once the decisions are in). RSS after the import: ${mb(ip.memAfter?.rssKb)}, peak so far ${mb(ip.memAfter?.hwmKb)} (daemon: ${mb(ip.memAfter?.parts[0]?.rssKb)}, peak ${mb(ip.memAfter?.parts[0]?.hwmKb)}). Goal: < 1 µs a query.`, '',
       '| class | qps without | qps with | µs CPU/q without | µs CPU/q with | difference |', '|---|---:|---:|---:|---:|---:|');
     for (const c of ['uncached', 'badip'] as const) {
       const b = ip.before[c];

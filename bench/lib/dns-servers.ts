@@ -136,6 +136,7 @@ export interface Started {
   /** Gatehouse only: its config file and API socket. */
   readonly configFile?: string;
   readonly apiSocket?: string;
+  readonly dataDir?: string;
 }
 
 export function gatehouseCli(fromSource: boolean): { cmd: string; args: string[] } {
@@ -233,9 +234,10 @@ ${list}
     case 'gatehouse': {
       const configFile = join(d, 'gatehouse.yaml');
       const apiSocket = join(d, 'api.sock');
+      const dataDir = join(d, 'data');
       // DNS-only: no firewall: and no interfaces:, so nftables is never touched.
       await writeFile(configFile, stringify({
-        data_dir: join(d, 'data'),
+        data_dir: dataDir,
         log_level: 'warn',
         api: { socket: apiSocket },
         dns: {
@@ -252,7 +254,7 @@ ${list}
       const env = g.cpuProfDir
         ? { ...process.env, GH_CPU_PROF_DIR: join(g.cpuProfDir, s.name), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${join(ROOT, 'bench', 'lib', 'cpu-prof-preload.mjs')}`.trim() }
         : undefined;
-      return { proc: Proc.spawn(s.name, cli.cmd, [...cli.args, 'run', '--config', configFile], log, env), configFile, apiSocket };
+      return { proc: Proc.spawn(s.name, cli.cmd, [...cli.args, 'run', '--config', configFile], log, env), configFile, apiSocket, dataDir };
     }
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ALWAYS, field, flagDuplicates, httpUrlField, listenField, listenKey, nonEmptyString, positiveDuration, stringOrUndefined, durationField, type SectionFields } from '../config/index.js';
+import { ALWAYS, durationField, field, flagDuplicates, listenField, listenKey, nonEmptyString, parseListenAddress, positiveDuration, type SectionFields } from '../config/index.js';
 import { forwardDomainField, upstreamField } from './upstream/field.js';
 import { dnsListArray, refineDnsLists } from './lists/config.js';
 
@@ -86,6 +86,19 @@ export const dnsSection = (f: SectionFields) =>
     .superRefine((d, ctx) => {
       flagDuplicates(field(d, 'listen'), listenKey, ctx, (i) => ['listen', i], 'listen address', (i) => `dns.listen[${i}]`);
       refineDnsLists(d, ctx);
+      // Redirected queries arrive at the LAN interface's own address: a loopback-only listener never sees them.
+      if (field(d, 'redirect_lan') === true) {
+        const hosts = (Array.isArray(field(d, 'listen')) ? (field(d, 'listen') as unknown[]) : ['127.0.0.1:53']).map((l) => {
+          try {
+            return typeof l === 'string' ? parseListenAddress(l).host : undefined;
+          } catch {
+            return undefined;
+          }
+        });
+        if (hosts.every((h) => h === undefined || h === 'localhost' || h === '::1' || h.startsWith('127.'))) {
+          ctx.addIssue({ code: 'custom', path: ['redirect_lan'], message: 'needs a dns.listen address the LAN can reach (the LAN address, or 0.0.0.0:53), not only loopback' });
+        }
+      }
     }, ALWAYS)
     .optional();
 

@@ -87,11 +87,9 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
     );
     lists.start();
     stops.push(() => lists.stop());
-    if (c.blocklists.length + c.allowlists.length > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([lists.refresh().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 5000)))]);
-      clearTimeout(timer);
-    }
+    // (Polling the status rather than refresh(): that would download every list a second time.)
+    const until = Date.now() + 5000;
+    while (Date.now() < until && lists.status().some((l) => l.lastAttemptAt === null || l.nextRunAt === null)) await new Promise((r) => setTimeout(r, 50));
 
     // The answer check's IP index: built from the store's outbound decisions in steps, then deltas.
     let ipCount = 0;

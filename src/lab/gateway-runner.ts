@@ -50,6 +50,17 @@ export function labGatewayConfig(topo: LabTopology, dir: string): Record<string,
   };
 }
 
+/**
+ * The `dns:` section for a lab gateway: Gatehouse answers on the gateway's LAN addresses (what the clients'
+ * resolv.conf names) and forwards to the lab internet's authoritative server. Callers add lists and groups.
+ */
+export function labDnsConfig(topo: LabTopology): Record<string, unknown> {
+  return {
+    listen: [`${topo.gateway.lanIpv4}:${topo.dns.port}`, `[${topo.gateway.lanIpv6}]:${topo.dns.port}`],
+    upstreams: [topo.dns.authoritative.ipv4],
+  };
+}
+
 export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {

@@ -10,6 +10,7 @@ import { labTopology } from '../../src/lab/topology.js';
 import { BAD_RANGE_MEMBER, labNames } from '../../src/lab/zone.js';
 import { connectFrom } from '../../src/lab/probe.js';
 import { bannerText } from '../../src/lab/server-spec.js';
+import { labDnsConfig } from '../../src/lab/gateway-runner.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
 import { digIn, show } from './helpers/dig.js';
 
@@ -27,8 +28,7 @@ describe('DNS-only deployment in the lab (firewall off)', { skip: skipReason, ti
     await g.writeConfig({
       firewall: { inbound: 'off', outbound: 'off' },
       dns: {
-        listen: [`${g.topo.gateway.lanIpv4}:53`],
-        upstreams: [g.topo.dns.authoritative.ipv4],
+        ...labDnsConfig(g.topo),
         blocklists: [{ name: 'ads', type: 'file', path: list, format: 'domains' }],
       },
     });

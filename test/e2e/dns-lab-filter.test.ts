@@ -15,6 +15,7 @@ import { BAD_RANGE_MEMBER, labNames } from '../../src/lab/zone.js';
 import { SITE_MARKER } from '../../src/lab/pages.js';
 import { bannerText } from '../../src/lab/server-spec.js';
 import type { BlockEvent } from '../../src/store/block-events.js';
+import { labDnsConfig } from '../../src/lab/gateway-runner.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
 import { digIn, show } from './helpers/dig.js';
 
@@ -53,8 +54,7 @@ describe('DNS filter in the lab: LAN clients resolving through Gatehouse', { ski
     await writeFile(allowFile, 'ok.adnet.example\n');
     await g.writeConfig({
       dns: {
-        listen: [`${gw4}:53`, `[${gw6}]:53`],
-        upstreams: [topo.dns.authoritative.ipv4],
+        ...labDnsConfig(topo),
         strategy: 'strict',
         upstream_timeout: '1s',
         blocklists: [{ name: 'ads', type: 'url', url: feedUrl(topo, 'ads.txt'), format: 'domains', category: 'ads', refresh: '2s' }],
@@ -88,6 +88,13 @@ describe('DNS filter in the lab: LAN clients resolving through Gatehouse', { ski
     }
     const tracker = await digIn(c1, gw4, n.trackerName);
     assert.equal(tracker.status, 'NXDOMAIN', show(tracker));
+  });
+
+  test('browsers are told not to switch to their own DNS-over-HTTPS (use-application-dns.net is NXDOMAIN)', async () => {
+    const canary = await digIn(c1, gw4, 'use-application-dns.net');
+    assert.equal(canary.status, 'NXDOMAIN', show(canary));
+    const redirected = await digIn(c2, g.topo.dns.publicResolver.ipv4, 'use-application-dns.net', 'A', ['+tcp']);
+    assert.equal(redirected.status, 'NXDOMAIN', `also when asked of a hard-coded resolver: ${show(redirected)}`);
   });
 
   test('CNAME cloaking: a first-party name that is an alias of an ad server is blocked; an ordinary alias is not', async () => {

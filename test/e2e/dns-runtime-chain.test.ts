@@ -112,8 +112,10 @@ describe('dns runtime: the resolver chain', { timeout: 60_000 }, () => {
     assert.equal((await resolve(r, 'ads.r5.test', '10.0.0.1')).rcode, 'NXDOMAIN');
     assert.equal((await resolve(r, 'ads.r5.test', '10.0.0.7')).rcode, 'NOERROR');
     assert.equal((await resolve(r, 'ads.r5.test', '10.9.3.4')).rcode, 'NOERROR');
+    const counted = r.counters.queries;
     const why = await r.explain('ads.r5.test', 'A', '10.9.3.4');
     assert.equal(why.group, 'lab');
+    assert.equal(r.counters.queries, counted, 'dns query is not counted as a client query');
     r.close();
   });
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createUpstream } from '../../src/dns/upstream/create.js';
 import type { Upstream } from '../../src/dns/upstream/types.js';
-import { BIG_TXT_COUNT, decode, firstA, makePki, makeTempDir, nextPorts, query, removeDir, txts, Unbound, ZONE, TLS_NAME, type Pki } from './helpers/dns-upstream-servers.js';
+import { BIG_TXT_COUNT, firstA, rcodeName, truncated, makePki, makeTempDir, nextPorts, query, removeDir, txts, Unbound, ZONE, TLS_NAME, type Pki } from './helpers/dns-upstream-servers.js';
 
 let dir: string;
 let pki: Pki;
@@ -45,16 +45,16 @@ describe('upstream transports against unbound', () => {
     const r = await u.exchange(q, 2000);
     assert.equal(r.readUInt16BE(0), q.readUInt16BE(0));
     assert.equal(firstA(r), '192.0.2.10');
-    assert.equal(decode(r).rcode, 'NOERROR');
+    assert.equal(rcodeName(r), 'NOERROR');
     const nx = await u.exchange(query(`nothing.${ZONE}`, 'A'), 2000);
-    assert.equal(decode(nx).rcode, 'NXDOMAIN');
+    assert.equal(rcodeName(nx), 'NXDOMAIN');
   });
 
   it('UDP: a truncated answer is asked again over TCP and comes back whole', async () => {
     const u = up(`127.0.0.1:${base}`);
     const r = await u.exchange(query(`big.${ZONE}`, 'TXT'), 3000);
     assert.equal(txts(r).length, BIG_TXT_COUNT);
-    assert.equal(decode(r).flag_tc, false);
+    assert.equal(truncated(r), false);
     assert.equal(u.stats().tcpRetries, 1);
     // with EDNS the answer fits a UDP datagram and no TCP retry is needed
     const r2 = await u.exchange(query(`big.${ZONE}`, 'TXT', true), 3000);
@@ -80,6 +80,32 @@ describe('upstream transports against unbound', () => {
     const r = await u.exchange(query(`a.${ZONE}`, 'A'), 2000);
     assert.equal(firstA(r), '192.0.2.10');
     assert.equal(u.stats().connections, 2);
+  });
+
+  it('TCP: garbage frames from the server are dropped, the genuine answer still matches', async () => {
+    const back = up(`tcp://127.0.0.1:${base}`);
+    const server = net.createServer((c) => {
+      let buf = Buffer.alloc(0);
+      c.on('data', async (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const m = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          buf = buf.subarray(2 + m.length);
+          const frame = (b: Buffer): Buffer => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+          c.write(frame(Buffer.alloc(3, 0xff))); // too short to be DNS
+          c.write(frame(Buffer.from(m).fill(0x41, 12))); // right ID, mangled question
+          const real = await back.exchange(m, 2000);
+          c.write(frame(real).subarray(0, 5)); // the genuine answer, split across writes
+          setTimeout(() => c.write(frame(real).subarray(5)), 10);
+        }
+      });
+      c.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(base + 7, '127.0.0.1', r));
+    closers.push(() => server.close());
+    const u = up(`tcp://127.0.0.1:${base + 7}`);
+    assert.equal(firstA(await u.exchange(query(`a.${ZONE}`, 'A'), 3000)), '192.0.2.10');
+    assert.equal(u.stats().mismatched, 2);
   });
 
   it('DoT: answers through TLS with the lab CA; the certificate name is checked', async () => {
@@ -116,6 +142,11 @@ describe('upstream transports against unbound', () => {
       assert.equal(accepted - before, 1, `${spec}: TCP connections seen by the proxy`);
       u.close();
     }
+  });
+
+  it('DoH: an HTTP error from the server is an upstream error naming the status', async () => {
+    const u = up(`https://127.0.0.1:${base + 2}/no-such-endpoint#${TLS_NAME}`);
+    await assert.rejects(u.exchange(query(`a.${ZONE}`, 'A'), 3000), /HTTP status 4\d\d/);
   });
 
   it('DoH: after the server restarts, the next query opens a new session and is answered', async () => {

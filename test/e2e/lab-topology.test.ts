@@ -7,6 +7,8 @@ import { ipIn, isAlive, listNetns, run, pidsInNetns } from '../../src/lab/ns.js'
 import { interfacesByNamespace, siteUrl, labTopology, feedUrl, allInterfaceNames } from '../../src/lab/topology.js';
 import { bannerText } from '../../src/lab/server-spec.js';
 import { SITE_MARKER } from '../../src/lab/pages.js';
+import { labNames } from '../../src/lab/zone.js';
+import { existsSync } from 'node:fs';
 import { parseTarget } from '../../src/net/ip.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -193,6 +195,18 @@ describe('lab topology', { skip: isRoot ? false : 'needs root: the lab creates n
     assert.deepEqual((await listNetns()).filter((n) => n.startsWith(`${other}-`)), []);
   });
 
+  it('the internet serves the lab zone (NSD), a client can ask it, and ip netns exec gives clients the gateway as resolver', async () => {
+    const names = labNames(topo);
+    for (const server of [topo.dns.authoritative.ipv4, topo.dns.publicResolver.ipv6]) {
+      const { stdout } = await run('nsenter', [`--net=/run/netns/${c1}`, 'dig', '+short', '+tries=1', '+time=3', `@${server}`, names.phishing, 'A']);
+      assert.equal(stdout.trim(), topo.sites.phishing.ipv4, `asked ${server}`);
+    }
+    const cname = await run('nsenter', [`--net=/run/netns/${c2}`, 'dig', '+short', '+tries=1', '+time=3', `@${topo.dns.authoritative.ipv6}`, names.cloaked, 'AAAA']);
+    assert.deepEqual(cname.stdout.trim().split('\n'), [`${names.adName}.`, topo.sites.ads.ipv6]);
+    const seen = await run('ip', ['netns', 'exec', c1, 'cat', '/etc/resolv.conf']);
+    assert.match(seen.stdout, new RegExp(`^nameserver ${topo.gateway.lanIpv4.replace(/\./g, '\\.')}$`, 'm'));
+  });
+
   it('down removes every namespace and every process it started or that ran inside', async () => {
     const pids = [...lab.servers.map((s) => s.pid)];
     for (const ns of topo.namespaces.all) pids.push(...(await pidsInNetns(ns)));
@@ -204,6 +218,7 @@ describe('lab topology', { skip: isRoot ? false : 'needs root: the lab creates n
     const st = await labStatus(prefix);
     assert.equal(st.up, false);
     assert.ok(st.namespaces.every((n) => !n.exists));
+    assert.equal(existsSync(`/etc/netns/${c1}`), false, 'the clients\' resolv.conf went with the lab');
     await assertHostUntouched(hostBefore);
     // Down on a lab that is already gone is fine (after() runs it again).
     await labDown(prefix);

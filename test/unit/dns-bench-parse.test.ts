@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { parsePerf, perfArgs, quantile } from '../../bench/lib/dnsperf.js';
 import { parseStat } from '../../bench/lib/dns-proc.js';
 import { blockedNames, freshNames, hotNames, sample } from '../../bench/lib/dns-names.js';
-import { decisionLines, parseDnsArgs, DNS_DEFAULTS } from '../../bench/dns.js';
+import { parseDnsArgs, DNS_DEFAULTS } from '../../bench/lib/dns-options.js';
+import { decisionLines } from '../../bench/lib/dns-ipcheck.js';
 import { aQuery } from '../../bench/lib/dns-probe.js';
 import dnsPacket from 'dns-packet';
 

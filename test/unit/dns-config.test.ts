@@ -81,4 +81,14 @@ dns:
     assert.match(all, /:3:15: dns\.upstreams\[0\]: upstream "udp:\/\/\[::1": missing "\]"/);
     assert.match(all, /:7:55: dns\.groups\[0\]\.blocklists\[0\]: no blocklist named "adz" \(blocklists: ads\)/);
   });
+
+  it('refuses redirect_lan with only loopback listeners (redirected queries could not reach them)', () => {
+    const p = problems(`
+dns:
+  upstreams: [9.9.9.9]
+  redirect_lan: true
+`);
+    assert.ok(p.some((x) => /:3:3: dns\.redirect_lan: needs a dns\.listen address the LAN can reach/.test(x)), p.join('\n'));
+    assert.deepEqual(problems('dns:\n  upstreams: [9.9.9.9]\n  listen: [192.168.1.1:53]\n  redirect_lan: true\n'), []);
+  });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { deserialize, serialize } from 'node:v8';
 import { describe, it } from 'node:test';
 import { IpIndex, IpIndexError, type IpAllow, type IpEntry, type IpIndexTransfer } from '../../src/dns/index.js';
-import { parseV6, v6Text } from '../../src/dns/ipindex/parse.js';
+import { parseV4, parseV6, v4Text, v6Text } from '../../src/dns/ipindex/parse.js';
 import { bytesToText, parseTarget } from '../../src/net/ip.js';
 
 const NOW = 1_800_000_000_000;
@@ -314,6 +314,31 @@ describe('IpIndex', () => {
       }
       if (junk.includes('/')) valid = false;
       if (got !== -1) assert.ok(valid, `accepted ${JSON.stringify(junk)}`);
+    }
+  });
+});
+
+describe('parseV4', () => {
+  it('accepts exactly the dotted quads, fuzzed against the strict parser of net/ip.ts', () => {
+    const r = rng(11);
+    for (let i = 0; i < 20000; i++) {
+      const junk =
+        r() < 0.5
+          ? Array.from({ length: 4 }, () => String(Math.floor(r() * 300))).join('.')
+          : Array.from({ length: 1 + Math.floor(r() * 18) }, () => '0123456789..x '[Math.floor(r() * 14)]).join('');
+      let strict: number | undefined;
+      try {
+        const t = parseTarget(junk);
+        if (t.family === 4 && !junk.includes('/') && !junk.includes(':')) strict = t.start.readUInt32BE(0);
+      } catch {
+        strict = undefined;
+      }
+      const got = parseV4(junk);
+      // Leading zeros ("01.2.3.4") and surrounding blanks (which parseTarget trims) are the differences:
+      // answers carry neither.
+      if (/(^|\.)0\d/.test(junk) || junk !== junk.trim()) continue;
+      assert.equal(got < 0 ? undefined : got, strict, JSON.stringify(junk));
+      if (strict !== undefined) assert.equal(v4Text(got), junk);
     }
   });
 });

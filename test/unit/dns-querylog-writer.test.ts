@@ -63,7 +63,7 @@ describe('two workers writing at once', () => {
       runChild({ file, tag: 'a', count, mode: 'full', maxBuffered: count, burst: 500, batchRows: 2000 }),
       runChild({ file, tag: 'b', count, mode: 'full', maxBuffered: count, burst: 500, batchRows: 2000 }),
     ]);
-    for (const s of [a.stats, b.stats]) assert.deepEqual([s.pushed, s.written, s.dropped, s.buffered, s.errors], [count, count, 0, 0, 0]);
+    for (const s of [a.stats, b.stats]) assert.deepEqual([s.pushed, s.written, s.dropped, s.skipped, s.buffered, s.errors], [count, count, 0, 0, 0, 0]);
     const r = QueryLogReader.open(file);
     try {
       assert.equal(r.count(), 2 * count);
@@ -166,6 +166,23 @@ describe('the bounded buffer', () => {
     assert.equal(w.stats().buffered, 5);
     await w.close();
     assert.equal(rowsIn(file).length, 25);
+  });
+
+  test('a record built wrong is skipped and counted; the rest of its batch is stored', async () => {
+    const file = queryLogPath(join(dir, 'bad'));
+    const w = new QueryLogWriter(file, 'full');
+    w.push(rec(1));
+    w.push({ ...rec(2), name: undefined } as unknown as QueryRecord);
+    w.push({ ...rec(3), latencyUs: Number.NaN, qtype: 'A' as unknown as number, client: 7 as unknown as string });
+    w.push(rec(4));
+    await w.close();
+    assert.deepEqual([w.stats().written, w.stats().skipped, w.stats().errors], [3, 1, 0]);
+    const rows = rowsIn(file);
+    assert.deepEqual(rows.map((r) => [r.name, r.latency_us, r.qtype, r.client]), [
+      ['q1.example.com', 50, 1, '192.168.1.10'],
+      ['q3.example.com', 0, 0, null],
+      ['q4.example.com', 50, 1, '192.168.1.10'],
+    ]);
   });
 
   test('a file that cannot be opened fails the constructor with the reason', () => {

@@ -140,4 +140,18 @@ describe('question matching (anti-spoofing)', () => {
     assert.equal(answersQuestion(q, questionEnd(q), q), false); // QR=0
     assert.equal(answersQuestion(q, questionEnd(q), reply.subarray(0, 20)), false);
   });
+  it('fuzz: random bytes as query or answer never throw and never match a real question', () => {
+    const qEnd = questionEnd(q);
+    for (let i = 0; i < 20000; i++) {
+      const b = randomBytes(i % 80);
+      const e = questionEnd(b);
+      assert.ok(e === -1 || (e >= 17 && e <= b.length), `questionEnd ${e} for ${b.toString('hex')}`);
+      if (b.length >= 12) {
+        b[4] = 0;
+        b[5] = 1;
+        b[2] = b[2]! | 0x80;
+      }
+      assert.equal(answersQuestion(q, qEnd, b), false, b.toString('hex'));
+    }
+  });
 });

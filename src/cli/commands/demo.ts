@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_PREFIX, labDown, labUp, validatePrefix } from '../../lab/index.js';
 import { closeProbes, connectFrom, httpGetFrom } from '../../lab/index.js';
-import { LabGateway, labGatewayConfig } from '../../lab/index.js';
+import { LabGateway, labDnsConfig, labGatewayConfig } from '../../lab/index.js';
 import { feedUrl, labNames, lookupFrom, describeLookup, run } from '../../lab/index.js';
 import type { BlockEvent } from '../../api/index.js';
 import { formatBlocks } from './blocks.js';
@@ -52,8 +52,7 @@ export async function runDemo(opts: { once?: boolean; prefix?: string; dir?: str
     // The LAN's resolver: the clients' resolv.conf names the gateway (see lab/zone.ts); the lab internet's
     // NSD is the upstream.
     dns: {
-      listen: [`${lanGw}:53`, `[${topo.gateway.lanIpv6}]:53`],
-      upstreams: [topo.dns.authoritative.ipv4],
+      ...labDnsConfig(topo),
       blocklists: [{ name: 'demo_ads', type: 'url', url: feedUrl(topo, 'demo-ads.txt'), format: 'domains', category: 'ads', refresh: '10m' }],
       redirect_lan: true,
     },

@@ -108,9 +108,19 @@ export function parseV6(s: string, out: Uint32Array): 4 | 6 | -1 {
   return 6;
 }
 
+/** Byte → decimal and hex text, looked up rather than converted: a hit's text is built per answer. */
+const DEC = Array.from({ length: 256 }, (_, i) => String(i));
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function groupText(g: number): string {
+  const hi = g >>> 8;
+  return hi === 0 ? HEX[g]! : HEX[hi]! + HEX2[g & 255]!;
+}
+
 /** Words → canonical text (RFC 5952 as ipaddr.js prints it), only for hits. */
 export function v4Text(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  return DEC[v >>> 24]! + '.' + DEC[(v >>> 16) & 255]! + '.' + DEC[(v >>> 8) & 255]! + '.' + DEC[v & 255]!;
 }
 
 export function v6Text(w: ArrayLike<number>, at = 0): string {
@@ -142,7 +152,7 @@ export function v6Text(w: ArrayLike<number>, at = 0): string {
       i += bestLen - 1;
       continue;
     }
-    s += wide[i]!.toString(16);
+    s += groupText(wide[i]!);
     if (i < 7) s += ':';
   }
   return s;

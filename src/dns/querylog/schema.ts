@@ -16,9 +16,11 @@ export function queryLogPath(dataDir: string): string {
  * Append only (store/migrations.ts). Few indexes on purpose: every one is paid on each of tens of thousands
  * of inserts a second, while the reads (an admin's listing, a top every now and then) are rare.
  * - t: time windows, newest-first listings, retention;
- * - (client, t): one client's queries;
  * - blocked: a partial index, small because most queries are not blocked.
- * A domain filter walks t newest first and stops at the limit; MAC and name filters do the same.
+ * No index on the client: it made inserts twice as slow (measured 210-330k → 500-550k rows/s without it),
+ * while a client, domain, MAC or name filter walks t newest first and stops at the limit (a few ms for a
+ * client that asks anything; about a second over a million rows for one that never did, on the daemon's
+ * reader thread).
  */
 export const queryLogMigrations: Migrations = {
   module: 'dns-querylog',
@@ -41,7 +43,6 @@ export const queryLogMigrations: Migrations = {
        cached INTEGER NOT NULL
      );
      CREATE INDEX queries_t ON queries(t);
-     CREATE INDEX queries_client ON queries(client, t);
      CREATE INDEX queries_blocked ON queries(t) WHERE blocked_by IS NOT NULL;`,
   ],
 };

@@ -117,6 +117,8 @@ export interface QueryLogWriterStats {
   readonly written: number;
   /** Records dropped because the buffer was full (oldest first). */
   readonly dropped: number;
+  /** Records SQLite refused (built wrong: no name); the rest of their batch is stored. */
+  readonly skipped: number;
   /** Records waiting in the buffer. */
   readonly buffered: number;
   /** Flushes put off because another worker held the write lock. */

@@ -17,7 +17,7 @@ export interface WriterThreadSetup {
 export type WriterThreadRequest = { readonly type: 'batch'; readonly rows: readonly QueryRecord[] } | { readonly type: 'close' };
 
 export type WriterThreadReply =
-  | { readonly type: 'done'; readonly n: number }
+  | { readonly type: 'done'; readonly n: number; readonly skipped: number }
   | { readonly type: 'busy' }
   | { readonly type: 'error'; readonly n: number; readonly message: string }
   | { readonly type: 'closed' };
@@ -33,25 +33,42 @@ const insert = db.prepare(
 );
 const anonymous = setup.anonymous;
 // IMMEDIATE takes the write lock up front: a busy lock shows at BEGIN, before any row is written.
-const write = db.transaction((rows: readonly QueryRecord[]) => {
+/** A number SQLite takes as an integer: a record built wrong (NaN, a string) must not fail its batch. */
+function int(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : 0;
+}
+function text(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+// IMMEDIATE takes the write lock up front: a busy lock shows at BEGIN, before any row is written.
+const write = db.transaction((rows: readonly QueryRecord[]): number => {
+  let skipped = 0;
   for (const r of rows) {
-    insert.run(
-      r.t,
-      anonymous ? null : r.client,
-      anonymous ? null : (r.mac ?? null),
-      anonymous ? null : (r.clientName ?? null),
-      r.name,
-      r.qtype,
-      r.rcode,
-      r.answer ?? null,
-      r.blocked?.by ?? null,
-      r.blocked?.what ?? null,
-      r.monitored ?? null,
-      r.upstream ?? null,
-      Math.round(r.latencyUs),
-      r.cached ? 1 : 0,
-    );
+    try {
+      insert.run(
+        int(r.t),
+        anonymous ? null : text(r.client),
+        anonymous ? null : text(r.mac),
+        anonymous ? null : text(r.clientName),
+        r.name,
+        int(r.qtype),
+        int(r.rcode),
+        text(r.answer),
+        text(r.blocked?.by),
+        text(r.blocked?.what),
+        text(r.monitored),
+        text(r.upstream),
+        int(r.latencyUs),
+        r.cached ? 1 : 0,
+      );
+    } catch (e) {
+      // A busy lock is the batch's, and retried whole; a row SQLite refuses (no name) is only that row's.
+      if (isBusy(e)) throw e;
+      skipped++;
+    }
   }
+  return skipped;
 }).immediate;
 
 function reply(m: WriterThreadReply): void {
@@ -66,8 +83,8 @@ port.on('message', (m: WriterThreadRequest) => {
   }
   for (;;) {
     try {
-      write(m.rows);
-      reply({ type: 'done', n: m.rows.length });
+      const skipped = write(m.rows);
+      reply({ type: 'done', n: m.rows.length - skipped, skipped });
       return;
     } catch (e) {
       // Another worker's batch: it ends within milliseconds, and only this thread waits.

@@ -47,6 +47,7 @@ export class QueryLogWriter {
   private pushed = 0;
   private written = 0;
   private dropped = 0;
+  private skipped = 0;
   private busy = 0;
   private errors = 0;
   private lastError: string | null = null;
@@ -130,7 +131,10 @@ export class QueryLogWriter {
       return;
     }
     if (m.type === 'closed') return;
-    if (m.type === 'done') this.written += m.n;
+    if (m.type === 'done') {
+      this.written += m.n;
+      this.skipped += m.skipped;
+    }
     else this.fail(new Error(m.message), m.n);
     this.inFlight = 0;
     // A backlog goes out batch after batch; a closing writer drains everything.
@@ -152,6 +156,7 @@ export class QueryLogWriter {
       pushed: this.pushed,
       written: this.written,
       dropped: this.dropped,
+      skipped: this.skipped,
       buffered: this.size + this.inFlight,
       busy: this.busy,
       errors: this.errors,

@@ -7,7 +7,7 @@ export interface ResolvedPair {
 }
 
 export interface ResolvedNamesOptions {
-  /** Pairs kept in all; the oldest noted goes first. Default 100,000 (~15 MB). */
+  /** Pairs kept in all; the least recently noted go first (half the cap at a time). Default 100,000 (~15 MB). */
   readonly maxEntries?: number;
   /** Seconds a pair outlives its answer's TTL. Default 600 (see GRACE_SEC). */
   readonly graceSec?: number;
@@ -44,18 +44,32 @@ export function addressKey(ip: string): string | undefined {
  * several names resolved to one address for one client (a CDN), the one looked up last is kept.
  */
 export class ResolvedNames {
-  /** "client remote" → name and expiry (epoch ms); Map order is the order of the last note. */
-  private readonly pairs = new Map<string, { name: string; until: number }>();
-  private readonly max: number;
+  /**
+   * Two generations instead of one LRU Map: notes go into `young`; when it holds half the cap it becomes
+   * `old` and the previous `old` is dropped whole. A pair noted or found again lives on in `young`. Deleting
+   * entries one by one from a 100k Map (the LRU way) cost ~1 µs per answer in rehashing; this costs none.
+   */
+  private young = new Map<string, Pair>();
+  private old = new Map<string, Pair>();
+  private readonly half: number;
   private readonly graceMs: number;
 
   constructor(o: ResolvedNamesOptions = {}) {
-    this.max = Math.max(1, Math.floor(o.maxEntries ?? MAX_ENTRIES));
+    this.half = Math.max(1, Math.floor(Math.max(2, o.maxEntries ?? MAX_ENTRIES) / 2));
     this.graceMs = Math.max(0, o.graceSec ?? GRACE_SEC) * 1000;
   }
 
+  /** Pairs held (expired ones included until their generation goes); at most maxEntries. */
   get size(): number {
-    return this.pairs.size;
+    return this.young.size + this.old.size;
+  }
+
+  private put(key: string, p: Pair): void {
+    if (this.young.size >= this.half && !this.young.has(key)) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, p);
   }
 
   /** An answer went to `client`: `name` resolved to `ips` (A/AAAA and HTTPS hints) for `ttlSec`. */
@@ -66,13 +80,8 @@ export class ResolvedNames {
     const until = now + Math.max(0, Number.isFinite(ttlSec) ? ttlSec : 0) * 1000 + this.graceMs;
     for (const ip of ips) {
       const r = addressKey(ip);
-      if (r === undefined) continue;
-      const key = `${c} ${r}`;
-      // Re-inserted so the Map's order stays "least recently noted first".
-      this.pairs.delete(key);
-      this.pairs.set(key, { name, until });
+      if (r !== undefined) this.put(`${c} ${r}`, { name, until });
     }
-    while (this.pairs.size > this.max) this.pairs.delete(this.pairs.keys().next().value!);
   }
 
   /** The name `client` looked up that gave it `remote`, while that answer (plus grace) lasts. */
@@ -80,13 +89,14 @@ export class ResolvedNames {
     const c = addressKey(client);
     const r = addressKey(remote);
     if (c === undefined || r === undefined) return undefined;
-    const e = this.pairs.get(`${c} ${r}`);
-    if (!e) return undefined;
-    if (e.until <= now) {
-      this.pairs.delete(`${c} ${r}`);
-      return undefined;
+    const key = `${c} ${r}`;
+    let e = this.young.get(key);
+    if (e === undefined) {
+      e = this.old.get(key);
+      // Asked for again (the firewall keeps seeing the connection): keep it past the next generation change.
+      if (e !== undefined && e.until > now) this.put(key, e);
     }
-    return e.name;
+    return e !== undefined && e.until > now ? e.name : undefined;
   }
 
   /** `lookup` for each pair, in the same order (what the daemon asks a worker when the firewall records hits). */
@@ -94,15 +104,22 @@ export class ResolvedNames {
     return pairs.map((p) => this.lookup(p.client, p.remote, now));
   }
 
-  /** Drops expired pairs (a worker calls it now and then so memory follows the traffic); returns how many. */
+  /** Drops expired pairs (a worker may call it now and then so memory follows the traffic); returns how many. */
   prune(now: number): number {
     let n = 0;
-    for (const [k, e] of this.pairs) {
-      if (e.until <= now) {
-        this.pairs.delete(k);
-        n++;
+    for (const m of [this.young, this.old]) {
+      for (const [k, e] of m) {
+        if (e.until <= now) {
+          m.delete(k);
+          n++;
+        }
       }
     }
     return n;
   }
+}
+
+interface Pair {
+  readonly name: string;
+  readonly until: number;
 }

@@ -1,7 +1,6 @@
 /** zod fields for the config layer: `dns.upstreams[]`, `dns.forward[].upstream`, `dns.forward[].domain`. */
 import { z } from 'zod';
-import { parseUpstreamSpec } from './spec.js';
-import { normalizeDomain } from './router.js';
+import { normalizeDomain, parseUpstreamSpec } from './spec.js';
 
 /** An upstream spec, canonicalised ("9.9.9.9" → "9.9.9.9:53") so duplicates compare equal. */
 export const upstreamField = () =>

@@ -1,4 +1,4 @@
-export { parseUpstreamSpec, checkUpstreamSpec, UpstreamSpecError, type UpstreamSpec, type UpstreamProtocol } from './spec.js';
+export { parseUpstreamSpec, checkUpstreamSpec, normalizeDomain, UpstreamSpecError, type UpstreamSpec, type UpstreamProtocol } from './spec.js';
 export { upstreamField, forwardDomainField } from './field.js';
 export type { Upstream, TransportStats, TransportOptions } from './types.js';
 export { createUpstream } from './create.js';
@@ -6,5 +6,5 @@ export { UdpUpstream } from './udp.js';
 export { StreamUpstream } from './stream.js';
 export { DohUpstream } from './doh.js';
 export { UpstreamPool, AllUpstreamsFailed, UPSTREAM_STRATEGIES, type UpstreamStrategy, type PoolOptions, type UpstreamHealth, type Resolved } from './pool.js';
-export { UpstreamRouter, normalizeDomain, type ForwardRule, type RouterConfig } from './router.js';
+export { UpstreamRouter, type ForwardRule, type RouterConfig } from './router.js';
 export { UpstreamError } from './wire.js';

@@ -4,8 +4,8 @@
  * parallel_best (default, as Blocky): two healthy upstreams picked at random get the query at once; the first
  * usable answer wins. strict: one at a time, in the configured order. Either way an upstream that errors or
  * times out is benched (skipped while others are healthy) for benchMs, doubling per consecutive failure up to
- * benchMaxMs; when every upstream is benched they are still tried (earliest bench expiry first), so a server
- * that comes back is used again at the latest when its bench expires. SERVFAIL/REFUSED answers lose the race
+ * benchMaxMs; when every upstream is benched they are still tried (parallel_best: the one back soonest first;
+ * strict: in order), so a server that comes back is used again at the latest when its bench expires. SERVFAIL/REFUSED answers lose the race
  * (the next upstream is asked) but do not bench: a SERVFAIL is usually the queried domain's fault. When nothing
  * better came back, such an answer is returned; when nothing came back at all, AllUpstreamsFailed is thrown
  * within the budget (timeoutMs) and the caller answers SERVFAIL.
@@ -200,8 +200,9 @@ export class UpstreamPool {
         return [this.states[i]!];
       }
     }
-    const i = this.benchedByExpiry(tried)[0];
-    if (i === undefined) return [];
+    // Everything left is benched: still in the configured order (strict means "this one first").
+    const i = tried.indexOf(false);
+    if (i < 0) return [];
     tried[i] = true;
     return [this.states[i]!];
   }

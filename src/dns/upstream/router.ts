@@ -3,20 +3,9 @@
  * name under it goes to that domain's pool; the longest matching domain wins; everything else goes to the
  * default pool.
  */
+import { normalizeDomain } from './spec.js';
 import type { Upstream } from './types.js';
 import { UpstreamPool, type PoolOptions, type Resolved, type UpstreamHealth } from './pool.js';
-
-const DOMAIN_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
-
-/** "LAN." → "lan"; undefined when it is not a domain name. */
-export function normalizeDomain(d: string): string | undefined {
-  let s = d.trim().toLowerCase();
-  if (s.endsWith('.')) s = s.slice(0, -1);
-  if (s.startsWith('*.')) s = s.slice(2); // "*.lan" means the same as "lan" here: the domain and below
-  if (s.length === 0 || s.length > 253) return undefined;
-  // All-digit labels are fine here: reverse zones ("168.192.in-addr.arpa") are made of them.
-  return s.split('.').every((l) => DOMAIN_LABEL.test(l)) ? s : undefined;
-}
 
 export interface ForwardRule {
   domain: string;

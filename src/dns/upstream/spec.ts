@@ -175,3 +175,15 @@ export function checkUpstreamSpec(text: string): string | undefined {
     return e instanceof Error ? e.message : String(e);
   }
 }
+
+const DOMAIN_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/** "LAN." → "lan"; undefined when it is not a domain name. */
+export function normalizeDomain(d: string): string | undefined {
+  let s = d.trim().toLowerCase();
+  if (s.endsWith('.')) s = s.slice(0, -1);
+  if (s.startsWith('*.')) s = s.slice(2); // "*.lan" means the same as "lan" here: the domain and below
+  if (s.length === 0 || s.length > 253) return undefined;
+  // All-digit labels are fine here: reverse zones ("168.192.in-addr.arpa") are made of them.
+  return s.split('.').every((l) => DOMAIN_LABEL.test(l)) ? s : undefined;
+}

@@ -123,29 +123,31 @@ export class Resolver {
   /** One query in, one reply out (undefined: drop). Never throws: bad input is FORMERR or dropped. */
   async handle(msg: Buffer, client: string, tcp: boolean, trace?: Trace): Promise<Buffer | undefined> {
     const started = performance.now();
+    // `dns query` is not a client's query: its counts go nowhere.
+    const c = trace ? emptyCounters() : this.counters;
     const parsed = parseQuery(msg);
     if (isWireError(parsed)) {
       const reply = wireErrorReply(parsed, msg);
-      if (reply) this.counters.formerr++;
+      if (reply) c.formerr++;
       return reply;
     }
     const q = parsed;
-    this.counters.queries++;
-    if (tcp) this.counters.tcp++;
+    c.queries++;
+    if (tcp) c.tcp++;
     const dev = this.who.get(client);
     const record: QueryRecord = { t: this.now(), client, ...(dev ? { mac: dev.mac, ...(dev.name ? { clientName: dev.name } : {}) } : {}), name: q.name, qtype: q.qtype, rcode: 0, latencyUs: 0, cached: false };
     let reply: Buffer;
     try {
-      reply = await this.answer(q, msg, client, record, trace);
+      reply = await this.answer(q, msg, client, record, c, trace);
     } catch (e) {
       // A bug in a link must cost one answer, never the worker.
-      this.counters.servfail++;
+      c.servfail++;
       reply = errorReply(q, msg, 'SERVFAIL', { code: 0, text: (e as Error).message.slice(0, 100) });
     }
     if (!tcp) {
       const max = Math.min(q.ednsUdpSize ?? 512, OUR_UDP_SIZE);
       if (reply.length > max) {
-        this.counters.truncated++;
+        c.truncated++;
         reply = fitUdp(reply, max);
       }
     }
@@ -156,9 +158,9 @@ export class Resolver {
     return reply;
   }
 
-  private async answer(q: Query, msg: Buffer, client: string, record: QueryRecord, trace?: Trace): Promise<Buffer> {
+  private async answer(q: Query, msg: Buffer, client: string, record: QueryRecord, c: DnsCounters, trace?: Trace): Promise<Buffer> {
     const blocked = (by: NonNullable<QueryRecord['blocked']>['by'], what: string, why: string, code = EDE_BLOCKED) => {
-      this.counters.blocked++;
+      c.blocked++;
       record.blocked = { by, what };
       if (trace) Object.assign(trace, { verdict: 'blocked', why });
       return blockedReply(q, msg, this.s.blockAnswer, { code, text: why.slice(0, 120) }, this.s.blockTtlSec);
@@ -194,7 +196,7 @@ export class Resolver {
     let reply: Buffer;
     const hit = this.cache.get(q, this.now(), msg);
     if (hit) {
-      this.counters.cached++;
+      c.cached++;
       record.cached = true;
       if (trace) trace.cached = true;
       reply = hit;
@@ -203,12 +205,12 @@ export class Resolver {
       try {
         got = await this.router.resolve(msg, q.name);
       } catch (e) {
-        this.counters.servfail++;
+        c.servfail++;
         if (trace) Object.assign(trace, { verdict: 'servfail', why: (e as Error).message });
         return errorReply(q, msg, 'SERVFAIL', { code: 22, text: e instanceof AllUpstreamsFailed ? 'no upstream answered' : 'upstream error' });
       }
-      this.counters.upstreamUs += Math.round(got.ms * 1000);
-      this.counters.upstreamCount++;
+      c.upstreamUs += Math.round(got.ms * 1000);
+      c.upstreamCount++;
       record.upstream = got.upstream;
       if (trace) trace.upstream = got.upstream;
       reply = got.reply;
@@ -216,7 +218,7 @@ export class Resolver {
     }
     const facts = inspectAnswer(reply);
     if (isWireError(facts)) {
-      this.counters.servfail++;
+      c.servfail++;
       return errorReply(q, msg, 'SERVFAIL', { code: 0, text: 'upstream answer could not be read' });
     }
     if (!hit) this.cache.set(q, reply, facts, this.now());
@@ -236,7 +238,7 @@ export class Resolver {
         if (!d) continue;
         const what = `${a} is listed: ${d.target} by ${d.origin}${d.scenario ? '/' + d.scenario : ''}${d.decisionId !== undefined ? ` (decision #${d.decisionId})` : ''}`;
         if (this.s.answerCheck === 'enforce') return blocked('decision', d.target, `answer ${what}`, EDE_FILTERED);
-        this.counters.monitored++;
+        c.monitored++;
         record.monitored = what;
         break;
       }
@@ -253,7 +255,7 @@ export class Resolver {
       Object.assign(trace, {
         verdict: allowed ? 'allowed' : forwarded ? 'forwarded' : 'resolved',
         why: allowed ? `allowed by list ${this.s.listNames[policy.list ?? -1] ?? 'config'} (${policy.matched})` : forwarded ? 'conditionally forwarded' : `no list blocks it for group ${group}${record.monitored ? `; answer check (monitor): ${record.monitored}` : ''}`,
-        answers: [...facts.cnameTargets.map((c) => `CNAME ${c}`), ...facts.addresses],
+        answers: [...facts.cnameTargets.map((t) => `CNAME ${t}`), ...facts.addresses],
       });
     }
     return reply;

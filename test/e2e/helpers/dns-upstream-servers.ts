@@ -156,3 +156,13 @@ export function firstA(b: Buffer): string | undefined {
 export function txts(b: Buffer): string[] {
   return (decode(b).answers ?? []).flatMap((r) => (r.type === 'TXT' ? (r.data as Buffer[]).map((x) => x.toString()) : []));
 }
+
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+/** The answer's RCODE by name, read from the header (dns-packet's types do not declare it). */
+export function rcodeName(b: Buffer): string {
+  return RCODES[b[3]! & 0x0f] ?? String(b[3]! & 0x0f);
+}
+
+export function truncated(b: Buffer): boolean {
+  return (b[2]! & 0x02) !== 0;
+}
