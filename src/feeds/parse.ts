@@ -8,6 +8,7 @@ import { specialReason } from '../net/special.js';
 import { broadReason } from '../net/target-guard.js';
 import { V4KeySet } from './v4-key-set.js';
 import { TargetList } from './target-list.js';
+import { LineSplitter, MAX_LINE } from './lines.js';
 import type { LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';
 
 const LINE_PARSERS: Readonly<Record<ListFormat, LineParser>> = {
@@ -19,12 +20,10 @@ const LINE_PARSERS: Readonly<Record<ListFormat, LineParser>> = {
 };
 
 const SAMPLE_TEXT_MAX = 120;
-/** No list format has lines anywhere near this long. */
-const MAX_LINE = 64 * 1024;
 
 /**
- * Incremental list parser: feed it text chunks as they arrive (`push`), then `end()`. Lines are cut with
- * indexOf so no array of all lines is ever built; only the entries and a Set of their texts are kept.
+ * Incremental list parser: feed it text chunks as they arrive (`push`), then `end()`. Lines are cut by a
+ * LineSplitter, so no array of all lines is ever built; only the entries and a Set of their texts are kept.
  */
 export class ListParser {
   private readonly lineParser: LineParser;
@@ -38,7 +37,7 @@ export class ListParser {
   private readonly skippedSamples: LineSample[] = [];
   private readonly excludedSamples: LineSample[] = [];
   private readonly header: ListHeader = {};
-  private pending = '';
+  private readonly splitter = new LineSplitter('ListParser', (line) => this.line(line), (head) => this.overlongLine(head));
   private lineNo = 0;
   private comments = 0;
   private blank = 0;
@@ -47,9 +46,6 @@ export class ListParser {
   private special = 0;
   private excludedSpecial = 0;
   private belowMinScore = 0;
-  private ended = false;
-  private bomChecked = false;
-  private overlong = false;
 
   constructor(readonly format: ListFormat, opts: ParseOptions = {}) {
     const parser = LINE_PARSERS[format];
@@ -62,42 +58,11 @@ export class ListParser {
   }
 
   push(chunk: string): void {
-    if (this.ended) throw new Error('ListParser: push() after end()');
-    let text = chunk;
-    if (!this.bomChecked && text.length > 0) {
-      this.bomChecked = true;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    let start = 0;
-    if (this.pending.length > 0 || this.overlong) {
-      // Only the new chunk is searched, so a long line arriving in many chunks stays linear.
-      const nl = text.indexOf('\n');
-      if (nl < 0) {
-        this.hold(text);
-        return;
-      }
-      this.hold(text.slice(0, nl));
-      const held = this.pending;
-      this.pending = '';
-      this.line(held, 0, held.length);
-      start = nl + 1;
-    }
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      this.line(text, start, nl);
-      start = nl + 1;
-    }
-    if (start < text.length) this.hold(text.slice(start));
+    this.splitter.push(chunk);
   }
 
   end(): ParsedList {
-    if (!this.ended) {
-      // A last line without a newline still counts; an empty tail after a final newline is not a line.
-      if (this.pending.length > 0 || this.overlong) this.line(this.pending, 0, this.pending.length);
-      this.pending = '';
-      this.ended = true;
-    }
+    this.splitter.end();
     const lines = this.lineNo;
     return {
       format: this.format,
@@ -117,27 +82,14 @@ export class ListParser {
     };
   }
 
-  /** Keeps the start of an unfinished line; beyond MAX_LINE it can only be garbage, so the rest is dropped. */
-  private hold(part: string): void {
-    if (this.overlong) return;
-    if (this.pending.length + part.length > MAX_LINE) {
-      this.overlong = true;
-      this.pending = (this.pending + part).slice(0, SAMPLE_TEXT_MAX + 1);
-      return;
-    }
-    this.pending += part;
+  private overlongLine(head: string): void {
+    this.lineNo++;
+    this.skipped++;
+    this.sample(this.skippedSamples, head, `line longer than ${MAX_LINE / 1024} KiB`);
   }
 
-  private line(text: string, from: number, to: number): void {
+  private line(line: string): void {
     this.lineNo++;
-    if (this.overlong || to - from > MAX_LINE) {
-      this.overlong = false;
-      this.skipped++;
-      this.sample(this.skippedSamples, text.slice(from, Math.min(to, from + SAMPLE_TEXT_MAX + 1)), `line longer than ${MAX_LINE / 1024} KiB`);
-      return;
-    }
-    const end = to > from && text.charCodeAt(to - 1) === 13 /* \r */ ? to - 1 : to;
-    const line = text.slice(from, end);
     const v = this.lineParser(line, this.ctx);
     switch (v.kind) {
       case 'entry': {

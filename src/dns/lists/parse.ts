@@ -1,4 +1,4 @@
-import type { LineSample } from '../../feeds/index.js';
+import { LineSplitter, MAX_LINE, type LineSample } from '../../feeds/index.js';
 import { LINE_PARSERS, type DomainLineParser, type DomainListFormat, type NameOutcome, type RuleSink } from './formats.js';
 import { suffixHashes, suffixScratch } from './hash.js';
 import { isWellKnownLocal, normalizeName, SINGLE_LABEL } from './name.js';
@@ -43,12 +43,10 @@ export interface DomainParseOptions {
 
 const SAMPLE_TEXT_MAX = 120;
 const ANY_LABELS = { allowSingleLabel: true };
-/** No list format has lines anywhere near this long. */
-const MAX_LINE = 64 * 1024;
 
 /**
- * Incremental domain list parser, fed text chunks as they arrive (fetchFeed's textSink): lines are cut with
- * indexOf, each name is validated, hashed and deduplicated at once, so a million-line list never exists as
+ * Incremental domain list parser, fed text chunks as they arrive (fetchFeed's textSink): lines are cut by
+ * feeds' LineSplitter, each name is validated, hashed and deduplicated at once, so a million-line list never exists as
  * lines or name strings — only as 9 bytes per name.
  */
 export class DomainListParser implements RuleSink {
@@ -59,7 +57,7 @@ export class DomainListParser implements RuleSink {
   private readonly samples: LineSample[] = [];
   private readonly unsupportedSamples: LineSample[] = [];
   private unsupported = 0;
-  private pending = '';
+  private readonly splitter = new LineSplitter('DomainListParser', (line) => this.line(line), (head) => this.overlongLine(head));
   private lineNo = 0;
   private comments = 0;
   private blank = 0;
@@ -67,9 +65,6 @@ export class DomainListParser implements RuleSink {
   private ignored = 0;
   private duplicates = 0;
   private badNames = 0;
-  private ended = false;
-  private bomChecked = false;
-  private overlong = false;
   private currentLine = '';
 
   constructor(readonly format: DomainListFormat, opts: DomainParseOptions = {}) {
@@ -81,41 +76,11 @@ export class DomainListParser implements RuleSink {
   }
 
   push(chunk: string): void {
-    if (this.ended) throw new Error('DomainListParser: push() after end()');
-    let text = chunk;
-    if (!this.bomChecked && text.length > 0) {
-      this.bomChecked = true;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    let start = 0;
-    if (this.pending.length > 0 || this.overlong) {
-      // Only the new chunk is searched, so a long line arriving in many chunks stays linear.
-      const nl = text.indexOf('\n');
-      if (nl < 0) {
-        this.hold(text);
-        return;
-      }
-      this.hold(text.slice(0, nl));
-      const held = this.pending;
-      this.pending = '';
-      this.line(held, 0, held.length);
-      start = nl + 1;
-    }
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      this.line(text, start, nl);
-      start = nl + 1;
-    }
-    if (start < text.length) this.hold(text.slice(start));
+    this.splitter.push(chunk);
   }
 
   end(): ParsedDomainList {
-    if (!this.ended) {
-      if (this.pending.length > 0 || this.overlong) this.line(this.pending, 0, this.pending.length);
-      this.pending = '';
-      this.ended = true;
-    }
+    this.splitter.end();
     const lines = this.lineNo;
     return {
       format: this.format,
@@ -159,26 +124,14 @@ export class DomainListParser implements RuleSink {
     this.sample(this.currentLine, `${JSON.stringify(rawName)}: ${why}`);
   }
 
-  private hold(part: string): void {
-    if (this.overlong) return;
-    if (this.pending.length + part.length > MAX_LINE) {
-      this.overlong = true;
-      this.pending = (this.pending + part).slice(0, SAMPLE_TEXT_MAX + 1);
-      return;
-    }
-    this.pending += part;
+  private overlongLine(head: string): void {
+    this.lineNo++;
+    this.skipped++;
+    this.sample(head, `line longer than ${MAX_LINE / 1024} KiB`);
   }
 
-  private line(text: string, from: number, to: number): void {
+  private line(line: string): void {
     this.lineNo++;
-    if (this.overlong || to - from > MAX_LINE) {
-      this.overlong = false;
-      this.skipped++;
-      this.sample(text.slice(from, Math.min(to, from + SAMPLE_TEXT_MAX + 1)), `line longer than ${MAX_LINE / 1024} KiB`);
-      return;
-    }
-    const end = to > from && text.charCodeAt(to - 1) === 13 /* \r */ ? to - 1 : to;
-    const line = text.slice(from, end);
     this.currentLine = line;
     const v = this.lineParser(line, this);
     switch (v.kind) {
