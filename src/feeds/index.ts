@@ -1,4 +1,4 @@
-export type { CrowdsecScope, FeedFormat, FeedSpec, FeedType, LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';
+export type { CrowdsecScope, FeedFormat, FeedSpec, FeedType, LineCounts, LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';
 export { CROWDSEC_SCOPES, FEED_FORMATS, FEED_TYPES, LIST_FORMATS } from './types.js';
 export { feedsSection, type CrowdsecFeedConfig, type FeedConfig, type FileFeedConfig, type ListFeedCommon, type UrlFeedConfig } from './config.js';
 export { feedOrigin, type FeedDeps, type FeedLog, type FeedProgress, type FeedStatus, type RunningFeed } from './status.js';

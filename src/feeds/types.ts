@@ -65,14 +65,8 @@ export interface ListHeader {
   date?: string;
 }
 
-/**
- * Result of parsing a list. Every line is counted exactly once:
- * lines = entries.length + duplicates + excludedSpecial + belowMinScore + skipped + comments + blank.
- */
-export interface ParsedList {
-  readonly format: ListFormat;
-  /** Valid targets, deduplicated by canonical text (first one wins): IPv4 in file order, then the rest in file order. */
-  readonly entries: TargetList;
+/** How a list parser counted the lines it read (IP lists and DNS domain lists alike). */
+export interface LineCounts {
   readonly lines: number;
   /** Lines that carried data (everything except comments and blank lines). */
   readonly dataLines: number;
@@ -81,6 +75,16 @@ export interface ParsedList {
   /** Lines that could not be read; never thrown. */
   readonly skipped: number;
   readonly skippedSamples: LineSample[];
+}
+
+/**
+ * Result of parsing a list. Every line is counted exactly once:
+ * lines = entries.length + duplicates + excludedSpecial + belowMinScore + skipped + comments + blank.
+ */
+export interface ParsedList extends LineCounts {
+  readonly format: ListFormat;
+  /** Valid targets, deduplicated by canonical text (first one wins): IPv4 in file order, then the rest in file order. */
+  readonly entries: TargetList;
   readonly duplicates: number;
   /** Entries inside private/loopback/link-local/multicast/unspecified/broadcast/CGNAT space (kept or not). */
   readonly special: number;

@@ -1,4 +1,4 @@
-import { LineSplitter, MAX_LINE, type LineSample } from '../../feeds/index.js';
+import { LineSplitter, MAX_LINE, type LineCounts, type LineSample } from '../../feeds/index.js';
 import { LINE_PARSERS, type DomainLineParser, type DomainListFormat, type NameOutcome, type RuleSink } from './formats.js';
 import { suffixHashes, suffixScratch } from './hash.js';
 import { isWellKnownLocal, normalizeName, SINGLE_LABEL } from './name.js';
@@ -7,22 +7,16 @@ import { RuleSet, type RuleArrays } from './rules.js';
 /**
  * A parsed block or allow list. Every line is counted once:
  * lines = comments + blank + dataLines, dataLines = lines that gave rules + ignored + skipped + unsupported.
+ * `skipped` counts data lines that gave nothing (bad syntax, bad name, a rule DNS cannot express); `skippedSamples`
+ * also samples bad names on lines that otherwise gave rules.
  */
-export interface ParsedDomainList {
+export interface ParsedDomainList extends LineCounts {
   readonly format: DomainListFormat;
   readonly rules: RuleArrays;
   /** Distinct names with at least one rule. */
   readonly names: number;
   readonly blockRules: number;
   readonly allowRules: number;
-  readonly lines: number;
-  readonly dataLines: number;
-  readonly comments: number;
-  readonly blank: number;
-  /** Data lines that gave nothing (bad syntax, bad name, a rule DNS cannot express); never thrown. */
-  readonly skipped: number;
-  /** Samples of skipped lines and of bad names on lines that otherwise gave rules. */
-  readonly skippedSamples: LineSample[];
   /** Well-formed adblock rules DNS cannot express (modifiers, paths, partial names, cosmetic rules); not garbage. */
   readonly unsupported: number;
   readonly unsupportedSamples: LineSample[];
