@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { createScheduler, type Job, type Scheduler } from '../scheduler/index.js';
 import type { CheckpointReply, CheckpointRequest, CheckpointWorkerSetup } from './checkpoint-worker.js';
+import { spawnThread } from './thread.js';
 
 /**
  * The daemon's periodic WAL checkpoint, run in a worker thread with its own connection in PASSIVE mode.
@@ -108,7 +109,7 @@ class WorkerCheckpointer implements Checkpointer {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const setup: CheckpointWorkerSetup = { path: this.dbPath, busyTimeoutMs: this.opts.busyTimeoutMs ?? 5000 };
-    const w = spawnWorker(setup);
+    const w = spawnThread(import.meta.url, 'checkpoint-worker', setup);
     w.on('message', (m: CheckpointReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -157,34 +158,4 @@ class WorkerCheckpointer implements Checkpointer {
       clearTimeout(timeout);
     }
   }
-}
-
-/**
- * Compiled (dist/), the worker is checkpoint-worker.js next to this file. Run from sources under tsx
- * (tests, `node --import tsx`), it is the .ts file, and on Node 20 tsx does not hook worker threads
- * even though they inherit `--import tsx`; so the worker starts with a small bootstrap that loads the
- * .ts through tsx's scoped tsImport (which cannot clash with a tsx registered in the worker by newer Nodes).
- */
-function spawnWorker(setup: CheckpointWorkerSetup): Worker {
-  if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: setup, execArgv: fileWorkerExecArgv() });
-  }
-  const entry = new URL('./checkpoint-worker.ts', import.meta.url).href;
-  // Only import(): eval code is a CommonJS script, or a module when the process runs with --input-type=module.
-  const bootstrap = `
-    import('node:worker_threads')
-      .then(({ workerData }) => import(workerData.tsx).then((tsx) => tsx.tsImport(workerData.entry, workerData.entry)));
-  `;
-  return new Worker(bootstrap, { eval: true, workerData: { ...setup, tsx: import.meta.resolve('tsx/esm/api'), entry } });
-}
-
-/** The process's flags minus --input-type, which Node refuses for a worker started from a file (`node -e` callers). */
-function fileWorkerExecArgv(): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const a = process.execArgv[i]!;
-    if (a === '--input-type') i++;
-    else if (!a.startsWith('--input-type=')) out.push(a);
-  }
-  return out;
 }

@@ -7,4 +7,5 @@ export { ALERT_RETENTION, LapiAlerts, type AlertDecisionRef, type AlertQuery, ty
 export { CredentialError, LapiCredentials, parseUserAgent, type LapiBouncer, type LapiMachine } from './lapi-credentials.js';
 export { lapiMigrations } from './lapi-schema.js';
 export { appliedSteps, migrate, MigrationError, type Migrations, type MigrationStep } from './migrations.js';
+export { spawnThread } from './thread.js';
 export { Where } from './where.js';

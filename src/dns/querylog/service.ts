@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { QueryLogReader, type PruneOptions, type PruneResult } from './reader.js';
 import type { ReaderThreadReply, ReaderThreadRequest } from './reader-thread.js';
-import { spawnThread } from './spawn-thread.js';
+import { spawnThread } from '../../store/index.js';
 import type { QueryFilter, QueryRow, QueryTop, TopFilter } from './types.js';
 
 interface Pending {
@@ -58,7 +58,7 @@ export class QueryLogService {
 
   private ensureThread(): Worker {
     if (this.thread) return this.thread;
-    const t = spawnThread('reader-thread', { file: this.file });
+    const t = spawnThread(import.meta.url, 'reader-thread', { file: this.file });
     t.on('message', (m: ReaderThreadReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { spawnThread } from './spawn-thread.js';
+import { spawnThread } from '../../store/index.js';
 import { openQueryLogDb } from './schema.js';
 import type { QueryLogMode, QueryLogWriterStats, QueryRecord } from './types.js';
 import type { WriterThreadReply, WriterThreadRequest } from './writer-thread.js';
@@ -62,7 +62,7 @@ export class QueryLogWriter {
     }
     openQueryLogDb(file).close();
     this.ring = new Array<QueryRecord | undefined>(this.o.maxBuffered).fill(undefined);
-    const thread = spawnThread('writer-thread', { file, anonymous: mode === 'anonymous', busyTimeoutMs: this.o.busyTimeoutMs });
+    const thread = spawnThread(import.meta.url, 'writer-thread', { file, anonymous: mode === 'anonymous', busyTimeoutMs: this.o.busyTimeoutMs });
     this.thread = thread;
     // An idle writer must not keep the worker process alive.
     thread.unref();
