@@ -5,12 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { startAdminServers, type AdminServers } from '../../src/api/server.js';
 import { adminRoutes } from '../../src/api/admin-routes.js';
 import { peerAdminRoutes } from '../../src/api/peer-admin-routes.js';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/store-service.js';
@@ -18,6 +15,7 @@ import { BlockEventRepo } from '../../src/store/block-events.js';
 import { LapiCredentials } from '../../src/store/lapi-credentials.js';
 import { lapiMigrations } from '../../src/store/lapi-schema.js';
 import { formatStatus } from '../../src/cli/commands/blocks.js';
+import { startAdminForCli, type AdminForCli } from './helpers/admin-cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const TOKEN = 'contract test token';
@@ -42,7 +40,7 @@ const DAEMON_STATUS = {
 
 let dir: string;
 let store: DecisionStore;
-let admin: AdminServers;
+let admin: AdminForCli;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'n4-contract-'));
@@ -55,12 +53,13 @@ before(async () => {
     status: () => DAEMON_STATUS,
   });
   const peers = peerAdminRoutes({ feeds: [], credentials: new LapiCredentials(store.db) });
-  admin = await startAdminServers(
+  admin = await startAdminForCli(
     async (app) => {
       await routes(app);
       await peers(app);
     },
-    { socket: join(dir, 'api.sock'), listen: '127.0.0.1:0', tokenSha256: createHash('sha256').update(TOKEN).digest('hex') },
+    dir,
+    TOKEN,
   );
 });
 
@@ -79,18 +78,6 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
 
-/** The real CLI, reaching the API over TCP as GATEHOUSE_API_URL tells it. */
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args],
-      { env: { ...process.env, GATEHOUSE_API_URL: admin.tcpAddress, GATEHOUSE_TOKEN: TOKEN, GATEHOUSE_CONFIG: join(dir, 'none.yaml') }, timeout: 60_000 },
-      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
 describe('errors map by class to status codes', () => {
   test('a bouncer or machine name that is taken is the caller\'s mistake (400 with the reason), not a 500', async () => {
     assert.equal((await call('POST', '/v1/bouncers', { name: 'fw1' })).status, 201);
@@ -101,7 +88,7 @@ describe('errors map by class to status codes', () => {
     const short = await call('POST', '/v1/machines', { name: 'agent2', password: 'short' });
     assert.equal(short.status, 400, JSON.stringify(short.json));
     assert.match(String(short.json.error), /8-512 characters/);
-    const r = await cli(['bouncers', 'add', 'fw1']);
+    const r = await admin.cli(['bouncers', 'add', 'fw1']);
     assert.equal(r.code, 1);
     assert.equal(r.stderr.trim(), 'gatehouse: bouncer fw1 already exists');
   });
@@ -138,7 +125,7 @@ describe('the typed status', () => {
   });
 
   test('gatehouse status lists the modules and their state; --json prints the status as the API gave it', async () => {
-    const r = await cli(['status']);
+    const r = await admin.cli(['status']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /gatehouse 0\.1\.0 up since 2026-01-02 03:04:05Z/);
     assert.match(r.stdout, /^MODULE\s+STATE\s+DETAIL$/m);
@@ -147,7 +134,7 @@ describe('the typed status', () => {
     assert.match(r.stdout, /^feeds\s+failed\s+feed x: 404$/m);
     assert.match(r.stdout, /^crowdsec\s+running\s+lapi=127\.0\.0\.1:8080$/m, 'a module without its own line shows its plain values');
     assert.match(r.stdout, /table inet gatehouse: inbound enforce, outbound monitor/);
-    const j = await cli(['status', '--json']);
+    const j = await admin.cli(['status', '--json']);
     assert.equal(j.code, 0, j.stderr);
     const status = JSON.parse(j.stdout) as Record<string, unknown>;
     assert.deepEqual(status.modules, DAEMON_STATUS.modules);

@@ -3,26 +3,23 @@
  * collector → block events in SQLite → the admin API → the real CLI (`gatehouse blocks`, `gatehouse explain`).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { adminRoutes } from '../../src/api/admin-routes.js';
-import { startAdminServers, type AdminServers } from '../../src/api/server.js';
 import { openDecisionStore, type DecisionStore } from '../../src/decisions/index.js';
 import { ResolvedNames } from '../../src/dns/index.js';
 import { HitCollector } from '../../src/firewall/index.js';
 import { BlockEventRepo } from '../../src/store/index.js';
+import { startAdminForCli, type AdminForCli } from './helpers/admin-cli.js';
 import { HitSets } from './helpers/hit-sets.js';
 import { NO_STATUS } from './helpers/status.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 const TOKEN = 'correct horse battery staple';
 let dir: string;
 let store: DecisionStore;
-let admin: AdminServers;
+let admin: AdminForCli;
 const nft = new HitSets();
 const names = new ResolvedNames();
 
@@ -38,7 +35,7 @@ before(async () => {
   });
   collector.setDomainSource(async (pairs) => names.lookupMany(pairs, Date.now()));
   const routes = adminRoutes({ decisions: store.service, blocks, enforced: async () => undefined, collect: async () => void (await collector.collect()), status: () => NO_STATUS });
-  admin = await startAdminServers(routes, { socket: join(dir, 'api.sock'), listen: '127.0.0.1:0', tokenSha256: createHash('sha256').update(TOKEN).digest('hex') });
+  admin = await startAdminForCli(routes, dir, TOKEN);
 });
 
 after(async () => {
@@ -46,17 +43,6 @@ after(async () => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args],
-      { env: { ...process.env, GATEHOUSE_API_URL: admin.tcpAddress, GATEHOUSE_TOKEN: TOKEN, GATEHOUSE_CONFIG: join(dir, 'none.yaml') }, timeout: 60_000 },
-      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 describe('gatehouse blocks / explain with domains', () => {
   test('blocks shows the name the client looked up next to the remote address, table and --json', async () => {
@@ -67,14 +53,14 @@ describe('gatehouse blocks / explain with domains', () => {
     nft.hit('hit_out4', '192.168.1.11', '203.0.113.66', 'tcp', 443);
     nft.hit('hit_out4', '192.168.1.12', '203.0.113.67', 'tcp', 443);
 
-    const table = await cli(['blocks']);
+    const table = await admin.cli(['blocks']);
     assert.equal(table.code, 0, table.stderr);
     const line = table.stdout.split('\n').find((l) => l.includes('alice-laptop'));
     assert.match(line ?? '', /203\.0\.113\.66 \(login-paypal\.example\)\s+443\/tcp\s+3\s/);
     assert.match(table.stdout, /192\.168\.1\.11 +203\.0\.113\.66 \(cdn-login\.example\)/);
     assert.match(table.stdout, /192\.168\.1\.12 +203\.0\.113\.67 +443\/tcp/, 'no name known: the address alone');
 
-    const json = await cli(['blocks', '--json']);
+    const json = await admin.cli(['blocks', '--json']);
     const rows = JSON.parse(json.stdout) as { clientIp: string; remoteIp: string; domain: string | null }[];
     assert.deepEqual(
       rows.map((r) => [r.clientIp, r.remoteIp, r.domain]).sort(),
@@ -87,18 +73,18 @@ describe('gatehouse blocks / explain with domains', () => {
   });
 
   test('explain IP lists the names clients looked up that resolved to it', async () => {
-    const r = await cli(['explain', '203.0.113.66']);
+    const r = await admin.cli(['explain', '203.0.113.66']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^203\.0\.113\.66 is LISTED by 1 decision\(s\)/);
     const section = r.stdout.slice(r.stdout.indexOf('looked up as'));
     assert.match(section, /login-paypal\.example +192\.168\.1\.10 /);
     assert.match(section, /cdn-login\.example +192\.168\.1\.11 /);
-    const json = JSON.parse((await cli(['explain', '203.0.113.66', '--json'])).stdout) as { domains: { domain: string; clients: string[] }[] };
+    const json = JSON.parse((await admin.cli(['explain', '203.0.113.66', '--json'])).stdout) as { domains: { domain: string; clients: string[] }[] };
     assert.deepEqual(json.domains.map((d) => [d.domain, d.clients]).sort(), [
       ['cdn-login.example', ['192.168.1.11']],
       ['login-paypal.example', ['192.168.1.10']],
     ]);
-    const none = await cli(['explain', '203.0.113.67']);
+    const none = await admin.cli(['explain', '203.0.113.67']);
     assert.doesNotMatch(none.stdout, /looked up as/, 'no section without names');
   });
 });

@@ -5,22 +5,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { startAdminServers, type AdminServers } from '../../src/api/server.js';
+import { join } from 'node:path';
 import { QueryLogService, QueryLogWriter, queryLogPath, queryLogRoutes, type QueryRecord } from '../../src/dns/index.js';
+import { startAdminForCli, type AdminForCli } from './helpers/admin-cli.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 const TOKEN = 'dns query log test token';
 const NOW = Date.now();
 const MIN = 60_000;
 
 let dir: string;
 let log: QueryLogService;
-let admin: AdminServers;
+let admin: AdminForCli;
 
 function rec(over: Partial<QueryRecord> & Pick<QueryRecord, 't' | 'name'>): QueryRecord {
   return { client: '192.168.1.10', mac: '02:00:00:00:00:0a', clientName: 'laptop', qtype: 1, rcode: 0, latencyUs: 1500, cached: false, ...over };
@@ -38,11 +35,7 @@ before(async () => {
     rec({ t: NOW - 10 * MIN, name: 'ads.tracker.net', rcode: 3, blocked: { by: 'list', what: 'stevenblack' }, client: '192.168.1.20', mac: '02:00:00:00:00:0b', clientName: 'phone' }),
   ]) w.push(r);
   await w.close();
-  admin = await startAdminServers(queryLogRoutes({ log }), {
-    socket: join(dir, 'api.sock'),
-    listen: '127.0.0.1:0',
-    tokenSha256: createHash('sha256').update(TOKEN).digest('hex'),
-  });
+  admin = await startAdminForCli(queryLogRoutes({ log }), dir, TOKEN);
 });
 
 after(async () => {
@@ -51,20 +44,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args],
-      { env: { ...process.env, GATEHOUSE_API_URL: admin.tcpAddress, GATEHOUSE_TOKEN: TOKEN, GATEHOUSE_CONFIG: join(dir, 'none.yaml') }, timeout: 60_000 },
-      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
 describe('gatehouse dns log', () => {
   test('lists the log newest first: who, what, the result and why, where the answer came from', async () => {
-    const r = await cli(['dns', 'log']);
+    const r = await admin.cli(['dns', 'log']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.match(lines[0]!, /^TIME\s+CLIENT\s+TYPE\s+NAME\s+RESULT\s+FROM\s+LATENCY\s+ANSWER$/);
@@ -75,25 +57,25 @@ describe('gatehouse dns log', () => {
   });
 
   test('filters: --blocked, --client by name, --domain, --since, --limit; --json is the API rows', async () => {
-    const blocked = JSON.parse((await cli(['dns', 'log', '--blocked', '--json'])).stdout) as { name: string; blocked: unknown }[];
+    const blocked = JSON.parse((await admin.cli(['dns', 'log', '--blocked', '--json'])).stdout) as { name: string; blocked: unknown }[];
     assert.deepEqual(blocked.map((b) => [b.name, b.blocked]), [
       ['ads.tracker.net', { by: 'list', what: 'stevenblack' }],
       ['ads.tracker.net', { by: 'list', what: 'stevenblack' }],
     ]);
-    const laptop = JSON.parse((await cli(['dns', 'log', '--client', 'laptop', '--since', '1h', '--json'])).stdout) as { name: string }[];
+    const laptop = JSON.parse((await admin.cli(['dns', 'log', '--client', 'laptop', '--since', '1h', '--json'])).stdout) as { name: string }[];
     assert.deepEqual(laptop.map((q) => q.name), ['www.example.com']);
-    const byMac = JSON.parse((await cli(['dns', 'log', '--client', '02:00:00:00:00:0B', '--limit', '1', '--json'])).stdout) as { time: number }[];
+    const byMac = JSON.parse((await admin.cli(['dns', 'log', '--client', '02:00:00:00:00:0B', '--limit', '1', '--json'])).stdout) as { time: number }[];
     assert.deepEqual(byMac.map((q) => q.time), [NOW - 10 * MIN]);
-    const domain = JSON.parse((await cli(['dns', 'log', '--domain', 'example.com', '--json'])).stdout) as { name: string }[];
+    const domain = JSON.parse((await admin.cli(['dns', 'log', '--domain', 'example.com', '--json'])).stdout) as { name: string }[];
     assert.deepEqual(domain.map((q) => q.name), ['www.example.com', 'old.example.com']);
   });
 
   test('a bad duration or limit is refused with the reason, and nothing prints as a listing', async () => {
-    const r = await cli(['dns', 'log', '--since', 'soon']);
+    const r = await admin.cli(['dns', 'log', '--since', 'soon']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^gatehouse: query: since: bad duration "soon"/);
     assert.equal(r.stdout, '');
-    const l = await cli(['dns', 'log', '--limit', 'lots']);
+    const l = await admin.cli(['dns', 'log', '--limit', 'lots']);
     assert.equal(l.code, 1);
     assert.match(l.stderr, /limit/);
     const api = await fetch(`${admin.tcpAddress}/v1/dns/log?nonsense=1`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -103,16 +85,16 @@ describe('gatehouse dns log', () => {
 
 describe('gatehouse dns top', () => {
   test('totals with percentages, top names, top blocked, top clients; the window defaults to 24h', async () => {
-    const r = await cli(['dns', 'top', '--since', '1h']);
+    const r = await admin.cli(['dns', 'top', '--since', '1h']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /: 3 queries, 2 blocked \(66\.7%\), 1 from cache \(33\.3%\)/);
     assert.match(r.stdout, /top blocked names:\nCOUNT\s+NAME\n2\s+ads\.tracker\.net\n/);
     assert.match(r.stdout, /top clients:\nCOUNT\s+BLOCKED\s+CLIENT\n2\s+2\s+192\.168\.1\.20 02:00:00:00:00:0b phone\n1\s+0\s+192\.168\.1\.10/);
-    const day = JSON.parse((await cli(['dns', 'top', '--json'])).stdout) as { totals: { queries: number }; names: { name: string; count: number }[]; since: number };
+    const day = JSON.parse((await admin.cli(['dns', 'top', '--json'])).stdout) as { totals: { queries: number }; names: { name: string; count: number }[]; since: number };
     assert.equal(day.totals.queries, 4);
     assert.deepEqual(day.names[0], { name: 'ads.tracker.net', count: 2 });
     assert.ok(Math.abs(day.since - (NOW - 24 * 3600_000)) < 10 * MIN);
-    const one = JSON.parse((await cli(['dns', 'top', '--limit', '1', '--json'])).stdout) as { names: unknown[]; clients: unknown[] };
+    const one = JSON.parse((await admin.cli(['dns', 'top', '--limit', '1', '--json'])).stdout) as { names: unknown[]; clients: unknown[] };
     assert.deepEqual([one.names.length, one.clients.length], [1, 1]);
   });
 });
