@@ -105,25 +105,22 @@ export class DohUpstream implements Upstream {
       writeId(reply, origId);
       finish(undefined, reply);
     });
-    req.on('error', (e: Error) => {
-      if (done) return;
+    /** A stream that failed before any answer because its session went away is tried once more on a new one. */
+    const retried = (): boolean => {
       const gone = session.closed || session.destroyed || this.session !== session;
-      if (gone && mayRetry && status === 0 && Date.now() < deadline) {
-        done = true;
-        clearTimeout(timer);
-        return this.attempt(body, origId, qEnd, deadline, false, resolve, reject);
-      }
+      if (!(gone && mayRetry && status === 0 && Date.now() < deadline)) return false;
+      done = true;
+      clearTimeout(timer);
+      this.attempt(body, origId, qEnd, deadline, false, resolve, reject);
+      return true;
+    };
+    req.on('error', (e: Error) => {
+      if (done || retried()) return;
       finish(new UpstreamError(`${this.name}: ${e.message}`, 'network'));
     });
     // A stream closed without 'end' (RST_STREAM, e.g. REFUSED_STREAM after GOAWAY) only fires 'close'.
     req.on('close', () => {
-      if (done) return;
-      const gone = session.closed || session.destroyed || this.session !== session;
-      if (gone && mayRetry && status === 0 && Date.now() < deadline) {
-        done = true;
-        clearTimeout(timer);
-        return this.attempt(body, origId, qEnd, deadline, false, resolve, reject);
-      }
+      if (done || retried()) return;
       finish(new UpstreamError(`${this.name}: stream closed (code ${req.rstCode ?? '?'})`, 'closed'));
     });
     if (this.method === 'POST') req.end(body);
