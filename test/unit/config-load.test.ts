@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConfigError, defaultConfigPath, formatProblem, type ConfigProblem } from '../../src/config/index.js';
 import { checkConfig, configFromObject, loadConfig, type GatehouseConfig } from '../../src/daemon/index.js';
 import type { FeedConfig } from '../../src/feeds/index.js';
+import { configFiles } from './helpers/config-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-let fileNo = 0;
-/** Writes YAML (leading newline stripped so line numbers in the test match the text) and returns its path. */
-function write(yaml: string): string {
-  const file = join(dir, `c${++fileNo}.yaml`);
-  writeFileSync(file, yaml.replace(/^\n/, ''));
-  return file;
-}
+const { dir, write } = configFiles('gatehouse-config-');
 
 function problemAt(problems: ConfigProblem[], path: string): ConfigProblem {
   const p = problems.find((x) => x.path === path);

@@ -3,23 +3,15 @@
  * FILE:LINE:COL and "did you mean" (what `gatehouse config check` prints).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { formatProblem } from '../../src/config/index.js';
 import { checkConfig, loadConfig } from '../../src/daemon/index.js';
 import { workerCount } from '../../src/dns/config.js';
+import { configFiles } from './helpers/config-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'r5-dns-config-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-let fileNo = 0;
-function write(yaml: string): string {
-  const file = join(dir, `c${++fileNo}.yaml`);
-  writeFileSync(file, yaml.replace(/^\n/, ''));
-  return file;
-}
+const { dir, write } = configFiles('r5-dns-config-');
 
 const problems = (yaml: string) => checkConfig(write(yaml)).map(formatProblem);
 
