@@ -1,7 +1,21 @@
+import type { LineSample } from './types.js';
+
 /** No list format has lines anywhere near this long. */
-export const MAX_LINE = 64 * 1024;
+const MAX_LINE = 64 * 1024;
+/** Why an overlong line was skipped, as its sample says. */
+export const OVERLONG_WHY = `line longer than ${MAX_LINE / 1024} KiB`;
+/** How much of a line a sample shows. */
+const SAMPLE_TEXT_MAX = 120;
 /** How much of an overlong line is kept to show in a sample (one character more than a sample shows, so it gets its '…'). */
-const OVERLONG_HEAD = 121;
+const OVERLONG_HEAD = SAMPLE_TEXT_MAX + 1;
+
+/** Keeps a sample of a line a parser skipped (trimmed, cut to SAMPLE_TEXT_MAX with '…'), up to `limit` of them. */
+export function addSample(into: LineSample[], limit: number, lineNo: number, line: string, why: string): void {
+  if (into.length >= limit) return;
+  const t = line.trim();
+  const text = t.length > SAMPLE_TEXT_MAX ? t.slice(0, SAMPLE_TEXT_MAX) + '…' : t;
+  into.push({ line: lineNo, text, why });
+}
 
 /**
  * Cuts text arriving in chunks into lines for the list parsers: a leading BOM is dropped, a line split across

@@ -8,7 +8,7 @@ import { specialReason } from '../net/special.js';
 import { broadReason } from '../net/target-guard.js';
 import { V4KeySet } from './v4-key-set.js';
 import { TargetList } from './target-list.js';
-import { LineSplitter, MAX_LINE } from './lines.js';
+import { addSample, LineSplitter, OVERLONG_WHY } from './lines.js';
 import type { LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';
 
 const LINE_PARSERS: Readonly<Record<ListFormat, LineParser>> = {
@@ -18,8 +18,6 @@ const LINE_PARSERS: Readonly<Record<ListFormat, LineParser>> = {
   spamhaus_drop: parseSpamhausDropLine,
   ipsum: parseIpsumLine,
 };
-
-const SAMPLE_TEXT_MAX = 120;
 
 /**
  * Incremental list parser: feed it text chunks as they arrive (`push`), then `end()`. Lines are cut by a
@@ -85,7 +83,7 @@ export class ListParser {
   private overlongLine(head: string): void {
     this.lineNo++;
     this.skipped++;
-    this.sample(this.skippedSamples, head, `line longer than ${MAX_LINE / 1024} KiB`);
+    this.sample(this.skippedSamples, head, OVERLONG_WHY);
   }
 
   private line(line: string): void {
@@ -138,10 +136,7 @@ export class ListParser {
   }
 
   private sample(into: LineSample[], line: string, why: string): void {
-    if (into.length >= this.sampleLimit) return;
-    const trimmed = line.trim();
-    const text = trimmed.length > SAMPLE_TEXT_MAX ? trimmed.slice(0, SAMPLE_TEXT_MAX) + '…' : trimmed;
-    into.push({ line: this.lineNo, text, why });
+    addSample(into, this.sampleLimit, this.lineNo, line, why);
   }
 }
 

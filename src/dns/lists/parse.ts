@@ -1,4 +1,4 @@
-import { LineSplitter, MAX_LINE, type LineCounts, type LineSample } from '../../feeds/index.js';
+import { addSample, LineSplitter, OVERLONG_WHY, type LineCounts, type LineSample } from '../../feeds/index.js';
 import { LINE_PARSERS, type DomainLineParser, type DomainListFormat, type NameOutcome, type RuleSink } from './formats.js';
 import { suffixHashes, suffixScratch } from './hash.js';
 import { isWellKnownLocal, normalizeName, SINGLE_LABEL } from './name.js';
@@ -35,7 +35,6 @@ export interface DomainParseOptions {
   readonly expectedNames?: number;
 }
 
-const SAMPLE_TEXT_MAX = 120;
 const ANY_LABELS = { allowSingleLabel: true };
 
 /**
@@ -121,7 +120,7 @@ export class DomainListParser implements RuleSink {
   private overlongLine(head: string): void {
     this.lineNo++;
     this.skipped++;
-    this.sample(head, `line longer than ${MAX_LINE / 1024} KiB`);
+    this.sample(head, OVERLONG_WHY);
   }
 
   private line(line: string): void {
@@ -152,10 +151,7 @@ export class DomainListParser implements RuleSink {
   }
 
   private sample(line: string, why: string, into: LineSample[] = this.samples): void {
-    if (into.length >= this.sampleLimit) return;
-    const t = line.trim();
-    const text = t.length > SAMPLE_TEXT_MAX ? t.slice(0, SAMPLE_TEXT_MAX) + '…' : t;
-    into.push({ line: this.lineNo, text, why });
+    addSample(into, this.sampleLimit, this.lineNo, line, why);
   }
 }
 
