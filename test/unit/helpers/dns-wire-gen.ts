@@ -4,6 +4,7 @@
  */
 import dnsPacket, { type Answer, type Packet, type Question } from 'dns-packet';
 import ipaddr from 'ipaddr.js';
+import type { AnswerFacts } from '../../../src/dns/wire/index.js';
 
 /** The parts of dns-packet its type declarations leave out. */
 const codec = dnsPacket as unknown as {
@@ -160,14 +161,7 @@ export function randomReply(r: Prng, qname = randomName(r)): GenReply {
 const RCODES: Record<string, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
 
 /** What inspectAnswer should say, worked out independently from dns-packet's decode. */
-export function referenceFacts(msg: Buffer): {
-  rcode: number;
-  truncated: boolean;
-  minTtl: number;
-  addresses: string[];
-  cnameTargets: string[];
-  answerCount: number;
-} {
+export function referenceFacts(msg: Buffer): Pick<AnswerFacts, 'rcode' | 'truncated' | 'minTtl' | 'addresses' | 'cnameTargets' | 'answerCount'> {
   const p = dnsPacket.decode(msg);
   const answers = p.answers ?? [];
   const addresses: string[] = [];
