@@ -5,7 +5,7 @@ export { feedOrigin, type FeedDeps, type FeedLog, type FeedProgress, type FeedSt
 export { feedDecisions, feedSpecFrom, startListFeed, withStaleness, type FeedKernel } from './list-feed.js';
 export { feedsModule, feedsRef, type FeedsApi } from './module.js';
 export { ListParser, parseList } from './parse.js';
-export { addSample, LineSplitter, OVERLONG_WHY } from './lines.js';
+export { LineTally } from './lines.js';
 export { checkRefresh, type GuardInput, type GuardOptions, type GuardVerdict } from './guard.js';
 export { diffEntries, type FeedDiff } from './diff.js';
 export { DEFAULT_MAX_BYTES, FeedFetchError, fetchFeed, type FetchOptions, type FetchResult, type FetchSpec, type FetchState } from './fetch.js';

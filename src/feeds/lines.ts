@@ -1,9 +1,9 @@
-import type { LineSample } from './types.js';
+import type { LineCounts, LineSample } from './types.js';
 
 /** No list format has lines anywhere near this long. */
 const MAX_LINE = 64 * 1024;
 /** Why an overlong line was skipped, as its sample says. */
-export const OVERLONG_WHY = `line longer than ${MAX_LINE / 1024} KiB`;
+const OVERLONG_WHY = `line longer than ${MAX_LINE / 1024} KiB`;
 /** How much of a line a sample shows. */
 const SAMPLE_TEXT_MAX = 120;
 /** How much of an overlong line is kept to show in a sample (one character more than a sample shows, so it gets its '…'). */
@@ -98,5 +98,61 @@ export class LineSplitter {
     }
     const end = to > from && text.charCodeAt(to - 1) === 13 /* \r */ ? to - 1 : to;
     this.onLine(text.slice(from, end));
+  }
+}
+
+/**
+ * The lines of one list and the counts every list parser keeps (LineCounts): the parser only sorts each line
+ * into comment, blank, skipped or its own kinds. Overlong lines are counted as skipped here.
+ */
+export class LineTally {
+  lineNo = 0;
+  comments = 0;
+  blank = 0;
+  skipped = 0;
+  readonly skippedSamples: LineSample[] = [];
+  private readonly splitter: LineSplitter;
+
+  /** @param onLine called with each line after it is counted in lineNo */
+  constructor(name: string, private readonly sampleLimit: number, onLine: (line: string) => void) {
+    this.splitter = new LineSplitter(
+      name,
+      (line) => {
+        this.lineNo++;
+        onLine(line);
+      },
+      (head) => {
+        this.lineNo++;
+        this.skip(head, OVERLONG_WHY);
+      },
+    );
+  }
+
+  push(chunk: string): void {
+    this.splitter.push(chunk);
+  }
+
+  /** Passes on the last line and gives the counts; may be called again. */
+  end(): LineCounts {
+    this.splitter.end();
+    return {
+      lines: this.lineNo,
+      dataLines: this.lineNo - this.comments - this.blank,
+      comments: this.comments,
+      blank: this.blank,
+      skipped: this.skipped,
+      skippedSamples: this.skippedSamples,
+    };
+  }
+
+  /** Counts the current line as skipped and samples it. */
+  skip(line: string, why: string): void {
+    this.skipped++;
+    this.sample(this.skippedSamples, line, why);
+  }
+
+  /** Samples the current line into `into` (the skipped samples or a parser's own). */
+  sample(into: LineSample[], line: string, why: string): void {
+    addSample(into, this.sampleLimit, this.lineNo, line, why);
   }
 }

@@ -8,7 +8,7 @@ import { specialReason } from '../net/special.js';
 import { broadReason } from '../net/target-guard.js';
 import { V4KeySet } from './v4-key-set.js';
 import { TargetList } from './target-list.js';
-import { addSample, LineSplitter, OVERLONG_WHY } from './lines.js';
+import { LineTally } from './lines.js';
 import type { LineSample, ListFormat, ListHeader, ParseOptions, ParsedList } from './types.js';
 
 const LINE_PARSERS: Readonly<Record<ListFormat, LineParser>> = {
@@ -28,18 +28,12 @@ export class ListParser {
   private readonly ctx: LineContext;
   private readonly keepSpecial: boolean;
   private readonly exclude: ((t: Target) => string | undefined) | undefined;
-  private readonly sampleLimit: number;
   private readonly seen = new Set<string>();
   private readonly seen4 = new V4KeySet();
   private readonly entries = new TargetList();
-  private readonly skippedSamples: LineSample[] = [];
   private readonly excludedSamples: LineSample[] = [];
   private readonly header: ListHeader = {};
-  private readonly splitter = new LineSplitter('ListParser', (line) => this.line(line), (head) => this.overlongLine(head));
-  private lineNo = 0;
-  private comments = 0;
-  private blank = 0;
-  private skipped = 0;
+  private readonly tally: LineTally;
   private duplicates = 0;
   private special = 0;
   private excludedSpecial = 0;
@@ -52,25 +46,18 @@ export class ListParser {
     this.ctx = { minScore: opts.minScore ?? 1, header: this.header };
     this.keepSpecial = opts.keepSpecial ?? false;
     this.exclude = opts.exclude;
-    this.sampleLimit = opts.sampleLimit ?? 10;
+    this.tally = new LineTally('ListParser', opts.sampleLimit ?? 10, (line) => this.line(line));
   }
 
   push(chunk: string): void {
-    this.splitter.push(chunk);
+    this.tally.push(chunk);
   }
 
   end(): ParsedList {
-    this.splitter.end();
-    const lines = this.lineNo;
     return {
+      ...this.tally.end(),
       format: this.format,
       entries: this.entries,
-      lines,
-      dataLines: lines - this.comments - this.blank,
-      comments: this.comments,
-      blank: this.blank,
-      skipped: this.skipped,
-      skippedSamples: this.skippedSamples,
       duplicates: this.duplicates,
       special: this.special,
       excludedSpecial: this.excludedSpecial,
@@ -80,14 +67,7 @@ export class ListParser {
     };
   }
 
-  private overlongLine(head: string): void {
-    this.lineNo++;
-    this.skipped++;
-    this.sample(this.skippedSamples, head, OVERLONG_WHY);
-  }
-
   private line(line: string): void {
-    this.lineNo++;
     const v = this.lineParser(line, this.ctx);
     switch (v.kind) {
       case 'entry': {
@@ -96,7 +76,7 @@ export class ListParser {
           this.special++;
           if (!this.keepSpecial) {
             this.excludedSpecial++;
-            this.sample(this.excludedSamples, line, reason);
+            this.tally.sample(this.excludedSamples, line, reason);
             return;
           }
         }
@@ -120,23 +100,18 @@ export class ListParser {
         return;
       }
       case 'comment':
-        this.comments++;
+        this.tally.comments++;
         return;
       case 'blank':
-        this.blank++;
+        this.tally.blank++;
         return;
       case 'below':
         this.belowMinScore++;
         return;
       case 'skip':
-        this.skipped++;
-        this.sample(this.skippedSamples, line, v.why);
+        this.tally.skip(line, v.why);
         return;
     }
-  }
-
-  private sample(into: LineSample[], line: string, why: string): void {
-    addSample(into, this.sampleLimit, this.lineNo, line, why);
   }
 }
 

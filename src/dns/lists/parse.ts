@@ -1,4 +1,4 @@
-import { addSample, LineSplitter, OVERLONG_WHY, type LineCounts, type LineSample } from '../../feeds/index.js';
+import { LineTally, type LineCounts, type LineSample } from '../../feeds/index.js';
 import { LINE_PARSERS, type DomainLineParser, type DomainListFormat, type NameOutcome, type RuleSink } from './formats.js';
 import { suffixHashes, suffixScratch } from './hash.js';
 import { isWellKnownLocal, normalizeName, SINGLE_LABEL } from './name.js';
@@ -44,17 +44,11 @@ const ANY_LABELS = { allowSingleLabel: true };
  */
 export class DomainListParser implements RuleSink {
   private readonly lineParser: DomainLineParser;
-  private readonly sampleLimit: number;
   private readonly set: RuleSet;
   private readonly scratch = suffixScratch();
-  private readonly samples: LineSample[] = [];
   private readonly unsupportedSamples: LineSample[] = [];
   private unsupported = 0;
-  private readonly splitter = new LineSplitter('DomainListParser', (line) => this.line(line), (head) => this.overlongLine(head));
-  private lineNo = 0;
-  private comments = 0;
-  private blank = 0;
-  private skipped = 0;
+  private readonly tally: LineTally;
   private ignored = 0;
   private duplicates = 0;
   private badNames = 0;
@@ -64,29 +58,22 @@ export class DomainListParser implements RuleSink {
     const parser = LINE_PARSERS[format];
     if (parser === undefined) throw new Error(`unknown domain list format ${JSON.stringify(format)} (known: ${Object.keys(LINE_PARSERS).join(', ')})`);
     this.lineParser = parser;
-    this.sampleLimit = opts.sampleLimit ?? 10;
+    this.tally = new LineTally('DomainListParser', opts.sampleLimit ?? 10, (line) => this.line(line));
     this.set = new RuleSet(opts.expectedNames);
   }
 
   push(chunk: string): void {
-    this.splitter.push(chunk);
+    this.tally.push(chunk);
   }
 
   end(): ParsedDomainList {
-    this.splitter.end();
-    const lines = this.lineNo;
     return {
+      ...this.tally.end(),
       format: this.format,
       rules: this.set.compact(),
       names: this.set.size,
       blockRules: this.set.blockRules,
       allowRules: this.set.allowRules,
-      lines,
-      dataLines: lines - this.comments - this.blank,
-      comments: this.comments,
-      blank: this.blank,
-      skipped: this.skipped,
-      skippedSamples: this.samples,
       unsupported: this.unsupported,
       unsupportedSamples: this.unsupportedSamples,
       ignored: this.ignored,
@@ -114,44 +101,32 @@ export class DomainListParser implements RuleSink {
 
   badName(rawName: string, why: string): void {
     this.badNames++;
-    this.sample(this.currentLine, `${JSON.stringify(rawName)}: ${why}`);
-  }
-
-  private overlongLine(head: string): void {
-    this.lineNo++;
-    this.skipped++;
-    this.sample(head, OVERLONG_WHY);
+    this.tally.sample(this.tally.skippedSamples, this.currentLine, `${JSON.stringify(rawName)}: ${why}`);
   }
 
   private line(line: string): void {
-    this.lineNo++;
     this.currentLine = line;
     const v = this.lineParser(line, this);
     switch (v.kind) {
       case 'rules':
         return;
       case 'comment':
-        this.comments++;
+        this.tally.comments++;
         return;
       case 'blank':
-        this.blank++;
+        this.tally.blank++;
         return;
       case 'ignored':
         this.ignored++;
         return;
       case 'skip':
-        this.skipped++;
-        this.sample(line, v.why);
+        this.tally.skip(line, v.why);
         return;
       case 'unsupported':
         this.unsupported++;
-        this.sample(line, v.why, this.unsupportedSamples);
+        this.tally.sample(this.unsupportedSamples, line, v.why);
         return;
     }
-  }
-
-  private sample(line: string, why: string, into: LineSample[] = this.samples): void {
-    addSample(into, this.sampleLimit, this.lineNo, line, why);
   }
 }
 
