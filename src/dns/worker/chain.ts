@@ -168,8 +168,13 @@ export class Resolver {
     // the writes (nothing reads it).
     let record = this.scratch;
     if (trace || this.log) {
+      // A plain literal: spreading (even an empty object) in it is a runtime call per query.
+      record = { t: now, client, name: q.name, qtype: q.qtype, rcode: 0, latencyUs: 0, cached: false };
       const dev = this.who.get(client);
-      record = { t: now, client, ...(dev ? { mac: dev.mac, ...(dev.name ? { clientName: dev.name } : {}) } : {}), name: q.name, qtype: q.qtype, rcode: 0, latencyUs: 0, cached: false };
+      if (dev) {
+        record.mac = dev.mac;
+        if (dev.name) record.clientName = dev.name;
+      }
     }
     const started = record === this.scratch ? 0 : performance.now();
     let reply: Buffer | Promise<Buffer>;
