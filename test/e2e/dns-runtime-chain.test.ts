@@ -125,6 +125,33 @@ describe('dns runtime: the resolver chain', { timeout: 60_000 }, () => {
     r.close();
   });
 
+  test('a cache hit gets every check a fresh answer gets: ResolvedNames per client, IP index and lists as they are now, rebinding', async () => {
+    const r = new Resolver(settings({}, upstream.port), sink);
+    const now = () => Date.now();
+    assert.deepEqual((await resolve(r, 'evil.r5.test', '10.0.0.1')).answers?.map((x) => x.data), ['203.0.113.7']);
+    assert.equal(r.resolved.lookup('10.0.0.1', '203.0.113.7', now()), 'evil.r5.test');
+    // Served from the cache to a second client, twice: that client's pair is noted too.
+    for (let i = 0; i < 2; i++) assert.equal((await resolve(r, 'evil.r5.test', '10.0.0.2')).rcode, 'NOERROR');
+    assert.equal(log.at(-1)!.cached, true);
+    assert.equal(r.resolved.lookup('10.0.0.2', '203.0.113.7', now()), 'evil.r5.test');
+    assert.equal(r.resolved.lookup('10.0.0.3', '203.0.113.7', now()), undefined);
+    // The IP index changes while the answer is cached: the next hit is blocked.
+    r.setIps(IpIndex.build([{ target: '203.0.113.0/24', origin: 'feed:bad', decisionId: 9 }]).toTransfer());
+    assert.equal((await resolve(r, 'evil.r5.test', '10.0.0.2')).rcode, 'NXDOMAIN');
+    assert.deepEqual(log.at(-1)!.blocked, { by: 'decision', what: '203.0.113.0/24' });
+    assert.equal(log.at(-1)!.cached, true);
+    // Rebinding is answered the same from the cache: allowed zone stays allowed, hit after hit.
+    const allowed = new Resolver(settings({ rebindingAllow: ['r5.test'] }, upstream.port), sink);
+    for (let i = 0; i < 2; i++) assert.deepEqual((await resolve(allowed, 'internal.r5.test')).answers?.map((x) => x.data), ['192.168.1.5']);
+    assert.equal(log.at(-1)!.cached, true);
+    const strict = new Resolver(settings({}, upstream.port), sink);
+    for (let i = 0; i < 2; i++) assert.equal((await resolve(strict, 'internal.r5.test')).rcode, 'NXDOMAIN');
+    assert.equal(strict.counters.blocked, 2);
+    r.close();
+    allowed.close();
+    strict.close();
+  });
+
   test('the log keeps what a user asks about: upstream, cache hits, latency', async () => {
     const r = new Resolver(settings({}, upstream.port), sink);
     await resolve(r, 'www.r5.test');

@@ -65,6 +65,19 @@ describe('ResolvedNames', () => {
     assert.equal(rn.lookup('10.0.0.2', '2001:db8::999', T0), 'n999.example');
   });
 
+  it('its generation stays while every pair noted since is still held, and changes when pairs may have gone', () => {
+    const rn = new ResolvedNames({ maxEntries: 4 });
+    const g0 = rn.generation;
+    rn.note('10.0.0.1', 'a.example', ['192.0.2.1', '192.0.2.2'], 60, T0);
+    rn.note('10.0.0.1', 'a.example', ['192.0.2.1'], 60, T0);
+    assert.equal(rn.generation, g0, 'noting pairs already held changes nothing');
+    rn.note('10.0.0.1', 'b.example', ['192.0.2.3'], 60, T0);
+    assert.notEqual(rn.generation, g0, 'the young generation filled up: older pairs are on their way out');
+    const g1 = rn.generation;
+    rn.prune(T0);
+    assert.notEqual(rn.generation, g1, 'a prune may drop pairs');
+  });
+
   it('prunes expired pairs and ignores what is not an address', () => {
     const rn = new ResolvedNames({ graceSec: 0 });
     rn.note('10.0.0.1', 'short.example', ['203.0.113.1'], 10, T0);

@@ -31,9 +31,9 @@ const PREFETCH_MIN_TTL = 10;
 /** Estimated bytes per entry besides the reply: Map slot, entry object, typed arrays' headers, key text. */
 const ENTRY_OVERHEAD = 200;
 
-interface Entry {
+interface Entry<M = unknown> {
   /** The table holding this entry, and its key there. */
-  readonly table: Map<string, Entry>;
+  readonly table: Map<string, Entry<M>>;
   readonly key: string;
   readonly q: Query;
   /** The reply without OPT, TTLs already clamped; never handed out, only copied. */
@@ -47,9 +47,11 @@ interface Entry {
   readonly ttl: number;
   readonly bytes: number;
   hits: number;
+  /** What the caller stored with the reply (set()'s `meta`), handed back on every hit through hitMeta. */
+  readonly meta: M | undefined;
   /** Use order: a doubly linked list, least recently used at the head. */
-  older: Entry | undefined;
-  newer: Entry | undefined;
+  older: Entry<M> | undefined;
+  newer: Entry<M> | undefined;
 }
 
 /** Query types common enough for a table of their own (class IN): A, AAAA, HTTPS, CNAME, MX, TXT, PTR, SRV, NS, SOA, SVCB. */
@@ -83,17 +85,24 @@ function nameKey(q: Pick<Query, 'name' | 'qtype' | 'qclass' | 'dnssecOk' | 'cd'>
  * truncated replies, negative answers without an SOA (RFC 2308 §5), answers whose lifetime comes to 0 s.
  * Times are milliseconds (Date.now()); TTLs seconds.
  */
-export class DnsCache {
-  private readonly tables: Map<string, Entry>[] = Array.from({ length: TABLE_TYPES.length * 4 }, () => new Map());
-  private readonly otherTable = new Map<string, Entry>();
+export class DnsCache<M = unknown> {
+  private readonly tables: Map<string, Entry<M>>[] = Array.from({ length: TABLE_TYPES.length * 4 }, () => new Map());
+  private readonly otherTable = new Map<string, Entry<M>>();
   private count = 0;
-  private readonly popular = new Set<Entry>();
-  private oldest: Entry | undefined;
-  private newest: Entry | undefined;
+  private readonly popular = new Set<Entry<M>>();
+  private oldest: Entry<M> | undefined;
+  private newest: Entry<M> | undefined;
   private bytes = 0;
   private hits = 0;
   private misses = 0;
   private evictions = 0;
+  /**
+   * After a get() that returned a reply: the `meta` stored with it, and the seconds its answer records have left
+   * (the lowest TTL of the answer section as the returned copy carries it). Fields rather than a returned object:
+   * a hit allocates nothing but the reply.
+   */
+  hitMeta: M | undefined;
+  hitTtlLeft = 0;
 
   constructor(private readonly o: DnsCacheOptions) {}
 
@@ -126,6 +135,8 @@ export class DnsCache {
       for (let i = 12; i < e.questionEnd; i++) out[i] = queryMsg[i]!; // ~30 bytes: a loop beats subarray + set
     }
     const elapsed = Math.floor((now - e.inserted) / 1000);
+    this.hitMeta = e.meta;
+    this.hitTtlLeft = e.ttl > elapsed ? e.ttl - elapsed : 0;
     if (elapsed > 0) {
       const offs = e.ttlOffsets;
       const ttls = e.ttls;
@@ -165,8 +176,11 @@ export class DnsCache {
     return out;
   }
 
-  /** Stores `reply` (as inspected into `facts`) for `q`, if it is cacheable; replaces an older entry. */
-  set(q: Query, reply: Uint8Array, facts: AnswerFacts, now: number): void {
+  /**
+   * Stores `reply` (as inspected into `facts`) for `q`, if it is cacheable; replaces an older entry. `meta` (what
+   * the caller learnt from the reply, e.g. its facts) comes back with every hit: a hit need not be inspected again.
+   */
+  set(q: Query, reply: Uint8Array, facts: AnswerFacts, now: number, meta?: M): void {
     const ttl = this.lifetime(facts);
     if (ttl <= 0) return;
     const form = cacheForm(reply);
@@ -196,7 +210,7 @@ export class DnsCache {
     // A replaced entry keeps its Map slot (overwritten below): V8's Map degrades badly when one key is deleted and
     // re-added over and over (every delete leaves a tombstone in that key's bucket chain until the next rehash).
     if (old !== undefined) this.detach(old);
-    const entry: Entry = {
+    const entry: Entry<M> = {
       table,
       key,
       q: {
@@ -219,6 +233,7 @@ export class DnsCache {
       ttl,
       bytes,
       hits: 0,
+      meta,
       older: undefined,
       newer: undefined,
     };
@@ -279,19 +294,19 @@ export class DnsCache {
     return { entries: this.count, bytes: this.bytes, hits: this.hits, misses: this.misses, evictions: this.evictions };
   }
 
-  private remove(e: Entry): void {
+  private remove(e: Entry<M>): void {
     e.table.delete(e.key);
     this.count--;
     this.detach(e);
   }
 
-  private detach(e: Entry): void {
+  private detach(e: Entry<M>): void {
     this.unlink(e);
     this.popular.delete(e);
     this.bytes -= e.bytes;
   }
 
-  private append(e: Entry): void {
+  private append(e: Entry<M>): void {
     e.older = this.newest;
     e.newer = undefined;
     if (this.newest !== undefined) this.newest.newer = e;
@@ -299,7 +314,7 @@ export class DnsCache {
     this.newest = e;
   }
 
-  private unlink(e: Entry): void {
+  private unlink(e: Entry<M>): void {
     if (e.older !== undefined) e.older.newer = e.newer;
     else this.oldest = e.newer;
     if (e.newer !== undefined) e.newer.older = e.older;

@@ -53,6 +53,7 @@ export class ResolvedNames {
   private old = new Map<string, Pair>();
   private readonly half: number;
   private readonly graceMs: number;
+  private gen = 0;
 
   constructor(o: ResolvedNamesOptions = {}) {
     this.half = Math.max(1, Math.floor(Math.max(2, o.maxEntries ?? MAX_ENTRIES) / 2));
@@ -64,10 +65,20 @@ export class ResolvedNames {
     return this.young.size + this.old.size;
   }
 
+  /**
+   * Changes whenever a pair may have left the young generation (a generation change, a prune). While it stays the
+   * same, pairs just noted are still held: a caller that noted (client, name, ips) for one cached answer may skip
+   * noting the same answer to the same client again (the resolver does so for cache hits).
+   */
+  get generation(): number {
+    return this.gen;
+  }
+
   private put(key: string, p: Pair): void {
     if (this.young.size >= this.half && !this.young.has(key)) {
       this.old = this.young;
       this.young = new Map();
+      this.gen++;
     }
     this.young.set(key, p);
   }
@@ -106,6 +117,7 @@ export class ResolvedNames {
 
   /** Drops expired pairs (a worker may call it now and then so memory follows the traffic); returns how many. */
   prune(now: number): number {
+    this.gen++;
     let n = 0;
     for (const m of [this.young, this.old]) {
       for (const [k, e] of m) {

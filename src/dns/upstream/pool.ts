@@ -104,6 +104,7 @@ export class UpstreamPool {
   }
 
   async resolve(msg: Uint8Array, forName: string): Promise<Resolved> {
+    if (this.states.length === 1) return this.resolveOne(this.states[0]!, msg, forName);
     const t0 = performance.now();
     const deadline = Date.now() + this.budgetMs;
     const tried: boolean[] = new Array<boolean>(this.states.length).fill(false);
@@ -120,6 +121,26 @@ export class UpstreamPool {
     }
     if (poor) return { reply: poor.reply, upstream: poor.st.up.name, ms: performance.now() - t0 };
     throw new AllUpstreamsFailed(forName, problems);
+  }
+
+  /**
+   * One upstream: what resolve() does with one (one attempt; SERVFAIL/REFUSED returned as they are, having no
+   * better answer to wait for) without the rounds' bookkeeping — arrays, a Promise and two closures per query.
+   */
+  private async resolveOne(st: State, msg: Uint8Array, forName: string): Promise<Resolved> {
+    const t0 = performance.now();
+    if (this.closed) throw new AllUpstreamsFailed(forName, []);
+    st.queries++;
+    let reply: Buffer;
+    try {
+      reply = await st.up.exchange(msg, this.attemptMs);
+    } catch (e) {
+      this.failed(st, e);
+      throw new AllUpstreamsFailed(forName, [e instanceof Error ? e.message : String(e)]);
+    }
+    const ms = performance.now() - t0;
+    this.succeeded(st, ms);
+    return { reply, upstream: st.up.name, ms };
   }
 
   /** Sends to every pick at once; settles with the first usable answer, or when all have settled. */

@@ -56,6 +56,7 @@ export class UpstreamRouter {
 
   /** The forwarded domain that applies to `name`, or undefined for the default pool (for the query log). */
   forwardedDomain(name: string): string | undefined {
+    if (this.byDomain.size === 0) return undefined;
     let n = name;
     for (;;) {
       if (this.byDomain.has(n)) return n;

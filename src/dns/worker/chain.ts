@@ -1,4 +1,4 @@
-import { AllUpstreamsFailed, blockedReply, buildQuery, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamRouter, wireErrorReply, type IpDelta, type IpIndexTransfer, type Query } from '../parts.js';
+import { AllUpstreamsFailed, type AnswerFacts, blockedReply, buildQuery, DnsCache, DomainIndex, errorReply, fitUdp, inspectAnswer, IpIndex, isWireError, localReply, parseQuery, ResolvedNames, UpstreamRouter, wireErrorReply, type IpDelta, type IpIndexTransfer, type Query } from '../parts.js';
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';
 import type { ClientTag, GroupTable, LocalHost, WorkerSettings } from '../ipc.js';
 import { emptyCounters, type DnsCounters, type DnsExplain } from '../types.js';
@@ -35,12 +35,31 @@ const EDE_FILTERED = 17;
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 function underAny(name: string, suffixes: readonly string[]): boolean {
-  return suffixes.some((s) => name === s || name.endsWith('.' + s));
+  for (const s of suffixes) if (name === s || (name.length > s.length && name.endsWith(s) && name.charCodeAt(name.length - s.length - 1) === 46)) return true;
+  return false;
+}
+
+/**
+ * What the chain learnt of one upstream answer, stored with it in the cache so a hit is not walked again: the
+ * addresses and CNAME targets the checks need, and what was done once for it.
+ */
+interface Seen {
+  readonly addresses: readonly string[];
+  readonly cnameTargets: readonly string[];
+  /** The first private address among `addresses`: undefined until looked for, null when there is none. */
+  privateAddress: string | null | undefined;
+  /** The client this answer was last noted in ResolvedNames for, and ResolvedNames' generation then. */
+  notedFor: string | undefined;
+  notedGen: number;
+}
+
+function seenOf(f: AnswerFacts): Seen {
+  return { addresses: f.addresses, cnameTargets: f.cnameTargets, privateAddress: undefined, notedFor: undefined, notedGen: -1 };
 }
 
 export class Resolver {
   readonly counters: DnsCounters = emptyCounters();
-  readonly cache: DnsCache;
+  readonly cache: DnsCache<Seen>;
   private readonly router: UpstreamRouter;
   private domains = DomainIndex.empty();
   private ips = IpIndex.build([]);
@@ -51,13 +70,15 @@ export class Resolver {
   readonly resolved = new ResolvedNames();
   /** LAN address → device, so the query log names the client. */
   private who = new Map<string, { mac: string; name: string | null }>();
+  /** Takes the record's writes when neither the query log nor `dns query` reads them. */
+  private readonly scratch: QueryRecord = { t: 0, client: '', name: '', qtype: 0, rcode: 0, latencyUs: 0, cached: false };
 
   constructor(
     private readonly s: WorkerSettings,
     private readonly log: QueryLogSink | undefined,
     private readonly now: () => number = Date.now,
   ) {
-    this.cache = new DnsCache({ maxEntries: s.cache.size, maxBytes: s.cache.maxBytes, minTtl: s.cache.minTtlSec, maxTtl: s.cache.maxTtlSec, negativeTtlMax: s.cache.negativeMaxTtlSec });
+    this.cache = new DnsCache<Seen>({ maxEntries: s.cache.size, maxBytes: s.cache.maxBytes, minTtl: s.cache.minTtlSec, maxTtl: s.cache.maxTtlSec, negativeTtlMax: s.cache.negativeMaxTtlSec });
     this.router = UpstreamRouter.fromConfig({ upstreams: s.upstreams, forward: s.forward.map((f) => ({ domain: f.domain, upstream: f.upstreams })), strategy: s.strategy, timeoutMs: s.upstreamTimeoutMs });
     this.local = new LocalNames(s.localDomain);
   }
@@ -113,7 +134,7 @@ export class Resolver {
       try {
         const { reply } = await this.router.resolve(msg, q.name);
         const facts = inspectAnswer(reply);
-        if (!isWireError(facts)) this.cache.set(q, reply, facts, this.now());
+        if (!isWireError(facts)) this.cache.set(q, reply, facts, this.now(), seenOf(facts));
       } catch {
         // The entry expires as usual; the next query asks upstream.
       }
@@ -122,7 +143,15 @@ export class Resolver {
 
   /** One query in, one reply out (undefined: drop). Never throws: bad input is FORMERR or dropped. */
   async handle(msg: Buffer, client: string, tcp: boolean, trace?: Trace): Promise<Buffer | undefined> {
-    const started = performance.now();
+    return this.handleNow(msg, client, tcp, trace);
+  }
+
+  /**
+   * handle(), answered synchronously when no upstream is asked (blocked, cached, local, errors): a Promise only
+   * for the queries that wait for an upstream. Why: a Promise, its microtask and the closures around it cost more
+   * than the rest of a cache hit.
+   */
+  handleNow(msg: Buffer, client: string, tcp: boolean, trace?: Trace): Buffer | undefined | Promise<Buffer | undefined> {
     // `dns query` is not a client's query: its counts go nowhere.
     const c = trace ? emptyCounters() : this.counters;
     const parsed = parseQuery(msg);
@@ -134,16 +163,40 @@ export class Resolver {
     const q = parsed;
     c.queries++;
     if (tcp) c.tcp++;
-    const dev = this.who.get(client);
-    const record: QueryRecord = { t: this.now(), client, ...(dev ? { mac: dev.mac, ...(dev.name ? { clientName: dev.name } : {}) } : {}), name: q.name, qtype: q.qtype, rcode: 0, latencyUs: 0, cached: false };
-    let reply: Buffer;
-    try {
-      reply = await this.answer(q, msg, client, record, c, trace);
-    } catch (e) {
-      // A bug in a link must cost one answer, never the worker.
-      c.servfail++;
-      reply = errorReply(q, msg, 'SERVFAIL', { code: 0, text: (e as Error).message.slice(0, 100) });
+    const now = this.now();
+    // The record is filled in for the query log and for `dns query`; without either, one scratch object takes
+    // the writes (nothing reads it).
+    let record = this.scratch;
+    if (trace || this.log) {
+      // A plain literal: spreading (even an empty object) in it is a runtime call per query.
+      record = { t: now, client, name: q.name, qtype: q.qtype, rcode: 0, latencyUs: 0, cached: false };
+      const dev = this.who.get(client);
+      if (dev) {
+        record.mac = dev.mac;
+        if (dev.name) record.clientName = dev.name;
+      }
     }
+    const started = record === this.scratch ? 0 : performance.now();
+    let reply: Buffer | Promise<Buffer>;
+    try {
+      reply = this.answer(q, msg, client, record, c, now, trace);
+    } catch (e) {
+      reply = this.failed(q, msg, c, e);
+    }
+    if (!(reply instanceof Promise)) return this.finish(q, reply, tcp, record, c, started, trace);
+    return reply.then(
+      (r) => this.finish(q, r, tcp, record, c, started, trace),
+      (e: unknown) => this.finish(q, this.failed(q, msg, c, e), tcp, record, c, started, trace),
+    );
+  }
+
+  /** A bug in a link must cost one answer, never the worker. */
+  private failed(q: Query, msg: Buffer, c: DnsCounters, e: unknown): Buffer {
+    c.servfail++;
+    return errorReply(q, msg, 'SERVFAIL', { code: 0, text: (e instanceof Error ? e.message : String(e)).slice(0, 100) });
+  }
+
+  private finish(q: Query, reply: Buffer, tcp: boolean, record: QueryRecord, c: DnsCounters, started: number, trace: Trace | undefined): Buffer {
     if (!tcp) {
       const max = Math.min(q.ednsUdpSize ?? 512, OUR_UDP_SIZE);
       if (reply.length > max) {
@@ -151,20 +204,23 @@ export class Resolver {
         reply = fitUdp(reply, max);
       }
     }
-    record.rcode = reply.length >= 4 ? reply[3]! & 0xf : 2;
-    record.latencyUs = Math.round((performance.now() - started) * 1000);
     // `dns query` runs the chain to explain it: not a client's query, so not in the log.
-    if (!trace) this.log?.push(record);
+    if (!trace && this.log && record !== this.scratch) {
+      record.rcode = reply.length >= 4 ? reply[3]! & 0xf : 2;
+      record.latencyUs = Math.round((performance.now() - started) * 1000);
+      this.log.push(record);
+    }
     return reply;
   }
 
-  private async answer(q: Query, msg: Buffer, client: string, record: QueryRecord, c: DnsCounters, trace?: Trace): Promise<Buffer> {
-    const blocked = (by: NonNullable<QueryRecord['blocked']>['by'], what: string, why: string, code = EDE_BLOCKED) => {
-      c.blocked++;
-      record.blocked = { by, what };
-      if (trace) Object.assign(trace, { verdict: 'blocked', why });
-      return blockedReply(q, msg, this.s.blockAnswer, { code, text: why.slice(0, 120) }, this.s.blockTtlSec);
-    };
+  private blocked(q: Query, msg: Buffer, record: QueryRecord, c: DnsCounters, trace: Trace | undefined, by: NonNullable<QueryRecord['blocked']>['by'], what: string, why: string, code = EDE_BLOCKED): Buffer {
+    c.blocked++;
+    record.blocked = { by, what };
+    if (trace) Object.assign(trace, { verdict: 'blocked', why });
+    return blockedReply(q, msg, this.s.blockAnswer, { code, text: why.slice(0, 120) }, this.s.blockTtlSec);
+  }
+
+  private answer(q: Query, msg: Buffer, client: string, record: QueryRecord, c: DnsCounters, now: number, trace?: Trace): Buffer | Promise<Buffer> {
     if (q.name === DOH_CANARY) {
       record.blocked = { by: 'canary', what: DOH_CANARY };
       if (trace) Object.assign(trace, { verdict: 'special', why: 'the DoH canary: answered NXDOMAIN so browsers keep using this resolver' });
@@ -189,76 +245,113 @@ export class Resolver {
     const policy = this.domains.match(q.name, mask);
     if (policy.verdict === 'block') {
       const list = this.s.listNames[policy.list ?? -1] ?? 'config';
-      return blocked('list', `${list}:${policy.matched}`, `blocked by list ${list} (${policy.matched}) for group ${group}`);
+      return this.blocked(q, msg, record, c, trace, 'list', `${list}:${policy.matched}`, `blocked by list ${list} (${policy.matched}) for group ${group}`);
     }
-    const allowed = policy.verdict === 'allow';
-    const forwarded = this.router.forwardedDomain(q.name) !== undefined;
-    let reply: Buffer;
-    const hit = this.cache.get(q, this.now(), msg);
+    const hit = this.cache.get(q, now, msg);
     if (hit) {
       c.cached++;
       record.cached = true;
       if (trace) trace.cached = true;
-      reply = hit;
-    } else {
-      let got: Awaited<ReturnType<UpstreamRouter['resolve']>>;
-      try {
-        got = await this.router.resolve(msg, q.name);
-      } catch (e) {
-        c.servfail++;
-        if (trace) Object.assign(trace, { verdict: 'servfail', why: (e as Error).message });
-        return errorReply(q, msg, 'SERVFAIL', { code: 22, text: e instanceof AllUpstreamsFailed ? 'no upstream answered' : 'upstream error' });
+      let seen = this.cache.hitMeta;
+      if (seen === undefined) {
+        // Stored without what the chain learnt of it (cannot happen through this class; kept safe anyway).
+        const facts = inspectAnswer(hit);
+        if (isWireError(facts)) return this.unreadable(q, msg, c);
+        seen = seenOf(facts);
       }
-      c.upstreamUs += Math.round(got.ms * 1000);
-      c.upstreamCount++;
-      record.upstream = got.upstream;
-      if (trace) trace.upstream = got.upstream;
-      reply = got.reply;
-      reply.writeUInt16BE(q.id, 0);
+      return this.checked(q, msg, client, record, c, now, trace, group, mask, policy, hit, seen, this.cache.hitTtlLeft);
     }
-    const facts = inspectAnswer(reply);
-    if (isWireError(facts)) {
+    return this.fromUpstream(q, msg, client, record, c, trace, group, mask, policy);
+  }
+
+  private async fromUpstream(q: Query, msg: Buffer, client: string, record: QueryRecord, c: DnsCounters, trace: Trace | undefined, group: string, mask: number, policy: ReturnType<DomainIndex['match']>): Promise<Buffer> {
+    let got: Awaited<ReturnType<UpstreamRouter['resolve']>>;
+    try {
+      got = await this.router.resolve(msg, q.name);
+    } catch (e) {
       c.servfail++;
-      return errorReply(q, msg, 'SERVFAIL', { code: 0, text: 'upstream answer could not be read' });
+      if (trace) Object.assign(trace, { verdict: 'servfail', why: (e as Error).message });
+      return errorReply(q, msg, 'SERVFAIL', { code: 22, text: e instanceof AllUpstreamsFailed ? 'no upstream answered' : 'upstream error' });
     }
-    if (!hit) this.cache.set(q, reply, facts, this.now());
+    c.upstreamUs += Math.round(got.ms * 1000);
+    c.upstreamCount++;
+    record.upstream = got.upstream;
+    if (trace) trace.upstream = got.upstream;
+    const reply = got.reply;
+    reply.writeUInt16BE(q.id, 0);
+    const facts = inspectAnswer(reply);
+    if (isWireError(facts)) return this.unreadable(q, msg, c);
+    const seen = seenOf(facts);
+    const now = this.now();
+    this.cache.set(q, reply, facts, now, seen);
+    return this.checked(q, msg, client, record, c, now, trace, group, mask, policy, reply, seen, facts.minTtl);
+  }
+
+  private unreadable(q: Query, msg: Buffer, c: DnsCounters): Buffer {
+    c.servfail++;
+    return errorReply(q, msg, 'SERVFAIL', { code: 0, text: 'upstream answer could not be read' });
+  }
+
+  /**
+   * The answer's checks, on every answer, cached or not (lists and the IP index change while entries live):
+   * CNAME targets through the lists, addresses through the IP index, rebinding; then ResolvedNames and the log.
+   */
+  private checked(q: Query, msg: Buffer, client: string, record: QueryRecord, c: DnsCounters, now: number, trace: Trace | undefined, group: string, mask: number, policy: ReturnType<DomainIndex['match']>, reply: Buffer, seen: Seen, ttlLeft: number): Buffer {
+    const allowed = policy.verdict === 'allow';
     if (!allowed) {
-      for (const target of facts.cnameTargets) {
+      for (const target of seen.cnameTargets) {
         const m = this.domains.match(target, mask);
         if (m.verdict === 'block') {
           const list = this.s.listNames[m.list ?? -1] ?? 'config';
-          return blocked('list', `${list}:${m.matched}`, `CNAME ${target} blocked by list ${list} (${m.matched}) for group ${group}`);
+          return this.blocked(q, msg, record, c, trace, 'list', `${list}:${m.matched}`, `CNAME ${target} blocked by list ${list} (${m.matched}) for group ${group}`);
         }
         if (m.verdict === 'allow') break;
       }
     }
+    const addresses = seen.addresses;
     if (this.s.answerCheck !== 'off') {
-      for (const a of facts.addresses) {
+      for (const a of addresses) {
         const d = this.ips.lookup(a);
         if (!d) continue;
         const what = `${a} is listed: ${d.target} by ${d.origin}${d.scenario ? '/' + d.scenario : ''}${d.decisionId !== undefined ? ` (decision #${d.decisionId})` : ''}`;
-        if (this.s.answerCheck === 'enforce') return blocked('decision', d.target, `answer ${what}`, EDE_FILTERED);
+        if (this.s.answerCheck === 'enforce') return this.blocked(q, msg, record, c, trace, 'decision', d.target, `answer ${what}`, EDE_FILTERED);
         c.monitored++;
         record.monitored = what;
         break;
       }
     }
-    if (this.s.rebinding && !forwarded && !underAny(q.name, this.s.rebindingAllow)) {
-      const priv = facts.addresses.find(isPrivateAddress);
-      if (priv) return blocked('rebinding', priv, `rebinding protection: ${q.name} answered a private address ${priv}`);
+    if (this.s.rebinding && addresses.length > 0) {
+      // The first private address, found once per stored answer (undefined: not looked for yet, null: none).
+      if (seen.privateAddress === undefined) seen.privateAddress = addresses.find(isPrivateAddress) ?? null;
+      const priv = seen.privateAddress;
+      if (priv !== null && !this.forwarded(q.name) && !underAny(q.name, this.s.rebindingAllow)) {
+        return this.blocked(q, msg, record, c, trace, 'rebinding', priv, `rebinding protection: ${q.name} answered a private address ${priv}`);
+      }
     }
-    if (facts.addresses.length > 0) {
-      this.resolved.note(client, q.name, facts.addresses, facts.minTtl, this.now());
-      record.answer = facts.addresses.slice(0, 4).join(',');
+    if (addresses.length > 0) {
+      // One note per (stored answer, client) while ResolvedNames still holds it: a hit noting the same pairs again
+      // would change nothing but their expiry, and that stays the answer's own (its TTL counts down with the hit's).
+      const gen = this.resolved.generation;
+      if (seen.notedFor !== client || seen.notedGen !== gen) {
+        this.resolved.note(client, q.name, addresses, ttlLeft, now);
+        seen.notedFor = client;
+        seen.notedGen = this.resolved.generation;
+      }
+      if (record !== this.scratch) record.answer = addresses.slice(0, 4).join(',');
     }
     if (trace) {
+      const forwarded = this.forwarded(q.name);
       Object.assign(trace, {
         verdict: allowed ? 'allowed' : forwarded ? 'forwarded' : 'resolved',
         why: allowed ? `allowed by list ${this.s.listNames[policy.list ?? -1] ?? 'config'} (${policy.matched})` : forwarded ? 'conditionally forwarded' : `no list blocks it for group ${group}${record.monitored ? `; answer check (monitor): ${record.monitored}` : ''}`,
-        answers: [...facts.cnameTargets.map((t) => `CNAME ${t}`), ...facts.addresses],
+        answers: [...seen.cnameTargets.map((t) => `CNAME ${t}`), ...addresses],
       });
     }
     return reply;
+  }
+
+  private forwarded(name: string): boolean {
+    return this.router.forwardedDomain(name) !== undefined;
   }
 
   /** `gatehouse dns query`: the chain run on a made-up query, with the reasons kept. */

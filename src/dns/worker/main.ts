@@ -27,15 +27,21 @@ function adoptUdp(sock: UdpSocket): void {
   sock.on('message', (msg, rinfo) => {
     const r = resolver;
     if (!r) return;
-    void r.handle(msg, rinfo.address.replace(/^::ffff:/, ''), false).then((reply) => {
-      if (!reply) return;
-      try {
-        sock.send(reply, rinfo.port, rinfo.address);
-      } catch {
-        // The socket closed while the answer was on its way (the worker is stopping).
-      }
-    });
+    const from = rinfo.address;
+    // Blocked, cached and local answers come back at once (no Promise); only upstream waits are asynchronous.
+    const reply = r.handleNow(msg, from.startsWith('::ffff:') ? from.slice(7) : from, false);
+    if (reply === undefined) return;
+    if (reply instanceof Promise) void reply.then((out) => out && answer(sock, out, rinfo.port, from));
+    else answer(sock, reply, rinfo.port, from);
   });
+}
+
+function answer(sock: UdpSocket, reply: Buffer, port: number, address: string): void {
+  try {
+    sock.send(reply, port, address);
+  } catch {
+    // The socket closed while the answer was on its way (the worker is stopping).
+  }
 }
 
 function onMessage(m: ToWorker, handle: unknown): void {
