@@ -101,6 +101,8 @@ export class IpIndexFeed {
     try {
       await first;
     } finally {
+      // The first build is not an import's: a change right after the start goes out at once.
+      this.quietUntil = 0;
       this.working = undefined;
       this.schedule();
     }
