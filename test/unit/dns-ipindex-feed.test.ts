@@ -211,15 +211,13 @@ describe('IpIndexFeed', () => {
     assert.equal(ix.lookup(v4(11, 99_999), r.clock.now)?.origin, 'feed:big');
     assert.equal(ix.lookup('13.0.5.1', r.clock.now)?.origin, 'feed:old');
     assert.deepEqual(ix.size, (await r.rebuilt()).size);
-    // What adopting the final index costs a worker (median of three), the yardstick for every update.
-    const wire = serialize(r.feed.current()!.toTransfer());
-    const adopt = [0, 1, 2].map(() => {
-      const t0 = performance.now();
-      IpIndex.fromTransfer(deserialize(wire));
-      return performance.now() - t0;
-    }).sort((a, b) => a - b)[1]!;
+    // The yardstick: what reading the whole index afresh from the store costs (a worker update must be a
+    // small part of that — measured 0.03–0.2 of it; applying the chunks as deltas cost a worker 0.9–2× of it).
+    const t0 = performance.now();
+    await r.rebuilt();
+    const readMs = performance.now() - t0;
     const worst = Math.max(...r.workerMs.slice(1));
-    assert.ok(worst <= 3 * adopt + 15, `the costliest update took a worker ${worst.toFixed(1)} ms; adopting the whole index takes ${adopt.toFixed(1)} ms`);
+    assert.ok(worst < readMs / 2, `the costliest update took a worker ${worst.toFixed(1)} ms; reading the whole index from the store takes ${readMs.toFixed(1)} ms`);
     const kinds = r.updates.slice(1);
     assert.ok(kinds.includes('snapshot') && kinds.length <= 6, `a few snapshots for the import, not a delta per chunk: ${kinds.join(',')}`);
     assert.equal(kinds.at(-1), 'delta', 'the small change after it is a delta');
