@@ -182,7 +182,7 @@ describe('IpIndexFeed', () => {
     assert.equal(r.worker().lookup('192.0.2.9', r.clock.now)?.origin, 'manual');
   });
 
-  it('hands a bulk import to the workers as snapshots they swap in: no update costs a worker more than adopting the whole index, and the copies equal a rebuild', async (t) => {
+  it('hands a bulk import to the workers as snapshots they swap in: no update costs a worker half of what reading the index from the store costs, and the copies equal a rebuild', async (t) => {
     // 100,000 decisions in four chunks of 25,000 as the admin import writes them (a tenth of them /24 ranges),
     // onto an index that already holds 20,000. Applied as deltas, each chunk rebuilt a worker's range
     // segments once per 33 new ranges (~75 rebuilds per chunk here, minutes with 1M decisions).
