@@ -31,7 +31,11 @@ export interface IpIndexFeedOptions {
    * have to apply while its queries wait.
    */
   readonly deltaMax?: number;
-  /** After a snapshot, the next update waits at least this long (ms): an import's snapshots stay few. */
+  /**
+   * After a snapshot the next update waits 20× what sending it took (serializing it for the workers), at
+   * most this long (ms): an import's snapshots cost the workers ~5 % of their time at worst, and the last
+   * one follows the import's end closely.
+   */
   readonly snapshotGapMs?: number;
 }
 
@@ -41,6 +45,7 @@ const WINDOW_MS = 250;
 /** ~2,000 entries apply in a worker in a few ms (text parsing and hash inserts), far below a snapshot's adoption. */
 const DELTA_MAX = 2000;
 const SNAPSHOT_GAP_MS = 2000;
+const GAP_FACTOR = 20;
 
 function entryOf(r: OutboundRow): IpEntry {
   return { target: r.value, origin: r.origin, scenario: r.scenario, reason: r.reason, decisionId: r.id, expiresAt: r.expiresAt };
@@ -183,8 +188,10 @@ export class IpIndexFeed {
   }
 
   private sendSnapshot(ix: IpIndex): void {
+    const t0 = performance.now();
     this.opts.onUpdate({ kind: 'snapshot', index: ix });
-    this.quietUntil = Date.now() + this.snapshotGapMs;
+    const sendMs = performance.now() - t0;
+    this.quietUntil = Date.now() + Math.min(this.snapshotGapMs, Math.max(this.windowMs, GAP_FACTOR * sendMs));
   }
 
   private async flush(): Promise<void> {
