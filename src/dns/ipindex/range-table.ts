@@ -168,8 +168,11 @@ export class RangeTable {
     return e;
   }
 
-  /** Adds or replaces one block after the build. */
-  set(w: ArrayLike<number>, at: number, prefix: number, label: number, id: number, exp: number): void {
+  /**
+   * Adds or replaces one block after the build. `defer`: leave the segments as they are even past the
+   * overlay's bound (a batch of changes calls `settle()` once at its end: one rebuild, not one per 33 blocks).
+   */
+  set(w: ArrayLike<number>, at: number, prefix: number, label: number, id: number, exp: number, defer = false): void {
     const key = this.keyOf(w, at, prefix);
     const e = this.index().get(key);
     if (e !== undefined) {
@@ -179,10 +182,22 @@ export class RangeTable {
       return;
     }
     this.overlay.push(this.push(w, at, prefix, label, id, exp));
-    if (this.overlay.length > OVERLAY_MAX) this.rebuild();
+    if (!defer && this.overlay.length > OVERLAY_MAX) this.rebuild();
   }
 
-  delete(w: ArrayLike<number>, at: number, prefix: number): boolean {
+  /** Whether the segments are due for a rebuild (a long overlay or many dead blocks). */
+  private due(): boolean {
+    return this.overlay.length > OVERLAY_MAX || (this.dead > 64 && this.dead > this.n / 4);
+  }
+
+  /** Ends a batch of deferred changes: rebuilds once if they made it due; true when it did. */
+  settle(): boolean {
+    if (!this.due()) return false;
+    this.rebuild();
+    return true;
+  }
+
+  delete(w: ArrayLike<number>, at: number, prefix: number, defer = false): boolean {
     const idx = this.index();
     const key = this.keyOf(w, at, prefix);
     const e = idx.get(key);
@@ -192,7 +207,7 @@ export class RangeTable {
     this.dead++;
     const o = this.overlay.indexOf(e);
     if (o >= 0) this.overlay.splice(o, 1);
-    if (this.dead > 64 && this.dead > this.n / 4) this.rebuild();
+    if (!defer && this.due()) this.rebuild();
     return true;
   }
 
