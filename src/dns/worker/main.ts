@@ -6,6 +6,7 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import type { FromWorker, ToWorker } from '../ipc.js';
+import { readIndexFile } from '../lists/index-file.js';
 import { QueryLogWriter } from '../querylog/writer.js';
 import { Resolver } from './chain.js';
 import { TcpConnections } from './tcp.js';
@@ -69,7 +70,7 @@ function onMessage(m: ToWorker, handle: unknown): void {
       return;
     }
     case 'domains':
-      resolver?.setDomains(m.parts);
+      void loadDomains(m.file, m.generation);
       return;
     case 'ips':
       resolver?.setIps(m.index);
@@ -96,6 +97,23 @@ function onMessage(m: ToWorker, handle: unknown): void {
       if (!resolver) return;
       void resolver.explain(m.name, m.qtype, m.client).then((result) => send({ t: 'explained', id: m.id, result }));
       return;
+  }
+}
+
+/** The generation in force; a file read that finishes after a newer one does not replace it. */
+let domainsGeneration = 0;
+
+/** Reads the index file the daemon wrote; a missing or damaged file is logged and the previous index stays. */
+async function loadDomains(file: string, generation: number): Promise<void> {
+  try {
+    const got = await readIndexFile(file);
+    // The daemon may have renamed a newer generation into place meanwhile: that one is in force then (its message follows).
+    if (got.generation < generation) throw new Error(`found generation ${got.generation}, expected ${generation}`);
+    if (got.generation <= domainsGeneration) return;
+    domainsGeneration = got.generation;
+    resolver?.setDomains(got.index);
+  } catch (e) {
+    send({ t: 'log', level: 'error', msg: `DNS worker keeps its previous domain index: ${(e as Error).message}` });
   }
 }
 
