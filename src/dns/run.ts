@@ -7,6 +7,7 @@ import type { Contribution, ModuleContext } from '../modules/index.js';
 import { parseListenAddress } from '../config/index.js';
 import { workerCount, type DnsConfig } from './config.js';
 import { buildGroupTable, clientTags, listLayout, localHosts } from './groups.js';
+import { collectGarbageNow } from './gc-hint.js';
 import { DnsLists } from './lists/index.js';
 import { writeIndexFile } from './lists/index-file.js';
 import type { WorkerSettings } from './ipc.js';
@@ -84,6 +85,8 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
       {
         scheduler: ctx.scheduler,
         log: ctx.log,
+        // The workers answer from the file; the daemon keeps only the per-list rules a rebuild merges.
+        retainIndex: false,
         onIndex: (index) => {
           const gen = ++generation;
           writing = writing.then(async () => {
@@ -96,6 +99,8 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
             builtAt = Date.now();
             rules = index.size;
             sup.broadcast({ t: 'domains', file: indexFile, generation: gen, rules: index.size });
+            // Later, not here: this closure still holds the index (so does the lists' build loop until it returns).
+            setTimeout(collectGarbageNow, 200).unref();
           });
         },
       },
