@@ -23,8 +23,15 @@ function workerFile(): URL {
   return new URL(import.meta.url.endsWith('.ts') ? './worker/main.ts' : './worker/main.js', import.meta.url);
 }
 
+/**
+ * A worker's garbage is per-query and short-lived: a 2 MB young generation (V8's default grows to 16 MB)
+ * holds it just as well. Measured with bench/dns.ts (1M names): worker RSS after the max-qps runs 135–154
+ * instead of 159–172 MB, CPU per query unchanged (blocked 10.7–10.9 vs 11.1–11.3 µs).
+ */
+const WORKER_V8_FLAGS = ['--max-semi-space-size=2'];
+
 function workerExecArgv(): string[] {
-  return import.meta.url.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+  return [...WORKER_V8_FLAGS, ...(import.meta.url.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [])];
 }
 
 function bindError(address: string, proto: string, e: NodeJS.ErrnoException): DnsStartError {
