@@ -52,7 +52,8 @@ export type ToWorker =
   | { readonly t: 'udp'; readonly address: string }
   /** Comes with an accepted net.Socket (paused). */
   | { readonly t: 'tcp' }
-  | { readonly t: 'domains'; readonly parts: readonly Uint8Array[]; readonly rules: number }
+  /** The domain index is in a file (lists/index-file.ts): a worker reads it into one buffer; generations only go up. */
+  | { readonly t: 'domains'; readonly file: string; readonly generation: number; readonly rules: number }
   | { readonly t: 'ips'; readonly index: IpIndexTransfer }
   | { readonly t: 'ipDelta'; readonly delta: IpDelta }
   | { readonly t: 'groups'; readonly table: GroupTable }

@@ -6,8 +6,12 @@ import type { WireError } from './wire/index.js';
 
 export { parseQuery, blockedReply, errorReply, localReply, inspectAnswer, withId, fitUdp, wireErrorReply, buildQuery, type Query, type WireError, type AnswerFacts } from './wire/index.js';
 export { DnsCache } from './cache/index.js';
-export { DomainIndex, type ListMask } from './lists/index.js';
-export { UpstreamRouter, AllUpstreamsFailed } from './upstream/index.js';
+// The modules themselves, not the folders' index files: the workers import this file, and lists/index and
+// upstream/index pull in the config schemas (zod) and the feed downloader — ~30 MB of RSS per worker for
+// code a worker never runs.
+export { DomainIndex, type ListMask } from './lists/domain-index.js';
+export { UpstreamRouter } from './upstream/router.js';
+export { AllUpstreamsFailed } from './upstream/pool.js';
 export { IpIndex, type IpEntry, type IpAllow, type IpHit, type IpIndexTransfer, type IpDelta, IpIndexFeed, type IpIndexUpdate } from './ipindex/index.js';
 export { ResolvedNames } from './resolved/index.js';
 

@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { clientsRef, type LanDevice } from '../clients/index.js';
 import { firewallRef } from '../firewall/index.js';
 import { OutboundView } from '../decisions/index.js';
@@ -6,7 +7,9 @@ import type { Contribution, ModuleContext } from '../modules/index.js';
 import { parseListenAddress } from '../config/index.js';
 import { workerCount, type DnsConfig } from './config.js';
 import { buildGroupTable, clientTags, listLayout, localHosts } from './groups.js';
+import { collectGarbageNow } from './gc-hint.js';
 import { DnsLists } from './lists/index.js';
+import { writeIndexFile } from './lists/index-file.js';
 import type { WorkerSettings } from './ipc.js';
 import type { DnsView } from './module.js';
 import { OptoutRepo } from './optout.js';
@@ -73,20 +76,38 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
     // freshly started gateway filters at once when its lists are at hand (a slow download finishes later).
     let builtAt: number | null = null;
     let rules = 0;
+    // The index reaches the workers as a file (one read, one buffer each), written one generation at a time.
+    const indexFile = join(ctx.dataDir, 'dns-domains.idx');
+    let generation = 0;
+    let writing: Promise<void> = Promise.resolve();
     const lists = new DnsLists(
       { blocklists: c.blocklists, allowlists: c.allowlists },
       {
         scheduler: ctx.scheduler,
         log: ctx.log,
+        // The workers answer from the file; the daemon keeps only the per-list rules a rebuild merges.
+        retainIndex: false,
         onIndex: (index) => {
-          builtAt = Date.now();
-          rules = index.size;
-          sup.broadcast({ t: 'domains', parts: index.toTransfer(), rules: index.size });
+          const gen = ++generation;
+          writing = writing.then(async () => {
+            try {
+              await writeIndexFile(index, indexFile, gen);
+            } catch (e) {
+              ctx.log.error({ file: indexFile, err: (e as Error).message }, 'DNS domain index could not be written for the workers; they keep the previous one');
+              return;
+            }
+            builtAt = Date.now();
+            rules = index.size;
+            sup.broadcast({ t: 'domains', file: indexFile, generation: gen, rules: index.size });
+            // Later, not here: this closure still holds the index (so does the lists' build loop until it returns).
+            setTimeout(collectGarbageNow, 200).unref();
+          });
         },
       },
     );
     lists.start();
     stops.push(() => lists.stop());
+    stops.push(() => writing);
     // (Polling the status rather than refresh(): that would download every list a second time.)
     const until = Date.now() + 5000;
     while (Date.now() < until && lists.status().some((l) => l.lastAttemptAt === null || l.nextRunAt === null)) await new Promise((r) => setTimeout(r, 50));

@@ -27,6 +27,16 @@ function workerExecArgv(): string[] {
   return import.meta.url.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
 }
 
+/**
+ * A worker's garbage is per-query and short-lived: a 2 MB young generation (V8's default grows to 16 MB)
+ * holds it just as well. Measured with bench/dns.ts (1M names): worker RSS after the max-qps runs 135–154
+ * instead of 159–172 MB, CPU per query unchanged (blocked 10.7–10.9 vs 11.1–11.3 µs). Through NODE_OPTIONS,
+ * not execArgv: the query log's writer thread inherits execArgv, and a Worker refuses heap-size flags.
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=2`.trim() };
+}
+
 function bindError(address: string, proto: string, e: NodeJS.ErrnoException): DnsStartError {
   const port = (() => {
     try {
@@ -185,7 +195,7 @@ export class Supervisor {
     slot.startedAt = Date.now();
     let child: ChildProcess;
     try {
-      child = fork(workerFile(), [], { execArgv: workerExecArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      child = fork(workerFile(), [], { execArgv: workerExecArgv(), env: workerEnv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     } catch (e) {
       // EMFILE and the like: try again later rather than take the daemon down.
       this.restartLater(slot, `fork failed: ${(e as Error).message}`);

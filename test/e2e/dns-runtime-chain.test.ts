@@ -63,7 +63,7 @@ describe('dns runtime: the resolver chain', { timeout: 60_000 }, () => {
   });
 
   const withLists = (r: Resolver) => {
-    r.setDomains(DomainIndex.buildSync([{ id: 0, rules: parseDomainList('ads.r5.test\n', 'domains').rules }]).toTransfer());
+    r.setDomains(DomainIndex.buildSync([{ id: 0, rules: parseDomainList('ads.r5.test\n', 'domains').rules }]));
     r.setIps(IpIndex.build([{ target: '203.0.113.0/24', origin: 'feed:bad', decisionId: 9 }]).toTransfer());
     return r;
   };

@@ -83,10 +83,10 @@ export class Resolver {
     this.local = new LocalNames(s.localDomain);
   }
 
-  setDomains(parts: readonly Uint8Array[]): void {
+  setDomains(index: DomainIndex): void {
     // The cache keeps upstream answers only; the lists are applied on every query (cached or not), so a
     // new index takes effect at once without emptying the cache.
-    this.domains = DomainIndex.fromTransfer(parts);
+    this.domains = index;
   }
 
   setIps(t: IpIndexTransfer): void {

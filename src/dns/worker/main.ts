@@ -6,8 +6,10 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import type { FromWorker, ToWorker } from '../ipc.js';
-import { QueryLogWriter } from '../querylog/writer.js';
-import { Resolver } from './chain.js';
+import { readIndexFile } from '../lists/index-file.js';
+import type { QueryRecord } from '../querylog/types.js';
+import type { QueryLogWriter } from '../querylog/writer.js';
+import { Resolver, type QueryLogSink } from './chain.js';
 import { TcpConnections } from './tcp.js';
 
 let resolver: Resolver | undefined;
@@ -44,18 +46,36 @@ function answer(sock: UdpSocket, reply: Buffer, port: number, address: string): 
   }
 }
 
+/**
+ * The query log's writer (and SQLite with it, ~7 MB of RSS) is loaded only when the log is on; the rows of
+ * the few ms the import takes wait in a bounded list.
+ */
+function openLog(file: string, mode: 'full' | 'anonymous'): QueryLogSink {
+  const early: QueryRecord[] = [];
+  let failed = false;
+  void import('../querylog/writer.js')
+    .then(({ QueryLogWriter: W }) => {
+      writer = new W(file, mode);
+      for (const r of early.splice(0)) writer.push(r);
+    })
+    .catch((e: Error) => {
+      failed = true;
+      early.length = 0;
+      send({ t: 'log', level: 'error', msg: `query log ${file} cannot be opened, queries are not logged: ${e.message}` });
+    });
+  return {
+    push: (r) => {
+      if (writer) writer.push(r);
+      else if (!failed && early.length < 10_000) early.push(r);
+    },
+  };
+}
+
 function onMessage(m: ToWorker, handle: unknown): void {
   switch (m.t) {
     case 'init': {
       const s = m.settings;
-      if (s.queryLog.mode !== 'off') {
-        try {
-          writer = new QueryLogWriter(s.queryLog.file, s.queryLog.mode);
-        } catch (e) {
-          send({ t: 'log', level: 'error', msg: `query log ${s.queryLog.file} cannot be opened, queries are not logged: ${(e as Error).message}` });
-        }
-      }
-      resolver = new Resolver(s, writer);
+      resolver = new Resolver(s, s.queryLog.mode === 'off' ? undefined : openLog(s.queryLog.file, s.queryLog.mode));
       const r = resolver;
       tcp = new TcpConnections({ idleMs: s.tcpIdleMs, maxConnections: s.tcpMaxConnections, handle: (msg, client) => r.handle(msg, client, true) });
       for (const f of early.splice(0)) f();
@@ -75,7 +95,7 @@ function onMessage(m: ToWorker, handle: unknown): void {
       return;
     }
     case 'domains':
-      resolver?.setDomains(m.parts);
+      void loadDomains(m.file, m.generation);
       return;
     case 'ips':
       resolver?.setIps(m.index);
@@ -102,6 +122,23 @@ function onMessage(m: ToWorker, handle: unknown): void {
       if (!resolver) return;
       void resolver.explain(m.name, m.qtype, m.client).then((result) => send({ t: 'explained', id: m.id, result }));
       return;
+  }
+}
+
+/** The generation in force; a file read that finishes after a newer one does not replace it. */
+let domainsGeneration = 0;
+
+/** Reads the index file the daemon wrote; a missing or damaged file is logged and the previous index stays. */
+async function loadDomains(file: string, generation: number): Promise<void> {
+  try {
+    const got = await readIndexFile(file);
+    // The daemon may have renamed a newer generation into place meanwhile: that one is in force then (its message follows).
+    if (got.generation < generation) throw new Error(`found generation ${got.generation}, expected ${generation}`);
+    if (got.generation <= domainsGeneration) return;
+    domainsGeneration = got.generation;
+    resolver?.setDomains(got.index);
+  } catch (e) {
+    send({ t: 'log', level: 'error', msg: `DNS worker keeps its previous domain index: ${(e as Error).message}` });
   }
 }
 
