@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const writer = settings.queryLog.mode === 'off' ? undefined : new QueryLogWriter(settings.queryLog.file, settings.queryLog.mode);
   const r = new Resolver(settings, writer);
   const listed = Array.from({ length: 100_000 }, (_, i) => `n${i}.list${i % 97}.x`);
-  r.setDomains(DomainIndex.buildSync([{ id: 0, rules: parseDomainList(listed.join('\n'), 'domains').rules }]).toTransfer());
+  r.setDomains(DomainIndex.buildSync([{ id: 0, rules: parseDomainList(listed.join('\n'), 'domains').rules }]));
   const q = (name: string, id: number) => buildQuery({ name, qtype: 1, qclass: 1, cd: false, ednsUdpSize: 1232, dnssecOk: false }, id)!;
   const blocked = listed.slice(0, 20_000).map((n, i) => q(n, i));
   const hot = Array.from({ length: 1000 }, (_, i) => q(`hot${i}.ok.bench`, i));
