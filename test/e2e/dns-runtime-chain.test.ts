@@ -10,28 +10,10 @@ import dnsPacket from 'dns-packet';
 import { buildQuery, DomainIndex, IpIndex, parseDomainList, type QueryRecord } from '../../src/dns/index.js';
 import type { WorkerSettings } from '../../src/dns/ipc.js';
 import { Resolver } from '../../src/dns/worker/chain.js';
-import { tempDir, UnboundUpstream } from './helpers/dns-runtime.js';
+import { tempDir, UnboundUpstream, workerSettings } from './helpers/dns-runtime.js';
 
 function settings(o: Partial<WorkerSettings>, port: number): WorkerSettings {
-  return {
-    upstreams: [`127.0.0.1:${port}`],
-    strategy: 'strict',
-    upstreamTimeoutMs: 2000,
-    forward: [],
-    blockAnswer: 'nxdomain',
-    blockTtlSec: 60,
-    answerCheck: 'enforce',
-    rebinding: true,
-    rebindingAllow: [],
-    cache: { size: 100, maxBytes: 1 << 20, minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600, prefetch: false },
-    queryLog: { file: '', mode: 'off' },
-    listNames: ['ads'],
-    privateNets: [],
-    localDomain: 'lan',
-    tcpIdleMs: 10_000,
-    tcpMaxConnections: 10,
-    ...o,
-  };
+  return workerSettings({ upstreams: [`127.0.0.1:${port}`], ...o });
 }
 
 /** What the tests read of a decoded reply (dns-packet's typings omit `rcode` and the records' `data`/`ttl`). */

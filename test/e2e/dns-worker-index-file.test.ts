@@ -15,26 +15,10 @@ import type { WorkerSettings } from '../../src/dns/ipc.js';
 import { writeIndexFile } from '../../src/dns/lists/index-file.js';
 import { Supervisor } from '../../src/dns/supervisor.js';
 import type { ModuleLog } from '../../src/modules/index.js';
+import { workerSettings } from './helpers/dns-runtime.js';
 
-const settings: WorkerSettings = {
-  // Nothing listens there: a name no list blocks ends SERVFAIL, which tells it apart from a blocked one.
-  upstreams: ['127.0.0.1:9'],
-  strategy: 'strict',
-  upstreamTimeoutMs: 300,
-  forward: [],
-  blockAnswer: 'nxdomain',
-  blockTtlSec: 60,
-  answerCheck: 'off',
-  rebinding: false,
-  rebindingAllow: [],
-  cache: { size: 100, maxBytes: 1 << 20, minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600, prefetch: false },
-  queryLog: { file: '', mode: 'off' },
-  listNames: ['ads'],
-  privateNets: [],
-  localDomain: 'lan',
-  tcpIdleMs: 10_000,
-  tcpMaxConnections: 10,
-};
+// Nothing listens on the upstream port: a name no list blocks ends SERVFAIL, which tells it apart from a blocked one.
+const settings: WorkerSettings = workerSettings({ upstreamTimeoutMs: 300, answerCheck: 'off', rebinding: false });
 
 const errors: string[] = [];
 const log: ModuleLog = {

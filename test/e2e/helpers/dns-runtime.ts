@@ -7,6 +7,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { WorkerSettings } from '../../../src/dns/ipc.js';
 
 export const UNBOUND_PORT = 15201;
 
@@ -121,4 +122,27 @@ export async function until<T>(what: string, f: () => Promise<T | undefined> | T
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
+}
+
+/** Worker settings for a resolver tested in-process or as one forked worker: small caches, no log; override what a test is about. */
+export function workerSettings(o: Partial<WorkerSettings> = {}): WorkerSettings {
+  return {
+    upstreams: ['127.0.0.1:9'],
+    strategy: 'strict',
+    upstreamTimeoutMs: 2000,
+    forward: [],
+    blockAnswer: 'nxdomain',
+    blockTtlSec: 60,
+    answerCheck: 'enforce',
+    rebinding: true,
+    rebindingAllow: [],
+    cache: { size: 100, maxBytes: 1 << 20, minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600, prefetch: false },
+    queryLog: { file: '', mode: 'off' },
+    listNames: ['ads'],
+    privateNets: [],
+    localDomain: 'lan',
+    tcpIdleMs: 10_000,
+    tcpMaxConnections: 10,
+    ...o,
+  };
 }
