@@ -26,6 +26,8 @@ export interface ComposedTable {
   readonly chains: readonly string[];
   /** Module owning each set, map or regular chain. */
   readonly owners: ReadonlyMap<string, string>;
+  /** Prefixes of quotas modules create at run time (KernelFragment.runtimeQuotaPrefix), by module. */
+  readonly runtimeQuotaPrefixes: ReadonlyMap<string, string>;
 }
 
 const ELEMENT_TYPES: ReadonlySet<ElementType> = new Set(['ipv4_addr', 'ipv6_addr', 'inet_proto', 'inet_service', 'ether_addr', 'mark', 'ifname']);
@@ -77,6 +79,7 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
   const owners = new Map<string, string>();
   const kinds = new Map<string, 'set' | 'map' | 'quota' | 'chain'>();
   const modules = new Set<string>();
+  const runtimePrefixes = new Map<string, string>();
   const claim = (name: string, kind: 'set' | 'map' | 'quota' | 'chain', module: string): void => {
     if (!OBJECT_NAME.test(name)) fail(`${module}: ${kind} name ${JSON.stringify(name)} is not valid`);
     if (Object.hasOwn(BASE_CHAINS, name)) fail(`${module}: ${kind} name ${JSON.stringify(name)} is a base chain of the table`);
@@ -93,6 +96,13 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
     for (const m of f.maps ?? []) claim(m.name, 'map', f.module);
     for (const q of f.quotas ?? []) claim(q.name, 'quota', f.module);
     for (const c of f.chains ?? []) claim(c.name, 'chain', f.module);
+    if (f.runtimeQuotaPrefix !== undefined) {
+      if (!OBJECT_NAME.test(f.runtimeQuotaPrefix)) fail(`${f.module}: runtime quota prefix ${JSON.stringify(f.runtimeQuotaPrefix)} is not valid`);
+      for (const [m, p] of runtimePrefixes) {
+        if (p.startsWith(f.runtimeQuotaPrefix) || f.runtimeQuotaPrefix.startsWith(p)) fail(`${f.module}: runtime quota prefix ${f.runtimeQuotaPrefix} overlaps module ${m}'s ${p}`);
+      }
+      runtimePrefixes.set(f.module, f.runtimeQuotaPrefix);
+    }
   }
   const sets: string[] = [];
   const maps: string[] = [];
@@ -101,13 +111,13 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
   for (const f of fragments) {
     for (const s of f.sets ?? []) {
       const what = `${f.module}: set ${s.name}`;
-      const body = `type ${checkTypes(what, s.type)};${checkFlags(what, s.flags, SET_FLAGS)}${checkPositive(what, s.timeoutSec, 'timeout')}${checkPositive(what, s.size, 'size')}`;
+      const body = `type ${checkTypes(what, s.type)};${checkFlags(what, s.flags, SET_FLAGS)}${checkPositive(what, s.timeoutSec, 'timeout')}${checkPositive(what, s.size, 'size')}${s.counter === true ? ' counter;' : ''}`;
       setLines.push(`add set ${t} ${s.name} { ${body} }`);
       sets.push(s.name);
     }
     for (const m of f.maps ?? []) {
       const what = `${f.module}: map ${m.name}`;
-      const value = m.value === 'verdict' ? 'verdict' : checkTypes(what, [m.value]);
+      const value = m.value === 'verdict' || m.value === 'quota' || m.value === 'classid' ? m.value : checkTypes(what, [m.value]);
       setLines.push(`add map ${t} ${m.name} { type ${checkTypes(what, m.key)} : ${value};${checkFlags(what, m.flags, MAP_FLAGS)} }`);
       maps.push(m.name);
     }
@@ -131,7 +141,7 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
       if (!owned(name!, 'chain')) fail(`${module}: a rule in ${where} jumps to chain ${name}, which it does not own`);
     }
     for (const [, name] of text.matchAll(QUOTA_REF)) {
-      if (!owned(name!, 'quota')) fail(`${module}: a rule in ${where} uses quota ${name}, which it does not own`);
+      if (!owned(name!, 'quota') && !(runtimePrefixes.has(module) && name!.startsWith(runtimePrefixes.get(module)!))) fail(`${module}: a rule in ${where} uses quota ${name}, which it does not own`);
     }
     return text;
   };
@@ -175,6 +185,7 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
     quotas,
     chains: [...bases, ...regular.map((c) => c.name)],
     owners,
+    runtimeQuotaPrefixes: runtimePrefixes,
   };
 }
 
@@ -195,6 +206,8 @@ export function renderRemoveStale(table: string, composed: ComposedTable, existi
     ...chains.map((c) => `delete chain ${t} ${c}`),
     ...stale(existing.sets, composed.sets).map((s) => `delete set ${t} ${s}`),
     ...stale(existing.maps, composed.maps).map((m) => `delete map ${t} ${m}`),
-    ...stale(existing.quotas, composed.quotas).map((q) => `delete quota ${t} ${q}`),
+    ...stale(existing.quotas, composed.quotas)
+      .filter((q) => ![...composed.runtimeQuotaPrefixes.values()].some((p) => q.startsWith(p)))
+      .map((q) => `delete quota ${t} ${q}`),
   ];
 }

@@ -76,12 +76,20 @@ export interface SetDecl {
   readonly timeoutSec?: number;
   /** Maximum elements (dynamic sets must have one to stay bounded). */
   readonly size?: number;
+  /** Every element carries a packet/byte counter (read with KernelRuntime.list: per-client accounting). */
+  readonly counter?: boolean;
 }
+
+/**
+ * What a map's elements point to: a plain type, a verdict, a named quota of the same fragment (`quota name
+ * ip daddr map @m`), or an HTB class (`meta priority set ip saddr map @m`, value like `1:10`).
+ */
+export type MapValueType = ElementType | 'verdict' | 'quota' | 'classid';
 
 export interface MapDecl {
   readonly name: string;
   readonly key: readonly ElementType[];
-  readonly value: ElementType | 'verdict';
+  readonly value: MapValueType;
   readonly flags?: readonly ('interval' | 'timeout')[];
 }
 
@@ -129,6 +137,12 @@ export interface KernelFragment {
   readonly quotas?: readonly QuotaDecl[];
   readonly chains?: readonly ChainDecl[];
   readonly hooks?: readonly HookRules[];
+  /**
+   * Named quotas the module creates while running (KernelRuntime `add-quota`), e.g. one per portal session:
+   * every such name starts with this prefix (OBJECT_NAME), and a reconcile never removes them as stale while
+   * the fragment is present.
+   */
+  readonly runtimeQuotaPrefix?: string;
 }
 
 export class KernelFragmentError extends Error {

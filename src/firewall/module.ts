@@ -9,6 +9,7 @@ import type { NftRunner } from './nft.js';
 import type { KernelFragment } from './fragment.js';
 import type { Mode } from './ruleset.js';
 import type { DomainSource } from './domain-source.js';
+import type { KernelRuntime } from './runtime.js';
 
 /** What the firewall module reads of the config. */
 export interface FirewallView {
@@ -48,6 +49,11 @@ export interface FirewallApi extends BulkKernel {
    */
   readonly setDomainSource: (source: DomainSource | undefined) => void;
   readonly status: () => FirewallStatus;
+  /**
+   * A module's handle on its own sets, maps and runtime quotas while it runs (portal logins, shaper classes):
+   * typed operations checked against its fragment, each apply one nft transaction (see runtime.ts).
+   */
+  readonly runtime: (module: string) => KernelRuntime;
 }
 
 export interface FirewallOptions {

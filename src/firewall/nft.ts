@@ -12,6 +12,8 @@ export interface NftRunner {
   apply(script: string): Promise<void>;
   /** `nft -j list set inet TABLE SET`, parsed; undefined when the set or table does not exist. */
   listSet(table: string, set: string): Promise<unknown | undefined>;
+  /** `nft -j list map inet TABLE MAP`, parsed; undefined when it does not exist (modules' runtime maps). */
+  listMap?(table: string, map: string): Promise<unknown | undefined>;
   /** Whether the table exists, without listing set contents (fast even with millions of elements). */
   hasTable(table: string): Promise<boolean>;
   /**
@@ -114,6 +116,7 @@ export function systemNftRunner(batchDir?: string): NftRunner {
       if (r.code !== 0) throw new NftError(`nft refused the script: ${summarize(r.stderr)}`);
     },
     listSet: systemNft.listSet,
+    listMap: systemNft.listMap!,
     hasTable: systemNft.hasTable,
     listObjects: systemNft.listObjects!,
   };
@@ -124,19 +127,22 @@ export function systemNftRunner(batchDir?: string): NftRunner {
  * million elements in the table, while `list table` and `list tables`, even terse, fetch every element
  * (~35 s). Measured in a scratch namespace, see test/e2e/firewall-kernel-listing.test.ts.
  */
+async function listNamed(kind: 'set' | 'map', table: string, name: string): Promise<unknown | undefined> {
+  const r = await run(['-j', 'list', kind, 'inet', table, name]);
+  if (r.code !== 0) {
+    if (/No such file or directory|does not exist/.test(r.stderr)) return undefined;
+    throw new NftError(`nft list ${kind} ${table} ${name} failed: ${summarize(r.stderr)}`);
+  }
+  return JSON.parse(r.stdout) as unknown;
+}
+
 const LIST_NAMES = ['-j', '-t', 'list', 'ruleset', 'inet'];
 
 export const systemNft: NftRunner = {
   apply: (script) => systemNftRunner().apply(script),
   check: (script) => systemNftRunner().check!(script),
-  async listSet(table, set) {
-    const r = await run(['-j', 'list', 'set', 'inet', table, set]);
-    if (r.code !== 0) {
-      if (/No such file or directory|does not exist/.test(r.stderr)) return undefined;
-      throw new NftError(`nft list set ${table} ${set} failed: ${summarize(r.stderr)}`);
-    }
-    return JSON.parse(r.stdout) as unknown;
-  },
+  listSet: (table, set) => listNamed('set', table, set),
+  listMap: (table, map) => listNamed('map', table, map),
   async listObjects(table) {
     const r = await run(LIST_NAMES);
     if (r.code !== 0) throw new NftError(`nft list ruleset failed: ${summarize(r.stderr)}`);

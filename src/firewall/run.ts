@@ -7,6 +7,8 @@ import { HitCollector } from './collector.js';
 import { Enforcer } from './enforcer.js';
 import type { FirewallApi, FirewallOptions, FirewallView } from './module.js';
 import { prepareBatchDir, systemNftRunner, type NftRunner } from './nft.js';
+import type { KernelFragment } from './fragment.js';
+import { kernelRuntime, type KernelRuntime } from './runtime.js';
 
 /** How long a stop waits for the nft run in flight (a million-element batch takes a few seconds). */
 const ENFORCER_STOP_MS = 30_000;
@@ -54,6 +56,22 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
     ctx.scheduler.every('reassert long decisions', fw.expire_interval, () => void enforcer.reassertDue()),
     ctx.scheduler.every('purge old block events', 3600_000, () => void blocks.purge(ctx.scheduler.clock.now() - fw.block_event_retention)),
   ];
+  // Modules' runtime changes wait for the table that declares their objects: the daemon applies every
+  // fragment once all modules have started (daemon/kernel.ts), after their start returned.
+  let fragments: readonly KernelFragment[] = [];
+  let appliedOnce: () => void = () => undefined;
+  const applied = new Promise<void>((resolve) => (appliedOnce = resolve));
+  const runtime = (module: string): KernelRuntime =>
+    kernelRuntime({
+      table: fw.table,
+      nft,
+      module,
+      fragment: () => fragments.find((f) => f.module === module),
+      ready: async () => {
+        await applied;
+        await enforcer.settled();
+      },
+    });
   const status = () => ({ table: fw.table, inbound: fw.inbound, outbound: fw.outbound, ...enforcer.status });
   return {
     provides: {
@@ -66,10 +84,13 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
       discardPreload: () => enforcer.discardPreload(),
       waitForKernel: (max: number) => enforcer.backlogBelow(max),
       setDomainSource: (source) => collector.setDomainSource(source),
-      async setFragments(fragments) {
-        enforcer.setFragments(fragments);
+      async setFragments(next) {
+        enforcer.setFragments(next);
+        fragments = [...next];
         await enforcer.settled();
+        appliedOnce();
       },
+      runtime,
     },
     status,
     async stop(reason) {

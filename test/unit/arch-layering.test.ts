@@ -28,6 +28,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['feeds'],
   ['crowdsec'],
   ['dns'],
+  ['shaper'],
+  ['portal'],
   ['api'],
   ['daemon'],
   ['cli'],
