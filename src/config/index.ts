@@ -27,6 +27,7 @@ export {
   tryMac,
   type SectionFields,
 } from './fields.js';
+export { byteSizeField, parseByteSize, parseRate, rateField } from './units.js';
 export { composeConfigSchema, DEFAULT_DATA_DIR, LOG_LEVELS, type LogLevel, type SectionShape, type SectionsBuilder, type SectionSource } from './compose.js';
 export {
   ConfigError,
