@@ -30,7 +30,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ['dns'],
   ['shaper'],
   ['portal'],
+  ['notify', 'metrics'],
   ['api'],
+  ['web'],
   ['daemon'],
   ['cli'],
 ];
