@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALWAYS, byteSizeField, durationField, field, flagDuplicates, interfaceField, listenField, parseMac, targetField, type SectionFields } from '../config/index.js';
 import type { AuthMethod, LimitAction, LimitKind } from './types.js';
+import { PORTAL_TEXT_KEYS, type PortalTextKey } from './web/texts.js';
 
 /*
  * The `portal:` section. Limits are written once under `limits` and may be overridden per user
@@ -18,7 +19,11 @@ const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 export const USER_NAME_RULE = 'a user name is 1-64 characters from A-Z a-z 0-9 . _ @ -, starting with a letter or digit';
 export const isUserName = (s: string): boolean => USER_NAME.test(s);
 
-const TEXT_KEY = /^[a-z][a-z0-9_]{0,39}$/;
+/** The pages' texts by the web part's keys: a misspelt key is an error with "did you mean". */
+const textsSchema = () =>
+  z
+    .strictObject(Object.fromEntries(PORTAL_TEXT_KEYS.map((k) => [k, z.string().min(1, 'must not be empty').max(4000).optional()])) as Record<PortalTextKey, z.ZodOptional<z.ZodString>>)
+    .default({});
 
 /** Download and upload quota of one period; either may be left out (no limit that way). */
 const quotaSchema = () =>
@@ -81,9 +86,9 @@ export const portalSection = (f: SectionFields) =>
       /** Which LAN interfaces are captive; default all of interfaces.lan. */
       interfaces: z.array(interfaceField()).optional(),
       auth: z
-        .union([z.enum(AUTH_METHODS), z.array(z.enum(AUTH_METHODS)).min(1, 'name at least one of accounts, vouchers, click_through')])
+        .preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.enum(AUTH_METHODS)).min(1, 'name at least one of accounts, vouchers, click_through'))
         .default(['accounts'])
-        .transform((a): readonly AuthMethod[] => [...new Set(typeof a === 'string' ? [a] : a)]),
+        .transform((a): readonly AuthMethod[] => [...new Set(a)]),
       limits: limitsSchema,
       /** Per account name: limits that replace the defaults for that user. */
       user_limits: z.record(z.string().regex(USER_NAME, USER_NAME_RULE), overrideSchema).default({}),
@@ -96,7 +101,7 @@ export const portalSection = (f: SectionFields) =>
         })
         .optional(),
       /** The login and status pages' texts in the admin's language, by key (English defaults for the rest). */
-      texts: z.record(z.string().regex(TEXT_KEY, 'text keys are lower-case words joined by _'), z.string().max(4000)).default({}),
+      texts: textsSchema(),
       /** Login attempts: after `failures` wrong ones within `window` from one client or for one user, wait `lockout`. */
       login_rate: z
         .strictObject({
