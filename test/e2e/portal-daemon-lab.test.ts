@@ -50,8 +50,13 @@ describe('portal kernel under the daemon', { skip: skipReason, timeout: 240_000 
 
   test('kill -9 of the daemon: the logged-in client keeps working, the other stays out; a restart re-asserts both', async () => {
     assert.ok(await onPortal(0), 'before the login c1 is sent to the portal');
+    const site6 = `http://[${g.topo.sites.legit.ipv6}]/`;
+    const before6 = await curlFrom(c(0).ns, site6, [], 5);
+    assert.ok(!before6.body.includes(SITE_MARKER.legit), 'before the login IPv6 does not reach the site either');
     await clickThrough(0);
     assert.ok(await onSite(0), 'after the login c1 reaches the site');
+    const after6 = await curlFrom(c(0).ns, site6, [], 5);
+    assert.ok(after6.body.includes(SITE_MARKER.legit), `after the login (over IPv4) the device's IPv6 address reaches the site too: curl ${after6.code} ${after6.http}`);
     assert.ok(await onPortal(1), 'c2 has not logged in');
 
     await g.stopDaemon('SIGKILL');
