@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { Grant } from '../../src/portal/types.js';
-import { BANNER, curlFrom, downloadFrom, HTTPS_PORT, PORTAL_BODY, portalLabUp, SOURCE_HTTP_PORT, type PortalLab } from './helpers/portal-lab.js';
+import { BANNER, curlFrom, downloadFrom, GATEWAY_SERVICE_BODY, GATEWAY_SERVICE_PORT, HTTPS_PORT, PORTAL_BODY, PORTAL_PORT, portalLabUp, SOURCE_HTTP_PORT, type PortalLab } from './helpers/portal-lab.js';
 
 /*
  * The captive portal's kernel side with the real nft, conntrack and TCP in the lab (prefix pk): the
@@ -51,6 +51,13 @@ describe('portal kernel in the lab', { skip: root ? undefined : 'needs root (net
     const other6 = await curlFrom(c1().ns, legit6(SOURCE_HTTP_PORT, '/?bytes=10'));
     assert.equal(other6.code, 7, 'IPv6 to any other port is refused before login');
 
+    // The gateway itself: the portal port yes, its other services no.
+    const gw = topo().gateway;
+    assert.match((await curlFrom(c1().ns, `http://${gw.lanIpv4}:${PORTAL_PORT}/login`)).body, new RegExp(PORTAL_BODY));
+    assert.match((await curlFrom(c1().ns, `http://[${gw.lanIpv6}]:${PORTAL_PORT}/login`)).body, new RegExp(PORTAL_BODY));
+    assert.equal((await curlFrom(c1().ns, `http://${gw.lanIpv4}:${GATEWAY_SERVICE_PORT}/`)).code, 7, 'other gateway services are refused with a reset');
+    assert.equal((await curlFrom(c1().ns, `http://[${gw.lanIpv6}]:${GATEWAY_SERVICE_PORT}/`)).code, 7);
+
     const exempt = await curlFrom(topo().clients[1].ns, legit4(SOURCE_HTTP_PORT, '/?bytes=1000'));
     assert.equal(exempt.http, 200);
     assert.equal(exempt.bytes, 1000, 'the exempt device (by MAC) reaches the internet without a login');
@@ -73,6 +80,7 @@ describe('portal kernel in the lab', { skip: root ? undefined : 'needs root (net
     assert.doesNotMatch(web.body, new RegExp(PORTAL_BODY), 'no more redirect to the portal');
     const banner = await curlFrom(c1().ns, `telnet://${topo().sites.legit.ipv4}:${HTTPS_PORT}`, [], 3);
     assert.match(banner.body, new RegExp(BANNER));
+    assert.match((await curlFrom(c1().ns, `http://${topo().gateway.lanIpv4}:${GATEWAY_SERVICE_PORT}/`)).body, new RegExp(GATEWAY_SERVICE_BODY), 'granted: the gateway\'s other services too');
 
     const usage = await k.usage();
     const u4 = usage.find((u) => u.ip === c1().ipv4);
