@@ -88,6 +88,12 @@ describe('portal kernel in the lab', { skip: root ? undefined : 'needs root (net
     assert.ok(u4 && u4.down >= 300_000 && u4.up > 0, `v4 usage ${JSON.stringify(u4)}`);
     assert.ok(u6 && u6.down >= 200_000 && u6.down < 300_000, `v6 usage ${JSON.stringify(u6)}`);
 
+    // The device shows a new address (adopted into the session): what the known ones counted stays.
+    const g2: Grant = { ...g, device: { ...g.device, ipv4: [c1().ipv4, '10.77.0.99'] } };
+    await k.grant(g2);
+    const kept = (await k.usage()).find((u) => u.ip === c1().ipv4);
+    assert.ok(kept && kept.down >= u4.down, `counters kept when the session gains an address: ${JSON.stringify(kept)} vs ${JSON.stringify(u4)}`);
+
     // A running download (endless stream), then the revoke.
     const started = performance.now();
     const dl = downloadFrom(c1().ns, legit4(SOURCE_HTTP_PORT), 30, 5);
@@ -95,7 +101,7 @@ describe('portal kernel in the lab', { skip: root ? undefined : 'needs root (net
     const mid = (await k.usage()).find((u) => u.ip === c1().ipv4)!.down;
     assert.ok(mid > u4.down + MB, 'the download is running');
     const revokedAt = performance.now();
-    await k.revoke(g);
+    await k.revoke(g2);
     const res = await dl;
     const stoppedAfter = (started + res.seconds * 1000 - revokedAt) / 1000;
     console.log(`revoke: download ended ${stoppedAfter.toFixed(2)} s after the revoke (curl exit ${res.code}, ${(res.bytes / MB).toFixed(0)} MB received)`);
