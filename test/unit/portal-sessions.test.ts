@@ -147,6 +147,29 @@ describe('portal sessions', () => {
     assert.equal(t.kernel.granted.size, 0, 'and the kernel no longer lets them through');
   });
 
+  it("the kernel's spent daily quota on one device ends the user's others; a few bytes left do not let a login in", async () => {
+    const t = setup('daily: { download: 3MB }');
+    await t.users.add('ivy', 'ivy-password');
+    const login = (ip: string) => t.m.login({ method: 'accounts', username: 'ivy', password: 'ivy-password' }, ip);
+    const a = await login('10.77.0.10');
+    t.kernel.traffic('10.77.0.10', 2e6);
+    await t.m.tick();
+    const b = await login('10.77.0.11');
+    assert.ok(a.ok && b.ok);
+    assert.equal(t.kernel.granted.get(b.session.id)?.downloadLeft, 1e6);
+    // The quota dropped the packet that would have crossed it: the counters stop 20 kB short.
+    t.kernel.traffic('10.77.0.11', 1e6 - 20_000);
+    t.kernel.spentNow = [{ sessionId: b.session.id, direction: 'down' }];
+    await t.m.tick();
+    assert.deepEqual(t.m.list(), [], 'both devices are out');
+    assert.deepEqual(
+      t.events.filter((e) => e.name === 'portal.logout').map((e) => e.payload['reason']),
+      ['daily', 'daily'],
+    );
+    t.kernel.spentNow = [];
+    assert.deepEqual(await login('10.77.0.12'), { ok: false, reason: 'limit_reached', limit: 'daily' });
+  });
+
   it('a voucher with 1 use cannot be used twice; the same device may log in on it again', async () => {
     const t = setup('session_time: 8h');
     const [code] = t.vouchers.create({ count: 1, timeMs: 2 * 3_600_000, download: 1 * GB, uses: 1 });
