@@ -173,7 +173,7 @@ function routes(app: FastifyInstance, c: Ctx, secure: boolean): void {
   app.get('/api/captive', async (req, reply) => {
     const session = await o.sessions.sessionFor(clientAddress(req));
     const base = c.tlsPort !== undefined ? portalBase(req, true, c.tlsPort) : portalBase(req, secure);
-    return reply.code(200).headers({ 'content-type': CAPTIVE_JSON, 'cache-control': 'private, no-store' }).send(JSON.stringify(captiveState(session, base, c.now())));
+    return reply.code(200).headers({ 'content-type': CAPTIVE_JSON, 'cache-control': 'private, no-store' }).send(Buffer.from(JSON.stringify(captiveState(session, base, c.now()))));
   });
 
   app.setNotFoundHandler((req, reply) => sendPage(reply, 404, messagePage(t, lang, { error: `${req.method} ${req.url.split('?')[0]}: not found`, links: [{ href: '/login', text: t.title }] })));
@@ -226,14 +226,13 @@ export async function startPortalWeb(o: PortalWebOptions): Promise<PortalWeb> {
   try {
     if (o.config.tls) {
       const tls = o.config.tls;
-      const [cert, key] = await Promise.all([
-        readFile(tls.cert).catch((e: Error) => {
-          throw new ListenError(`portal.tls.cert: cannot read ${tls.cert}: ${e.message}`);
-        }),
-        readFile(tls.key).catch((e: Error) => {
-          throw new ListenError(`portal.tls.key: cannot read ${tls.key}: ${e.message}`);
-        }),
-      ]);
+      // One after the other, so the message names the first file that is wrong.
+      const read = (key: 'cert' | 'key') =>
+        readFile(tls[key]).catch((e: Error) => {
+          throw new ListenError(`portal.tls.${key}: cannot read ${tls[key]}: ${e.message}`);
+        });
+      const cert = await read('cert');
+      const key = await read('key');
       c.tlsPort = parseListenAddress(tls.listen).port;
       const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: FORM_LIMIT, https: { cert, key }, connectionTimeout: limits.idleTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs });
       apps.push(app);
