@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo-command.js';
 import { registerPeers } from './commands/peers.js';
 import { dnsCommand, registerDnsQueryLog } from './commands/dns-querylog.js';
 import { registerDns } from './commands/dns.js';
+import { registerPortal } from './commands/portal.js';
 import { registerPortalInfo } from './commands/portal-info.js';
 import { VERSION } from '../version.js';
 
@@ -26,6 +27,7 @@ registerPeers(program);
 registerDemo(program);
 registerDnsQueryLog(dnsCommand(program));
 registerDns(program);
+registerPortal(program);
 registerPortalInfo(program);
 
 try {
