@@ -51,8 +51,8 @@ export const HOOK_POINTS = [
   { point: 'before-reputation', chains: ['input', 'forward', 'output'] },
   /** The reputation firewall's jumps into its inbound/outbound chains. */
   { point: 'reputation', chains: ['input', 'forward', 'output'] },
-  /** Captive portal: forwarded traffic of clients that have not logged in. */
-  { point: 'portal-gate', chains: ['forward'] },
+  /** Captive portal: forwarded traffic of clients that have not logged in, and what they may reach on the gateway (input). */
+  { point: 'portal-gate', chains: ['forward', 'input'] },
   /** Fair-share shaper: marks that pick a traffic class. */
   { point: 'shaper-classify', chains: ['mangle_postrouting'] },
 ] as const satisfies readonly { point: string; chains: readonly BaseChainName[] }[];
