@@ -109,7 +109,7 @@ describe('captive portal in a real browser (lab pw)', { skip, timeout: 240_000 }
     const text = (await page.locator('main').textContent()) ?? '';
     assert.match(text, /Time left/);
     assert.match(text, /alice-laptop/);
-    assert.match(text, new RegExp(`alice-laptop tried to reach ${t.sites.phishing.ipv4.replace(/\./g, '\\.')}.*fake amazon login page`));
+    assert.match(text, new RegExp(`alice-laptop tried to reach ${t.sites.phishing.ipv4.replace(/\./g, '\\.')}.*which is listed by the network admin \\(fake amazon login page\\)`));
     assert.doesNotMatch(text, /bob-phone|02:77:00:00:00:11/);
     const statusShot = resolve(OUT, 'portal-status.png');
     await page.screenshot({ path: statusShot, fullPage: true });

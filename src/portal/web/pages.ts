@@ -89,7 +89,7 @@ export function statusPage(t: PortalTexts, lang: string, m: StatusModel, f: Form
           ? html`<p>${t.blocks_none}</p>`
           : html`<ul>${m.blocks.map(
               (b) => html`<li class="block"><strong>${b.device}</strong> ${t.block_tried} ${b.remote}${b.domain ? ` (${b.domain})` : ''}${b.port ? `, port ${b.port}/${b.protocol}` : ''}, ${
-                b.lists.length > 0 ? html`${t.block_listed} ${b.lists.map((l) => `${l.origin}${l.reason ? ` (${l.reason})` : ''}`).join(', ')}` : t.block_gone
+                b.lists.length > 0 ? html`${t.block_listed} ${b.lists.map((l) => `${l.origin === 'manual' ? t.block_by_admin : l.origin}${l.reason ? ` (${l.reason})` : ''}`).join(', ')}` : t.block_gone
               }.<br><small>${fill(t.block_times, b.count)} ${when(b.lastSeen)}</small></li>`,
             )}</ul>`
       }</section>`
