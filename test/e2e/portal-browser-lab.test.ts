@@ -5,17 +5,19 @@
  * RFC 8908 API answer as the OS expects before and after login, and HTTPS before login fails fast.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BlockEvent } from '../../src/api/index.js';
-import { connectFrom, httpGetFrom, labDnsConfig, PROBE_ANSWERS, SITE_MARKER } from '../../src/lab/index.js';
+import { connectFrom, httpGetFrom, labDnsConfig, PROBE_ANSWERS, run, SITE_MARKER } from '../../src/lab/index.js';
 import { GatewayLab, skipReason as gatewaySkip } from './helpers/gateway.js';
 import { CHROMIUM, NsBrowser } from './helpers/ns-browser.js';
 
 const PREFIX = 'pw';
 const PORT = 8880;
+const TLS_PORT = 8443;
 const OUT = resolve(import.meta.dirname, '..', '..', 'test-output');
 const skip = gatewaySkip ?? (existsSync(CHROMIUM) ? undefined : `needs ${CHROMIUM} (apt-get install chromium)`);
 
@@ -24,6 +26,7 @@ describe('captive portal in a real browser (lab pw)', { skip, timeout: 240_000 }
   let browser: NsBrowser | undefined;
   let c1: string;
   let portal: string;
+  let portalTls: string;
   let site: string;
   const probeUrls = () => Object.keys(PROBE_ANSWERS).map((p) => `${site.replace(/\/$/, '')}${p}`);
 
@@ -32,10 +35,22 @@ describe('captive portal in a real browser (lab pw)', { skip, timeout: 240_000 }
     const t = g.topo;
     c1 = t.namespaces.c1;
     portal = `http://${t.gateway.lanIpv4}:${PORT}`;
+    portalTls = `https://${t.gateway.lanIpv4}:${TLS_PORT}`;
     site = `http://${t.sites.legit.ipv4}/`;
+    // A self-signed certificate for the gateway's LAN address: RFC 8908 over TLS.
+    const cert = `${g.dir}/portal-cert.pem`;
+    const key = `${g.dir}/portal-key.pem`;
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${t.gateway.lanIpv4}`,
+      '-addext', `subjectAltName=IP:${t.gateway.lanIpv4}`, '-keyout', key, '-out', cert], { stdio: 'ignore' });
     await g.writeConfig({
       dns: labDnsConfig(t),
-      portal: { listen: `${t.gateway.lanIpv4}:${PORT}`, auth: ['accounts'], exempt: [t.clients[1].mac], limits: { session_time: '2h' } },
+      portal: {
+        listen: `${t.gateway.lanIpv4}:${PORT}`,
+        tls: { listen: `${t.gateway.lanIpv4}:${TLS_PORT}`, cert, key },
+        auth: ['accounts'],
+        exempt: [t.clients[1].mac],
+        limits: { session_time: '2h' },
+      },
     });
     await g.startDaemon();
     const add = await g.cli(['users', 'add', 'alice'], 'wonderland\n');
@@ -60,10 +75,20 @@ describe('captive portal in a real browser (lab pw)', { skip, timeout: 240_000 }
     }
     const api = await httpGetFrom(c1, `${portal}/api/captive`, 5000);
     assert.equal(api.headers?.['content-type'], 'application/captive+json');
-    assert.deepEqual(JSON.parse(api.body ?? ''), { captive: true, 'user-portal-url': `${portal}/login` });
+    assert.deepEqual(JSON.parse(api.body ?? ''), { captive: true, 'user-portal-url': `${portalTls}/login` });
+    // Over TLS too (the kernel lets an unauthorised client reach the TLS port), checked against the certificate.
+    const tls = await run('ip', ['netns', 'exec', c1, 'curl', '-sS', '-m', '5', '--cacert', `${g.dir}/portal-cert.pem`, `${portalTls}/api/captive`]);
+    assert.deepEqual(JSON.parse(tls.stdout), { captive: true, 'user-portal-url': `${portalTls}/login` });
     const https = await connectFrom(c1, { host: g.topo.sites.legit.ipv4, port: 443, timeoutMs: 5000, bannerWaitMs: 0 });
     assert.equal(https.outcome, 'refused', `HTTPS before login should be reset, not hang: ${JSON.stringify(https)}`);
     assert.ok(https.ms < 2500, `refused after ${https.ms} ms: a fraction of the 5 s a hang would take`);
+  });
+
+  it('gatehouse portal info prints the RFC 8910 value for the DHCP server: the https API URL', async () => {
+    const info = await g.cli(['portal', 'info']);
+    assert.equal(info.code, 0, info.stderr);
+    assert.match(info.stdout, new RegExp(`^  dhcp-option=114,"${portalTls.replace(/\./g, '\\.')}/api/captive"$`, 'm'));
+    assert.match(info.stdout, new RegExp(`^  option captive-portal "${portalTls.replace(/\./g, '\\.')}/api/captive";$`, 'm'));
   });
 
   it('chromium opens an http page, lands on the portal, logs in, and the page loads', async () => {
@@ -88,8 +113,9 @@ describe('captive portal in a real browser (lab pw)', { skip, timeout: 240_000 }
       assert.equal(r.status, want.status, path);
       assert.equal(r.body ?? '', want.body, path);
     }
-    const api = JSON.parse((await httpGetFrom(c1, `${portal}/api/captive`, 5000)).body ?? '') as Record<string, unknown>;
+    const api = JSON.parse((await run('ip', ['netns', 'exec', c1, 'curl', '-sS', '-m', '5', '--cacert', `${g.dir}/portal-cert.pem`, `${portalTls}/api/captive`])).stdout) as Record<string, unknown>;
     assert.equal(api.captive, false);
+    assert.equal(api['user-portal-url'], `${portalTls}/status`);
     assert.ok(typeof api['seconds-remaining'] === 'number' && api['seconds-remaining'] > 3600 && api['seconds-remaining'] <= 7200, JSON.stringify(api));
     const https = await connectFrom(c1, { host: g.topo.sites.legit.ipv4, port: 80, timeoutMs: 5000, bannerWaitMs: 0 });
     assert.equal(https.outcome, 'connected');
