@@ -355,6 +355,36 @@ describe('portal web: texts, TLS, refused starts', () => {
     }
   });
 
+  it('each refusal says what happened and what to do (limit reached names the limit; unknown device; too many devices)', async () => {
+    const answers: LoginResult[] = [
+      { ok: false, reason: 'limit_reached', limit: 'daily' },
+      { ok: false, reason: 'unknown_client' },
+      { ok: false, reason: 'too_many_devices' },
+      { ok: false, reason: 'bad_credentials' },
+    ];
+    const refusing: PortalSessions = {
+      login: async () => answers.shift()!,
+      logout: async () => undefined,
+      sessionFor: async () => undefined,
+      sessionsOf: async () => [],
+    };
+    const web = await startPortalWeb({ sessions: refusing, log, config: { listen: '127.0.0.1:0', auth: ['accounts', 'vouchers'] } });
+    try {
+      const b = new Browser(web.urls[0]!);
+      const csrf = field((await b.get('/login')).body, 'csrf')!;
+      const post = (f: Record<string, string>) => b.post('/login', { csrf, ...f });
+      assert.match((await post({ method: 'accounts', username: 'a', password: 'b' })).body, /daily allowance is used up\. It renews tomorrow/);
+      assert.match((await post({ method: 'accounts', username: 'a', password: 'b' })).body, /not known on this network yet\. Reconnect/);
+      assert.match((await post({ method: 'accounts', username: 'a', password: 'b' })).body, /too many devices\. Log out on one of them/);
+      assert.match((await post({ method: 'vouchers', voucher: 'X' })).body, /voucher code is not valid or is used up/);
+      const empty = await post({ method: 'accounts', username: 'a' });
+      assert.equal(empty.status, 400);
+      assert.match(empty.body, /fill in the form/);
+    } finally {
+      await web.close();
+    }
+  });
+
   it('with portal.tls, RFC 8908 is served over HTTPS too and names the https portal', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portal-tls-'));
     try {

@@ -6,8 +6,8 @@ import { parseListenAddress } from '../../net/address.js';
 import type { LoginRequest, SessionView } from '../types.js';
 import { ownBlocks } from './blocks-view.js';
 import { CAPTIVE_JSON, captiveState } from './captive-api.js';
-import { PAGE_HEADERS } from './html.js';
-import { loginPage, messagePage, statusPage, type FormContext } from './pages.js';
+import { esc, PAGE_HEADERS } from './html.js';
+import { loginPage, messagePage, statusPage, type FormContext, type StatusModel } from './pages.js';
 import { refusalText, resolveTexts, type PortalTexts } from './texts.js';
 import { cookieValue, setCookieHeader, Tokens } from './tokens.js';
 import type { PortalWeb, PortalWebOptions } from './types.js';
@@ -102,7 +102,7 @@ function routes(app: FastifyInstance, c: Ctx, secure: boolean): void {
     // Connection: close, so the browser does not reuse this connection for the same host after login: it
     // would land here again instead of on the site.
     await reply.code(302).headers({ location: `${base}/login${to}`, 'cache-control': 'no-store', connection: 'close', 'content-type': 'text/html; charset=utf-8' })
-      .send(`<!doctype html><title>${t.title}</title><a href="${base}/login">${t.title}</a>\n`);
+      .send(`<!doctype html><title>${esc(t.title)}</title><a href="${esc(base)}/login">${esc(t.title)}</a>\n`);
   });
 
   app.get('/', async (req, reply) => reply.redirect((await o.sessions.sessionFor(clientAddress(req))) ? '/status' : '/login', 303));
@@ -150,8 +150,7 @@ function routes(app: FastifyInstance, c: Ctx, secure: boolean): void {
     const ip = clientAddress(req);
     const session = await o.sessions.sessionFor(ip);
     if (!session) return reply.redirect('/login', 303);
-    const q = req.query as Record<string, unknown>;
-    return sendPage(reply, 200, statusPage(t, lang, await statusModel(c, session, ip, q.ads === 'changed' ? t.ads_title : undefined), formFor(c, req, reply, secure)));
+    return sendPage(reply, 200, statusPage(t, lang, await statusModel(c, session), formFor(c, req, reply, secure)));
   });
 
   app.post('/status/ads', async (req, reply) => {
@@ -166,7 +165,7 @@ function routes(app: FastifyInstance, c: Ctx, secure: boolean): void {
       else await o.dns.add(d.device.mac);
     }
     o.log.info({ client: ip, user: session.user, adsBlocked: block }, 'portal: ad blocking switched by the resident');
-    return reply.redirect('/status?ads=changed', 303);
+    return reply.redirect('/status', 303);
   });
 
   // RFC 8908: the Captive Portal API. Answered for the asking device only.
@@ -193,7 +192,7 @@ async function ownSessions(c: Ctx, session: SessionView): Promise<readonly Sessi
   return all.some((s) => s.id === session.id) ? all : [session, ...all];
 }
 
-async function statusModel(c: Ctx, session: SessionView, ip: string, notice: string | undefined) {
+async function statusModel(c: Ctx, session: SessionView): Promise<StatusModel> {
   const now = c.now();
   const sessions = await ownSessions(c, session);
   const devices = await Promise.all(
@@ -206,8 +205,7 @@ async function statusModel(c: Ctx, session: SessionView, ip: string, notice: str
   const blocks = c.o.blocks ? ownBlocks(c.o.blocks, devices, now) : undefined;
   const optout = c.o.dns?.list();
   const adsBlocked = optout === undefined ? undefined : !sessions.some((s) => optout.includes(s.device.mac));
-  void ip;
-  return { session, devices, now, ...(blocks ? { blocks } : {}), ...(adsBlocked === undefined ? {} : { adsBlocked }), ...(notice ? { notice } : {}) };
+  return { session, devices, now, ...(blocks ? { blocks } : {}), ...(adsBlocked === undefined ? {} : { adsBlocked }) };
 }
 
 /**
