@@ -42,7 +42,6 @@ export const DEFAULT_TEXTS = {
   ads_off: 'Ads are not blocked for your devices. Security lists (phishing, malware) stay on.',
   ads_turn_off: 'Show ads (turn ad blocking off)',
   ads_turn_on: 'Block ads again',
-  not_logged_in: 'This device is not logged in.',
   err_bad_credentials: 'Wrong username or password.',
   err_bad_voucher: 'This voucher code is not valid or is used up.',
   err_rate_limited: 'Too many attempts. Wait {n} s, then try again.',
