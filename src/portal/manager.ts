@@ -155,16 +155,25 @@ export class SessionManager implements PortalSessions {
       });
       const spentBy = new Map<string, Set<'down' | 'up'>>();
       for (const x of spent) spentBy.set(x.sessionId, (spentBy.get(x.sessionId) ?? new Set()).add(x.direction));
+      // The kernel saw a quota spent: that limit ends the session even if the counters lag a packet behind; a
+      // spent daily or weekly quota is the user's, so it ends their other devices too.
+      const kernelSpent = new Map<string, Set<LimitKind>>();
+      for (const s of this.live.values()) {
+        for (const dir of spentBy.get(s.id) ?? []) {
+          const kind = dir === 'down' ? s.grantDownKind : s.grantUpKind;
+          if (!kind) continue;
+          const key = kind === 'daily' || kind === 'weekly' ? `user ${s.user}` : `session ${s.id}`;
+          kernelSpent.set(key, (kernelSpent.get(key) ?? new Set()).add(kind));
+        }
+      }
       const usage = new Map<string, UserUsage>();
       for (const s of [...this.live.values()]) {
         let u = usage.get(s.user);
         if (!u) usage.set(s.user, (u = this.userUsage(s.user, now)));
         const l = this.limits.get(s.id)!;
         const reached = reachedLimits(l, s, u, s.endsAt, now);
-        // The kernel saw a quota spent: that limit ends the session even if the counters lag a packet behind.
-        for (const dir of spentBy.get(s.id) ?? []) {
-          const kind = dir === 'down' ? s.grantDownKind : s.grantUpKind;
-          if (kind && !reached.some((r) => r.kind === kind)) reached.unshift({ kind, action: 'relogin' });
+        for (const kind of [...(kernelSpent.get(`session ${s.id}`) ?? []), ...(kernelSpent.get(`user ${s.user}`) ?? [])]) {
+          if (!reached.some((r) => r.kind === kind && r.action === 'relogin')) reached.unshift({ kind, action: 'relogin' });
         }
         await this.act(s, reached, now);
       }

@@ -6,8 +6,7 @@ import { moduleRef, type Contribution, type ModuleContext } from '../modules/ind
 import { tryParseTarget } from '../net/ip.js';
 import { BlockEventRepo } from '../store/index.js';
 import type { PortalConfig } from './config.js';
-import type { KernelFragment, KernelRuntime } from '../firewall/index.js';
-import type { PortalKernel } from './types.js';
+import { portalFragment, portalKernel } from './kernel/index.js';
 import { SessionManager, type FairUseHook } from './manager.js';
 import type { PortalView } from './module.js';
 import { portalRoutes } from './routes.js';
@@ -44,17 +43,6 @@ function dnsPorts(v: PortalView): number[] {
   return [...ports];
 }
 
-/** The kernel part's face (kernel/index.ts, p1's), until its branch is merged: loaded by name. */
-interface KernelPart {
-  portalFragment(o: { lanInterfaces: readonly string[]; portalPort: number; extraPortalPorts?: readonly number[]; dnsPorts?: readonly number[] }): KernelFragment;
-  portalKernel(o: {
-    runtime: KernelRuntime;
-    exempt?: { macs: readonly string[]; ipv4: readonly string[]; ipv6: readonly string[] };
-    now?: () => number;
-    onFlushError?: (ip: string, message: string) => void;
-  }): PortalKernel;
-}
-
 export async function startPortal(ctx: ModuleContext<PortalView>): Promise<Contribution<PortalSessions>> {
   const c = ctx.config.portal;
   if (!c) throw new Error('portal module started without a portal: section');
@@ -64,8 +52,6 @@ export async function startPortal(ctx: ModuleContext<PortalView>): Promise<Contr
   const listen = parseListenAddress(c.listen);
   const tlsPort = c.tls ? parseListenAddress(c.tls.listen).port : undefined;
   const lan = c.interfaces ?? ctx.config.interfaces.lan;
-  const kernelPath = './kernel/index.js';
-  const { portalFragment, portalKernel } = (await import(kernelPath)) as KernelPart;
   const kernel = portalFragment({ lanInterfaces: lan, portalPort: listen.port, ...(tlsPort ? { extraPortalPorts: [tlsPort] } : {}), dnsPorts: dnsPorts(ctx.config) });
   const runtime = firewall.runtime('portal');
   const clock = () => ctx.scheduler.clock.now();
