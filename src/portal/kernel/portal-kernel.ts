@@ -18,6 +18,9 @@ export interface PortalKernelOptions {
   readonly onFlushError?: (ip: string, message: string) => void;
 }
 
+/** A poll's usage() and spent() share one reading of the counters. */
+const COUNTERS_FRESH_MS = 500;
+const MAPS_FRESH_MS = 30_000;
 const NONE: Exemptions = { macs: [], ipv4: [], ipv6: [] };
 
 /**
@@ -32,6 +35,7 @@ export class RuntimePortalKernel implements PortalKernel {
   private readonly now: () => number;
   /** Session hash → session id, for spent(): learnt from grant and reassert. */
   private readonly sessions = new Map<string, string>();
+  private readonly memo = new Map<string, { at: number; list: Promise<readonly ListedElement[]> }>();
 
   constructor(private readonly o: PortalKernelOptions) {
     this.rt = o.runtime;
@@ -39,12 +43,35 @@ export class RuntimePortalKernel implements PortalKernel {
     this.now = o.now ?? Date.now;
   }
 
-  /** The quota maps (small: one element per granted address), for decisions that depend on them. */
-  private async listing(names: readonly string[]): Promise<Map<string, readonly ListedElement[]>> {
+  /**
+   * Lists by name, reusing a recent listing: the session manager's poll calls usage() and spent() together
+   * every 2 s, and each nft run costs a process. Quota maps change only by this kernel's own operations
+   * (which drop the memo) or by the kernel timing an element out, so spent() may read them older.
+   */
+  private async listing(names: readonly string[], maxAgeMs = 0): Promise<Map<string, readonly ListedElement[]>> {
     const out = new Map<string, readonly ListedElement[]>();
-    const lists = await Promise.all(names.map((n) => this.rt.list(n)));
+    const now = performance.now();
+    const lists = await Promise.all(
+      names.map((n) => {
+        const hit = this.memo.get(n);
+        if (hit && now - hit.at <= maxAgeMs) return hit.list;
+        const list = this.rt.list(n);
+        this.memo.set(n, { at: now, list });
+        list.catch(() => this.memo.delete(n));
+        return list;
+      }),
+    );
     names.forEach((n, i) => out.set(n, lists[i]!));
     return out;
+  }
+
+  private async apply(ops: Parameters<KernelRuntime['apply']>[0]): Promise<void> {
+    this.memo.clear();
+    try {
+      await this.rt.apply(ops);
+    } finally {
+      this.memo.clear();
+    }
   }
 
   private quotaMaps(): string[] {
@@ -61,7 +88,7 @@ export class RuntimePortalKernel implements PortalKernel {
     for (const g of grants) this.sessions.set(sessionHash(g.sessionId), g.sessionId);
     // One transaction: stale grants out, exempt sets refilled, wanted grants renewed (replace keeps the
     // element present throughout, so a granted client never sees a gap across a restart).
-    await this.rt.apply([
+    await this.apply([
       ...staleOps(grants, listing),
       ...staticOps(this.o.exempt ?? NONE, this.o.outsideDns ?? { ipv4: [], ipv6: [] }),
       ...grants.flatMap((g) => grantOps(g, now, { keepCounters: true, listing })),
@@ -71,12 +98,12 @@ export class RuntimePortalKernel implements PortalKernel {
   async grant(g: Grant): Promise<void> {
     this.sessions.set(sessionHash(g.sessionId), g.sessionId);
     const listing = await this.listing(this.quotaMaps());
-    await this.rt.apply(grantOps(g, this.now(), { keepCounters: false, listing }));
+    await this.apply(grantOps(g, this.now(), { keepCounters: false, listing }));
   }
 
   async revoke(g: Grant): Promise<void> {
     const listing = await this.listing(this.quotaMaps());
-    await this.rt.apply(revokeOps(g, listing));
+    await this.apply(revokeOps(g, listing));
     this.sessions.delete(sessionHash(g.sessionId));
     // After the allow elements are gone: a flow re-created by an in-flight packet is refused by the gate.
     const runs = addressesOf(g).flatMap(({ ip }) => flushArgs(ip).map(async (argv) => ({ ip, r: await this.conntrack(argv) })));
@@ -87,11 +114,11 @@ export class RuntimePortalKernel implements PortalKernel {
   }
 
   async usage(): Promise<readonly AddressUsage[]> {
-    return usageFrom(await this.listing(this.counterSets()));
+    return usageFrom(await this.listing(this.counterSets(), COUNTERS_FRESH_MS));
   }
 
   async spent(): Promise<readonly { readonly sessionId: string; readonly direction: 'down' | 'up' }[]> {
-    const listing: Listing = await this.listing([...this.quotaMaps(), ...this.counterSets()]);
+    const listing: Listing = new Map([...(await this.listing(this.quotaMaps(), MAPS_FRESH_MS)), ...(await this.listing(this.counterSets(), COUNTERS_FRESH_MS))]);
     return spentFrom(listing, (h) => this.sessions.get(h));
   }
 }

@@ -88,6 +88,13 @@ function started(p: ChildProcess, what: string): Promise<void> {
   });
 }
 
+/** The traffic source (zeros over HTTP on SOURCE_HTTP_PORT, a banner on 443) in a namespace; stops with it. */
+export async function startTrafficSource(ns: string): Promise<ChildProcess> {
+  const p = spawnInNs(ns, process.execPath, ['-e', SOURCE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await started(p, 'traffic source');
+  return p;
+}
+
 export interface PortalLab {
   readonly lab: Lab;
   readonly runtime: KernelRuntime;
@@ -106,8 +113,7 @@ export async function portalLabUp(prefix: string, opts: Partial<PortalFragmentOp
     const nft = nsNft(gw.ns);
     await nft.apply(composeTable(TABLE, [fw, fragment]).script);
     const portal = spawnInNs(gw.ns, process.execPath, ['-e', PORTAL], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const source = spawnInNs(lab.topology.inet.ns, process.execPath, ['-e', SOURCE], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await Promise.all([started(portal, 'portal stand-in'), started(source, 'traffic source')]);
+    await Promise.all([started(portal, 'portal stand-in'), startTrafficSource(lab.topology.inet.ns)]);
     const runtime = kernelRuntime({ table: TABLE, nft, fragment: () => fragment, ready: async () => undefined, module: 'portal' });
     return {
       lab,
