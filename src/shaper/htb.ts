@@ -1,4 +1,4 @@
-import { IFACE_NAME } from '../firewall/names.js';
+import { isInterfaceName } from '../config/index.js';
 import type { Leaf } from './marks.js';
 import type { Direction, QdiscCapabilities } from './types.js';
 
@@ -60,7 +60,7 @@ export function slotOfMinor(minor: number): number | undefined {
 export const classid = (minor: number): string => `${ROOT_MAJOR.toString(16)}:${minor.toString(16)}`;
 
 function dev(name: string): string {
-  if (typeof name !== 'string' || !IFACE_NAME.test(name)) fail(`interface name ${JSON.stringify(name)} is not valid`);
+  if (typeof name !== 'string' || !isInterfaceName(name)) fail(`interface name ${JSON.stringify(name)} is not valid`);
   return name;
 }
 
