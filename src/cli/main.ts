@@ -9,6 +9,8 @@ import { registerPeers } from './commands/peers.js';
 import { dnsCommand, registerDnsQueryLog } from './commands/dns-querylog.js';
 import { registerDns } from './commands/dns.js';
 import { registerPortal } from './commands/portal.js';
+import { registerPortalInfo } from './commands/portal-info.js';
+import { registerShaper } from './commands/shaper.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('gatehouse')
@@ -27,6 +29,8 @@ registerDemo(program);
 registerDnsQueryLog(dnsCommand(program));
 registerDns(program);
 registerPortal(program);
+registerPortalInfo(program);
+registerShaper(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -115,17 +115,27 @@ export function sessionEnd(l: EffectiveLimits, startedAt: number, voucher?: Vouc
 interface Left {
   readonly kind: TrafficLimit;
   readonly left: number;
+  /** At or below this many bytes left the quota counts as spent (see QUOTA_SLACK_BYTES). */
+  readonly slack: number;
 }
+
+/**
+ * The kernel drops the packet that would cross a quota, so the counters of a spent quota stop short of the
+ * limit by up to one packet (64 KiB with GRO/GSO). A quota with no more than that left is spent: otherwise a
+ * login could be let in with a few bytes of its day, and a user's other devices would never see the day end.
+ */
+export const QUOTA_SLACK_BYTES = 65_536;
+const slackOf = (limit: number) => Math.min(QUOTA_SLACK_BYTES, Math.floor(limit / 2));
 
 /** Bytes left under each limit of one direction, in the order a tie is named (session first). */
 function leftOf(l: EffectiveLimits, dir: 'down' | 'up', s: SessionUsage, u: UserUsage): Left[] {
   const out: Left[] = [];
   const session = dir === 'down' ? l.download : l.upload;
-  if (session !== undefined) out.push({ kind: dir === 'down' ? 'session_download' : 'session_upload', left: session - (dir === 'down' ? s.bytesDown : s.bytesUp) });
+  if (session !== undefined) out.push({ kind: dir === 'down' ? 'session_download' : 'session_upload', left: session - (dir === 'down' ? s.bytesDown : s.bytesUp), slack: slackOf(session) });
   const day = l.daily[dir];
-  if (day !== undefined) out.push({ kind: 'daily', left: day - (dir === 'down' ? u.dayDown : u.dayUp) });
+  if (day !== undefined) out.push({ kind: 'daily', left: day - (dir === 'down' ? u.dayDown : u.dayUp), slack: slackOf(day) });
   const week = l.weekly[dir];
-  if (week !== undefined) out.push({ kind: 'weekly', left: week - (dir === 'down' ? u.weekDown : u.weekUp) });
+  if (week !== undefined) out.push({ kind: 'weekly', left: week - (dir === 'down' ? u.weekDown : u.weekUp), slack: slackOf(week) });
   return out;
 }
 
@@ -175,7 +185,7 @@ export function reachedLimits(l: EffectiveLimits, s: SessionUsage, u: UserUsage,
   const seen = new Set<LimitKind>();
   for (const dir of ['down', 'up'] as const) {
     for (const x of leftOf(l, dir, s, u)) {
-      if (x.left > 0 || seen.has(x.kind)) continue;
+      if (x.left > x.slack || seen.has(x.kind)) continue;
       seen.add(x.kind);
       out.push({ kind: x.kind, action: l.actions[x.kind] });
     }
@@ -197,7 +207,7 @@ export function loginVerdict(l: EffectiveLimits, u: UserUsage, otherDevices: num
   let throttled: TrafficLimit | undefined;
   for (const dir of ['down', 'up'] as const) {
     for (const x of leftOf(l, dir, fresh, u)) {
-      if (x.left > 0) continue;
+      if (x.left > x.slack) continue;
       if (l.actions[x.kind] === 'relogin') return { ok: false, limit: x.kind, reason: 'limit_reached' };
       throttled ??= x.kind;
     }

@@ -1,5 +1,6 @@
 import { clientsRef } from '../clients/index.js';
 import { parseListenAddress } from '../config/index.js';
+import { dnsRef } from '../dns/index.js';
 import { firewallRef } from '../firewall/index.js';
 import { moduleRef, type Contribution, type ModuleContext } from '../modules/index.js';
 import { tryParseTarget } from '../net/ip.js';
@@ -119,6 +120,8 @@ export async function startPortal(ctx: ModuleContext<PortalView>): Promise<Contr
       config: { listen: c.listen, auth: c.auth, ...(c.tls ? { tls: c.tls } : {}), texts: c.texts },
       blocks: new BlockEventRepo(ctx.store),
       deviceName: async (_mac, ip) => (await clients.whoIs(ip)).name ?? undefined,
+      // The ad-list switch on /status, when the DNS filter runs.
+      ...(ctx.get(dnsRef) ? { dns: ctx.get(dnsRef)!.optout } : {}),
       log: ctx.log,
       ...(ctx.listenerLimits['portal.listen'] ? { limits: ctx.listenerLimits['portal.listen'] } : {}),
       now: clock,

@@ -74,7 +74,6 @@ export interface StatusModel {
   /** Undefined: the DNS filter is not running, so there is no switch. */
   readonly adsBlocked?: boolean;
   readonly now: number;
-  readonly notice?: string;
 }
 
 export function statusPage(t: PortalTexts, lang: string, m: StatusModel, f: FormContext): string {
@@ -89,7 +88,7 @@ export function statusPage(t: PortalTexts, lang: string, m: StatusModel, f: Form
           ? html`<p>${t.blocks_none}</p>`
           : html`<ul>${m.blocks.map(
               (b) => html`<li class="block"><strong>${b.device}</strong> ${t.block_tried} ${b.remote}${b.domain ? ` (${b.domain})` : ''}${b.port ? `, port ${b.port}/${b.protocol}` : ''}, ${
-                b.lists.length > 0 ? html`${t.block_listed} ${b.lists.map((l) => `${l.origin}${l.reason ? ` (${l.reason})` : ''}`).join(', ')}` : t.block_gone
+                b.lists.length > 0 ? html`${t.block_listed} ${b.lists.map((l) => `${l.origin === 'manual' ? t.block_by_admin : l.origin}${l.reason ? ` (${l.reason})` : ''}`).join(', ')}` : t.block_gone
               }.<br><small>${fill(t.block_times, b.count)} ${when(b.lastSeen)}</small></li>`,
             )}</ul>`
       }</section>`
@@ -98,7 +97,7 @@ export function statusPage(t: PortalTexts, lang: string, m: StatusModel, f: Form
     m.adsBlocked === undefined
       ? html``
       : html`<section><h2>${t.ads_title}</h2><p>${m.adsBlocked ? t.ads_on : t.ads_off}</p><form method="post" action="/status/ads">${hidden(f)}<input type="hidden" name="block" value="${m.adsBlocked ? 'off' : 'on'}"><button type="submit" class="secondary">${m.adsBlocked ? t.ads_turn_off : t.ads_turn_on}</button></form></section>`;
-  const body = html`<h1>${t.status_title}</h1>${notice('ok', m.notice)}<section><p>${t.logged_in} <small>(${s.user})</small></p><dl>
+  const body = html`<h1>${t.status_title}</h1><section><p>${t.logged_in} <small>(${s.user})</small></p><dl>
 <dt>${t.time_left}</dt><dd id="time-left">${formatDuration(s.endsAt - m.now)}</dd>
 <dt>${t.download_left}</dt><dd id="download-left">${left(s.downloadLeft)}</dd>
 <dt>${t.upload_left}</dt><dd id="upload-left">${left(s.uploadLeft)}</dd>

@@ -6,8 +6,8 @@ import { parseListenAddress } from '../../net/address.js';
 import type { LoginRequest, SessionView } from '../types.js';
 import { ownBlocks } from './blocks-view.js';
 import { CAPTIVE_JSON, captiveState } from './captive-api.js';
-import { PAGE_HEADERS } from './html.js';
-import { loginPage, messagePage, statusPage, type FormContext } from './pages.js';
+import { esc, PAGE_HEADERS } from './html.js';
+import { loginPage, messagePage, statusPage, type FormContext, type StatusModel } from './pages.js';
 import { refusalText, resolveTexts, type PortalTexts } from './texts.js';
 import { cookieValue, setCookieHeader, Tokens } from './tokens.js';
 import type { PortalWeb, PortalWebOptions } from './types.js';
@@ -102,7 +102,7 @@ function routes(app: FastifyInstance, c: Ctx, secure: boolean): void {
     // Connection: close, so the browser does not reuse this connection for the same host after login: it
     // would land here again instead of on the site.
     await reply.code(302).headers({ location: `${base}/login${to}`, 'cache-control': 'no-store', connection: 'close', 'content-type': 'text/html; charset=utf-8' })
-      .send(`<!doctype html><title>${t.title}</title><a href="${base}/login">${t.title}</a>\n`);
+      .send(`<!doctype html><title>${esc(t.title)}</title><a href="${esc(base)}/login">${esc(t.title)}</a>\n`);
   });
 
   app.get('/', async (req, reply) => reply.redirect((await o.sessions.sessionFor(clientAddress(req))) ? '/status' : '/login', 303));
@@ -150,8 +150,7 @@ function routes(app: FastifyInstance, c: Ctx, secure: boolean): void {
     const ip = clientAddress(req);
     const session = await o.sessions.sessionFor(ip);
     if (!session) return reply.redirect('/login', 303);
-    const q = req.query as Record<string, unknown>;
-    return sendPage(reply, 200, statusPage(t, lang, await statusModel(c, session, ip, q.ads === 'changed' ? t.ads_title : undefined), formFor(c, req, reply, secure)));
+    return sendPage(reply, 200, statusPage(t, lang, await statusModel(c, session), formFor(c, req, reply, secure)));
   });
 
   app.post('/status/ads', async (req, reply) => {
@@ -166,14 +165,14 @@ function routes(app: FastifyInstance, c: Ctx, secure: boolean): void {
       else await o.dns.add(d.device.mac);
     }
     o.log.info({ client: ip, user: session.user, adsBlocked: block }, 'portal: ad blocking switched by the resident');
-    return reply.redirect('/status?ads=changed', 303);
+    return reply.redirect('/status', 303);
   });
 
   // RFC 8908: the Captive Portal API. Answered for the asking device only.
   app.get('/api/captive', async (req, reply) => {
     const session = await o.sessions.sessionFor(clientAddress(req));
     const base = c.tlsPort !== undefined ? portalBase(req, true, c.tlsPort) : portalBase(req, secure);
-    return reply.code(200).headers({ 'content-type': CAPTIVE_JSON, 'cache-control': 'private, no-store' }).send(JSON.stringify(captiveState(session, base, c.now())));
+    return reply.code(200).headers({ 'content-type': CAPTIVE_JSON, 'cache-control': 'private, no-store' }).send(Buffer.from(JSON.stringify(captiveState(session, base, c.now()))));
   });
 
   app.setNotFoundHandler((req, reply) => sendPage(reply, 404, messagePage(t, lang, { error: `${req.method} ${req.url.split('?')[0]}: not found`, links: [{ href: '/login', text: t.title }] })));
@@ -193,7 +192,7 @@ async function ownSessions(c: Ctx, session: SessionView): Promise<readonly Sessi
   return all.some((s) => s.id === session.id) ? all : [session, ...all];
 }
 
-async function statusModel(c: Ctx, session: SessionView, ip: string, notice: string | undefined) {
+async function statusModel(c: Ctx, session: SessionView): Promise<StatusModel> {
   const now = c.now();
   const sessions = await ownSessions(c, session);
   const devices = await Promise.all(
@@ -206,8 +205,7 @@ async function statusModel(c: Ctx, session: SessionView, ip: string, notice: str
   const blocks = c.o.blocks ? ownBlocks(c.o.blocks, devices, now) : undefined;
   const optout = c.o.dns?.list();
   const adsBlocked = optout === undefined ? undefined : !sessions.some((s) => optout.includes(s.device.mac));
-  void ip;
-  return { session, devices, now, ...(blocks ? { blocks } : {}), ...(adsBlocked === undefined ? {} : { adsBlocked }), ...(notice ? { notice } : {}) };
+  return { session, devices, now, ...(blocks ? { blocks } : {}), ...(adsBlocked === undefined ? {} : { adsBlocked }) };
 }
 
 /**
@@ -226,14 +224,13 @@ export async function startPortalWeb(o: PortalWebOptions): Promise<PortalWeb> {
   try {
     if (o.config.tls) {
       const tls = o.config.tls;
-      const [cert, key] = await Promise.all([
-        readFile(tls.cert).catch((e: Error) => {
-          throw new ListenError(`portal.tls.cert: cannot read ${tls.cert}: ${e.message}`);
-        }),
-        readFile(tls.key).catch((e: Error) => {
-          throw new ListenError(`portal.tls.key: cannot read ${tls.key}: ${e.message}`);
-        }),
-      ]);
+      // One after the other, so the message names the first file that is wrong.
+      const read = (key: 'cert' | 'key') =>
+        readFile(tls[key]).catch((e: Error) => {
+          throw new ListenError(`portal.tls.${key}: cannot read ${tls[key]}: ${e.message}`);
+        });
+      const cert = await read('cert');
+      const key = await read('key');
       c.tlsPort = parseListenAddress(tls.listen).port;
       const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: FORM_LIMIT, https: { cert, key }, connectionTimeout: limits.idleTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs });
       apps.push(app);
