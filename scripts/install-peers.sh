@@ -30,6 +30,8 @@ PKGS=(crowdsec crowdsec-firewall-bouncer nftables "${DNS_PKGS[@]}")
 if apt-cache show crowdsec-firewall-bouncer-nftables >/dev/null 2>&1; then
   PKGS=(crowdsec crowdsec-firewall-bouncer-nftables nftables "${DNS_PKGS[@]}")
 fi
+# The captive portal's browser tests: playwright-core drives Debian's chromium inside a lab client.
+PKGS+=(chromium)
 
 all_installed() {
   local p

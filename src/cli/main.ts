@@ -8,6 +8,9 @@ import { registerDemo } from './commands/demo-command.js';
 import { registerPeers } from './commands/peers.js';
 import { dnsCommand, registerDnsQueryLog } from './commands/dns-querylog.js';
 import { registerDns } from './commands/dns.js';
+import { registerPortal } from './commands/portal.js';
+import { registerPortalInfo } from './commands/portal-info.js';
+import { registerShaper } from './commands/shaper.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('gatehouse')
@@ -25,6 +28,9 @@ registerPeers(program);
 registerDemo(program);
 registerDnsQueryLog(dnsCommand(program));
 registerDns(program);
+registerPortal(program);
+registerPortalInfo(program);
+registerShaper(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -178,6 +178,19 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
       answerCheck: c.answer_check,
       optout: optout.list(),
     });
+    const optoutApi = {
+      list: () => optout.list(),
+      add: async (client: string) => {
+        const added = optout.add(client);
+        await sendClients();
+        return added;
+      },
+      delete: async (client: string) => {
+        const deleted = optout.delete(client);
+        await sendClients();
+        return deleted;
+      },
+    };
     const routes = dnsRoutes({
       status,
       lists: () => lists.status(),
@@ -187,19 +200,7 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
       },
       explain: (name, qtype, client) => sup.explain(name, qtype, client),
       flush: () => sup.broadcast({ t: 'flush' }, false),
-      optout: {
-        list: () => optout.list(),
-        add: async (client) => {
-          const added = optout.add(client);
-          await sendClients();
-          return added;
-        },
-        delete: async (client) => {
-          const deleted = optout.delete(client);
-          await sendClients();
-          return deleted;
-        },
-      },
+      optout: optoutApi,
     });
     const logRoutes = reader ? queryLogRoutes({ log: reader, flush: () => sup.flushLogs() }) : undefined;
     ctx.log.info({ listen: sup.addresses(), workers: sup.pids().length, lists: lists.lists.length }, 'DNS resolver listening');
@@ -209,7 +210,7 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
         if (logRoutes) await app.register(logRoutes);
       },
       ...(kernel ? { kernel } : {}),
-      provides: { domainsFor: (pairs) => sup.resolvedNames(pairs) },
+      provides: { domainsFor: (pairs) => sup.resolvedNames(pairs), optout: optoutApi },
       status: () => {
         const t = sup.totals();
         return { listen: sup.addresses().join(' '), workers: sup.pids().length, queries: t.queries, blocked: t.blocked, cached: t.cached, qps: sup.qps() };

@@ -78,6 +78,12 @@ export interface DnsExplain {
 export interface DnsApi {
   /** The names LAN clients resolved to reach these remotes, in order; undefined where no worker remembers. */
   domainsFor(pairs: readonly { readonly client: string; readonly remote: string }[]): Promise<readonly (string | undefined)[]>;
+  /** Clients (IP, CIDR, MAC, name) out of the ad lists, security lists still on: the portal's status page switch. */
+  readonly optout: {
+    list(): readonly string[];
+    add(client: string): Promise<boolean>;
+    delete(client: string): Promise<boolean>;
+  };
 }
 
 export interface DnsListsResponse {

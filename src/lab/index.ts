@@ -20,7 +20,7 @@ export {
 } from './ns.js';
 export { nodeScriptLaunch, defaultScriptPath, type NodeLaunch, type LabScript } from './launch.js';
 export { labServers, bannerText, type ServerSpec, type Listener, type LabServer, type SiteName } from './server-spec.js';
-export { SITE_MARKER, SITE_HEADER } from './pages.js';
+export { SITE_MARKER, SITE_HEADER, PROBE_ANSWERS, type ProbeAnswer } from './pages.js';
 export { CLI_PATH, deepMerge, LabGateway, labDnsConfig, labGatewayConfig, waitForDaemon, type CliResult } from './gateway-runner.js';
 export { labNames, labZoneFile, nsdConfig, clientResolvConf, BAD_RANGE_MEMBER, ZONE_TTL, ZONE_NEGATIVE_TTL, type LabNames } from './zone.js';
 export { labDnsAnswers, DNS_SERVER_NAME } from './lab-dns.js';

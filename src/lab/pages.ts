@@ -52,3 +52,23 @@ export function adsPage(): string {
 <p>An ad (and a tracking pixel) from the lab's ad network. Clients whose DNS blocks ads never get here.</p>
 <!-- ${SITE_MARKER.ads} -->`);
 }
+
+/**
+ * What the operating systems' connectivity probes expect from the real internet (any host: the lab
+ * serves them on every site). A captive portal answers anything else, which is how a phone notices it.
+ */
+export interface ProbeAnswer {
+  readonly who: string;
+  readonly status: number;
+  readonly contentType?: string;
+  readonly body: string;
+}
+
+export const PROBE_ANSWERS: Readonly<Record<string, ProbeAnswer>> = {
+  '/hotspot-detect.html': { who: 'Apple', status: 200, contentType: 'text/html', body: '<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>\n' },
+  '/generate_204': { who: 'Android/Chrome', status: 204, body: '' },
+  '/gen_204': { who: 'Android/Chrome', status: 204, body: '' },
+  '/connecttest.txt': { who: 'Windows', status: 200, contentType: 'text/plain', body: 'Microsoft Connect Test' },
+  '/ncsi.txt': { who: 'Windows', status: 200, contentType: 'text/plain', body: 'Microsoft NCSI' },
+  '/success.txt': { who: 'Firefox', status: 200, contentType: 'text/plain', body: 'success\n' },
+};

@@ -14,7 +14,7 @@ import { readdir, readFile, stat, writeFile, rename } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { serverSpecSchema, type Listener, type ServerSpec, type SiteName } from './server-spec.js';
-import { adsPage, legitPage, phishingCapturedPage, phishingPage, SITE_HEADER, SITE_MARKER } from './pages.js';
+import { adsPage, legitPage, phishingCapturedPage, phishingPage, PROBE_ANSWERS, SITE_HEADER, SITE_MARKER } from './pages.js';
 
 export interface BoundListener {
   readonly kind: Listener['kind'];
@@ -99,6 +99,16 @@ async function handle(site: SiteName, feedsDir: string | undefined, req: Incomin
       localAddress: req.socket.localAddress,
       localPort: req.socket.localPort,
     }));
+  }
+  const probe = Object.hasOwn(PROBE_ANSWERS, url.pathname) ? PROBE_ANSWERS[url.pathname] : undefined;
+  if (probe) {
+    if (probe.status === 204) {
+      res.statusCode = 204;
+      res.setHeader('cache-control', 'no-store');
+      res.end();
+      return 204;
+    }
+    return send(res, probe.status, probe.contentType!, probe.body, req.method === 'HEAD');
   }
   if (site === 'legit' && url.pathname.startsWith('/feeds/')) {
     return serveFeed(feedsDir, url.pathname.slice('/feeds/'.length), req, res);

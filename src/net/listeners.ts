@@ -12,7 +12,7 @@ import { parseListenAddress } from './address.js';
  */
 
 /** Named after the config key that opens the listener, so messages can point at it. */
-export type ListenerKey = 'lapi.listen' | 'mirror.listen' | 'api.listen' | 'api.socket';
+export type ListenerKey = 'lapi.listen' | 'mirror.listen' | 'api.listen' | 'api.socket' | 'portal.listen';
 
 export interface ListenerLimits {
   /** Connections open at once; more are accepted and closed at once (Node's `server.maxConnections`). */
@@ -40,6 +40,9 @@ export interface ListenerLimits {
  *   behind one address (bench/lapi-stream.ts runs 100 from one, each on its own connection), while
  *   still taking more than one flooding host to fill the listener.
  * - mirror: firewalls pull a list every few minutes; no need to keep connections alive for long.
+ * - portal.listen: every LAN device that is not logged in lands here, and phones probe it in the
+ *   background; a browser opens about six connections per host, so 32 a client. Pages are small and
+ *   forms short, so tight timeouts.
  * - api.listen / api.socket: only the admin (token or root) gets past the headers; an import may send up
  *   to 512 MB, and `feeds refresh` or a 1M import answers only once the kernel holds the result, which
  *   can take a minute with no byte on the wire, hence no idle timeout there.
@@ -68,6 +71,14 @@ export const LISTENER_LIMITS: Readonly<Record<ListenerKey, ListenerLimits>> = {
     requestTimeoutMs: 300_000,
     keepAliveTimeoutMs: 30_000,
     idleTimeoutMs: 0,
+  },
+  'portal.listen': {
+    maxConnections: 512,
+    maxPerClient: 32,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 15_000,
+    keepAliveTimeoutMs: 5_000,
+    idleTimeoutMs: 30_000,
   },
   'api.socket': {
     maxConnections: 64,

@@ -2,7 +2,8 @@
  * `npm start` runs `gatehouse demo`; this runs it once (`--once`, its own prefix and folder) and checks the
  * DNS story a newcomer reads: the lookup before the listing, the click blocked with the domain in the
  * report, the resolver refusing the name afterwards, ads blocked by a list, the opted-out phone getting
- * the ad but not the phishing site, and the hard-coded resolver redirected.
+ * the ad but not the phishing site, and the hard-coded resolver redirected. Then the captive portal: the
+ * resident redirected, logged in, browsing, stopped at a small download allowance, back on the portal.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +36,16 @@ test('the demo (npm start) tells the DNS story and cleans up after itself', { sk
     line(/bob-phone: curl http:\/\/pixel\.adnet\.example\/ → HTTP 200/);
     line(/bob-phone: dig amazon-signin\.example → NXDOMAIN/);
     line(/alice-laptop: dig @203\.0\.113\.53 pixel\.adnet\.example → NXDOMAIN — 15 \(Blocked\)/);
+    // The captive portal step (src/cli/commands/demo-portal.ts).
+    line(/alice-laptop → http:\/\/198\.51\.100\.10\/ : HTTP 302 → http:\/\/10\.77\.0\.1:8880\/login\?to=/);
+    line(/alice-laptop → https:\/\/198\.51\.100\.10\/ : refused at once/);
+    line(/bob-phone \(exempt\) → http:\/\/198\.51\.100\.10\/ : HTTP 200/);
+    line(/POST \/login : HTTP 303 → http:\/\/198\.51\.100\.10\//);
+    line(/alice-laptop → http:\/\/198\.51\.100\.10\/ : HTTP 200 \(Example Books/);
+    const mb = Number(/big-download\.bin : (\d+\.\d) MB of 64 MB, then nothing more/.exec(out)?.[1]);
+    assert.ok(mb >= 15 && mb < 25, `the download stops near the 20MB allowance, got ${mb} MB:\n${out}`);
+    const back = out.slice(out.indexOf('lands on the portal again'));
+    assert.match(back, /alice-laptop → http:\/\/198\.51\.100\.10\/ : HTTP 302 → http:\/\/10\.77\.0\.1:8880\/login/, 'after the limit, the portal again');
     assert.deepEqual((await listNetns()).filter((n) => n.startsWith(`${PREFIX}-`)), [], 'the demo removed its lab');
   } finally {
     await labDown(PREFIX).catch(() => undefined);

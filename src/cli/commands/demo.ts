@@ -6,6 +6,7 @@ import { LabGateway, labDnsConfig, labGatewayConfig } from '../../lab/index.js';
 import { feedUrl, labNames, lookupFrom, describeLookup, run } from '../../lab/index.js';
 import type { BlockEvent } from '../../api/index.js';
 import { formatBlocks } from './blocks.js';
+import { runPortalDemo } from './demo-portal.js';
 
 const DEFAULT_DIR = '/run/gatehouse-demo';
 
@@ -157,6 +158,8 @@ export async function runDemo(opts: { once?: boolean; prefix?: string; dir?: str
     say(`why is ${phish.ipv4} blocked? (gatehouse explain ${phish.ipv4})`);
     console.log((await must(gw.cli(['explain', phish.ipv4]))).stdout.trim());
 
+    await runPortalDemo(lab, gw);
+
     if (opts.once) return;
     say('Gatehouse keeps running. From another terminal, try:');
     const c = `--config ${gw.configFile}`;
@@ -175,6 +178,9 @@ export async function runDemo(opts: { once?: boolean; prefix?: string; dir?: str
         `  npx gatehouse feeds list ${c}`,
         `  npx gatehouse bouncers add my-firewall ${c}     # a CrowdSec bouncer key for http://${lanGw}:8081/`,
         `  nsenter --net=/run/netns/${topo.namespaces.gw} nft list table inet gatehouse`,
+        `  npx gatehouse sessions list ${c}     # captive portal sessions (alice-laptop is back on the portal)`,
+        `  ip netns exec ${c1} curl -si http://${legit.ipv4}/ | head -3     # → 302 to the portal`,
+        `  npx gatehouse portal info ${c}     # the RFC 8910 DHCP lines announcing the portal`,
       ].join('\n'),
     );
     say('new blocks appear below as they happen; Ctrl-C stops and removes everything');
