@@ -12,6 +12,7 @@ import type { FirewallStatus } from '../firewall/index.js';
 import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/index.js';
 import type { DnsEndpoints, QueryLogEndpoints } from '../dns/index.js';
 import type { PortalEndpoints } from '../portal/index.js';
+import type { ShaperEndpoints } from '../shaper/index.js';
 
 // ---------------------------------------------------------------------------------------------- common
 
@@ -280,13 +281,16 @@ export type { DnsStatus, DnsListStatus, DnsListsResponse, DnsExplain, DnsOptoutR
 /** The captive portal's accounts, vouchers and sessions (`gatehouse users|vouchers|sessions`). */
 export type { PortalUser, PortalUserImport, PortalVoucher, SessionView as PortalSessionView, VoucherCreateBody } from '../portal/index.js';
 
+/** The fair-share shaper's status and hourly usage, as the shaper context defines them. */
+export type { ShaperStatusReport, ShaperUsageResponse, ShaperUsageRow, ShapedClient } from '../shaper/index.js';
+
 // ---------------------------------------------------------------------------------------- the endpoints
 
 /**
  * Every endpoint, by "METHOD path" (":x" marks a path parameter): what it takes and what it answers. A
  * client can type its calls from this table; the routes are checked against the same types.
  */
-export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints, PortalEndpoints {
+export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints, ShaperEndpoints, PortalEndpoints {
   'GET /v1/status': { query: StatusQuery; body: undefined; response: GatehouseStatus };
   'GET /v1/decisions': { query: DecisionListQuery; body: undefined; response: DecisionListResponse };
   'POST /v1/decisions': { query: undefined; body: AddDecisionRequest; response: AddDecisionResponse };

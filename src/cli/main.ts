@@ -10,6 +10,7 @@ import { dnsCommand, registerDnsQueryLog } from './commands/dns-querylog.js';
 import { registerDns } from './commands/dns.js';
 import { registerPortal } from './commands/portal.js';
 import { registerPortalInfo } from './commands/portal-info.js';
+import { registerShaper } from './commands/shaper.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('gatehouse')
@@ -29,6 +30,7 @@ registerDnsQueryLog(dnsCommand(program));
 registerDns(program);
 registerPortal(program);
 registerPortalInfo(program);
+registerShaper(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -8,6 +8,7 @@ import { dnsModule } from '../dns/module.js';
 import { feedsModule } from '../feeds/module.js';
 import { firewallDefaults, firewallModule, type FirewallOptions } from '../firewall/module.js';
 import { portalModule } from '../portal/module.js';
+import { shaperModule } from '../shaper/module.js';
 
 /**
  * THE module list. A new capability is its own folder exporting a Module from its index.ts, plus one
@@ -23,6 +24,7 @@ export function gatehouseModules(opts: { readonly firewall?: FirewallOptions } =
     feedsModule,
     crowdsecModule,
     dnsModule,
+    shaperModule,
     portalModule,
   ] as const;
 }

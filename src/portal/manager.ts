@@ -26,7 +26,12 @@ export interface FairUseHook {
 export interface DeviceLookup {
   /** The device behind an address (neighbour table / DHCP leases), with all its addresses. */
   device(ip: string): Promise<PortalDevice | undefined>;
+  /** Every device known now (re-reads the neighbour table when it is a few seconds old). */
+  devices?(): Promise<readonly PortalDevice[]>;
 }
+
+/** How often the loop looks for new addresses of logged-in devices (IPv6 privacy addresses, a new lease). */
+const DEVICE_SCAN_MS = 5000;
 
 export interface ManagerDeps {
   readonly config: PortalConfig;
@@ -61,6 +66,7 @@ export class SessionManager implements PortalSessions {
   private readonly perClient: LoginRateLimit;
   private readonly perUser: LoginRateLimit;
   private queue: Promise<unknown> = Promise.resolve();
+  private scannedAt = -Infinity;
 
   constructor(private readonly d: ManagerDeps) {
     const r = d.config.login_rate;
@@ -145,6 +151,7 @@ export class SessionManager implements PortalSessions {
   tick(): Promise<void> {
     return this.exclusive(async () => {
       if (this.live.size === 0) return;
+      await this.scanDevices();
       const [readings, spent] = await Promise.all([this.d.kernel.usage(), this.d.kernel.spent()]);
       const now = this.d.clock();
       const tally = applyReadings(this.live.values(), readings, now);
@@ -178,6 +185,33 @@ export class SessionManager implements PortalSessions {
         await this.act(s, reached, now);
       }
     });
+  }
+
+  /**
+   * A logged-in device's new addresses (its IPv6 addresses often reach the neighbour table only after the
+   * login, when it first uses them) join its session: the kernel grant is keyed by MAC and address, and the
+   * neighbour table is what vouches that the address is that MAC's.
+   */
+  private async scanDevices(): Promise<void> {
+    const now = this.d.clock();
+    if (!this.d.devices.devices || now - this.scannedAt < DEVICE_SCAN_MS) return;
+    this.scannedAt = now;
+    let known: readonly PortalDevice[];
+    try {
+      known = await this.d.devices.devices();
+    } catch {
+      return;
+    }
+    const byMac = new Map(known.map((d) => [d.mac.toLowerCase(), d]));
+    for (const s of this.live.values()) {
+      const d = byMac.get(s.device.mac);
+      if (!d) continue;
+      const fresh = ips(d).filter((ip) => !ips(s.device).includes(ip));
+      if (fresh.length === 0) continue;
+      await this.extend(s, fresh);
+      this.d.sessions.update(s);
+      this.d.log.info({ session: s.id, mac: s.device.mac, added: fresh }, 'portal session now covers new addresses of its device');
+    }
   }
 
   private async act(s: SessionRow, reached: readonly Reached[], now: number): Promise<void> {
@@ -347,12 +381,23 @@ export class SessionManager implements PortalSessions {
     return this.exclusive(async () => {
       const s = [...this.live.values()].find((x) => x.device.mac === dev.mac);
       if (!s || ips(s.device).includes(ip)) return s;
-      (s as { device: PortalDevice }).device = withAddress(s.device, ip);
-      await this.d.kernel.grant(this.grantOf(s));
+      await this.extend(s, [ip]);
       this.d.sessions.update(s);
       this.d.log.info({ session: s.id, mac: s.device.mac, ip }, 'portal session now covers a new address of its device');
       return s;
     });
+  }
+
+  /**
+   * Adds addresses to a live session: granted on their own (same session, same quota), so the counters of the
+   * addresses it already has are not reset and nothing they counted is lost.
+   */
+  private async extend(s: SessionRow, added: readonly string[]): Promise<void> {
+    const part: PortalDevice = { mac: s.device.mac, ipv4: added.filter((ip) => !ip.includes(':')), ipv6: added.filter((ip) => ip.includes(':')) };
+    await this.d.kernel.grant({ ...this.grantOf(s), device: part });
+    let device = s.device;
+    for (const ip of added) device = withAddress(device, ip);
+    (s as { device: PortalDevice }).device = device;
   }
 
   private grantOf(s: SessionRow): Grant {

@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nsExec, spawnInNs } from '../../src/lab/ns.js';
 import { SITE_MARKER } from '../../src/lab/pages.js';
@@ -99,6 +100,7 @@ describe('portal sessions in the lab: accounts, vouchers, quotas and timeouts th
 
   test('an unauthorised client does not reach the internet; after logging in through the form it does', async () => {
     assert.equal(await reaches(c1), false);
+    assert.equal((await curlFrom(c1, `http://[${g.topo.sites.legit.ipv6}]/`, [], 2)).body.includes(SITE_MARKER.legit), false, 'nor over IPv6');
     const wrong = await login(c1, { method: 'accounts', username: 'alice', password: 'not-her-password' });
     assert.equal(wrong.http, 403);
     assert.equal(await reaches(c1), false);
@@ -111,6 +113,10 @@ describe('portal sessions in the lab: accounts, vouchers, quotas and timeouts th
       [['alice', g.topo.clients[0].mac, 'active']],
     );
     assert.ok(s[0]!.device.ipv4.includes(g.topo.clients[0].ipv4));
+    // IPv6 is no bypass before the login (see above) and works after it, once the neighbour table shows the
+    // laptop's IPv6 address at its MAC.
+    const site6 = `http://[${g.topo.sites.legit.ipv6}]/`;
+    await until('the laptop reaches the internet over IPv6 too', async () => ((await curlFrom(c1, site6, [], 2)).body.includes(SITE_MARKER.legit) ? true : undefined));
   });
 
   test("alice's daily quota holds across her two devices and a MAC change", async () => {
@@ -188,5 +194,27 @@ describe('portal sessions in the lab: accounts, vouchers, quotas and timeouts th
     assert.ok(gone.get('shorty')! >= 5_000, `not before its time: ${gone.get('shorty')} ms`);
     assert.equal(await reaches(c2), false, 'after the session time the internet is closed');
     assert.equal(await reaches(c1), false);
+  });
+
+  test('accounts from a CSV file; kill -9 of the daemon: the logged-in client keeps working, the other stays out; a restart re-asserts the session', async () => {
+    const csv = join(g.dir, 'residents.csv');
+    await writeFile(csv, 'name,password\nkim,kim-password\nlee,short\n');
+    const imp = await g.cli(['users', 'import', csv]);
+    assert.equal(imp.code, 1, 'a skipped line makes the import exit non-zero');
+    assert.match(imp.stdout, /1 added, 0 updated, 1 skipped\n {2}line 3: a password has at least 8 characters/);
+    const names = (await g.cliJson<{ name: string }[]>(['users', 'list'])).map((u) => u.name);
+    assert.deepEqual(names, ['alice', 'idler', 'kim', 'shorty']);
+
+    const r = await login(c1, { method: 'accounts', username: 'kim', password: 'kim-password' });
+    assert.equal(r.http, 303, r.body);
+    const [before] = await sessions();
+    await g.stopDaemon('SIGKILL');
+    assert.equal(await reaches(c1), true, 'the grant lives in the kernel');
+    assert.equal(await reaches(c2), false, 'and the gate stays closed for the others');
+    await g.startDaemon(40_000);
+    const [after] = await sessions();
+    assert.deepEqual([after?.id, after?.user, after?.endsAt], [before!.id, 'kim', before!.endsAt]);
+    assert.equal(await reaches(c1), true);
+    assert.equal(await reaches(c2), false);
   });
 });

@@ -30,6 +30,7 @@ const MIN = 60_000;
 /** What the kernel was told, and counters a test sets as traffic "flows". */
 class RecordingKernel implements PortalKernel {
   readonly granted = new Map<string, Grant>();
+  readonly calls: Grant[] = [];
   readonly counters = new Map<string, { down: number; up: number }>();
   spentNow: { sessionId: string; direction: 'down' | 'up' }[] = [];
   reasserted: readonly Grant[] | undefined;
@@ -39,6 +40,7 @@ class RecordingKernel implements PortalKernel {
     for (const g of grants) this.granted.set(g.sessionId, g);
   }
   async grant(g: Grant) {
+    this.calls.push(g);
     this.granted.set(g.sessionId, g);
     for (const ip of [...g.device.ipv4, ...g.device.ipv6]) if (!this.counters.has(ip)) this.counters.set(ip, { down: 0, up: 0 });
   }
@@ -77,6 +79,7 @@ function setup(limitsYaml: string, opts: { fairUse?: FairUseHook; db?: Database.
   const clock = { now: () => now, advance: (ms: number) => (now += ms) };
   const kernel = new RecordingKernel();
   const devices = new Map([LAPTOP, PHONE, LAPTOP_NEW_MAC].map((d) => [d.ipv4[0]!, d]));
+  const neighbours: PortalDevice[] = [LAPTOP, PHONE];
   const bus = createEventBus();
   const events: { name: string; payload: Record<string, unknown> }[] = [];
   for (const name of ['portal.login', 'portal.logout', 'portal.limit_reached', 'portal.throttled', 'portal.login_failed'] as const) {
@@ -89,7 +92,7 @@ function setup(limitsYaml: string, opts: { fairUse?: FairUseHook; db?: Database.
     new SessionManager({
       config: cfg,
       kernel,
-      devices: { device: async (ip) => devices.get(ip) },
+      devices: { device: async (ip) => devices.get(ip) ?? neighbours.find((d) => d.ipv6.includes(ip)), devices: async () => neighbours },
       users,
       vouchers,
       sessions: new SessionRepo(db),
@@ -100,7 +103,7 @@ function setup(limitsYaml: string, opts: { fairUse?: FairUseHook; db?: Database.
       ...(opts.fairUse ? { fairUse: opts.fairUse } : {}),
       transaction: (fn) => db.transaction(fn)(),
     });
-  return { m: make(), make, kernel, clock, users, vouchers, events, db };
+  return { m: make(), make, kernel, clock, users, vouchers, events, db, neighbours };
 }
 
 describe('portal sessions', () => {
@@ -168,6 +171,20 @@ describe('portal sessions', () => {
     );
     t.kernel.spentNow = [];
     assert.deepEqual(await login('10.77.0.12'), { ok: false, reason: 'limit_reached', limit: 'daily' });
+  });
+
+  it("a device's IPv6 address that shows up after the login joins its session (same quota, the others' counters untouched)", async () => {
+    const t = setup('download: 1GB');
+    await t.users.add('jack', 'jack-password');
+    const s = await t.m.login({ method: 'accounts', username: 'jack', password: 'jack-password' }, '10.77.0.10');
+    assert.ok(s.ok);
+    assert.equal(await t.m.sessionFor('fd77::10'), undefined);
+    t.neighbours[0] = { ...LAPTOP, ipv6: ['fd77::10'] };
+    t.clock.advance(6000);
+    await t.m.tick();
+    assert.equal((await t.m.sessionFor('fd77::10'))?.id, s.session.id);
+    const last = t.kernel.calls.at(-1)!;
+    assert.deepEqual([last.sessionId, last.device.ipv4, last.device.ipv6, last.downloadLeft], [s.session.id, [], ['fd77::10'], 1e9]);
   });
 
   it('a voucher with 1 use cannot be used twice; the same device may log in on it again', async () => {
