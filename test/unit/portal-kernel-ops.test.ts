@@ -126,3 +126,10 @@ test('usage sums the counter sets per address; spent compares a session\'s addre
   assert.deepEqual(spentFrom(less, () => 's1'), []);
   assert.deepEqual(spentFrom(l, () => undefined), [], 'a quota of a session this kernel never heard of is not reported');
 });
+
+test('a session that gains an address (adopt): the new address starts at zero, the known ones keep their counters', () => {
+  const out = render(grantOps(grant({ device: { mac: '02:77:00:00:00:10', ipv4: ['10.77.0.10', '10.77.0.12'], ipv6: [] } }), NOW, { keepCounters: (ip) => ip === '10.77.0.10' }));
+  assert.ok(out.includes('add element inet gatehouse portal_down4 { 10.77.0.10 timeout 3720s }'));
+  assert.ok(!out.includes('delete element inet gatehouse portal_down4 { 10.77.0.10 }'), 'kept');
+  assert.ok(out.includes('delete element inet gatehouse portal_down4 { 10.77.0.12 }'), 'fresh: replaced');
+});

@@ -74,8 +74,11 @@ export function quotaFor(g: Grant, d: Direction, listing: Listing | undefined): 
 }
 
 interface GrantOpsOptions {
-  /** reassert: keep existing counters (add); a fresh grant starts them at zero (replace). */
-  readonly keepCounters: boolean;
+  /**
+   * Whether an address's counters are kept (add: what the kernel counted stays; reassert, and a session
+   * that gained an address) or start at zero (replace: a new session's addresses).
+   */
+  readonly keepCounters: boolean | ((ip: string) => boolean);
   readonly listing?: Listing | undefined;
 }
 
@@ -89,8 +92,13 @@ export function grantOps(g: Grant, now: number, o: GrantOpsOptions): RuntimeOp[]
     const mine = addrs.filter((a) => a.f === f);
     if (mine.length === 0) continue;
     ops.push({ op: 'replace', set: authSet(f), elements: mine.map((a) => ({ key: [g.device.mac, a.ip], timeoutSec: sec })) });
+    const keep = typeof o.keepCounters === 'function' ? o.keepCounters : () => o.keepCounters === true;
     for (const d of DIRECTIONS) {
-      ops.push({ op: o.keepCounters ? 'add' : 'replace', set: counterSet(d, f), elements: mine.map((a) => ({ key: [a.ip], timeoutSec: sec + ACCOUNTING_SLACK_SEC })) });
+      const el = (a: { ip: string }): RuntimeElement => ({ key: [a.ip], timeoutSec: sec + ACCOUNTING_SLACK_SEC });
+      const kept = mine.filter((a) => keep(a.ip));
+      const fresh = mine.filter((a) => !keep(a.ip));
+      if (kept.length > 0) ops.push({ op: 'add', set: counterSet(d, f), elements: kept.map(el) });
+      if (fresh.length > 0) ops.push({ op: 'replace', set: counterSet(d, f), elements: fresh.map(el) });
     }
   }
   for (const d of DIRECTIONS) {
