@@ -6,6 +6,7 @@
  *
  *   node --import tsx src/lab/swarm.ts serve  '<ServeSpec JSON>'   # prints "ready" once listening
  *   node --import tsx src/lab/swarm.ts client '<ClientSpec JSON>'  # prints one ClientReport JSON line
+ *   node --import tsx src/lab/swarm.ts hold   '<HoldSpec JSON>'    # many flows to one endpoint, held open
  *
  * `encrypted` mode sends high-entropy bytes instead of the handshake and DHT bencode (like MSE/PE
  * obfuscation): no signature matches, only the peers' addresses and the traffic's shape give it away.
@@ -28,6 +29,27 @@ export interface ServeSpec {
   readonly web?: readonly Endpoint[];
   /** What a peer sends after the handshake (a piece's worth of data). */
   readonly seedBytes: number;
+  /** TCP: accepts and keeps connections open, silent (a download manager's idle connections). */
+  readonly hold?: readonly Endpoint[];
+}
+
+/** Opens `count` flows to one endpoint at once and keeps the ones that work open for `holdMs`. */
+export interface HoldSpec {
+  readonly target: Endpoint;
+  readonly count: number;
+  readonly proto: 'tcp' | 'udp';
+  readonly holdMs: number;
+  readonly timeoutMs?: number;
+}
+
+export interface HoldReport {
+  /** TCP: connected; UDP: answered. */
+  readonly ok: number;
+  /** TCP: refused or reset; UDP: no answer. */
+  readonly refused: number;
+  readonly other: number;
+  /** Longest time a refused flow took to fail (ms): a refusal is fast, a silent drop is a timeout. */
+  readonly slowestRefusalMs: number;
 }
 
 export interface ClientSpec {
@@ -150,6 +172,22 @@ export async function serveSwarm(spec: ServeSpec): Promise<() => Promise<void>> 
     });
     closers.push(() => new Promise<void>((res) => tcp.close(() => res())), () => new Promise<void>((res) => udp.close(() => res())));
   }
+  for (const h of spec.hold ?? []) {
+    const held = new Set<Socket>();
+    const srv = createServer((sock) => {
+      sock.on('error', () => undefined);
+      held.add(sock);
+      sock.on('close', () => held.delete(sock));
+    });
+    await new Promise<void>((res, rej) => {
+      srv.once('error', rej);
+      srv.listen(h.port, h.host, () => res());
+    });
+    closers.push(() => new Promise<void>((res) => {
+      for (const c of held) c.destroy();
+      srv.close(() => res());
+    }));
+  }
   for (const w of spec.web ?? []) {
     const http = createHttpServer((req, res) => {
       const m = /^\/bytes\/([0-9]{1,10})$/.exec(req.url ?? '');
@@ -265,12 +303,61 @@ export async function runSwarmClient(spec: ClientSpec): Promise<ClientReport> {
   return { peers, downloads: await downloads };
 }
 
+export async function runHold(spec: HoldSpec): Promise<HoldReport> {
+  const timeoutMs = spec.timeoutMs ?? 5000;
+  const open: (() => void)[] = [];
+  const one = (): Promise<{ outcome: 'ok' | 'refused' | 'other'; ms: number }> =>
+    new Promise((resolve) => {
+      const t0 = Date.now();
+      const done = (outcome: 'ok' | 'refused' | 'other'): void => resolve({ outcome, ms: Date.now() - t0 });
+      if (spec.proto === 'tcp') {
+        const sock = connect({ host: spec.target.host, port: spec.target.port });
+        const timer = setTimeout(() => {
+          sock.destroy();
+          done('other');
+        }, timeoutMs);
+        sock.on('connect', () => {
+          clearTimeout(timer);
+          open.push(() => sock.destroy());
+          done('ok');
+        });
+        sock.on('error', (e: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          done(e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' ? 'refused' : 'other');
+        });
+        return;
+      }
+      const s = createSocket(spec.target.host.includes(':') ? 'udp6' : 'udp4');
+      const timer = setTimeout(() => {
+        s.close();
+        done('refused');
+      }, timeoutMs);
+      s.on('message', () => {
+        clearTimeout(timer);
+        open.push(() => s.close());
+        done('ok');
+      });
+      s.on('error', () => undefined);
+      s.send(noise(32), spec.target.port, spec.target.host, () => undefined);
+    });
+  const results = await Promise.all(Array.from({ length: spec.count }, one));
+  await new Promise((r) => setTimeout(r, spec.holdMs));
+  for (const close of open) close();
+  const refusedMs = results.filter((r) => r.outcome === 'refused').map((r) => r.ms);
+  return {
+    ok: results.filter((r) => r.outcome === 'ok').length,
+    refused: refusedMs.length,
+    other: results.filter((r) => r.outcome === 'other').length,
+    slowestRefusalMs: refusedMs.length === 0 ? 0 : Math.max(...refusedMs),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------- CLI
 
 async function main(argv: readonly string[]): Promise<void> {
   const [cmd, json] = argv;
-  if ((cmd !== 'serve' && cmd !== 'client') || json === undefined) {
-    process.stderr.write('usage: swarm.ts serve|client <json spec>\n');
+  if ((cmd !== 'serve' && cmd !== 'client' && cmd !== 'hold') || json === undefined) {
+    process.stderr.write('usage: swarm.ts serve|client|hold <json spec>\n');
     process.exit(2);
   }
   const spec = JSON.parse(json) as unknown;
@@ -282,7 +369,8 @@ async function main(argv: readonly string[]): Promise<void> {
     process.on('SIGINT', stop);
     return;
   }
-  process.stdout.write(JSON.stringify(await runSwarmClient(spec as ClientSpec)) + '\n');
+  const report = cmd === 'hold' ? await runHold(spec as HoldSpec) : await runSwarmClient(spec as ClientSpec);
+  process.stdout.write(JSON.stringify(report) + '\n');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
