@@ -60,3 +60,32 @@ describe('shaper hog guards in the lab', { skip: isRoot ? undefined : 'needs roo
     assert.deepEqual(await lab.setElements(GUARD_SETS.capConn4), [c1]);
   });
 });
+
+describe('shaper new-connection rate guard in the lab', { skip: isRoot ? undefined : 'needs root (network namespaces, nftables)', timeout: 120_000 }, () => {
+  let lab: SwarmLab;
+
+  before(async () => {
+    lab = await SwarmLab.start('sp', { p2p: 'off', newConnectionsPerSecond: 5 });
+    await lab.serve({ peers: [], hold: [HOLD] });
+  });
+  after(async () => {
+    await lab?.close();
+  });
+
+  it('a burst of new connections beyond the rate is held back for that client only, and recorded', async () => {
+    // 700 ms: before the first SYN retransmission, so a dropped SYN shows as a connection still pending.
+    const [storm, calm] = await Promise.all([
+      lab.hold(0, { target: HOLD, count: 30, proto: 'tcp', holdMs: 500, timeoutMs: 700 }),
+      lab.hold(1, { target: HOLD, count: 4, proto: 'tcp', holdMs: 500, timeoutMs: 700 }),
+    ]);
+    process.stdout.write(`# storm ${JSON.stringify(storm)}; calm ${JSON.stringify(calm)}\n`);
+    assert.ok(storm.ok >= 5 && storm.ok <= 10, `${storm.ok} of 30 got through at 5/s with a burst of 5`);
+    assert.equal(storm.refused, 0, 'held back (dropped, retried by TCP), not refused');
+    assert.equal(calm.ok, 4);
+    const hits: GatehouseEvents['shaper.cap_hit'][] = [];
+    const bus = createEventBus<GatehouseEvents>();
+    bus.subscribe('shaper.cap_hit', (e) => hits.push(e));
+    await createCapWatcher({ runtime: lab.runtime(), caps: ['max_connections', 'new_connections_per_second'], events: bus }).poll();
+    assert.deepEqual(hits.map((h) => [h.client, h.cap]), [[lab.lab.topology.clients[0].ipv4, 'new_connections_per_second']]);
+  });
+});

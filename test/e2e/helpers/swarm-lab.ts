@@ -33,6 +33,53 @@ export interface ClassBytes {
   readonly p2p: number;
 }
 
+/** The peers' and the web host's addresses on the inet namespace's `lo` (the gateway routes everything there). */
+export async function addSwarmAddresses(inetNs: string): Promise<void> {
+  for (const h of new Set([...PEERS.map((p) => p.host), WEB_HOST])) await ipIn(inetNs, ['addr', 'add', `${h}/32`, 'dev', 'lo']);
+}
+
+/** Starts the swarm in the inet namespace; it ends with the lab (labDown kills what runs in its namespaces). */
+export async function startSwarm(inetNs: string, spec: Omit<ServeSpec, 'seedBytes'> & { seedBytes?: number }): Promise<void> {
+  const full: ServeSpec = { seedBytes: SEED_BYTES, ...spec };
+  const child = spawnInNs(inetNs, process.execPath, ['--import', 'tsx', SWARM, 'serve', JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`swarm did not start: ${err}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(t);
+        res();
+      }
+    });
+    child.on('exit', (c) => {
+      clearTimeout(t);
+      rej(new Error(`swarm exited ${String(c)}: ${err}`));
+    });
+  });
+  child.unref();
+  (child.stdout as unknown as { unref?: () => void }).unref?.();
+  (child.stderr as unknown as { unref?: () => void }).unref?.();
+}
+
+export async function swarmClient(ns: string, spec: ClientSpec): Promise<ClientReport> {
+  const r = await nsExec(ns, process.execPath, ['--import', 'tsx', SWARM, 'client', JSON.stringify(spec)], { timeoutMs: 60_000 });
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ClientReport;
+}
+
+export async function swarmHold(ns: string, spec: HoldSpec): Promise<HoldReport> {
+  const r = await nsExec(ns, process.execPath, ['--import', 'tsx', SWARM, 'hold', JSON.stringify(spec)], { timeoutMs: 60_000 });
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as HoldReport;
+}
+
+/** `tc -s class show` bytes per class id (this tc prints no JSON for classes). */
+export async function tcClassBytes(ns: string, dev: string): Promise<Map<string, number>> {
+  const r = await nsExec(ns, 'tc', ['-s', 'class', 'show', 'dev', dev]);
+  const out = new Map<string, number>();
+  for (const m of r.stdout.matchAll(/class htb (\S+) [^\n]*\n\s*Sent (\d+) bytes/g)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
 export class SwarmLab {
   private constructor(readonly lab: Lab, readonly fragment: KernelFragment) {}
 
@@ -44,8 +91,7 @@ export class SwarmLab {
     const lab = await labUp({ prefix, startServers: false });
     try {
       const topo = lab.topology;
-      const inet = topo.namespaces.inet;
-      for (const h of new Set([...PEERS.map((p) => p.host), WEB_HOST])) await ipIn(inet, ['addr', 'add', `${h}/32`, 'dev', 'lo']);
+      await addSwarmAddresses(topo.namespaces.inet);
       const parts = detectionParts({ ...detection, lan: topo.gateway.lanInterfaces });
       const lan = topo.gateway.lanInterfaces[0]!;
       const bit = int(MARK_P2P);
@@ -89,47 +135,22 @@ export class SwarmLab {
   }
 
   async serve(spec: Omit<ServeSpec, 'seedBytes'> & { seedBytes?: number }): Promise<void> {
-    const full: ServeSpec = { seedBytes: SEED_BYTES, ...spec };
-    const child = spawnInNs(this.lab.topology.namespaces.inet, process.execPath, ['--import', 'tsx', SWARM, 'serve', JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    await new Promise<void>((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`swarm did not start: ${err}`)), 30_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        if (d.toString().includes('ready')) {
-          clearTimeout(t);
-          res();
-        }
-      });
-      child.on('exit', (c) => {
-        clearTimeout(t);
-        rej(new Error(`swarm exited ${String(c)}: ${err}`));
-      });
-    });
-    child.unref();
-    (child.stdout as unknown as { unref?: () => void }).unref?.();
-    (child.stderr as unknown as { unref?: () => void }).unref?.();
+    await startSwarm(this.lab.topology.namespaces.inet, spec);
   }
 
-  async client(which: 0 | 1, spec: ClientSpec): Promise<ClientReport> {
-    const r = await nsExec(this.lab.topology.clients[which].ns, process.execPath, ['--import', 'tsx', SWARM, 'client', JSON.stringify(spec)], { timeoutMs: 60_000 });
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as ClientReport;
+  client(which: 0 | 1, spec: ClientSpec): Promise<ClientReport> {
+    return swarmClient(this.lab.topology.clients[which].ns, spec);
   }
 
-  async hold(which: 0 | 1, spec: HoldSpec): Promise<HoldReport> {
-    const r = await nsExec(this.lab.topology.clients[which].ns, process.execPath, ['--import', 'tsx', SWARM, 'hold', JSON.stringify(spec)], { timeoutMs: 60_000 });
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as HoldReport;
+  hold(which: 0 | 1, spec: HoldSpec): Promise<HoldReport> {
+    return swarmHold(this.lab.topology.clients[which].ns, spec);
   }
 
-  /** Bytes sent so far by the download side's normal and penalty classes (`tc -s class show`; this tc has no JSON for classes). */
+  /** Bytes sent so far by the download side's normal and penalty classes. */
   async classBytes(): Promise<ClassBytes> {
-    const r = await nsExec(this.gw, 'tc', ['-s', 'class', 'show', 'dev', 'br-lan']);
-    const bytes = (h: string): number => {
-      const m = new RegExp(`class htb ${h} [^\\n]*\\n\\s*Sent (\\d+) bytes`).exec(r.stdout);
-      if (!m) throw new Error(`no class ${h} in:\n${r.stdout}`);
-      return Number(m[1]);
-    };
-    return { normal: bytes('1:10'), p2p: bytes('1:30') };
+    const b = await tcClassBytes(this.gw, 'br-lan');
+    if (!b.has('1:10') || !b.has('1:30')) throw new Error(`classes missing: ${JSON.stringify([...b])}`);
+    return { normal: b.get('1:10')!, p2p: b.get('1:30')! };
   }
 
   async setElements(set: string): Promise<string[]> {
