@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { composeTable } from '../../src/firewall/compose.js';
+import { hex, ints, rule, setRef } from '../../src/firewall/index.js';
 import { detectionParts, guardRules } from '../../src/shaper/guards/index.js';
 
 const compose = (parts: ReturnType<typeof detectionParts>) =>
@@ -44,5 +45,23 @@ describe('shaper guard and P2P rules', () => {
       assert.throws(() => guardRules({ lan: ['br-lan'], newConnectionsPerSecond: bad }), /shaper\.new_connections_per_second/);
     }
     assert.throws(() => guardRules({ lan: ['br-lan"; flush ruleset'] }), /interface name/);
+  });
+
+  it('raw payload matches are not set references, while a set of another module still is refused', () => {
+    const own = { module: 'shaper', chains: [{ name: 'shaper_x', rules: [rule`meta l4proto tcp @ih,0,64 ${hex(Buffer.from('13426974546f7272', 'hex'))} accept`] }] };
+    assert.match(composeTable('gatehouse', [own]).script, /@ih,0,64 0x13426974546f7272 accept/);
+    const foreign = { module: 'shaper', chains: [{ name: 'shaper_x', rules: [rule`ip saddr ${setRef('portal_auth4')} accept`] }] };
+    assert.throws(() => composeTable('gatehouse', [foreign]), /refers to set portal_auth4, which it does not own/);
+    const tricky = { module: 'shaper', chains: [{ name: 'shaper_x', rules: [rule`ip saddr @portal_auth4,0,1 accept`] }] };
+    assert.throws(() => composeTable('gatehouse', [tricky]), /refers to set portal_auth4/, 'only nft\'s four payload bases are exempt');
+  });
+
+  it('hex and ints tokens take only what nft can read as constants', () => {
+    assert.equal(hex(Uint8Array.from([0x41, 0])).nft, '0x4100');
+    assert.throws(() => hex(new Uint8Array(17)), /1 to 16 bytes/);
+    assert.throws(() => hex(new Uint8Array(0)), /1 to 16 bytes/);
+    assert.equal(ints([80, 443]).nft, '{ 80, 443 }');
+    assert.throws(() => ints([]), /at least one/);
+    assert.throws(() => ints([1.5]), /not a non-negative integer/);
   });
 });
