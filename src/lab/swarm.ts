@@ -59,6 +59,8 @@ export interface ClientSpec {
   readonly udp: boolean;
   /** Plain mode: also a uTP SYN to each peer (from its own socket). */
   readonly utp?: boolean;
+  /** Also a BEP 14 Local Service Discovery announce to the LAN multicast group (IPv4). */
+  readonly lsd?: boolean;
   /** Plain HTTP downloads to run alongside the peers (`http://host:port/bytes/N`). */
   readonly downloads?: readonly string[];
   readonly timeoutMs?: number;
@@ -285,8 +287,25 @@ function download(url: string, timeoutMs: number): Promise<{ url: string; bytes:
   });
 }
 
+/** BEP 14 announce, sent once (nobody answers a multicast announce). */
+export function lsdAnnounce(infoHash: Uint8Array, port: number): Buffer {
+  return Buffer.from(`BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\nPort: ${port}\r\nInfohash: ${Buffer.from(infoHash).toString('hex')}\r\n\r\n\r\n`);
+}
+
+function sendLsd(): Promise<void> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.on('error', () => resolve());
+    s.bind(() => s.send(lsdAnnounce(randomBytes(20), 6881), 6771, '239.192.152.143', () => {
+      s.close();
+      resolve();
+    }));
+  });
+}
+
 export async function runSwarmClient(spec: ClientSpec): Promise<ClientReport> {
   const timeoutMs = spec.timeoutMs ?? 20_000;
+  if (spec.lsd) await sendLsd();
   const nodeId = randomBytes(20);
   const downloads = Promise.all((spec.downloads ?? []).map((u) => download(u, timeoutMs)));
   const peers = await Promise.all(

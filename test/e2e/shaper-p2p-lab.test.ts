@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEventBus, type GatehouseEvents } from '../../src/events/index.js';
 import { createP2pTracker, P2P_SETS } from '../../src/shaper/p2p/index.js';
-import { FRESH_PEERS, isRoot, PEERS, SEED_BYTES, SwarmLab, WEB_HOST } from './helpers/swarm-lab.js';
+import { FRESH_PEERS, isRoot, PEERS, PEERS6, SEED_BYTES, SwarmLab, WEB_HOST } from './helpers/swarm-lab.js';
 
 const MB = 1_000_000;
 
@@ -24,7 +24,7 @@ describe('shaper P2P detection in the lab', { skip: isRoot ? undefined : 'needs 
     lab = await SwarmLab.start('sp', { p2p: 'throttle' });
     c1 = lab.lab.topology.clients[0].ipv4;
     c2 = lab.lab.topology.clients[1].ipv4;
-    await lab.serve({ peers: [...PEERS, ...FRESH_PEERS], web: [{ host: WEB_HOST, port: 80 }, { host: WEB_HOST, port: 9000 }] });
+    await lab.serve({ peers: [...PEERS, ...FRESH_PEERS, ...PEERS6], web: [{ host: WEB_HOST, port: 80 }, { host: WEB_HOST, port: 9000 }] });
   });
   after(async () => {
     await lab?.close();
@@ -108,5 +108,19 @@ describe('shaper P2P detection in the lab', { skip: isRoot ? undefined : 'needs 
     const after = await lab.classBytes();
     assert.deepEqual(d.downloads.map((x) => x.ok), [true]);
     assert.ok(after.p2p - before.p2p >= MB, `penalty +${after.p2p - before.p2p}`);
+  });
+
+  it('IPv6 peers and a LAN multicast LSD announce are recognised too', async () => {
+    const c1v6 = lab.lab.topology.clients[0].ipv6;
+    const before = await lab.classBytes();
+    const r = await lab.client(0, { peers: PEERS6, mode: 'plain', tcp: true, udp: true, lsd: true });
+    const after = await lab.classBytes();
+    assert.ok(r.peers.every((p) => p.tcp?.outcome === 'ok' && p.tcp.handshake && p.udp?.answered === true), JSON.stringify(r.peers));
+    assert.ok(after.p2p - before.p2p >= PEERS6.length * SEED_BYTES, `penalty +${after.p2p - before.p2p}`);
+    const sig6 = await lab.setElements(P2P_SETS.sig6);
+    for (const code of [1, 2]) assert.ok(sig6.includes(`${c1v6} . 0x0000000${code}`), sig6.join(', '));
+    const peers6 = await lab.setElements(P2P_SETS.peers6);
+    for (const p of PEERS6) assert.ok(peers6.includes(`${p.host} . ${p.port}`), `${p.host} in ${peers6.join(', ')}`);
+    assert.ok((await lab.setElements(P2P_SETS.sig4)).includes(`${c1} . 0x00000005`), 'LSD announce seen');
   });
 });

@@ -87,7 +87,8 @@ function lsdRules(lan: ReturnType<typeof ifnames>): NftRule[] {
  * P2P detection in the kernel, never blocking: signatures set the P2P bit on the connection and record the
  * client and peer; new flows to a remembered peer, and a flagged client's new flows to unclassified high
  * ports (either way through the gateway), get the bit too. s1's classification sends P2P-bit flows to the
- * client's penalty class. Rules go to `shaper-guards` (forward; LSD in input), before `shaper-classify`.
+ * client's penalty class. Rules go to `shaper-guards` (forward; LSD multicast in nat_prerouting: the first packet of each
+ * announce's conntrack), before `shaper-classify`.
  */
 export function p2pRules(opts: P2pRuleOptions): FragmentPart {
   const lan = ifnames(opts.lan);
@@ -132,7 +133,7 @@ export function p2pRules(opts: P2pRuleOptions): FragmentPart {
     chains,
     hooks: [
       { point: 'shaper-guards', chain: 'forward', rules: forward },
-      { point: 'shaper-guards', chain: 'input', rules: lsdRules(lan) },
+      { point: 'shaper-guards', chain: 'nat_prerouting', rules: lsdRules(lan) },
     ],
   };
 }

@@ -22,6 +22,8 @@ const TABLE = 'gatehouse';
 
 /** 24 peers, one per address, each on its own high port (TCP and UDP). */
 export const PEERS: readonly Endpoint[] = Array.from({ length: 24 }, (_, i) => ({ host: `198.51.100.${101 + i}`, port: 20001 + i * 7 }));
+/** A few IPv6 peers (the LAN's IPv6 is routed, not NATed). */
+export const PEERS6: readonly Endpoint[] = Array.from({ length: 4 }, (_, i) => ({ host: `2001:db8:100::${i + 1}`, port: 21001 + i }));
 /** The same hosts on other ports: endpoints no signature ever named. */
 export const FRESH_PEERS: readonly Endpoint[] = PEERS.map((p) => ({ host: p.host, port: p.port + 3 }));
 export const WEB_HOST = '198.51.100.150';
@@ -36,6 +38,7 @@ export interface ClassBytes {
 /** The peers' and the web host's addresses on the inet namespace's `lo` (the gateway routes everything there). */
 export async function addSwarmAddresses(inetNs: string): Promise<void> {
   for (const h of new Set([...PEERS.map((p) => p.host), WEB_HOST])) await ipIn(inetNs, ['addr', 'add', `${h}/32`, 'dev', 'lo']);
+  for (const p of PEERS6) await ipIn(inetNs, ['-6', 'addr', 'add', `${p.host}/128`, 'dev', 'lo', 'nodad']);
 }
 
 /** Starts the swarm in the inet namespace; it ends with the lab (labDown kills what runs in its namespaces). */
