@@ -11,6 +11,7 @@ import type { FeedStatus } from '../feeds/index.js';
 import type { FirewallStatus } from '../firewall/index.js';
 import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/index.js';
 import type { DnsEndpoints, QueryLogEndpoints } from '../dns/index.js';
+import type { ShaperEndpoints } from '../shaper/index.js';
 
 // ---------------------------------------------------------------------------------------------- common
 
@@ -277,13 +278,16 @@ export type {
 /** The resolver's status, lists, `dns query` explanation and opt-outs, as the dns context defines them. */
 export type { DnsStatus, DnsListStatus, DnsListsResponse, DnsExplain, DnsOptoutResponse, DnsQueryQuery, DnsWorkerStatus, DnsCounters } from '../dns/index.js';
 
+/** The fair-share shaper's status and hourly usage, as the shaper context defines them. */
+export type { ShaperStatusReport, ShaperUsageResponse, ShaperUsageRow, ShapedClient } from '../shaper/index.js';
+
 // ---------------------------------------------------------------------------------------- the endpoints
 
 /**
  * Every endpoint, by "METHOD path" (":x" marks a path parameter): what it takes and what it answers. A
  * client can type its calls from this table; the routes are checked against the same types.
  */
-export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints {
+export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints, ShaperEndpoints {
   'GET /v1/status': { query: StatusQuery; body: undefined; response: GatehouseStatus };
   'GET /v1/decisions': { query: DecisionListQuery; body: undefined; response: DecisionListResponse };
   'POST /v1/decisions': { query: undefined; body: AddDecisionRequest; response: AddDecisionResponse };

@@ -53,6 +53,8 @@ export const HOOK_POINTS = [
   { point: 'reputation', chains: ['input', 'forward', 'output'] },
   /** Captive portal: forwarded traffic of clients that have not logged in. */
   { point: 'portal-gate', chains: ['forward'] },
+  /** Fair-share shaper: P2P signatures and hog guards (connection caps reject, so filter hooks); LSD in input. */
+  { point: 'shaper-guards', chains: ['input', 'forward'] },
   /** Fair-share shaper: marks that pick a traffic class. */
   { point: 'shaper-classify', chains: ['mangle_postrouting'] },
 ] as const satisfies readonly { point: string; chains: readonly BaseChainName[] }[];
@@ -191,6 +193,18 @@ export function int(n: number): NftToken {
   return token(String(n));
 }
 
+/** `{ 80, 443 }`: a non-empty list of non-negative integers (ports picked in code), for an anonymous set. */
+export function ints(ns: readonly number[]): NftToken {
+  if (ns.length === 0) throw new KernelFragmentError('an integer set needs at least one number');
+  return token(`{ ${ns.map((n) => int(n).nft).join(', ')} }`);
+}
+
+/** `0x13426974…`: bytes (1–16, one raw payload match's limit) as a hex constant, for `@ih,0,128 ${hex(…)}`. */
+export function hex(bytes: Uint8Array): NftToken {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length > 16) throw new KernelFragmentError('a hex constant needs 1 to 16 bytes');
+  return token(`0x${Buffer.from(bytes).toString('hex')}`);
+}
+
 /** Rule text outside strings: no `;` (a second command), no newline, no comment, no quote. */
 const RULE_LITERAL = /^[A-Za-z0-9_ .,:{}\/!=<>@-]*$/;
 
@@ -208,7 +222,7 @@ export function rule(strings: TemplateStringsArray, ...parts: readonly NftToken[
     text += s;
     if (i < parts.length) {
       const p = parts[i]!;
-      if (typeof p !== 'object' || p === null || typeof p.nft !== 'string') throw new KernelFragmentError('rule parts must be made by setRef, chainRef, quotaRef, ifnames, kw or int');
+      if (typeof p !== 'object' || p === null || typeof p.nft !== 'string') throw new KernelFragmentError('rule parts must be made by setRef, chainRef, quotaRef, ifnames, kw, int, ints or hex');
       text += p.nft;
     }
   });

@@ -5,7 +5,7 @@ export { HitCollector } from './collector.js';
 export { DOMAIN_WAIT_MS, domainsFor, type DomainPair, type DomainSource } from './domain-source.js';
 export { NftError, prepareBatchDir, systemNftRunner, type NftRunner } from './nft.js';
 export { applyKernelTable } from './kernel-table.js';
-export { BASE_CHAINS, chainRef, HOOK_POINTS, ifnames, int, KernelFragmentError, kw, rule, setRef, type HookPoint, type KernelFragment, type MapValueType, quotaRef, type NftRule, type NftToken } from './fragment.js';
+export { BASE_CHAINS, chainRef, HOOK_POINTS, hex, ifnames, int, ints, KernelFragmentError, kw, rule, setRef, type HookPoint, type KernelFragment, type MapValueType, quotaRef, type NftRule, type NftToken } from './fragment.js';
 export { keyPart, parseListedElements, renderRuntimeOps, RuntimeOpError, type KernelRuntime, type ListedElement, type RuntimeElement, type RuntimeOp } from './runtime.js';
 export { launch, type Launched } from './launcher.js';
 export { KERNEL_TIMEOUT_CAP_SEC, kernelTimeoutSec, timeoutUntil } from './timeout.js';
