@@ -49,6 +49,11 @@ export interface LatencyOptions {
   readonly samples?: number;
   /** Let the queue build before probing. Default 3 s. */
   readonly settleMs?: number;
+  /**
+   * Called after both residents sent a little traffic and before the download starts: residents who have been
+   * online for a while (a shaper knows them) — the tests wait here until `shaper status` lists both. Default: 2.5 s.
+   */
+  readonly whenKnown?: () => Promise<void>;
 }
 
 export interface LatencyResult {
@@ -67,6 +72,10 @@ export async function latencyRun(topo: LabTopology, opts: LatencyOptions = {}): 
   const settleMs = opts.settleMs ?? 3000;
   // Long enough to cover the settling and both probes (the TCP one takes up to a few RTTs per sample).
   const seconds = Math.ceil((settleMs + samples * (intervalMs + 150)) / 1000) + 1;
+  for (const c of topo.clients.slice(0, 2)) {
+    for (let i = 0; i < 3; i++) await udpEchoFrom(c.ns, topo.sites.legit.ipv4, topo.ports.udpEcho, { count: 1, intervalMs: 0 });
+  }
+  await (opts.whenKnown ? opts.whenKnown() : new Promise((r) => setTimeout(r, 2500)));
   const saturate = iperfTogether(topo, [{ ns: topo.clients[0].ns, port: topo.iperf.basePort, streams: opts.streams ?? 8 }], { seconds, omit: 1 });
   saturate.catch(() => {});
   await new Promise((r) => setTimeout(r, settleMs));
