@@ -14,9 +14,10 @@ export async function applyFragments(
   opts: { readonly table: string; readonly dataDir: string; readonly nft?: NftRunner | undefined; readonly log: Logger },
 ): Promise<void> {
   const fragments: KernelFragment[] = started.flatMap((s) => (s.contribution.kernel ? [s.contribution.kernel] : []));
-  if (fragments.length === 0) return;
   const firewall = providedBy(started, firewallRef);
+  // Even with none: the firewall then removes what modules switched off left in the table.
   if (firewall) return firewall.setFragments(fragments);
+  if (fragments.length === 0) return;
   const nft = opts.nft ?? systemNftRunner(prepareBatchDir(join(opts.dataDir, 'nft-batches')));
   await applyKernelTable(nft, opts.table, fragments, opts.log);
 }

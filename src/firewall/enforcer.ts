@@ -75,6 +75,8 @@ export class Enforcer {
   private nextReassertAt: number;
   /** Other modules' parts of the table, composed after the firewall's own at every full reconcile. */
   private fragments: readonly KernelFragment[] = [];
+  /** setFragments was called: until then, objects of other modules found in the table are kept. */
+  private fragmentsKnown = false;
 
   constructor(
     private readonly view: EnforcementView,
@@ -101,6 +103,7 @@ export class Enforcer {
   setFragments(fragments: readonly KernelFragment[]): void {
     composeTable(this.opts.table, [firewallFragment(this.opts), ...fragments]);
     this.fragments = [...fragments];
+    this.fragmentsKnown = true;
     if (this.applied > 0) {
       this.needFull = true;
       this.kick();
@@ -118,7 +121,7 @@ export class Enforcer {
     const started = this.clock();
     const now = this.clock();
     const t = this.opts.table;
-    const skeleton = await tableDeclarations(this.nft, t, [firewallFragment(this.opts), ...this.fragments], this.log);
+    const skeleton = await tableDeclarations(this.nft, t, [firewallFragment(this.opts), ...this.fragments], this.log, { keepStale: !this.fragmentsKnown });
     const byDir = new Map<string, string[]>();
     for (const f of FAMILIES) for (const d of HOST_DIRS) byDir.set(hostSet(d, f), []);
     for (const h of this.view.allHosts()) {

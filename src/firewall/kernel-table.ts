@@ -12,9 +12,13 @@ export interface KernelTableLog {
  * the table is only for that cleanup: when it fails, the script still protects, and the cleanup waits for
  * the next reconcile.
  */
-export async function tableDeclarations(nft: NftRunner, table: string, fragments: readonly KernelFragment[], log: KernelTableLog): Promise<string> {
+export async function tableDeclarations(nft: NftRunner, table: string, fragments: readonly KernelFragment[], log: KernelTableLog, opts: { readonly keepStale?: boolean } = {}): Promise<string> {
   const composed = composeTable(table, fragments);
   let existing: TableObjects | undefined;
+  // Before the modules' fragments are known (the firewall's first reconcile at its start), what a previous
+  // run left (a shaper's maps and chains, a portal's grants) stays: removing it would open a gap until the
+  // fragments come back a moment later.
+  if (opts.keepStale) return composed.script;
   try {
     existing = await nft.listObjects?.(table);
   } catch (e) {
