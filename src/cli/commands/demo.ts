@@ -6,6 +6,7 @@ import { LabGateway, labDnsConfig, labGatewayConfig } from '../../lab/index.js';
 import { feedUrl, labNames, lookupFrom, describeLookup, run } from '../../lab/index.js';
 import type { BlockEvent } from '../../api/index.js';
 import { formatBlocks } from './blocks.js';
+import { demoShaper } from './demo-shaper.js';
 
 const DEFAULT_DIR = '/run/gatehouse-demo';
 
@@ -156,6 +157,9 @@ export async function runDemo(opts: { once?: boolean; prefix?: string; dir?: str
     console.log((await must(gw.cli(['blocks']))).stdout.trim());
     say(`why is ${phish.ipv4} blocked? (gatehouse explain ${phish.ipv4})`);
     console.log((await must(gw.cli(['explain', phish.ipv4]))).stdout.trim());
+
+    // Its own lab beside this one (it fills a 50 Mbit/s link for a while): `<prefix>s-*`, removed when done.
+    await demoShaper({ prefix: validatePrefix(`${PREFIX.slice(0, 5)}s`), dir: DEMO_DIR, say });
 
     if (opts.once) return;
     say('Gatehouse keeps running. From another terminal, try:');
