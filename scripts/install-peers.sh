@@ -24,11 +24,13 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 DNS_PKGS=(nsd unbound dnsmasq-base dnsdist dnsperf bind9-dnsutils knot-dnsutils)
-PKGS=(crowdsec crowdsec-firewall-bouncer nftables "${DNS_PKGS[@]}")
+# The shaper's fairness tests and bench drive real TCP downloads through the lab with iperf3.
+SHAPER_PKGS=(iperf3)
+PKGS=(crowdsec crowdsec-firewall-bouncer nftables "${DNS_PKGS[@]}" "${SHAPER_PKGS[@]}")
 # Debian 12 ships one crowdsec-firewall-bouncer package (nftables + iptables backends); newer
 # releases split it into -nftables / -iptables flavours: prefer the nftables one when it exists.
 if apt-cache show crowdsec-firewall-bouncer-nftables >/dev/null 2>&1; then
-  PKGS=(crowdsec crowdsec-firewall-bouncer-nftables nftables "${DNS_PKGS[@]}")
+  PKGS=(crowdsec crowdsec-firewall-bouncer-nftables nftables "${DNS_PKGS[@]}" "${SHAPER_PKGS[@]}")
 fi
 # The captive portal's browser tests: playwright-core drives Debian's chromium inside a lab client.
 PKGS+=(chromium)

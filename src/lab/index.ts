@@ -1,8 +1,8 @@
-/** The network-namespace lab: a LAN with two clients, a gateway and a small fake internet. */
+/** The network-namespace lab: a LAN with two (or N) clients, a gateway and a small fake internet (optionally behind an ISP bottleneck). */
 export {
-  labTopology, validatePrefix, gatehouseInterfaces, interfacesByNamespace, siteUrl, feedUrl, inetServerAddresses,
+  labTopology, validatePrefix, parseLabRate, MAX_CLIENTS, gatehouseInterfaces, interfacesByNamespace, siteUrl, feedUrl, inetServerAddresses,
   DEFAULT_PREFIX, PREFIX_PATTERN, STATE_ROOT, InvalidLabPrefixError,
-  type LabTopology, type LabClient, type LabSite, type LabPortForward, type LabDns, type LabAddressPair,
+  type LabTopology, type LabClient, type LabSite, type LabBottleneck, type LabBottleneckOption, type LabShapeOptions, type LabPortForward, type LabDns, type LabAddressPair,
 } from './topology.js';
 export {
   labUp, labDown, labStatus, labDnsUp, labDnsDown, serversSpawnArgs, LabTeardownError,
@@ -25,3 +25,7 @@ export { CLI_PATH, deepMerge, LabGateway, labDnsConfig, labGatewayConfig, waitFo
 export { labNames, labZoneFile, nsdConfig, clientResolvConf, BAD_RANGE_MEMBER, ZONE_TTL, ZONE_NEGATIVE_TTL, type LabNames } from './zone.js';
 export { labDnsAnswers, DNS_SERVER_NAME } from './lab-dns.js';
 export { lookupFrom, parseDig, describeLookup, type LookupResult } from './lookup.js';
+export { iperfTogether, iperfClientArgs, parseIperfJson, type IperfRun, type IperfResult, type IperfOptions } from './iperf.js';
+export { iperfPorts, IPERF3 } from './iperf-servers.js';
+export { udpEchoFrom, tcpRequestFrom, type ProbeOptions } from './latency.js';
+export { jainIndex, percentile, summarize, mbit, type LatencySummary } from './fairness.js';

@@ -1,10 +1,11 @@
 import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, rename, readdir } from 'node:fs/promises';
 import { buildPlan } from './plan.js';
-import { labTopology, DEFAULT_PREFIX, type LabTopology } from './topology.js';
+import { labTopology, DEFAULT_PREFIX, type LabTopology, type LabShapeOptions } from './topology.js';
 import { labServers, type LabServer, type ServerSpec } from './server-spec.js';
 import { nodeScriptLaunch, type NodeLaunch } from './launch.js';
-import { ipIn, isAlive, killPids, netnsExists, pidsInNetns, processArgv, run, spawnInNs } from './ns.js';
+import { ipIn, isAlive, killPids, listNetns, netnsExists, pidsInNetns, processArgv, run, spawnInNs } from './ns.js';
+import { isLabIperf, startIperfServers } from './iperf-servers.js';
 import { DNS_SERVER_NAME, isLabNsd, removeClientResolvConf, startLabDns, writeClientResolvConf } from './lab-dns.js';
 
 export interface LabUpOptions {
@@ -25,6 +26,12 @@ export interface LabUpOptions {
   readonly dns?: boolean;
   /** How long to wait for each server to bind. Default 20 s (tsx start-up on a loaded 2-vCPU box). */
   readonly readyTimeoutMs?: number;
+  /** Clients c1..cN (default 2). */
+  readonly clients?: number;
+  /** An HTB-limited "ISP link" in the inet namespace, e.g. `{ down: '50mbit', up: '10mbit' }` (see bottleneck.ts). */
+  readonly bottleneck?: LabShapeOptions['bottleneck'];
+  /** iperf3 servers in the inet namespace on ports topology.iperf.basePort.. (with startServers); default 0. */
+  readonly iperf?: number;
 }
 
 export interface LabServerProcess {
@@ -46,6 +53,8 @@ export interface Lab {
 interface LabState {
   readonly prefix: string;
   readonly feedsDir: string;
+  /** How the lab was built, so down/status find clients beyond c2 and the bottleneck. */
+  readonly shape?: LabShapeOptions;
   servers: LabServerProcess[];
 }
 
@@ -62,7 +71,7 @@ async function readState(stateDir: string): Promise<LabState | undefined> {
   try {
     const raw = JSON.parse(await readFile(stateFile(stateDir), 'utf8')) as Partial<LabState>;
     if (typeof raw.prefix !== 'string' || !Array.isArray(raw.servers)) return undefined;
-    return { prefix: raw.prefix, feedsDir: String(raw.feedsDir ?? ''), servers: raw.servers };
+    return { prefix: raw.prefix, feedsDir: String(raw.feedsDir ?? ''), servers: raw.servers, ...(raw.shape ? { shape: raw.shape } : {}) };
   } catch {
     return undefined;
   }
@@ -78,7 +87,7 @@ async function writeState(stateDir: string, state: LabState): Promise<void> {
 async function isOurServer(pid: number, prefix: string, stateDir: string): Promise<boolean> {
   const argv = await processArgv(pid);
   if (!argv) return false;
-  if (isLabNsd(argv, stateDir)) return true;
+  if (isLabNsd(argv, stateDir) || isLabIperf(argv, stateDir)) return true;
   const i = argv.indexOf('--lab');
   return i >= 0 && argv[i + 1] === prefix && argv.some((a) => /servers\.(ts|js)$/.test(a));
 }
@@ -136,13 +145,19 @@ async function startServer(server: LabServer, stateDir: string, script: string |
  * On failure the partial lab is removed and the error (with the failing command's stderr) is rethrown.
  */
 export async function labUp(opts: LabUpOptions = {}): Promise<Lab> {
-  const topo = labTopology(opts.prefix ?? DEFAULT_PREFIX);
+  const shape: LabShapeOptions = {
+    ...(opts.clients !== undefined ? { clients: opts.clients } : {}),
+    ...(opts.bottleneck !== undefined ? { bottleneck: opts.bottleneck } : {}),
+  };
+  const topo = labTopology(opts.prefix ?? DEFAULT_PREFIX, shape);
+  const iperf = opts.iperf ?? 0;
+  if (!Number.isInteger(iperf) || iperf < 0 || iperf > 64) throw new Error(`lab iperf must be an integer 0..64: ${iperf}`);
   const stateDir = opts.stateDir ?? topo.stateDir;
   await labDown(topo.prefix, { stateDir });
   const feedsDir = opts.feedsDir ?? `${stateDir}/feeds`;
   await mkdir(stateDir, { recursive: true });
   await mkdir(feedsDir, { recursive: true });
-  const state: LabState = { prefix: topo.prefix, feedsDir, servers: [] };
+  const state: LabState = { prefix: topo.prefix, feedsDir, shape, servers: [] };
   try {
     await writeState(stateDir, state);
     for (const step of buildPlan(topo)) {
@@ -158,8 +173,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<Lab> {
       const started = await Promise.allSettled([
         ...servers.map((s) => startServer(s, stateDir, opts.serversScript, timeoutMs)),
         ...(dns ? [startLabDns(topo, stateDir, timeoutMs)] : []),
+        ...(iperf > 0 ? [startIperfServers(topo, stateDir, iperf, timeoutMs)] : []),
       ]);
-      for (const r of started) if (r.status === 'fulfilled') state.servers.push(r.value);
+      for (const r of started) if (r.status === 'fulfilled') state.servers.push(...[r.value].flat());
       await writeState(stateDir, state);
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
@@ -196,7 +212,8 @@ export async function labDown(prefix: string = DEFAULT_PREFIX, opts: LabDownOpti
   for (const s of state?.servers ?? []) {
     if (isAlive(s.pid) && (await isOurServer(s.pid, prefix, stateDir))) toStop.add(s.pid);
   }
-  for (const ns of topo.namespaces.all) {
+  const namespaces = await labNamespaces(topo);
+  for (const ns of namespaces) {
     for (const pid of await pidsInNetns(ns)) if (pid !== process.pid) toStop.add(pid);
   }
   const pids = [...toStop];
@@ -205,7 +222,7 @@ export async function labDown(prefix: string = DEFAULT_PREFIX, opts: LabDownOpti
 
   await removeClientResolvConf(topo).catch((err: unknown) => problems.push(`resolv.conf: ${err instanceof Error ? err.message : String(err)}`));
   const removed: string[] = [];
-  for (const ns of topo.namespaces.all) {
+  for (const ns of namespaces) {
     if (!netnsExists(ns)) continue;
     try {
       await run('ip', ['netns', 'del', ns]);
@@ -228,6 +245,16 @@ export async function labDown(prefix: string = DEFAULT_PREFIX, opts: LabDownOpti
   }
   if (problems.length > 0) throw new LabTeardownError(problems);
   return { namespacesRemoved: removed, pidsStopped: pids };
+}
+
+/**
+ * The default namespaces plus any extra client namespace (`<prefix>-c3` …) a lab built with more clients left,
+ * found by name even when the state file is gone (a crashed run): names are unique to the prefix.
+ */
+async function labNamespaces(topo: LabTopology): Promise<string[]> {
+  const extra = new RegExp(`^${topo.prefix}-c[0-9]+$`);
+  const found = (await listNetns()).filter((n) => extra.test(n) && !topo.namespaces.all.includes(n));
+  return [...topo.namespaces.all.slice(0, -1), ...found, topo.namespaces.inet];
 }
 
 export interface LabAddress {
@@ -286,10 +313,10 @@ async function namespaceStatus(ns: string): Promise<LabNamespaceStatus> {
 }
 
 export async function labStatus(prefix: string = DEFAULT_PREFIX, opts: LabDownOptions = {}): Promise<LabStatus> {
-  const topo = labTopology(prefix);
-  const stateDir = opts.stateDir ?? topo.stateDir;
-  const namespaces = await Promise.all(topo.namespaces.all.map(namespaceStatus));
+  const stateDir = opts.stateDir ?? labTopology(prefix).stateDir;
   const state = await readState(stateDir);
+  const topo = labTopology(prefix, state?.shape ?? {});
+  const namespaces = await Promise.all(topo.namespaces.all.map(namespaceStatus));
   const servers: LabServerStatus[] = [];
   for (const s of state?.servers ?? []) {
     const running = isAlive(s.pid) && (await isOurServer(s.pid, prefix, stateDir));

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * means a stale dist/ can never shadow the sources being tested.
  */
 
-export type LabScript = 'servers' | 'connect';
+export type LabScript = 'servers' | 'connect' | 'swarm';
 
 export interface NodeLaunch {
   readonly command: string;

@@ -1,4 +1,5 @@
 import { inetServerAddresses, type LabTopology } from './topology.js';
+import { bottleneckSteps } from './bottleneck.js';
 
 /**
  * The lab as an ordered list of argv commands. Pure, so a unit test can prove that every command is
@@ -98,6 +99,8 @@ export function buildPlan(topo: LabTopology): LabStep[] {
   }
   // IPv6 is routed, not NATed: the internet knows the LAN prefix (IPv4 LAN stays hidden behind masquerade).
   steps.push(ip(inet.ns, '-6', 'route', 'add', topo.networks.lan6, 'via', gw.wanIpv6, 'dev', inet.uplink));
+
+  if (topo.bottleneck) steps.push(...bottleneckSteps(topo, topo.bottleneck));
 
   steps.push({ argv: ['nsenter', `--net=${NETNS_DIR}/${gw.ns}`, 'nft', '-f', '-'], input: natRuleset(topo) });
   return steps;

@@ -14,8 +14,11 @@ export const PREFIX_PATTERN = /^[a-z][a-z0-9]{0,5}$/;
 /** Linux IFNAMSIZ minus the terminating NUL. */
 export const MAX_IFNAME = 15;
 
+/** More would run out of the MAC/address pattern below and is far beyond what 2 shared vCPUs can drive. */
+export const MAX_CLIENTS = 32;
+
 export interface LabClient {
-  readonly name: 'c1' | 'c2';
+  readonly name: `c${number}`;
   readonly ns: string;
   readonly ifname: string;
   /** Fixed so Gatehouse's client identification (MAC) is predictable in tests. */
@@ -58,12 +61,39 @@ export interface LabPortForward {
   readonly toPort: number;
 }
 
+/** The "ISP link" between the gateway and the lab internet, in bits per second (see bottleneck.ts). */
+export interface LabBottleneck {
+  readonly downBps: number;
+  readonly upBps: number;
+  /** The modem's buffer, in milliseconds at the link rate: big, as in real modems (that is what bufferbloat is). */
+  readonly bufferMs: number;
+  /** In the inet namespace: upload arrives on `up0` and is redirected here, where its HTB queue lives. */
+  readonly ifb: string;
+}
+
+export interface LabBottleneckOption {
+  /** '50mbit', '10mbit', '512kbit' or bits per second. */
+  readonly down: string | number;
+  readonly up: string | number;
+  /** Default 200 ms. */
+  readonly bufferMs?: number;
+}
+
+export interface LabShapeOptions {
+  /** Clients c1..cN, default 2 (the shape every existing test uses). */
+  readonly clients?: number;
+  /** An HTB-limited ISP link in the inet namespace; default none (the veth runs at memory speed). */
+  readonly bottleneck?: LabBottleneckOption;
+}
+
 export interface LabTopology {
   readonly prefix: string;
   readonly namespaces: {
     readonly gw: string;
     readonly c1: string;
     readonly c2: string;
+    /** Every client namespace, c1..cN. */
+    readonly clients: readonly string[];
     readonly inet: string;
     /** In creation order. */
     readonly all: readonly string[];
@@ -82,7 +112,10 @@ export interface LabTopology {
     readonly wanIpv6: string;
     readonly wanMac: string;
   };
-  readonly clients: readonly [LabClient, LabClient];
+  readonly clients: readonly [LabClient, LabClient, ...LabClient[]];
+  readonly bottleneck?: LabBottleneck;
+  /** iperf3 servers (labUp `iperf`): one per port from basePort, on the legit site's address. */
+  readonly iperf: { readonly ipv4: string; readonly basePort: number };
   readonly inet: {
     readonly ns: string;
     readonly uplink: string;
@@ -133,21 +166,57 @@ export function validatePrefix(prefix: string): string {
 
 export const STATE_ROOT = '/run/gatehouse-lab';
 
-export function labTopology(prefix: string = DEFAULT_PREFIX): LabTopology {
+/** Client i (1-based): c1 = 10.77.0.10 / fd77::10 / …:00:10 as always, then .11, .12 … */
+function labClient(prefix: string, i: number): LabClient {
+  const host = 9 + i;
+  return {
+    name: `c${i}`,
+    ns: `${prefix}-c${i}`,
+    ifname: 'eth0',
+    mac: `02:77:00:00:00:${host.toString().padStart(2, '0')}`,
+    ipv4: `10.77.0.${host}`,
+    ipv6: `fd77::${host}`,
+    gatewayPort: `lan-c${i}`,
+  };
+}
+
+const LAB_RATE = /^(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit)$/;
+const RATE_FACTOR: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9 };
+
+/** '50mbit' → 50_000_000 (tc's units, decimal). The lab stays below config/ in the layers, hence its own parser. */
+export function parseLabRate(rate: string | number): number {
+  const bps = typeof rate === 'number' ? rate : (() => {
+    const m = LAB_RATE.exec(rate.trim().toLowerCase());
+    if (!m) throw new Error(`invalid lab rate ${JSON.stringify(rate)}: use e.g. "50mbit", "512kbit"`);
+    return Number(m[1]) * RATE_FACTOR[m[2]!]!;
+  })();
+  if (!Number.isFinite(bps) || bps < 8_000 || bps > 10e9) throw new Error(`lab rate out of range (8kbit..10gbit): ${rate}`);
+  return Math.round(bps);
+}
+
+function labBottleneck(opt: LabBottleneckOption): LabBottleneck {
+  const bufferMs = opt.bufferMs ?? 200;
+  if (!Number.isInteger(bufferMs) || bufferMs < 1 || bufferMs > 5000) throw new Error(`lab bottleneck bufferMs must be 1..5000: ${bufferMs}`);
+  return { downBps: parseLabRate(opt.down), upBps: parseLabRate(opt.up), bufferMs, ifb: 'isp-up' };
+}
+
+export function labTopology(prefix: string = DEFAULT_PREFIX, shape: LabShapeOptions = {}): LabTopology {
   validatePrefix(prefix);
+  const count = shape.clients ?? 2;
+  if (!Number.isInteger(count) || count < 2 || count > MAX_CLIENTS) {
+    throw new Error(`lab clients must be an integer 2..${MAX_CLIENTS}: ${count}`);
+  }
+  const clients = [labClient(prefix, 1), labClient(prefix, 2), ...Array.from({ length: count - 2 }, (_, i) => labClient(prefix, i + 3))] as const;
   const ns = {
     gw: `${prefix}-gw`,
-    c1: `${prefix}-c1`,
-    c2: `${prefix}-c2`,
+    c1: clients[0].ns,
+    c2: clients[1].ns,
+    clients: clients.map((c) => c.ns),
     inet: `${prefix}-inet`,
   };
-  const clients: [LabClient, LabClient] = [
-    { name: 'c1', ns: ns.c1, ifname: 'eth0', mac: '02:77:00:00:00:10', ipv4: '10.77.0.10', ipv6: 'fd77::10', gatewayPort: 'lan-c1' },
-    { name: 'c2', ns: ns.c2, ifname: 'eth0', mac: '02:77:00:00:00:11', ipv4: '10.77.0.11', ipv6: 'fd77::11', gatewayPort: 'lan-c2' },
-  ];
   const topo: LabTopology = {
     prefix,
-    namespaces: { ...ns, all: [ns.gw, ns.c1, ns.c2, ns.inet] },
+    namespaces: { ...ns, all: [ns.gw, ...ns.clients, ns.inet] },
     gateway: {
       ns: ns.gw,
       lanInterfaces: ['br-lan'],
@@ -162,6 +231,8 @@ export function labTopology(prefix: string = DEFAULT_PREFIX): LabTopology {
       wanMac: '02:77:00:00:01:02',
     },
     clients,
+    ...(shape.bottleneck ? { bottleneck: labBottleneck(shape.bottleneck) } : {}),
+    iperf: { ipv4: '198.51.100.10', basePort: 5201 },
     inet: {
       ns: ns.inet,
       uplink: 'up0',
@@ -204,7 +275,7 @@ export function labTopology(prefix: string = DEFAULT_PREFIX): LabTopology {
 export function allInterfaceNames(topo: LabTopology): string[] {
   return [
     topo.gateway.lanBridge, ...topo.gateway.lanPorts, topo.gateway.wanInterface,
-    ...topo.clients.map((c) => c.ifname), topo.inet.uplink,
+    ...topo.clients.map((c) => c.ifname), topo.inet.uplink, ...(topo.bottleneck ? [topo.bottleneck.ifb] : []),
   ];
 }
 
@@ -212,9 +283,8 @@ export function allInterfaceNames(topo: LabTopology): string[] {
 export function interfacesByNamespace(topo: LabTopology): Record<string, readonly string[]> {
   return {
     [topo.namespaces.gw]: [topo.gateway.lanBridge, ...topo.gateway.lanPorts, topo.gateway.wanInterface],
-    [topo.namespaces.c1]: [topo.clients[0].ifname],
-    [topo.namespaces.c2]: [topo.clients[1].ifname],
-    [topo.namespaces.inet]: [topo.inet.uplink],
+    ...Object.fromEntries(topo.clients.map((c) => [c.ns, [c.ifname]])),
+    [topo.namespaces.inet]: [topo.inet.uplink, ...(topo.bottleneck ? [topo.bottleneck.ifb] : [])],
   };
 }
 

@@ -7,6 +7,7 @@ import { feedUrl, labNames, lookupFrom, describeLookup, run } from '../../lab/in
 import type { BlockEvent } from '../../api/index.js';
 import { formatBlocks } from './blocks.js';
 import { runPortalDemo } from './demo-portal.js';
+import { demoShaper } from './demo-shaper.js';
 
 const DEFAULT_DIR = '/run/gatehouse-demo';
 
@@ -159,6 +160,9 @@ export async function runDemo(opts: { once?: boolean; prefix?: string; dir?: str
     console.log((await must(gw.cli(['explain', phish.ipv4]))).stdout.trim());
 
     await runPortalDemo(lab, gw);
+
+    // Its own lab beside this one (it fills a 50 Mbit/s link for a while): `<prefix>s-*`, removed when done.
+    await demoShaper({ prefix: validatePrefix(`${PREFIX.slice(0, 5)}s`), dir: DEMO_DIR, say });
 
     if (opts.once) return;
     say('Gatehouse keeps running. From another terminal, try:');

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labDown, labUp, type Lab } from '../../../src/lab/lab.js';
+import { labDown, labUp, type Lab, type LabUpOptions } from '../../../src/lab/lab.js';
 import { nsExec } from '../../../src/lab/ns.js';
 import { closeProbes } from '../../../src/lab/probe.js';
 import { CLI_PATH, LabGateway, deepMerge, labGatewayConfig } from '../../../src/lab/gateway-runner.js';
@@ -16,8 +16,9 @@ export class GatewayLab extends LabGateway {
     super(lab.topology, dir, config);
   }
 
-  static async start(prefix: string, extra: Record<string, unknown> = {}): Promise<GatewayLab> {
-    const lab = await labUp({ prefix });
+  /** `labOptions`: the lab's shape (more clients, an ISP bottleneck, iperf3 servers); default the two-client lab. */
+  static async start(prefix: string, extra: Record<string, unknown> = {}, labOptions: Omit<LabUpOptions, 'prefix'> = {}): Promise<GatewayLab> {
+    const lab = await labUp({ ...labOptions, prefix });
     const dir = await mkdtemp(join(tmpdir(), `gatehouse-${prefix}-`));
     const g = new GatewayLab(lab, dir, deepMerge(labGatewayConfig(lab.topology, dir), extra));
     await g.writeConfig();
