@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, HTTPMethods } from 'fastify';
 import { parseByteSize, parseDuration } from '../config/index.js';
+import { tryParseTarget } from '../net/ip.js';
 import type { PortalEndpoints, VoucherCreateBody } from './api-types.js';
 import type { SessionManager } from './manager.js';
 import { AccountError, type UserRepo } from './users.js';
@@ -109,7 +110,12 @@ export function portalRoutes(d: PortalRouteDeps): FastifyPluginAsync {
       const given = (['id', 'user', 'client'] as const).filter((k) => b[k] !== undefined);
       if (given.length !== 1) throw new BadRequest('name exactly one of id, user, client');
       const k = given[0]!;
-      const ended = await d.manager.end({ [k]: str(b[k], k, 128) });
+      let v = str(b[k], k, 128);
+      if (k === 'client') {
+        const t = tryParseTarget(v);
+        v = t?.isHost ? t.text : v.toLowerCase().replace(/-/g, ':');
+      }
+      const ended = await d.manager.end({ [k]: v });
       if (ended.length === 0) throw new NotFound(`no live session with ${k} ${String(b[k])}`);
       return { ended };
     });
