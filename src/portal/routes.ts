@@ -49,8 +49,9 @@ export function voucherSpec(b: VoucherCreateBody | undefined) {
   if (!Number.isInteger(uses) || uses < 1 || uses > 1000) throw new BadRequest('uses: a whole number from 1 to 1000');
   const amount = (v: unknown, what: string, parse: (t: string) => number) => {
     if (v === undefined) return undefined;
+    const text = str(v, what, 32);
     try {
-      return parse(str(v, what, 32));
+      return parse(text);
     } catch (e) {
       throw new BadRequest(`${what}: ${(e as Error).message}`);
     }
