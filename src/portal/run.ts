@@ -89,11 +89,10 @@ export async function startPortal(ctx: ModuleContext<PortalView>): Promise<Contr
     const ready = runtime
       .ready()
       .then(() => manager.start())
-      .then(() => {
-        started = true;
-        ctx.log.info({ sessions: manager.list().length }, 'portal sessions re-asserted in the kernel');
-      })
-      .catch((e: unknown) => ctx.log.error({ err: (e as Error).message }, 'portal: re-asserting sessions in the kernel failed'));
+      .then(() => ctx.log.info({ sessions: manager.list().length }, 'portal sessions re-asserted in the kernel'))
+      .catch((e: unknown) => ctx.log.error({ err: (e as Error).message }, 'portal: re-asserting sessions in the kernel failed; the limits loop runs on what the store holds'))
+      // Even after a failure the loop must run: it is what ends sessions at their limits.
+      .finally(() => (started = true));
     stops.push(() => ready);
     const loop = ctx.scheduler.every('portal limits', c.poll, async () => {
       if (started) await manager.tick();
