@@ -16,7 +16,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { curlFrom, nsNft, portalLabUp, SOURCE_HTTP_PORT, TABLE, type PortalLab } from '../test/e2e/helpers/portal-lab.js';
+import { curlFrom, downloadFrom, nsNft, portalLabUp, SOURCE_HTTP_PORT, TABLE, type PortalLab } from '../test/e2e/helpers/portal-lab.js';
 import { nsExec } from '../src/lab/index.js';
 import type { Grant } from '../src/portal/types.js';
 import { positiveInt, cleanUpOnInterrupt } from './lib/args.js';
@@ -131,6 +131,44 @@ async function main(): Promise<void> {
     await dl;
     const usage = (await k.usage()).find((u) => u.ip === c1.ipv4);
 
+    // A session quota at full LAN speed: what passes beyond it, and when the 2 s poll's spent() sees it.
+    await k.revoke(real);
+    const QUOTA = 200_000_000;
+    const q: Grant = { ...real, sessionId: 'bench-quota', downloadLeft: QUOTA };
+    await k.grant(q);
+    const qStart = performance.now();
+    const qdl = downloadFrom(c1.ns, `http://${topo.sites.legit.ipv4}:${SOURCE_HTTP_PORT}/?bytes=${5 * QUOTA}`, 60, 2);
+    let hitAt: number | undefined;
+    let seenAt: number | undefined;
+    const watch = (async () => {
+      while (hitAt === undefined && performance.now() - qStart < 60_000) {
+        const u = (await k.usage()).find((x) => x.ip === c1.ipv4);
+        if (u && u.down >= QUOTA - 65_536) hitAt = performance.now();
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    while (seenAt === undefined && performance.now() - qStart < 60_000) {
+      const t = performance.now();
+      if ((await k.spent()).some((x) => x.sessionId === 'bench-quota')) seenAt = performance.now();
+      else await new Promise((r) => setTimeout(r, Math.max(0, INTERVAL - (performance.now() - t))));
+    }
+    await watch;
+    const qres = await qdl;
+    const revokeAfterSpent = await timed(() => k.revoke(q));
+    const quotaRate = hitAt === undefined ? Number.NaN : (QUOTA * 8) / ((hitAt - qStart) / 1000) / 1e9;
+
+    // Forwarding cost of the gate: a granted client (exempt checks, allow set, quota map, counter) against an
+    // exempt one (one lookup), 400 MB each, alternating; the 500 grants stay in.
+    const kx = pl.kernel({ macs: [topo.clients[1].mac], ipv4: [], ipv6: [] });
+    await kx.reassert([...grants, real]);
+    const gbit = (r: { bytes: number; seconds: number }): number => (r.bytes * 8) / r.seconds / 1e9;
+    const viaGate: number[] = [];
+    const viaExempt: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      viaGate.push(gbit(await downloadFrom(c1.ns, `http://${topo.sites.legit.ipv4}:${SOURCE_HTTP_PORT}/?bytes=400000000`, 60)));
+      viaExempt.push(gbit(await downloadFrom(topo.clients[1].ns, `http://${topo.sites.legit.ipv4}:${SOURCE_HTTP_PORT}/?bytes=400000000`, 60)));
+    }
+
     const pct = (windowCpu / windowMs) * 100;
     const rawPerPoll = median(raw.map((r) => r.cpu));
     const rows = [
@@ -140,6 +178,10 @@ async function main(): Promise<void> {
       ['grant (login) with the others present', `${median(grantTimes).toFixed(1)} ms`, '', `min ${Math.min(...grantTimes).toFixed(1)}, max ${Math.max(...grantTimes).toFixed(1)}`],
       ['revoke incl. conntrack -D (v4 + v6, both directions)', `${median(revokeTimes).toFixed(1)} ms`, '', ''],
       ['login → internet (grant, then first HTTP answer through the gateway)', `${loginToInternetMs.toFixed(0)} ms`, '', `grant ${grantMs.toFixed(0)} ms + curl in the client namespace`],
+      [`download past a ${QUOTA / 1e6} MB session quota at full LAN speed`, `overshoot ${((qres.bytes - QUOTA) / 1e6).toFixed(2)} MB`, '', `${(qres.bytes / 1e6).toFixed(2)} MB received; ~${quotaRate.toFixed(1)} Gbit/s until the limit`],
+      ['limit reached → spent() reports it (poll every 2 s)', hitAt !== undefined && seenAt !== undefined ? `${((seenAt - hitAt) / 1000).toFixed(2)} s` : 'not seen', '', `+ revoke ${revokeAfterSpent.ms.toFixed(0)} ms = session ended`],
+      ['download rate, granted client (full gate: quota + counters)', `${median(viaGate).toFixed(2)} Gbit/s`, '', `runs ${viaGate.map((x) => x.toFixed(2)).join(', ')}`],
+      ['download rate, exempt client (one lookup)', `${median(viaExempt).toFixed(2)} Gbit/s`, '', `runs ${viaExempt.map((x) => x.toFixed(2)).join(', ')}`],
       [`fill: ${CLIENTS - 1} grants in one reassert()`, `${fill.ms.toFixed(0)} ms`, `${fill.cpu.toFixed(0)} ms`, ''],
     ];
     const table = textTable(['what', 'wall (median)', 'CPU (median)', 'note'], rows);

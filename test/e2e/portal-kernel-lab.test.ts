@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { Grant } from '../../src/portal/types.js';
-import { BANNER, curlFrom, downloadFrom, HTTPS_PORT, PORTAL_BODY, portalLabUp, SOURCE_HTTP_PORT, type PortalLab } from './helpers/portal-lab.js';
+import { BANNER, curlFrom, downloadFrom, GATEWAY_SERVICE_BODY, GATEWAY_SERVICE_PORT, HTTPS_PORT, PORTAL_BODY, PORTAL_PORT, portalLabUp, SOURCE_HTTP_PORT, type PortalLab } from './helpers/portal-lab.js';
 
 /*
  * The captive portal's kernel side with the real nft, conntrack and TCP in the lab (prefix pk): the
@@ -51,6 +51,13 @@ describe('portal kernel in the lab', { skip: root ? undefined : 'needs root (net
     const other6 = await curlFrom(c1().ns, legit6(SOURCE_HTTP_PORT, '/?bytes=10'));
     assert.equal(other6.code, 7, 'IPv6 to any other port is refused before login');
 
+    // The gateway itself: the portal port yes, its other services no.
+    const gw = topo().gateway;
+    assert.match((await curlFrom(c1().ns, `http://${gw.lanIpv4}:${PORTAL_PORT}/login`)).body, new RegExp(PORTAL_BODY));
+    assert.match((await curlFrom(c1().ns, `http://[${gw.lanIpv6}]:${PORTAL_PORT}/login`)).body, new RegExp(PORTAL_BODY));
+    assert.equal((await curlFrom(c1().ns, `http://${gw.lanIpv4}:${GATEWAY_SERVICE_PORT}/`)).code, 7, 'other gateway services are refused with a reset');
+    assert.equal((await curlFrom(c1().ns, `http://[${gw.lanIpv6}]:${GATEWAY_SERVICE_PORT}/`)).code, 7);
+
     const exempt = await curlFrom(topo().clients[1].ns, legit4(SOURCE_HTTP_PORT, '/?bytes=1000'));
     assert.equal(exempt.http, 200);
     assert.equal(exempt.bytes, 1000, 'the exempt device (by MAC) reaches the internet without a login');
@@ -73,12 +80,19 @@ describe('portal kernel in the lab', { skip: root ? undefined : 'needs root (net
     assert.doesNotMatch(web.body, new RegExp(PORTAL_BODY), 'no more redirect to the portal');
     const banner = await curlFrom(c1().ns, `telnet://${topo().sites.legit.ipv4}:${HTTPS_PORT}`, [], 3);
     assert.match(banner.body, new RegExp(BANNER));
+    assert.match((await curlFrom(c1().ns, `http://${topo().gateway.lanIpv4}:${GATEWAY_SERVICE_PORT}/`)).body, new RegExp(GATEWAY_SERVICE_BODY), 'granted: the gateway\'s other services too');
 
     const usage = await k.usage();
     const u4 = usage.find((u) => u.ip === c1().ipv4);
     const u6 = usage.find((u) => u.ip === c1().ipv6);
     assert.ok(u4 && u4.down >= 300_000 && u4.up > 0, `v4 usage ${JSON.stringify(u4)}`);
     assert.ok(u6 && u6.down >= 200_000 && u6.down < 300_000, `v6 usage ${JSON.stringify(u6)}`);
+
+    // The device shows a new address (adopted into the session): what the known ones counted stays.
+    const g2: Grant = { ...g, device: { ...g.device, ipv4: [c1().ipv4, '10.77.0.99'] } };
+    await k.grant(g2);
+    const kept = (await k.usage()).find((u) => u.ip === c1().ipv4);
+    assert.ok(kept && kept.down >= u4.down, `counters kept when the session gains an address: ${JSON.stringify(kept)} vs ${JSON.stringify(u4)}`);
 
     // A running download (endless stream), then the revoke.
     const started = performance.now();
@@ -87,7 +101,7 @@ describe('portal kernel in the lab', { skip: root ? undefined : 'needs root (net
     const mid = (await k.usage()).find((u) => u.ip === c1().ipv4)!.down;
     assert.ok(mid > u4.down + MB, 'the download is running');
     const revokedAt = performance.now();
-    await k.revoke(g);
+    await k.revoke(g2);
     const res = await dl;
     const stoppedAfter = (started + res.seconds * 1000 - revokedAt) / 1000;
     console.log(`revoke: download ended ${stoppedAfter.toFixed(2)} s after the revoke (curl exit ${res.code}, ${(res.bytes / MB).toFixed(0)} MB received)`);
@@ -130,7 +144,15 @@ describe('portal kernel in the lab', { skip: root ? undefined : 'needs root (net
     assert.deepEqual(await k2.spent(), [{ sessionId: 's-quota', direction: 'down' }]);
     const again = await downloadFrom(c1().ns, legit4(SOURCE_HTTP_PORT, `/?bytes=${10 * MB}`), 10, 2);
     assert.ok(again.bytes < MB, `after the re-assertion the quota is still spent (got ${again.bytes} bytes)`);
-    await k2.revoke(g);
+
+    // A top-up: the same session granted a new limit gets a fresh quota; the old one goes.
+    const topped = { ...g, downloadLeft: 20 * MB };
+    await k2.grant(topped);
+    const more = await downloadFrom(c1().ns, legit4(SOURCE_HTTP_PORT, `/?bytes=${10 * MB}`), 10, 2);
+    assert.equal(more.bytes, 10 * MB, 'the topped-up session downloads again');
+    assert.deepEqual(await k2.spent(), []);
+    await k2.revoke(topped);
+    assert.deepEqual(await pl.runtime.list('portal_qdown4'), []);
   });
 
   test('reassert keeps granted clients in without a gap, removes the ones no longer granted, and timeouts end sessions with nobody polling', async () => {

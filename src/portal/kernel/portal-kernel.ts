@@ -35,6 +35,8 @@ export class RuntimePortalKernel implements PortalKernel {
   private readonly now: () => number;
   /** Session hash → session id, for spent(): learnt from grant and reassert. */
   private readonly sessions = new Map<string, string>();
+  /** Session id → the addresses this kernel granted it: a repeated grant (a new address) keeps their counters. */
+  private readonly granted = new Map<string, Set<string>>();
   private readonly memo = new Map<string, { at: number; list: Promise<readonly ListedElement[]> }>();
 
   constructor(private readonly o: PortalKernelOptions) {
@@ -85,7 +87,7 @@ export class RuntimePortalKernel implements PortalKernel {
   async reassert(grants: readonly Grant[]): Promise<void> {
     const listing = await this.listing([...FAMS.map(authSet), ...this.quotaMaps(), ...this.counterSets()]);
     const now = this.now();
-    for (const g of grants) this.sessions.set(sessionHash(g.sessionId), g.sessionId);
+    for (const g of grants) this.remember(g);
     // One transaction: stale grants out, exempt sets refilled, wanted grants renewed (replace keeps the
     // element present throughout, so a granted client never sees a gap across a restart).
     await this.apply([
@@ -95,16 +97,23 @@ export class RuntimePortalKernel implements PortalKernel {
     ]);
   }
 
-  async grant(g: Grant): Promise<void> {
+  private remember(g: Grant): void {
     this.sessions.set(sessionHash(g.sessionId), g.sessionId);
+    this.granted.set(g.sessionId, new Set(addressesOf(g).map((a) => a.ip)));
+  }
+
+  async grant(g: Grant): Promise<void> {
+    const before = this.granted.get(g.sessionId) ?? new Set<string>();
     const listing = await this.listing(this.quotaMaps());
-    await this.apply(grantOps(g, this.now(), { keepCounters: false, listing }));
+    await this.apply(grantOps(g, this.now(), { keepCounters: (ip) => before.has(ip), listing, keepAnyLimit: false }));
+    this.remember(g);
   }
 
   async revoke(g: Grant): Promise<void> {
     const listing = await this.listing(this.quotaMaps());
     await this.apply(revokeOps(g, listing));
     this.sessions.delete(sessionHash(g.sessionId));
+    this.granted.delete(g.sessionId);
     // After the allow elements are gone: a flow re-created by an in-flight packet is refused by the gate.
     const runs = addressesOf(g).flatMap(({ ip }) => flushArgs(ip).map(async (argv) => ({ ip, r: await this.conntrack(argv) })));
     for (const res of await Promise.allSettled(runs)) {

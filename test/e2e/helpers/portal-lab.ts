@@ -20,6 +20,8 @@ export const SOURCE_HTTP_PORT = 8081;
 export const HTTPS_PORT = 443;
 export const PORTAL_BODY = 'PORTAL-LOGIN-PAGE';
 export const BANNER = 'hello-from-443';
+export const GATEWAY_SERVICE_PORT = 9090;
+export const GATEWAY_SERVICE_BODY = 'GATEWAY-ADMIN';
 
 async function exec(ns: string, cmd: string, args: readonly string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -70,8 +72,11 @@ http.createServer((req, res) => {
 }).listen(${SOURCE_HTTP_PORT}, '::');
 net.createServer((s) => { s.on('error', () => {}); s.end('${BANNER}\\n'); }).listen(${HTTPS_PORT}, '::', () => console.log('ready'));
 `;
+// The portal stand-in, and another service of the gateway (say its admin page) that only granted clients reach.
 const PORTAL = `
-require('node:http').createServer((req, res) => { res.end('${PORTAL_BODY} ' + req.headers.host + req.url); }).listen(${PORTAL_PORT}, '::', () => console.log('ready'));
+const http = require('node:http');
+http.createServer((req, res) => res.end('${GATEWAY_SERVICE_BODY}')).listen(${GATEWAY_SERVICE_PORT}, '::');
+http.createServer((req, res) => { res.end('${PORTAL_BODY} ' + req.headers.host + req.url); }).listen(${PORTAL_PORT}, '::', () => console.log('ready'));
 `;
 
 function started(p: ChildProcess, what: string): Promise<void> {
