@@ -119,6 +119,8 @@ export async function startPortal(ctx: ModuleContext<PortalView>): Promise<Contr
       deviceName: async (_mac, ip) => (await clients.whoIs(ip)).name ?? undefined,
       // The ad-list switch on /status, when the DNS filter runs.
       ...(ctx.get(dnsRef) ? { dns: ctx.get(dnsRef)!.optout } : {}),
+      // A device sent back by a limit is told which one on the login page.
+      endings: (fn) => ctx.bus.subscribe('portal.logout', fn),
       log: ctx.log,
       ...(ctx.listenerLimits['portal.listen'] ? { limits: ctx.listenerLimits['portal.listen'] } : {}),
       now: clock,

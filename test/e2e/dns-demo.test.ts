@@ -46,6 +46,7 @@ test('the demo (npm start) tells the DNS story and cleans up after itself', { sk
     assert.ok(mb >= 15 && mb < 25, `the download stops near the 20MB allowance, got ${mb} MB:\n${out}`);
     const back = out.slice(out.indexOf('lands on the portal again'));
     assert.match(back, /alice-laptop → http:\/\/198\.51\.100\.10\/ : HTTP 302 → http:\/\/10\.77\.0\.1:8880\/login/, 'after the limit, the portal again');
+    assert.match(back, /the login page tells her: "Your download allowance for this session is used up\."/);
     assert.deepEqual((await listNetns()).filter((n) => n.startsWith(`${PREFIX}-`)), [], 'the demo removed its lab');
   } finally {
     await labDown(PREFIX).catch(() => undefined);

@@ -385,6 +385,31 @@ describe('portal web: texts, TLS, refused starts', () => {
     }
   });
 
+  it('a device sent back by a limit is told which one on the login page; a logout or a new login clears it', async () => {
+    let emit: ((e: { ips: readonly string[]; reason: string; at: number }) => void) | undefined;
+    const mem = new MemorySessions(Date.now);
+    mem.macs.set('127.0.0.1', '02:77:00:00:00:10');
+    const web = await startPortalWeb({ sessions: mem, log, config: { listen: '127.0.0.1:0', auth: ['click_through'] }, endings: (fn) => ((emit = fn), () => (emit = undefined)) });
+    try {
+      const b = new Browser(web.urls[0]!);
+      emit!({ ips: ['127.0.0.1', 'fd77::10'], reason: 'session_download', at: Date.now() });
+      const page = await b.get('/login');
+      assert.match(page.body, /id="ended">Your download allowance for this session is used up\./);
+      assert.doesNotMatch((await call(web.urls[0]!, 'GET', '/login', { localAddress: '127.0.0.2' })).body, /id="ended"/, 'another device is not told');
+      emit!({ ips: ['127.0.0.1'], reason: 'logout', at: Date.now() });
+      assert.doesNotMatch((await b.get('/login')).body, /id="ended"/);
+      emit!({ ips: ['127.0.0.1'], reason: 'daily', at: Date.now() });
+      const again = await b.get('/login');
+      assert.match(again.body, /daily allowance is used up/);
+      assert.equal((await b.post('/login', { csrf: field(again.body, 'csrf')!, method: 'click_through' })).status, 303);
+      await mem.logout('127.0.0.1');
+      assert.doesNotMatch((await b.get('/login')).body, /id="ended"/);
+    } finally {
+      await web.close();
+    }
+    assert.equal(emit, undefined, 'unsubscribed at close');
+  });
+
   it('with portal.tls, RFC 8908 is served over HTTPS too and names the https portal', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portal-tls-'));
     try {

@@ -121,5 +121,8 @@ export async function runPortalDemo(lab: Lab, gw: LabGateway): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   console.log(`alice-laptop → ${site} : ${again ? describe(again) : 'no answer'}`);
+  const back = again?.headers?.location ? await httpGetFrom(c1, again.headers.location, 5000) : undefined;
+  const why = /id="ended">([^<]*)</.exec(back?.body ?? '')?.[1];
+  if (why) console.log(`the login page tells her: "${decode(why)}"`);
   console.log(await must(gw.cli(['sessions', 'list'])));
 }

@@ -46,6 +46,7 @@ button{width:100%;margin-top:.8rem;padding:.8rem;font-size:1rem;border:0;border-
 button.secondary{background:#4b5563}
 .error{background:#fee2e2;color:#7f1d1d;border-left:4px solid #b91c1c;padding:.7rem;border-radius:.4rem;margin:0 0 1rem}
 .ok{background:#dcfce7;color:#14532d;border-left:4px solid #15803d;padding:.7rem;border-radius:.4rem;margin:0 0 1rem}
+.info{background:#fef9c3;color:#713f12;border-left:4px solid #ca8a04;padding:.7rem;border-radius:.4rem;margin:0 0 1rem}
 .or{text-align:center;color:#555;margin:.5rem 0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;margin:0}dt{color:#555}dd{margin:0;font-weight:600}
 ul{padding-left:1.2rem;margin:.3rem 0}li{margin:.3rem 0}

@@ -17,7 +17,7 @@ function notice(kind: 'error' | 'ok', text: string | undefined): Html {
   return text ? html`<p class="${kind}" role="${kind === 'error' ? 'alert' : 'status'}">${text}</p>` : html``;
 }
 
-export function loginPage(t: PortalTexts, lang: string, methods: readonly AuthMethod[], f: FormContext, error?: string, prefill?: { username?: string }): string {
+export function loginPage(t: PortalTexts, lang: string, methods: readonly AuthMethod[], f: FormContext, error?: string, prefill?: { username?: string }, ended?: string): string {
   const forms: Html[] = [];
   if (methods.includes('accounts')) {
     forms.push(html`<form class="card" method="post" action="/login">${hidden(f)}<input type="hidden" name="method" value="accounts">
@@ -35,7 +35,8 @@ export function loginPage(t: PortalTexts, lang: string, methods: readonly AuthMe
 <p>${t.terms}</p><button type="submit">${t.accept}</button></form>`);
   }
   const joined = forms.flatMap((form, i) => (i === 0 ? [form] : [html`<p class="or">${t.or}</p>`, form]));
-  return page({ lang, title: t.title, body: html`<h1>${t.title}</h1>${notice('error', error)}<p>${t.intro}</p>${joined}` });
+  const why = ended ? html`<p class="info" role="status" id="ended">${ended}</p>` : html``;
+  return page({ lang, title: t.title, body: html`<h1>${t.title}</h1>${why}${notice('error', error)}<p>${t.intro}</p>${joined}` });
 }
 
 export function messagePage(t: PortalTexts, lang: string, opts: { title?: string; ok?: string; error?: string; links?: readonly { href: string; text: string }[] }): string {

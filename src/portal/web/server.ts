@@ -5,6 +5,7 @@ import { LISTENER_LIMITS, limitedServerFactory, listenOn, ListenError, listenErr
 import { parseListenAddress } from '../../net/address.js';
 import type { LoginRequest, SessionView } from '../types.js';
 import { ownBlocks } from './blocks-view.js';
+import { Endings } from './endings.js';
 import { CAPTIVE_JSON, captiveState } from './captive-api.js';
 import { esc, PAGE_HEADERS } from './html.js';
 import { loginPage, messagePage, statusPage, type FormContext, type StatusModel } from './pages.js';
@@ -62,6 +63,7 @@ interface Ctx {
   readonly t: PortalTexts;
   readonly tokens: Tokens;
   readonly now: () => number;
+  readonly endings: Endings;
   /** The https listener's port, when there is one (RFC 8908 prefers the https portal URL). */
   tlsPort?: number;
 }
@@ -114,7 +116,8 @@ function routes(app: FastifyInstance, c: Ctx, secure: boolean): void {
     if (session) {
       return sendPage(reply, 200, messagePage(t, lang, { ok: t.logged_in, links: [...(to ? [{ href: to, text: `${t.continue} ${to}` }] : []), { href: '/status', text: t.status_title }] }));
     }
-    return sendPage(reply, 200, loginPage(t, lang, methods, formFor(c, req, reply, secure, to)));
+    const limit = c.endings.limitFor(clientAddress(req));
+    return sendPage(reply, 200, loginPage(t, lang, methods, formFor(c, req, reply, secure, to), undefined, undefined, limit ? t[`limit_${limit}`] : undefined));
   });
 
   app.post('/login', async (req, reply) => {
@@ -137,6 +140,7 @@ function routes(app: FastifyInstance, c: Ctx, secure: boolean): void {
       if (r.reason === 'rate_limited' && r.retryAfterSec) reply.header('retry-after', String(Math.ceil(r.retryAfterSec)));
       return again(r.reason === 'rate_limited' ? 429 : 403, refusalText(t, r, login.method));
     }
+    c.endings.forget(ip);
     return reply.redirect(to ?? '/status', 303);
   });
 
@@ -214,11 +218,14 @@ async function statusModel(c: Ctx, session: SessionView): Promise<StatusModel> {
  * listener or the certificate fails.
  */
 export async function startPortalWeb(o: PortalWebOptions): Promise<PortalWeb> {
-  const c: Ctx = { o, t: resolveTexts(o.config.texts), tokens: new Tokens(), now: o.now ?? Date.now };
+  const now = o.now ?? Date.now;
+  const c: Ctx = { o, t: resolveTexts(o.config.texts), tokens: new Tokens(), now, endings: new Endings(now) };
+  const unsubscribe = o.endings?.((e) => c.endings.record(e));
   const limits = o.limits ?? LISTENER_LIMITS['portal.listen'];
   const apps: FastifyInstance[] = [];
   const urls: string[] = [];
   const closeAll = async () => {
+    unsubscribe?.();
     await Promise.allSettled(apps.map((a) => a.close()));
   };
   try {

@@ -49,6 +49,11 @@ export interface PortalWebOptions {
   readonly blocks?: BlockReader;
   /** The device's name (clients module: `clients.names`, DHCP), for "your laptop tried to reach …". */
   readonly deviceName?: (mac: string, ip: string) => Promise<string | undefined>;
+  /**
+   * Sessions that ended (the `portal.logout` event): the login page then tells a device sent back by a limit
+   * which one ("Your download allowance for this session is used up"). Returns the unsubscribe.
+   */
+  readonly endings?: (listener: (e: SessionEnding) => void) => () => void;
   /** Present when the DNS module runs: /status then offers the ad-list opt-out switch. */
   readonly dns?: PortalDnsOptout;
   readonly log: PortalWebLog;
@@ -56,6 +61,13 @@ export interface PortalWebOptions {
   readonly limits?: ListenerLimits;
   /** Injectable clock (tests). */
   readonly now?: () => number;
+}
+
+/** A session's end as the portal.logout event tells it. */
+export interface SessionEnding {
+  readonly ips: readonly string[];
+  readonly reason: string;
+  readonly at: number;
 }
 
 /** The running listeners. */
