@@ -69,6 +69,7 @@ export class SessionManager implements PortalSessions {
   private readonly perUser: LoginRateLimit;
   private queue: Promise<unknown> = Promise.resolve();
   private scannedAt = -Infinity;
+  private lastDay: string | undefined;
 
   constructor(private readonly d: ManagerDeps) {
     const r = d.config.login_rate;
@@ -165,6 +166,8 @@ export class SessionManager implements PortalSessions {
         for (const [user, b] of tally.users) this.d.usage.add(user, day, b.down, b.up);
         for (const s of tally.changed) this.d.sessions.update(s as SessionRow);
       });
+      if (this.lastDay !== undefined && this.lastDay !== day) await this.renewQuotas(now);
+      this.lastDay = day;
       const spentBy = new Map<string, Set<'down' | 'up'>>();
       for (const x of spent) spentBy.set(x.sessionId, (spentBy.get(x.sessionId) ?? new Set()).add(x.direction));
       // The kernel saw a quota spent: that limit ends the session even if the counters lag a packet behind; a
@@ -216,6 +219,36 @@ export class SessionManager implements PortalSessions {
       await this.extend(s, fresh);
       this.d.sessions.update(s);
       this.d.log.info({ session: s.id, mac: s.device.mac, added: fresh }, 'portal session now covers new addresses of its device');
+    }
+  }
+
+  /**
+   * A new day (or a week window moving on): sessions whose kernel quota was the user's rest of yesterday get the
+   * new day's rest, so a device online over midnight is not cut off by yesterday's quota. The kernel starts a
+   * quota with a new limit, and that direction's counters, from zero.
+   */
+  private async renewQuotas(now: number): Promise<void> {
+    for (const s of [...this.live.values()]) {
+      const l = this.limits.get(s.id);
+      if (!l) continue;
+      const plan = grantPlan(l, s, this.userUsage(s.user, now), s.endsAt);
+      const down = plan.down?.left ?? null;
+      const up = plan.up?.left ?? null;
+      const user = (k: string | null | undefined) => k === 'daily' || k === 'weekly';
+      const renewDown = down !== s.grantDown && (user(s.grantDownKind) || user(plan.down?.kind));
+      const renewUp = up !== s.grantUp && (user(s.grantUpKind) || user(plan.up?.kind));
+      if (!renewDown && !renewUp) continue;
+      if (renewDown) [s.grantDown, s.grantDownKind] = [down, plan.down?.kind ?? null];
+      if (renewUp) [s.grantUp, s.grantUpKind] = [up, plan.up?.kind ?? null];
+      try {
+        await this.d.kernel.grant(this.grantOf(s));
+      } catch (e) {
+        this.d.log.error({ session: s.id, err: (e as Error).message }, 'portal: renewing a session quota for the new day failed');
+        continue;
+      }
+      s.counters = Object.fromEntries(Object.entries(s.counters).map(([ip, [d, u]]) => [ip, [renewDown ? 0 : d, renewUp ? 0 : u] as const]));
+      this.d.sessions.update(s);
+      this.d.log.info({ session: s.id, user: s.user, downloadLeft: s.grantDown, uploadLeft: s.grantUp }, 'portal session quota renewed for the new day');
     }
   }
 
