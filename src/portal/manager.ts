@@ -309,7 +309,8 @@ export class SessionManager implements PortalSessions {
       identity = voucherIdentity(v.prefix);
       // The same device logging in again on its voucher takes no new use.
       const takeUse = !this.d.sessions.voucherUsedBy(v.id, device.mac);
-      if (takeUse && v.used >= v.uses) return refuse('too_many_devices', { limit: 'max_devices', mac: device.mac });
+      // Used up on other devices: the page says "not valid or used up" (logging out elsewhere frees no use).
+      if (takeUse && v.used >= v.uses) return refuse('bad_credentials', { mac: device.mac });
       voucher = { id: v.id, limits: voucherLimits(v), takeUse };
     } else {
       // Click-through guests are known by their device only: the status page must not show one guest another's.
@@ -325,7 +326,7 @@ export class SessionManager implements PortalSessions {
     let voucherLim = voucher?.limits;
     if (voucher?.takeUse) {
       const r = this.d.vouchers.redeem(req.method === 'vouchers' ? req.code : '');
-      if (!r.ok) return r.why === 'expired' ? refuse('limit_reached', { limit: 'session_time', mac: device.mac }) : refuse('too_many_devices', { limit: 'max_devices', mac: device.mac });
+      if (!r.ok) return r.why === 'expired' ? refuse('limit_reached', { limit: 'session_time', mac: device.mac }) : refuse('bad_credentials', { mac: device.mac });
       voucherLim = r.limits;
     }
 

@@ -149,6 +149,7 @@ describe('portal sessions in the lab: accounts, vouchers, quotas and timeouts th
     await nsExec(c1, 'ip', ['route', 'replace', 'default', 'via', topo.gateway.lanIpv4]);
     const again = await login(c1, { method: 'accounts', username: 'alice', password: 'alice-password' });
     assert.equal(again.http, 403, 'refused: a new MAC does not reset her day');
+    assert.match(again.body, /daily allowance is used up/);
     assert.deepEqual(await sessions(), []);
   });
 
@@ -162,6 +163,7 @@ describe('portal sessions in the lab: accounts, vouchers, quotas and timeouts th
     assert.equal(await reaches(c1), true);
     const second = await login(c2, { method: 'vouchers', voucher: code });
     assert.equal(second.http, 403, 'the second device is refused');
+    assert.match(second.body, /not valid or is used up/);
     assert.equal(await reaches(c2), false);
     assert.match((await g.cli(['vouchers', 'list'])).stdout, new RegExp(`^${code.slice(0, 4)}-… +60m +50\\.0 MB +- +1/1 `, 'm'));
     const [v] = await g.cliJson<PortalVoucher[]>(['vouchers', 'list']);
