@@ -18,9 +18,11 @@ import type { AuthMethod, Grant, LimitKind, LoginRefusal, LoginRequest, LoginRes
  * racing the loop or an admin's `sessions end` never sees half a change.
  */
 
-/** What the manager needs of the shaper (ShaperApi's fair-use hook): present only when the shaper runs. */
+/** What the manager needs of the shaper (ShaperApi's): present only when the shaper runs. */
 export interface FairUseHook {
   setFairUse(ips: readonly string[], on: boolean, reason: string): Promise<void>;
+  /** Groups a user's devices under one share (their addresses), or releases them. */
+  setOwner?(ips: readonly string[], owner: string | undefined): Promise<void>;
 }
 
 export interface DeviceLookup {
@@ -67,6 +69,7 @@ export class SessionManager implements PortalSessions {
   private readonly perUser: LoginRateLimit;
   private queue: Promise<unknown> = Promise.resolve();
   private scannedAt = -Infinity;
+  private lastDay: string | undefined;
 
   constructor(private readonly d: ManagerDeps) {
     const r = d.config.login_rate;
@@ -94,7 +97,10 @@ export class SessionManager implements PortalSessions {
       }
       for (const s of keep) this.live.set(s.id, s);
       await this.d.kernel.reassert(keep.map((s) => this.grantOf(s)));
-      for (const s of keep) if (s.state === 'throttled') await this.fairUse(s, true, 'restart');
+      for (const s of keep) {
+        await this.owner(ips(s.device), s.user);
+        if (s.state === 'throttled') await this.fairUse(s, true, 'restart');
+      }
       if (this.d.config.limits.action === 'throttle' || Object.values(this.d.config.limits.actions).includes('throttle')) {
         if (!this.d.fairUse) this.d.log.warn({}, 'portal limits ask to throttle, but the shaper module is not running: those limits end the session instead (relogin)');
       }
@@ -160,6 +166,8 @@ export class SessionManager implements PortalSessions {
         for (const [user, b] of tally.users) this.d.usage.add(user, day, b.down, b.up);
         for (const s of tally.changed) this.d.sessions.update(s as SessionRow);
       });
+      if (this.lastDay !== undefined && this.lastDay !== day) await this.renewQuotas(now);
+      this.lastDay = day;
       const spentBy = new Map<string, Set<'down' | 'up'>>();
       for (const x of spent) spentBy.set(x.sessionId, (spentBy.get(x.sessionId) ?? new Set()).add(x.direction));
       // The kernel saw a quota spent: that limit ends the session even if the counters lag a packet behind; a
@@ -211,6 +219,36 @@ export class SessionManager implements PortalSessions {
       await this.extend(s, fresh);
       this.d.sessions.update(s);
       this.d.log.info({ session: s.id, mac: s.device.mac, added: fresh }, 'portal session now covers new addresses of its device');
+    }
+  }
+
+  /**
+   * A new day (or a week window moving on): sessions whose kernel quota was the user's rest of yesterday get the
+   * new day's rest, so a device online over midnight is not cut off by yesterday's quota. The kernel starts a
+   * quota with a new limit, and that direction's counters, from zero.
+   */
+  private async renewQuotas(now: number): Promise<void> {
+    for (const s of [...this.live.values()]) {
+      const l = this.limits.get(s.id);
+      if (!l) continue;
+      const plan = grantPlan(l, s, this.userUsage(s.user, now), s.endsAt);
+      const down = plan.down?.left ?? null;
+      const up = plan.up?.left ?? null;
+      const user = (k: string | null | undefined) => k === 'daily' || k === 'weekly';
+      const renewDown = down !== s.grantDown && (user(s.grantDownKind) || user(plan.down?.kind));
+      const renewUp = up !== s.grantUp && (user(s.grantUpKind) || user(plan.up?.kind));
+      if (!renewDown && !renewUp) continue;
+      if (renewDown) [s.grantDown, s.grantDownKind] = [down, plan.down?.kind ?? null];
+      if (renewUp) [s.grantUp, s.grantUpKind] = [up, plan.up?.kind ?? null];
+      try {
+        await this.d.kernel.grant(this.grantOf(s));
+      } catch (e) {
+        this.d.log.error({ session: s.id, err: (e as Error).message }, 'portal: renewing a session quota for the new day failed');
+        continue;
+      }
+      s.counters = Object.fromEntries(Object.entries(s.counters).map(([ip, [d, u]]) => [ip, [renewDown ? 0 : d, renewUp ? 0 : u] as const]));
+      this.d.sessions.update(s);
+      this.d.log.info({ session: s.id, user: s.user, downloadLeft: s.grantDown, uploadLeft: s.grantUp }, 'portal session quota renewed for the new day');
     }
   }
 
@@ -271,7 +309,8 @@ export class SessionManager implements PortalSessions {
       identity = voucherIdentity(v.prefix);
       // The same device logging in again on its voucher takes no new use.
       const takeUse = !this.d.sessions.voucherUsedBy(v.id, device.mac);
-      if (takeUse && v.used >= v.uses) return refuse('too_many_devices', { limit: 'max_devices', mac: device.mac });
+      // Used up on other devices: the page says "not valid or used up" (logging out elsewhere frees no use).
+      if (takeUse && v.used >= v.uses) return refuse('bad_credentials', { mac: device.mac });
       voucher = { id: v.id, limits: voucherLimits(v), takeUse };
     } else {
       // Click-through guests are known by their device only: the status page must not show one guest another's.
@@ -287,7 +326,7 @@ export class SessionManager implements PortalSessions {
     let voucherLim = voucher?.limits;
     if (voucher?.takeUse) {
       const r = this.d.vouchers.redeem(req.method === 'vouchers' ? req.code : '');
-      if (!r.ok) return r.why === 'expired' ? refuse('limit_reached', { limit: 'session_time', mac: device.mac }) : refuse('too_many_devices', { limit: 'max_devices', mac: device.mac });
+      if (!r.ok) return r.why === 'expired' ? refuse('limit_reached', { limit: 'session_time', mac: device.mac }) : refuse('bad_credentials', { mac: device.mac });
       voucherLim = r.limits;
     }
 
@@ -330,6 +369,7 @@ export class SessionManager implements PortalSessions {
     }
     this.live.set(s.id, s);
     this.limits.set(s.id, effective);
+    await this.owner(ips(device), identity);
     this.d.bus.publish('portal.login', { sessionId: s.id, user: identity, method: req.method, mac: device.mac, ips: ips(device), at: now });
     this.d.log.info({ session: s.id, user: identity, mac: device.mac, ips: ips(device) }, 'portal login');
     if (verdict.throttled) await this.act(s, [{ kind: verdict.throttled, action: 'throttle' }], now);
@@ -346,6 +386,7 @@ export class SessionManager implements PortalSessions {
       if (!kernelGone) this.d.log.error({ session: s.id, err: (e as Error).message }, 'portal: revoking a session in the kernel failed');
     }
     if (s.state === 'throttled') await this.fairUse(s, false, 'session ended');
+    await this.owner(ips(s.device), undefined);
     s.state = 'ended';
     s.endReason = reason === 'replaced' ? 'logout' : reason;
     s.endedAt = now;
@@ -398,6 +439,17 @@ export class SessionManager implements PortalSessions {
     let device = s.device;
     for (const ip of added) device = withAddress(device, ip);
     (s as { device: PortalDevice }).device = device;
+    await this.owner(added, s.user);
+    if (s.state === 'throttled') await this.d.fairUse?.setFairUse(added, true, `portal ${s.user}: new address`).catch(() => undefined);
+  }
+
+  /** The shaper's share follows the user (with the shaper running): their devices share one. */
+  private async owner(addrs: readonly string[], user: string | undefined): Promise<void> {
+    try {
+      await this.d.fairUse?.setOwner?.(addrs, user);
+    } catch (e) {
+      this.d.log.error({ err: (e as Error).message }, 'portal: the shaper refused to group a user\'s devices');
+    }
   }
 
   private grantOf(s: SessionRow): Grant {

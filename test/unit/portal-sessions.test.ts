@@ -41,6 +41,13 @@ class RecordingKernel implements PortalKernel {
   }
   async grant(g: Grant) {
     this.calls.push(g);
+    // Like the kernel: a new limit for a live session (a top-up) restarts that direction's counters.
+    const before = this.granted.get(g.sessionId);
+    for (const ip of before ? [...g.device.ipv4, ...g.device.ipv6] : []) {
+      const c = this.counters.get(ip);
+      if (c && before!.downloadLeft !== undefined && g.downloadLeft !== before!.downloadLeft) c.down = 0;
+      if (c && before!.uploadLeft !== undefined && g.uploadLeft !== before!.uploadLeft) c.up = 0;
+    }
     this.granted.set(g.sessionId, g);
     for (const ip of [...g.device.ipv4, ...g.device.ipv6]) if (!this.counters.has(ip)) this.counters.set(ip, { down: 0, up: 0 });
   }
@@ -187,6 +194,25 @@ describe('portal sessions', () => {
     assert.deepEqual([last.sessionId, last.device.ipv4, last.device.ipv6, last.downloadLeft], [s.session.id, [], ['fd77::10'], 1e9]);
   });
 
+  it("a device online over midnight gets the new day's quota in the kernel instead of yesterday's rest", async () => {
+    const t = setup('download: 5GB\ndaily: { download: 1GB }');
+    await t.users.add('kate', 'kate-password');
+    t.clock.advance(14 * 3_600_000 + 55 * MIN); // 23:55
+    const s = await t.m.login({ method: 'accounts', username: 'kate', password: 'kate-password' }, '10.77.0.10');
+    assert.ok(s.ok);
+    t.kernel.traffic('10.77.0.10', 0.9e9);
+    await t.m.tick();
+    assert.equal(t.kernel.granted.get(s.session.id)?.downloadLeft, 1e9, 'granted at login');
+    t.clock.advance(10 * MIN); // 00:05
+    t.kernel.traffic('10.77.0.10', 1000);
+    await t.m.tick();
+    assert.equal(t.kernel.granted.get(s.session.id)?.downloadLeft, 1e9 - 1000, "the new day's gigabyte less what it counted since midnight (the session's own 5GB is looser)");
+    assert.equal(t.m.list().length, 1);
+    t.kernel.traffic('10.77.0.10', 0.5e9);
+    await t.m.tick();
+    assert.equal(t.m.list()[0]!.bytesDown, 0.9e9 + 1000 + 0.5e9, 'every byte counted once across the renewal');
+  });
+
   it('a voucher with 1 use cannot be used twice; the same device may log in on it again', async () => {
     const t = setup('session_time: 8h');
     const [code] = t.vouchers.create({ count: 1, timeMs: 2 * 3_600_000, download: 1 * GB, uses: 1 });
@@ -195,7 +221,7 @@ describe('portal sessions', () => {
     assert.equal(first.session.user, `voucher:${code!.slice(0, 4)}`);
     assert.equal(first.session.endsAt - first.session.startedAt, 2 * 3_600_000, "the voucher's time, not the default 8h");
     assert.equal(t.kernel.granted.get(first.session.id)?.downloadLeft, 1 * GB);
-    assert.deepEqual(await t.m.login({ method: 'vouchers', code: code! }, '10.77.0.11'), { ok: false, reason: 'too_many_devices', limit: 'max_devices' });
+    assert.deepEqual(await t.m.login({ method: 'vouchers', code: code! }, '10.77.0.11'), { ok: false, reason: 'bad_credentials' }, 'used up: "not valid or used up"');
     await t.m.logout('10.77.0.10');
     t.clock.advance(30 * MIN);
     const back = await t.m.login({ method: 'vouchers', code: code! }, '10.77.0.10');
@@ -251,7 +277,10 @@ describe('portal sessions', () => {
 
   it('a spent daily quota with action throttle puts the devices in the fair-use class instead of ending them', async () => {
     const calls: [readonly string[], boolean][] = [];
-    const t = setup('daily: { download: 2GB }\nactions: { daily: throttle }', { fairUse: { setFairUse: async (ips, on) => void calls.push([ips, on]) } });
+    const owners: [readonly string[], string | undefined][] = [];
+    const t = setup('daily: { download: 2GB }\nactions: { daily: throttle }', {
+      fairUse: { setFairUse: async (ips, on) => void calls.push([ips, on]), setOwner: async (ips, o) => void owners.push([ips, o]) },
+    });
     await t.users.add('erin', 'erin-password');
     const s = await t.m.login({ method: 'accounts', username: 'erin', password: 'erin-password' }, '10.77.0.10');
     assert.ok(s.ok);
@@ -265,6 +294,8 @@ describe('portal sessions', () => {
     await t.m.tick();
     assert.equal(t.m.list()[0]?.state, 'active', 'a new day: full speed again');
     assert.deepEqual(calls.at(-1), [['10.77.0.10'], false]);
+    await t.m.logout('10.77.0.10');
+    assert.deepEqual(owners, [[['10.77.0.10'], 'erin'], [['10.77.0.10'], undefined]], "the shaper groups erin's devices while she is logged in");
   });
 
   it('a restart re-asserts live sessions from the store and ends the expired ones; bytes are not counted twice', async () => {
