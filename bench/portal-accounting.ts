@@ -157,6 +157,18 @@ async function main(): Promise<void> {
     const revokeAfterSpent = await timed(() => k.revoke(q));
     const quotaRate = hitAt === undefined ? Number.NaN : (QUOTA * 8) / ((hitAt - qStart) / 1000) / 1e9;
 
+    // Forwarding cost of the gate: a granted client (exempt checks, allow set, quota map, counter) against an
+    // exempt one (one lookup), 400 MB each, alternating; the 500 grants stay in.
+    const kx = pl.kernel({ macs: [topo.clients[1].mac], ipv4: [], ipv6: [] });
+    await kx.reassert([...grants, real]);
+    const gbit = (r: { bytes: number; seconds: number }): number => (r.bytes * 8) / r.seconds / 1e9;
+    const viaGate: number[] = [];
+    const viaExempt: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      viaGate.push(gbit(await downloadFrom(c1.ns, `http://${topo.sites.legit.ipv4}:${SOURCE_HTTP_PORT}/?bytes=400000000`, 60)));
+      viaExempt.push(gbit(await downloadFrom(topo.clients[1].ns, `http://${topo.sites.legit.ipv4}:${SOURCE_HTTP_PORT}/?bytes=400000000`, 60)));
+    }
+
     const pct = (windowCpu / windowMs) * 100;
     const rawPerPoll = median(raw.map((r) => r.cpu));
     const rows = [
@@ -168,6 +180,8 @@ async function main(): Promise<void> {
       ['login → internet (grant, then first HTTP answer through the gateway)', `${loginToInternetMs.toFixed(0)} ms`, '', `grant ${grantMs.toFixed(0)} ms + curl in the client namespace`],
       [`download past a ${QUOTA / 1e6} MB session quota at full LAN speed`, `overshoot ${((qres.bytes - QUOTA) / 1e6).toFixed(2)} MB`, '', `${(qres.bytes / 1e6).toFixed(2)} MB received; ~${quotaRate.toFixed(1)} Gbit/s until the limit`],
       ['limit reached → spent() reports it (poll every 2 s)', hitAt !== undefined && seenAt !== undefined ? `${((seenAt - hitAt) / 1000).toFixed(2)} s` : 'not seen', '', `+ revoke ${revokeAfterSpent.ms.toFixed(0)} ms = session ended`],
+      ['download rate, granted client (full gate: quota + counters)', `${median(viaGate).toFixed(2)} Gbit/s`, '', `runs ${viaGate.map((x) => x.toFixed(2)).join(', ')}`],
+      ['download rate, exempt client (one lookup)', `${median(viaExempt).toFixed(2)} Gbit/s`, '', `runs ${viaExempt.map((x) => x.toFixed(2)).join(', ')}`],
       [`fill: ${CLIENTS - 1} grants in one reassert()`, `${fill.ms.toFixed(0)} ms`, `${fill.cpu.toFixed(0)} ms`, ''],
     ];
     const table = textTable(['what', 'wall (median)', 'CPU (median)', 'note'], rows);

@@ -18,9 +18,11 @@ import type { AuthMethod, Grant, LimitKind, LoginRefusal, LoginRequest, LoginRes
  * racing the loop or an admin's `sessions end` never sees half a change.
  */
 
-/** What the manager needs of the shaper (ShaperApi's fair-use hook): present only when the shaper runs. */
+/** What the manager needs of the shaper (ShaperApi's): present only when the shaper runs. */
 export interface FairUseHook {
   setFairUse(ips: readonly string[], on: boolean, reason: string): Promise<void>;
+  /** Groups a user's devices under one share (their addresses), or releases them. */
+  setOwner?(ips: readonly string[], owner: string | undefined): Promise<void>;
 }
 
 export interface DeviceLookup {
@@ -94,7 +96,10 @@ export class SessionManager implements PortalSessions {
       }
       for (const s of keep) this.live.set(s.id, s);
       await this.d.kernel.reassert(keep.map((s) => this.grantOf(s)));
-      for (const s of keep) if (s.state === 'throttled') await this.fairUse(s, true, 'restart');
+      for (const s of keep) {
+        await this.owner(ips(s.device), s.user);
+        if (s.state === 'throttled') await this.fairUse(s, true, 'restart');
+      }
       if (this.d.config.limits.action === 'throttle' || Object.values(this.d.config.limits.actions).includes('throttle')) {
         if (!this.d.fairUse) this.d.log.warn({}, 'portal limits ask to throttle, but the shaper module is not running: those limits end the session instead (relogin)');
       }
@@ -330,6 +335,7 @@ export class SessionManager implements PortalSessions {
     }
     this.live.set(s.id, s);
     this.limits.set(s.id, effective);
+    await this.owner(ips(device), identity);
     this.d.bus.publish('portal.login', { sessionId: s.id, user: identity, method: req.method, mac: device.mac, ips: ips(device), at: now });
     this.d.log.info({ session: s.id, user: identity, mac: device.mac, ips: ips(device) }, 'portal login');
     if (verdict.throttled) await this.act(s, [{ kind: verdict.throttled, action: 'throttle' }], now);
@@ -346,6 +352,7 @@ export class SessionManager implements PortalSessions {
       if (!kernelGone) this.d.log.error({ session: s.id, err: (e as Error).message }, 'portal: revoking a session in the kernel failed');
     }
     if (s.state === 'throttled') await this.fairUse(s, false, 'session ended');
+    await this.owner(ips(s.device), undefined);
     s.state = 'ended';
     s.endReason = reason === 'replaced' ? 'logout' : reason;
     s.endedAt = now;
@@ -398,6 +405,17 @@ export class SessionManager implements PortalSessions {
     let device = s.device;
     for (const ip of added) device = withAddress(device, ip);
     (s as { device: PortalDevice }).device = device;
+    await this.owner(added, s.user);
+    if (s.state === 'throttled') await this.d.fairUse?.setFairUse(added, true, `portal ${s.user}: new address`).catch(() => undefined);
+  }
+
+  /** The shaper's share follows the user (with the shaper running): their devices share one. */
+  private async owner(addrs: readonly string[], user: string | undefined): Promise<void> {
+    try {
+      await this.d.fairUse?.setOwner?.(addrs, user);
+    } catch (e) {
+      this.d.log.error({ err: (e as Error).message }, 'portal: the shaper refused to group a user\'s devices');
+    }
   }
 
   private grantOf(s: SessionRow): Grant {

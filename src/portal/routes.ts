@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, HTTPMethods } from 'fastify';
 import { parseByteSize, parseDuration } from '../config/index.js';
+import { tryParseTarget } from '../net/ip.js';
 import type { PortalEndpoints, VoucherCreateBody } from './api-types.js';
 import type { SessionManager } from './manager.js';
 import { AccountError, type UserRepo } from './users.js';
@@ -48,8 +49,9 @@ export function voucherSpec(b: VoucherCreateBody | undefined) {
   if (!Number.isInteger(uses) || uses < 1 || uses > 1000) throw new BadRequest('uses: a whole number from 1 to 1000');
   const amount = (v: unknown, what: string, parse: (t: string) => number) => {
     if (v === undefined) return undefined;
+    const text = str(v, what, 32);
     try {
-      return parse(str(v, what, 32));
+      return parse(text);
     } catch (e) {
       throw new BadRequest(`${what}: ${(e as Error).message}`);
     }
@@ -109,7 +111,12 @@ export function portalRoutes(d: PortalRouteDeps): FastifyPluginAsync {
       const given = (['id', 'user', 'client'] as const).filter((k) => b[k] !== undefined);
       if (given.length !== 1) throw new BadRequest('name exactly one of id, user, client');
       const k = given[0]!;
-      const ended = await d.manager.end({ [k]: str(b[k], k, 128) });
+      let v = str(b[k], k, 128);
+      if (k === 'client') {
+        const t = tryParseTarget(v);
+        v = t?.isHost ? t.text : v.toLowerCase().replace(/-/g, ':');
+      }
+      const ended = await d.manager.end({ [k]: v });
       if (ended.length === 0) throw new NotFound(`no live session with ${k} ${String(b[k])}`);
       return { ended };
     });

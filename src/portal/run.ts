@@ -2,12 +2,13 @@ import { clientsRef } from '../clients/index.js';
 import { parseListenAddress } from '../config/index.js';
 import { dnsRef } from '../dns/index.js';
 import { firewallRef } from '../firewall/index.js';
-import { moduleRef, type Contribution, type ModuleContext } from '../modules/index.js';
+import type { Contribution, ModuleContext } from '../modules/index.js';
+import { shaperRef } from '../shaper/index.js';
 import { covers, tryParseTarget } from '../net/ip.js';
 import { BlockEventRepo } from '../store/index.js';
 import type { PortalConfig } from './config.js';
 import { portalFragment, portalKernel } from './kernel/index.js';
-import { SessionManager, type FairUseHook } from './manager.js';
+import { SessionManager } from './manager.js';
 import type { PortalView } from './module.js';
 import { portalRoutes } from './routes.js';
 import { SessionRepo, UsageRepo } from './session-repo.js';
@@ -16,9 +17,6 @@ import { VoucherRepo } from './vouchers.js';
 import { startPortalWeb, type PortalWeb } from './web/index.js';
 import type { PortalSessions } from './types.js';
 import { dayKey } from './limits.js';
-
-/** The shaper's fair-use hook, by the module name: a structural view of ShaperApi, so the portal needs no shaper file. */
-const shaperRef = moduleRef<FairUseHook>('shaper');
 
 /** Ended sessions are kept this long for `sessions list`'s history and the status page; per-day usage 60 days. */
 const KEEP_ENDED_MS = 7 * 86_400_000;
@@ -91,11 +89,10 @@ export async function startPortal(ctx: ModuleContext<PortalView>): Promise<Contr
     const ready = runtime
       .ready()
       .then(() => manager.start())
-      .then(() => {
-        started = true;
-        ctx.log.info({ sessions: manager.list().length }, 'portal sessions re-asserted in the kernel');
-      })
-      .catch((e: unknown) => ctx.log.error({ err: (e as Error).message }, 'portal: re-asserting sessions in the kernel failed'));
+      .then(() => ctx.log.info({ sessions: manager.list().length }, 'portal sessions re-asserted in the kernel'))
+      .catch((e: unknown) => ctx.log.error({ err: (e as Error).message }, 'portal: re-asserting sessions in the kernel failed; the limits loop runs on what the store holds'))
+      // Even after a failure the loop must run: it is what ends sessions at their limits.
+      .finally(() => (started = true));
     stops.push(() => ready);
     const loop = ctx.scheduler.every('portal limits', c.poll, async () => {
       if (started) await manager.tick();

@@ -144,7 +144,15 @@ describe('portal kernel in the lab', { skip: root ? undefined : 'needs root (net
     assert.deepEqual(await k2.spent(), [{ sessionId: 's-quota', direction: 'down' }]);
     const again = await downloadFrom(c1().ns, legit4(SOURCE_HTTP_PORT, `/?bytes=${10 * MB}`), 10, 2);
     assert.ok(again.bytes < MB, `after the re-assertion the quota is still spent (got ${again.bytes} bytes)`);
-    await k2.revoke(g);
+
+    // A top-up: the same session granted a new limit gets a fresh quota; the old one goes.
+    const topped = { ...g, downloadLeft: 20 * MB };
+    await k2.grant(topped);
+    const more = await downloadFrom(c1().ns, legit4(SOURCE_HTTP_PORT, `/?bytes=${10 * MB}`), 10, 2);
+    assert.equal(more.bytes, 10 * MB, 'the topped-up session downloads again');
+    assert.deepEqual(await k2.spent(), []);
+    await k2.revoke(topped);
+    assert.deepEqual(await pl.runtime.list('portal_qdown4'), []);
   });
 
   test('reassert keeps granted clients in without a gap, removes the ones no longer granted, and timeouts end sessions with nobody polling', async () => {

@@ -113,6 +113,8 @@ describe('portal sessions in the lab: accounts, vouchers, quotas and timeouts th
       [['alice', g.topo.clients[0].mac, 'active']],
     );
     assert.ok(s[0]!.device.ipv4.includes(g.topo.clients[0].ipv4));
+    const text = await g.cli(['sessions', 'list']);
+    assert.match(text.stdout, /^ID +USER +DEVICE +IPS +STARTED +TIME LEFT +DOWN +UP +DOWN LEFT +UP LEFT +STATE\n[0-9a-f]{16} +alice +02:77:00:00:00:10 +10\.77\.0\.10 .* active$/m);
     // IPv6 is no bypass before the login (see above) and works after it, once the neighbour table shows the
     // laptop's IPv6 address at its MAC.
     const site6 = `http://[${g.topo.sites.legit.ipv6}]/`;
@@ -161,6 +163,7 @@ describe('portal sessions in the lab: accounts, vouchers, quotas and timeouts th
     const second = await login(c2, { method: 'vouchers', voucher: code });
     assert.equal(second.http, 403, 'the second device is refused');
     assert.equal(await reaches(c2), false);
+    assert.match((await g.cli(['vouchers', 'list'])).stdout, new RegExp(`^${code.slice(0, 4)}-… +60m +50\\.0 MB +- +1/1 `, 'm'));
     const [v] = await g.cliJson<PortalVoucher[]>(['vouchers', 'list']);
     assert.deepEqual([v!.prefix, v!.used, v!.uses], [code.slice(0, 4), 1, 1]);
     const s = await sessions();

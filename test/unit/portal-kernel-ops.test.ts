@@ -133,3 +133,17 @@ test('a session that gains an address (adopt): the new address starts at zero, t
   assert.ok(!out.includes('delete element inet gatehouse portal_down4 { 10.77.0.10 }'), 'kept');
   assert.ok(out.includes('delete element inet gatehouse portal_down4 { 10.77.0.12 }'), 'fresh: replaced');
 });
+
+test('a grant with a new limit for the same session (a top-up) gets a new quota that counts from zero; a re-assertion keeps the old one', () => {
+  const old = quotaName('sess-1', 'down', 9_000_000);
+  const l = listing({ portal_qdown4: [{ key: ['10.77.0.10'], value: old }], portal_qdown6: [{ key: ['fd77::10'], value: old }] });
+  const fresh = quotaName('sess-1', 'down', 20_000_000);
+  const out = render(grantOps(grant({ downloadLeft: 20_000_000 }), NOW, { keepCounters: true, listing: l, keepAnyLimit: false }));
+  assert.ok(out.includes(`add quota inet gatehouse ${fresh} { over 20000000 bytes }`));
+  const del = out.indexOf(`delete quota inet gatehouse ${old}`);
+  assert.ok(del > out.indexOf('delete element inet gatehouse portal_qdown4 { 10.77.0.10 }') && del > out.indexOf('delete element inet gatehouse portal_qdown6 { fd77::10 }'), out.join('\n'));
+  assert.ok(out.includes('delete element inet gatehouse portal_down4 { 10.77.0.10 }'), 'the download counters restart with the new quota');
+  assert.ok(!out.includes('delete element inet gatehouse portal_up4 { 10.77.0.10 }'), 'the upload ones (no change there) are kept');
+  const kept = render(grantOps(grant({ downloadLeft: 20_000_000 }), NOW, { keepCounters: true, listing: l }));
+  assert.ok(!kept.some((x) => x.includes(fresh)) && !kept.some((x) => x.startsWith('delete quota')));
+});

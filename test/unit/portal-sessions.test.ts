@@ -251,7 +251,10 @@ describe('portal sessions', () => {
 
   it('a spent daily quota with action throttle puts the devices in the fair-use class instead of ending them', async () => {
     const calls: [readonly string[], boolean][] = [];
-    const t = setup('daily: { download: 2GB }\nactions: { daily: throttle }', { fairUse: { setFairUse: async (ips, on) => void calls.push([ips, on]) } });
+    const owners: [readonly string[], string | undefined][] = [];
+    const t = setup('daily: { download: 2GB }\nactions: { daily: throttle }', {
+      fairUse: { setFairUse: async (ips, on) => void calls.push([ips, on]), setOwner: async (ips, o) => void owners.push([ips, o]) },
+    });
     await t.users.add('erin', 'erin-password');
     const s = await t.m.login({ method: 'accounts', username: 'erin', password: 'erin-password' }, '10.77.0.10');
     assert.ok(s.ok);
@@ -265,6 +268,8 @@ describe('portal sessions', () => {
     await t.m.tick();
     assert.equal(t.m.list()[0]?.state, 'active', 'a new day: full speed again');
     assert.deepEqual(calls.at(-1), [['10.77.0.10'], false]);
+    await t.m.logout('10.77.0.10');
+    assert.deepEqual(owners, [[['10.77.0.10'], 'erin'], [['10.77.0.10'], undefined]], "the shaper groups erin's devices while she is logged in");
   });
 
   it('a restart re-asserts live sessions from the store and ends the expired ones; bytes are not counted twice', async () => {

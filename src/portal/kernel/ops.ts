@@ -55,22 +55,33 @@ export function secondsLeft(g: Grant, now: number): number | undefined {
   return ms > 0 ? Math.ceil(ms / 1000) : undefined;
 }
 
-/**
- * The quota name a grant gets for one direction: the one the kernel's map already points to for this
- * session (kept: its bytes used stay), else a new one with the grant's limit.
- */
-export function quotaFor(g: Grant, d: Direction, listing: Listing | undefined): string | undefined {
-  const limit = left(g, d);
-  if (limit === undefined) return undefined;
+/** The session's quotas for one direction the kernel's maps point to. */
+function mappedQuotas(g: Grant, d: Direction, listing: Listing | undefined): string[] {
   const hash = sessionHash(g.sessionId);
+  const out = new Set<string>();
   for (const { ip, f } of addressesOf(g)) {
     for (const e of listing?.get(quotaMap(d, f)) ?? []) {
       if (e.key[0] !== ip || e.value === undefined) continue;
       const q = parseQuotaName(e.value);
-      if (q && q.hash === hash && q.direction === d) return e.value.replace(/^"|"$/g, '');
+      if (q && q.hash === hash && q.direction === d) out.add(unquote(e.value));
     }
   }
-  return quotaName(g.sessionId, d, limit);
+  return [...out];
+}
+
+/**
+ * The quota name a grant gets for one direction. Re-assertion (`keepAnyLimit`) keeps the one the kernel's
+ * map already points to for this session, whatever its limit: it has counted bytes the store's "left"
+ * may already have subtracted. A grant keeps it only for the same limit (a new address of the device);
+ * a different limit (a top-up) is a new quota that counts from zero.
+ */
+export function quotaFor(g: Grant, d: Direction, listing: Listing | undefined, keepAnyLimit = true): string | undefined {
+  const limit = left(g, d);
+  if (limit === undefined) return undefined;
+  const wanted = quotaName(g.sessionId, d, limit);
+  const mapped = mappedQuotas(g, d, listing);
+  if (mapped.includes(wanted)) return wanted;
+  return keepAnyLimit && mapped.length > 0 ? mapped[0] : wanted;
 }
 
 interface GrantOpsOptions {
@@ -80,6 +91,8 @@ interface GrantOpsOptions {
    */
   readonly keepCounters: boolean | ((ip: string) => boolean);
   readonly listing?: Listing | undefined;
+  /** See quotaFor: true at re-assertion. Default true. */
+  readonly keepAnyLimit?: boolean;
 }
 
 /** Operations that put one grant in the kernel; [] for a session already over. */
@@ -88,6 +101,13 @@ export function grantOps(g: Grant, now: number, o: GrantOpsOptions): RuntimeOp[]
   if (sec === undefined) return [];
   const addrs = addressesOf(g);
   const ops: RuntimeOp[] = [];
+  const names = new Map(DIRECTIONS.map((d) => [d, quotaFor(g, d, o.listing, o.keepAnyLimit ?? true)] as const));
+  // A new limit for a session that had one (a top-up) counts from zero: so must its counters, which
+  // spent() compares with it. The session manager takes a counter that went down as a restart from zero.
+  const limitChanged = (d: Direction): boolean => {
+    const mapped = mappedQuotas(g, d, o.listing);
+    return mapped.length > 0 && !mapped.includes(names.get(d) ?? '');
+  };
   for (const f of FAMS) {
     const mine = addrs.filter((a) => a.f === f);
     if (mine.length === 0) continue;
@@ -95,21 +115,29 @@ export function grantOps(g: Grant, now: number, o: GrantOpsOptions): RuntimeOp[]
     const keep = typeof o.keepCounters === 'function' ? o.keepCounters : () => o.keepCounters === true;
     for (const d of DIRECTIONS) {
       const el = (a: { ip: string }): RuntimeElement => ({ key: [a.ip], timeoutSec: sec + ACCOUNTING_SLACK_SEC });
-      const kept = mine.filter((a) => keep(a.ip));
-      const fresh = mine.filter((a) => !keep(a.ip));
+      const kept = limitChanged(d) ? [] : mine.filter((a) => keep(a.ip));
+      const fresh = mine.filter((a) => !kept.includes(a));
       if (kept.length > 0) ops.push({ op: 'add', set: counterSet(d, f), elements: kept.map(el) });
       if (fresh.length > 0) ops.push({ op: 'replace', set: counterSet(d, f), elements: fresh.map(el) });
     }
   }
   for (const d of DIRECTIONS) {
-    const name = quotaFor(g, d, o.listing);
+    const name = names.get(d);
     for (const f of FAMS) {
       const mine = addrs.filter((a) => a.f === f);
-      // An address still pointing at another quota (a session that was not revoked): the kernel refuses to
-      // change a map element's value in place, so that element goes first.
+      // An address still pointing at another quota (a session that was not revoked, a replaced limit): the
+      // kernel refuses to change a map element's value in place, so that element goes first.
       const other = (o.listing?.get(quotaMap(d, f)) ?? []).filter((e) => mine.some((a) => a.ip === e.key[0]) && e.value !== undefined && unquote(e.value) !== name);
       if (other.length > 0) ops.push({ op: 'delete', set: quotaMap(d, f), elements: other.map((e) => ({ key: [e.key[0]!], value: unquote(e.value!) })) });
       if (name !== undefined && mine.length > 0) ops.push({ op: 'replace', set: quotaMap(d, f), elements: mine.map((a) => ({ key: [a.ip], value: name, timeoutSec: sec + ACCOUNTING_SLACK_SEC })) });
+    }
+    // The session's quotas no map element uses any more (a replaced limit) go after their elements; one an
+    // address outside this grant still points to stays (deleting it would fail the whole transaction).
+    const addrSet = new Set(addrs.map((a) => a.ip));
+    for (const old of mappedQuotas(g, d, o.listing)) {
+      if (old === name) continue;
+      const users = FAMS.flatMap((f) => (o.listing?.get(quotaMap(d, f)) ?? []).filter((e) => e.value !== undefined && unquote(e.value) === old));
+      if (users.every((e) => addrSet.has(e.key[0]!))) ops.push({ op: 'delete-quota', name: old });
     }
     // Re-adding an existing quota with the same limit keeps what it counted (nft 1.0.6); first, so the
     // map elements can point to it.

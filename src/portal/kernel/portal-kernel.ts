@@ -105,7 +105,7 @@ export class RuntimePortalKernel implements PortalKernel {
   async grant(g: Grant): Promise<void> {
     const before = this.granted.get(g.sessionId) ?? new Set<string>();
     const listing = await this.listing(this.quotaMaps());
-    await this.apply(grantOps(g, this.now(), { keepCounters: (ip) => before.has(ip), listing }));
+    await this.apply(grantOps(g, this.now(), { keepCounters: (ip) => before.has(ip), listing, keepAnyLimit: false }));
     this.remember(g);
   }
 
