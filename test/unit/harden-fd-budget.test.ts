@@ -25,7 +25,6 @@ describe('open-file budget', () => {
   it('keeps the full caps when they fit, and says nothing', () => {
     const b = budgetLimits({ ...LISTENER_LIMITS }, 20_000);
     assert.deepEqual(b.limits, LISTENER_LIMITS);
-    // lapi 1024 + mirror 256 + api.listen 64 + api.socket 64 + portal.listen 512
     assert.equal(b.connections, 1024 + 256 + 64 + 64 + 512);
     assert.equal(b.warning, undefined);
   });
