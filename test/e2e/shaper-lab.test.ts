@@ -110,6 +110,26 @@ describe('shaper in the lab: classes per client, stop and kill -9 leave a workin
     assert.ok(up.find((c) => c.minor === s.classId)!.packets > 0, 'upload class on the WAN carried packets');
   });
 
+  test("the device's IPv6 address joins its share; fair use caps the share and lifting it restores it", async () => {
+    const c1 = g.topo.clients[0];
+    const r6 = await nsExec(c1.ns, 'iperf3', ['-6', '-c', g.topo.sites.legit.ipv6, '-p', String(IPERF_PORT), '-R', '-t', '1', '-J'], { timeoutMs: 20_000 });
+    assert.ok(JSON.parse(r6.stdout).end.sum_received.bytes > 0);
+    const both = await waitFor('one share with both addresses', async () => (await status()).clients.find((c) => c.ips.includes(c1.ipv4) && c.ips.includes(c1.ipv6)));
+    assert.equal(both.mac, c1.mac);
+    const on = await g.cli(['shaper', 'fair-use', 'on', c1.ipv4, c1.ipv6]);
+    assert.equal(on.code, 0, on.stderr);
+    assert.equal((await status()).clients.find((c) => c.mac === c1.mac)?.fairUse, true);
+    const capped = await download(c1.ns, 3);
+    assert.ok(capped < 2e6 * 1.3, `in fair use the download stays near 2 Mbit/s: ${(capped / 1e6).toFixed(2)} Mbit/s`);
+    const off = await g.cli(['shaper', 'fair-use', 'off', c1.ipv4, c1.ipv6]);
+    assert.equal(off.code, 0, off.stderr);
+    const free = await download(c1.ns, 2);
+    assert.ok(free > capped * 5, `after it, the whole link again: ${(free / 1e6).toFixed(1)} Mbit/s`);
+    const bad = await g.cli(['shaper', 'fair-use', 'on', '10.77.0.10; reboot']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /IPv4 or IPv6 address/);
+  });
+
   test("the gateway's own traffic stays out of the clients' classes", async () => {
     const c1 = g.topo.clients[0];
     const id = (await status()).clients.find((c) => c.ips.includes(c1.ipv4))!.classId;
