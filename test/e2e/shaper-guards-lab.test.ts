@@ -2,13 +2,16 @@
  * Issue #12, hog guards (s2's rules in the lab gateway's table): a client that opens more than
  * `max_connections` gets the ones beyond the cap refused at once (TCP reset, UDP ICMP admin-prohibited: fast,
  * not a hang), while another client opening connections at the same time is unaffected; the refusals are
- * recorded per client and come out as `shaper.cap_hit` events.
+ * recorded per client and come out as `shaper.cap_hit` events. A download past 10 MB gets the elephant bit
+ * (conntrack accounting on), a small one does not; a new-connection storm is held back for its client only.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEventBus, type GatehouseEvents } from '../../src/events/index.js';
 import { createCapWatcher, GUARD_SETS } from '../../src/shaper/guards/index.js';
-import { HOLD, isRoot, PEERS, SwarmLab } from './helpers/swarm-lab.js';
+import { nsExec } from '../../src/lab/ns.js';
+import { parseConntrack } from '../../src/shaper/p2p/index.js';
+import { HOLD, isRoot, PEERS, SwarmLab, WEB_HOST } from './helpers/swarm-lab.js';
 
 const CAP = 5;
 
@@ -21,10 +24,21 @@ describe('shaper hog guards in the lab', { skip: isRoot ? undefined : 'needs roo
     lab = await SwarmLab.start('sp', { p2p: 'off', maxConnections: CAP });
     c1 = lab.lab.topology.clients[0].ipv4;
     c2 = lab.lab.topology.clients[1].ipv4;
-    await lab.serve({ peers: PEERS.slice(0, 2), hold: [HOLD] });
+    await lab.serve({ peers: PEERS.slice(0, 2), hold: [HOLD], web: [{ host: WEB_HOST, port: 80 }] });
   });
   after(async () => {
     await lab?.close();
+  });
+
+  it('(first, while both are far below the cap) a download past 10 MB becomes an elephant (conntrack mark bit 2); a small one does not', async () => {
+    for (const [who, bytes] of [[0, 12_000_000], [1, 1_000_000]] as const) {
+      const r = await lab.client(who, { peers: [], mode: 'plain', tcp: false, udp: false, downloads: [`http://${WEB_HOST}/bytes/${bytes}`] });
+      assert.deepEqual(r.downloads.map((d) => d.ok), [true]);
+    }
+    const flows = parseConntrack((await nsExec(lab.gw, 'conntrack', ['-L', '-o', 'extended', '-p', 'tcp', '--dport', '80'])).stdout).flows;
+    const markOf = (src: string): number | undefined => flows.find((f) => f.orig.src === src && f.orig.dst === WEB_HOST)?.mark;
+    assert.equal(markOf(c1), 2, 'the 12 MB download');
+    assert.equal(markOf(c2), 0, 'the 1 MB download');
   });
 
   it('TCP beyond max_connections is refused fast for that client only', async () => {

@@ -2,12 +2,13 @@
  * Issue #12 through the real daemon (s1's shaper module with s2's detection parts in its fragment): a
  * resident running the swarm gets those flows into its P2P leaf (tc counters of its own classes) while its
  * tcp/80 download uses its normal leaf; `gatehouse shaper status --json` then shows the client flagged with
- * the signatures the kernel saw. Nothing is blocked.
+ * the signatures the kernel saw. Nothing is blocked. A resident opening more than max_connections gets the
+ * rest refused while the other resident connects; status lists the cap hit and conntrack accounting on.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
-import { addSwarmAddresses, PEERS, SEED_BYTES, startSwarm, swarmClient, tcClassBytes, WEB_HOST } from './helpers/swarm-lab.js';
+import { addSwarmAddresses, HOLD, PEERS, SEED_BYTES, startSwarm, swarmClient, swarmHold, tcClassBytes, WEB_HOST } from './helpers/swarm-lab.js';
 
 const MB = 1_000_000;
 
@@ -23,11 +24,11 @@ describe('shaper P2P through the daemon', { skip: skipReason, timeout: 180_000 }
 
   before(async () => {
     g = await GatewayLab.start('sp', {
-      shaper: { download: '500mbit', upload: '200mbit', p2p: 'throttle', p2p_rate: '50mbit', max_connections: 1000, new_connections_per_second: 1000 },
+      shaper: { download: '500mbit', upload: '200mbit', p2p: 'throttle', p2p_rate: '50mbit', max_connections: 100, new_connections_per_second: 1000 },
     });
     c1 = g.lab.topology.clients[0].ipv4;
     await addSwarmAddresses(g.lab.topology.namespaces.inet);
-    await startSwarm(g.lab.topology.namespaces.inet, { peers: PEERS, web: [{ host: WEB_HOST, port: 80 }] });
+    await startSwarm(g.lab.topology.namespaces.inet, { peers: PEERS, web: [{ host: WEB_HOST, port: 80 }], hold: [HOLD] });
     await g.startDaemon(60_000);
   });
   after(async () => {
@@ -77,5 +78,23 @@ describe('shaper P2P through the daemon', { skip: skipReason, timeout: 180_000 }
 
     const flagged = await waitFor('status to show c1 flagged', async () => (await statusOf(c1))?.p2p);
     assert.deepEqual([...flagged.signatures].sort(), ['bittorrent-handshake', 'dht', 'utp']);
+  });
+
+  it('max_connections: one resident refused beyond the cap, the other unaffected; status shows the cap hit', async () => {
+    const c2 = g.lab.topology.clients[1].ipv4;
+    const [hog, other] = await Promise.all([
+      swarmHold(g.lab.topology.clients[1].ns, { target: HOLD, count: 130, proto: 'tcp', holdMs: 3000 }),
+      swarmHold(g.lab.topology.clients[0].ns, { target: HOLD, count: 20, proto: 'tcp', holdMs: 3000 }),
+    ]);
+    process.stdout.write(`# c2 ${JSON.stringify(hog)}; c1 ${JSON.stringify(other)}\n`);
+    assert.deepEqual([hog.ok, hog.refused], [100, 30]);
+    assert.ok(hog.slowestRefusalMs < 1000, `refused in up to ${hog.slowestRefusalMs} ms`);
+    assert.deepEqual([other.ok, other.refused, other.other], [20, 0, 0]);
+    const status = await waitFor('status to list the cap hit', async () => {
+      const s = await g.cliJson<{ capHits: { client: string; cap: string; refused: number }[]; conntrackAcct: { enabled: boolean } }>(['shaper', 'status']);
+      return s.capHits.length > 0 ? s : undefined;
+    });
+    assert.deepEqual(status.capHits.map((h) => [h.client, h.cap]), [[c2, 'max_connections']]);
+    assert.equal(status.conntrackAcct.enabled, true);
   });
 });
