@@ -9,7 +9,8 @@
  *                           what most routers do. Missing on this kernel: detected and reported, never faked.
  *
  * Fairness: 4 residents download at once (iperf3), c1 with 16 parallel streams: Jain's index. Latency: c1
- * saturates with 8 streams while c2 sends ping-sized UDP echoes and small TCP requests: p50/p99.
+ * saturates with 8 streams while c2 sends ping-sized UDP echoes and small TCP requests, and c1 itself connects
+ * to an SSH port (its own interactive traffic beside its download): p50/p99.
  *
  *   node --import tsx bench/shaper-fairness.ts [--seconds 10] [--out bench/results/shaper-fairness-latest.md]
  *
@@ -102,19 +103,19 @@ export function report(rows: readonly Row[], meta: { commit: string; load: strin
   lines.push('# Shaper fairness and latency (issue #12)', '');
   lines.push(`Run ${meta.date}, commit ${meta.commit}, load average before the run ${meta.load}; \`node --import tsx bench/shaper-fairness.ts --seconds ${meta.seconds}\`.`);
   lines.push('Lab: 4 residents behind the Gatehouse gateway, ISP link 50 Mbit/s down / 10 Mbit/s up (HTB "modem", 200 ms buffer), iperf3 3.12.');
-  lines.push(`Fairness: all 4 download for ${meta.seconds} s (3 s left out at the start), c1 with 16 parallel streams, c2–c4 with one. Latency: c1 downloads with 8 streams, c2 measures 30 ping-sized UDP echoes and 30 small TCP requests (connect + GET + answer).`, '');
-  lines.push('| setup | c1 ×16 | c2 | c3 | c4 | total Mbit/s | Jain | UDP echo p50 / p99 ms | TCP request p50 / p99 ms | c1 while probed |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|');
+  lines.push(`Fairness: all 4 download for ${meta.seconds} s (3 s left out at the start), c1 with 16 parallel streams, c2–c4 with one. Latency: c1 downloads with 8 streams, c2 measures 30 ping-sized UDP echoes and 30 small TCP requests (connect + GET + answer), and c1 itself 30 TCP connects to an SSH port (one round trip: a keystroke's echo).`, '');
+  lines.push('| setup | c1 ×16 | c2 | c3 | c4 | total Mbit/s | Jain | c2 UDP echo p50 / p99 ms | c2 TCP request p50 / p99 ms | c1 own SSH connect p50 / p99 ms | c1 while probed |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     if (!r.available) {
-      lines.push(`| ${r.name} | not available on this kernel (${r.why}) | | | | | | | | |`);
+      lines.push(`| ${r.name} | not available on this kernel (${r.why}) | | | | | | | | | |`);
       continue;
     }
     const c = r.fairness.clients.map((x) => mbit(x.bps));
-    lines.push(`| ${r.name} | ${c.join(' | ')} | ${mbit(r.fairness.totalBps)} | ${r.fairness.jain.toFixed(3)} | ${ms(r.latency.udp.p50)} / ${ms(r.latency.udp.p99)} | ${ms(r.latency.tcp.p50)} / ${ms(r.latency.tcp.p99)} | ${mbit(r.latency.saturatorBps)} |`);
+    lines.push(`| ${r.name} | ${c.join(' | ')} | ${mbit(r.fairness.totalBps)} | ${r.fairness.jain.toFixed(3)} | ${ms(r.latency.udp.p50)} / ${ms(r.latency.udp.p99)} | ${ms(r.latency.tcp.p50)} / ${ms(r.latency.tcp.p99)} | ${ms(r.latency.own.p50)} / ${ms(r.latency.own.p99)} | ${mbit(r.latency.saturatorBps)} |`);
   }
   lines.push('', 'Goal (issue #12): Jain ≥ 0.95 with the shaper. p99 of 30 samples is the slowest sample. Lost samples: ' +
-    rows.filter((r): r is Extract<Row, { available: true }> => r.available).map((r) => `${r.name} ${r.latency.udp.lost + r.latency.tcp.lost}`).join(', ') + '.');
+    rows.filter((r): r is Extract<Row, { available: true }> => r.available).map((r) => `${r.name} ${r.latency.udp.lost + r.latency.tcp.lost + r.latency.own.lost}`).join(', ') + '.');
   return `${lines.join('\n')}\n`;
 }
 

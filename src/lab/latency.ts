@@ -1,4 +1,4 @@
-import { httpGetFrom, udpSendFrom } from './probe.js';
+import { connectFrom, httpGetFrom, udpSendFrom } from './probe.js';
 import { summarize, type LatencySummary } from './fairness.js';
 
 /**
@@ -39,6 +39,19 @@ export async function tcpRequestFrom(ns: string, url: string, opts: ProbeOptions
   for (let i = 0; i < opts.count; i++) {
     const r = await httpGetFrom(ns, url, opts.timeoutMs ?? 3000);
     if (r.outcome === 'response' && r.status === 200) samples.push(r.ms);
+    else lost++;
+    await sleep(opts.intervalMs ?? 100);
+  }
+  return summarize(samples, lost);
+}
+
+/** TCP connect time (SYN → SYN-ACK: one round trip) to an SSH port: what a keystroke's echo waits for. */
+export async function sshConnectFrom(ns: string, host: string, port: number, opts: ProbeOptions): Promise<LatencySummary> {
+  const samples: number[] = [];
+  let lost = 0;
+  for (let i = 0; i < opts.count; i++) {
+    const r = await connectFrom(ns, { host, port, timeoutMs: opts.timeoutMs ?? 3000, bannerWaitMs: 0 });
+    if (r.outcome === 'connected') samples.push(r.ms);
     else lost++;
     await sleep(opts.intervalMs ?? 100);
   }

@@ -1,7 +1,7 @@
 import type { LabTopology } from './topology.js';
 import { iperfTogether } from './iperf.js';
 import { jainIndex, type LatencySummary } from './fairness.js';
-import { tcpRequestFrom, udpEchoFrom } from './latency.js';
+import { sshConnectFrom, tcpRequestFrom, udpEchoFrom } from './latency.js';
 import { siteUrl } from './topology.js';
 
 /**
@@ -61,11 +61,16 @@ export interface LatencyResult {
   readonly udp: LatencySummary;
   /** A small TCP request/response from c2: connect, GET a small page, read the answer. */
   readonly tcp: LatencySummary;
+  /**
+   * The downloading resident's own SSH-sized round trip (TCP connect to an SSH port in the lab internet):
+   * "typing into SSH while the same resident downloads".
+   */
+  readonly own: LatencySummary;
   /** What c1 got meanwhile. */
   readonly saturatorBps: number;
 }
 
-/** c1 fills the download link with several streams; c2 measures how long small exchanges take meanwhile. */
+/** c1 fills the download link with several streams; c2 (and c1 itself) measure how long small exchanges take meanwhile. */
 export async function latencyRun(topo: LabTopology, opts: LatencyOptions = {}): Promise<LatencyResult> {
   const samples = opts.samples ?? 30;
   const intervalMs = 100;
@@ -80,10 +85,12 @@ export async function latencyRun(topo: LabTopology, opts: LatencyOptions = {}): 
   saturate.catch(() => {});
   await new Promise((r) => setTimeout(r, settleMs));
   const prober = topo.clients[1].ns;
-  const [udp, tcp] = await Promise.all([
+  const [udp, tcp, own] = await Promise.all([
     udpEchoFrom(prober, topo.sites.legit.ipv4, topo.ports.udpEcho, { count: samples, intervalMs }),
     tcpRequestFrom(prober, siteUrl(topo.sites.legit, 4, '/'), { count: samples, intervalMs }),
+    // The attacker's address runs the lab internet's "ssh" banner on port 22.
+    sshConnectFrom(topo.clients[0].ns, topo.attacker.ipv4, topo.ports.banner, { count: samples, intervalMs }),
   ]);
   const [sat] = await saturate;
-  return { udp, tcp, saturatorBps: sat!.bps };
+  return { udp, tcp, own, saturatorBps: sat!.bps };
 }

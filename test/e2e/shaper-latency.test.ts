@@ -12,7 +12,8 @@ const SHAPER = { shaper: { download: '47mbit', upload: '9mbit' } };
 
 const show = (r: LatencyResult) =>
   `udp echo p50 ${r.udp.p50.toFixed(1)} p99 ${r.udp.p99.toFixed(1)} ms (lost ${r.udp.lost}); ` +
-  `tcp request p50 ${r.tcp.p50.toFixed(1)} p99 ${r.tcp.p99.toFixed(1)} ms (lost ${r.tcp.lost}); saturating c1 ${mbit(r.saturatorBps)} Mbit/s`;
+  `tcp request p50 ${r.tcp.p50.toFixed(1)} p99 ${r.tcp.p99.toFixed(1)} ms (lost ${r.tcp.lost}); ` +
+  `c1's own ssh connect p50 ${r.own.p50.toFixed(1)} p99 ${r.own.p99.toFixed(1)} ms (lost ${r.own.lost}); saturating c1 ${mbit(r.saturatorBps)} Mbit/s`;
 
 describe('shaper latency: a small request while another resident saturates the link', { skip: skipReason, timeout: 115_000 }, () => {
   let g: GatewayLab;
@@ -46,5 +47,7 @@ describe('shaper latency: a small request while another resident saturates the l
     assert.ok(shaped.tcp.p50 <= unshaped.tcp.p50 / 2, `tcp: with ${show(shaped)} / without ${show(unshaped)}`);
     // The tail too (p99 of 30 samples is the slowest one): no sample waits behind the download.
     assert.ok(shaped.udp.p99 < unshaped.udp.p99, `udp p99: with ${show(shaped)} / without ${show(unshaped)}`);
+    // Inside the downloading resident's own share, SSH goes before the download (interactive leaf).
+    assert.ok(shaped.own.p50 < unshaped.own.p50, `own ssh: with ${show(shaped)} / without ${show(unshaped)}`);
   });
 });

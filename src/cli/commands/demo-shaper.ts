@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { access, constants, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   LabGateway, closeProbes, iperfTogether, ipIn, labDown, labGatewayConfig, labUp, mbit, nodeScriptLaunch, nsExec, spawnInNs,
@@ -77,8 +77,19 @@ export function rateTable(columns: readonly { readonly title: string; readonly b
   return [line(head), ...rows.map(line)].join('\n');
 }
 
+async function hasIperf3(): Promise<boolean> {
+  for (const d of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    if (await access(join(d || '.', 'iperf3'), constants.X_OK).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
 export async function demoShaper(opts: { readonly prefix: string; readonly dir: string; readonly say: (s: string) => void }): Promise<void> {
   const { say } = opts;
+  if (!(await hasIperf3())) {
+    say('fair sharing: skipped — iperf3 is not installed (scripts/install-peers.sh installs it)');
+    return;
+  }
   const dir = join(opts.dir, 'shaper');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   say(`fair sharing: a second lab (${opts.prefix}-*) with three residents behind a 50/10 Mbit/s ISP link`);
