@@ -4,7 +4,7 @@ import { dnsRef } from '../dns/index.js';
 import { firewallRef } from '../firewall/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
 import { shaperRef } from '../shaper/index.js';
-import { tryParseTarget } from '../net/ip.js';
+import { covers, tryParseTarget } from '../net/ip.js';
 import { BlockEventRepo } from '../store/index.js';
 import type { PortalConfig } from './config.js';
 import { portalFragment, portalKernel } from './kernel/index.js';
@@ -121,6 +121,13 @@ export async function startPortal(ctx: ModuleContext<PortalView>): Promise<Contr
       deviceName: async (_mac, ip) => (await clients.whoIs(ip)).name ?? undefined,
       // The ad-list switch on /status, when the DNS filter runs.
       ...(ctx.get(dnsRef) ? { dns: ctx.get(dnsRef)!.optout } : {}),
+      // Only the captive LAN: with a wildcard portal.listen the pages would answer the WAN too.
+      clientAllowed: (ip) => {
+        const lanNets = ctx.network().lan.filter((n) => lan.includes(n.ifname));
+        const t = tryParseTarget(ip);
+        // No LAN networks known (interfaces not up yet): refuse nobody rather than everybody.
+        return lanNets.length === 0 || (t !== undefined && lanNets.some((n) => covers(n.target, t)));
+      },
       // A device sent back by a limit is told which one on the login page.
       endings: (fn) => ctx.bus.subscribe('portal.logout', fn),
       log: ctx.log,

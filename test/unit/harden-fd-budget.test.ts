@@ -25,7 +25,7 @@ describe('open-file budget', () => {
   it('keeps the full caps when they fit, and says nothing', () => {
     const b = budgetLimits({ ...LISTENER_LIMITS }, 20_000);
     assert.deepEqual(b.limits, LISTENER_LIMITS);
-    assert.equal(b.connections, 1024 + 256 + 64 + 64);
+    assert.equal(b.connections, 1024 + 256 + 64 + 64 + 512);
     assert.equal(b.warning, undefined);
   });
 
@@ -37,7 +37,7 @@ describe('open-file budget', () => {
     assert.ok(lapi.maxPerClient <= lapi.maxConnections / 4);
     assert.equal(b.limits['api.socket']!.maxPerClient, 0, 'the Unix socket has no per-client cap');
     assert.equal(lapi.headersTimeoutMs, LISTENER_LIMITS['lapi.listen'].headersTimeoutMs, 'timeouts are not scaled');
-    assert.match(b.warning ?? '', /open-file limit 1024 .*LimitNOFILE.* at least 1664/);
+    assert.match(b.warning ?? '', /open-file limit 1024 .*LimitNOFILE.* at least 2176/);
   });
 
   it('only counts the listeners in use', () => {

@@ -410,6 +410,22 @@ describe('portal web: texts, TLS, refused starts', () => {
     assert.equal(emit, undefined, 'unsubscribed at close');
   });
 
+  it('connections from outside the captive LAN (clientAllowed) are closed before any page is served', async () => {
+    const warned: string[] = [];
+    const web = await startPortalWeb({
+      sessions, config: { listen: '127.0.0.1:0', auth: ['click_through'] }, clientAllowed: (ip) => ip === '127.0.0.1',
+      log: { ...log, warn: (_o: object, m: string) => void warned.push(m) },
+    });
+    try {
+      assert.equal((await call(web.urls[0]!, 'GET', '/login')).status, 200);
+      await assert.rejects(call(web.urls[0]!, 'GET', '/login', { localAddress: '127.0.0.2' }), /ECONNRESET|socket hang up/);
+      await assert.rejects(call(web.urls[0]!, 'GET', '/api/captive', { localAddress: '127.0.0.3' }), /ECONNRESET|socket hang up/);
+      assert.equal(warned.length, 1, 'logged once, not per connection');
+    } finally {
+      await web.close();
+    }
+  });
+
   it('with portal.tls, RFC 8908 is served over HTTPS too and names the https portal', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portal-tls-'));
     try {

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { LISTENER_LIMITS, limitedServerFactory, listenOn, ListenError, listenErrorText } from '../../net/listeners.js';
 import { parseListenAddress } from '../../net/address.js';
 import type { LoginRequest, SessionView } from '../types.js';
@@ -27,12 +27,29 @@ const FORM_LIMIT = 16 * 1024;
 
 /** The client as the portal sees it: IPv4-mapped IPv6 written as IPv4. */
 export function clientAddress(req: FastifyRequest): string {
-  const a = req.socket.remoteAddress ?? '';
+  return plainAddress(req.socket.remoteAddress ?? '');
+}
+
+function plainAddress(a: string): string {
   return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
 }
 
+/** Closes connections from addresses the portal does not serve, before a byte of HTTP is read. */
+function guard(app: FastifyInstance, o: PortalWebOptions): void {
+  const allowed = o.clientAllowed;
+  if (!allowed) return;
+  let refused = 0;
+  app.server.on('connection', (sock: Socket) => {
+    const ip = plainAddress(sock.remoteAddress ?? '');
+    if (allowed(ip)) return;
+    sock.destroy();
+    // The first one is worth a line; a scan from the internet is not worth thousands.
+    if (refused++ === 0) o.log.warn({ client: ip }, 'portal: connection from outside the captive LAN closed (further ones are not logged)');
+  });
+}
+
 function hostPart(addr: string): string {
-  const a = addr.startsWith('::ffff:') && isIP(addr.slice(7)) === 4 ? addr.slice(7) : addr;
+  const a = plainAddress(addr);
   return isIP(a) === 6 ? `[${a}]` : a;
 }
 
@@ -242,6 +259,7 @@ export async function startPortalWeb(o: PortalWebOptions): Promise<PortalWeb> {
       const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: FORM_LIMIT, https: { cert, key }, connectionTimeout: limits.idleTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs });
       apps.push(app);
       app.server.maxConnections = limits.maxConnections;
+      guard(app, o);
       routes(app, c, true);
       const a = parseListenAddress(tls.listen);
       try {
@@ -256,6 +274,7 @@ export async function startPortalWeb(o: PortalWebOptions): Promise<PortalWeb> {
     for (const where of [o.config.listen, ...(o.config.extraListen ?? [])]) {
       const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: FORM_LIMIT, ...limitedServerFactory('portal.listen', limits, o.log) });
       apps.push(app);
+      guard(app, o);
       routes(app, c, false);
       await listenOn(app, 'portal.listen', where);
       const a = parseListenAddress(where);

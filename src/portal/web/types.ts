@@ -57,6 +57,12 @@ export interface PortalWebOptions {
   /** Present when the DNS module runs: /status then offers the ad-list opt-out switch. */
   readonly dns?: PortalDnsOptout;
   readonly log: PortalWebLog;
+  /**
+   * Whether a client address may use the portal at all (the captive LAN). Connections from elsewhere — the
+   * WAN, when `portal.listen` is a wildcard such as `[::]:8880` — are closed as soon as they are accepted.
+   * Absent: everyone who can connect.
+   */
+  readonly clientAllowed?: (ip: string) => boolean;
   /** Connection caps for the listeners (the context's `listenerLimits['portal.listen']`); default: the fixed ones. */
   readonly limits?: ListenerLimits;
   /** Injectable clock (tests). */
