@@ -37,8 +37,8 @@ const POINT_ORDER = new Map<string, number>(HOOK_POINTS.map((p, i) => [p.point, 
 /** Whole-rule check on top of `rule`'s: quotes only as in `ifnames` and `quotaOver` tokens. */
 const RULE_TEXT = /^(?:[A-Za-z0-9_ .,:{}\/!=<>@-]|"[A-Za-z0-9_.@-]{1,32}")+$/;
 const QUOTA_REF = /\bquota name "([^"]*)"/g;
-/** `@name`, but not a raw payload match (`@ih,0,64 …`: base, offset, length). */
-const SET_REF = /@([A-Za-z0-9_]+)\b(?!,)/g;
+/** `@name`, but not a raw payload match (`@ih,0,64 …`: one of nft's four bases, offset, length). */
+const SET_REF = /@(?!(?:ll|nh|th|ih),)([A-Za-z0-9_]+)/g;
 const CHAIN_REF = /\b(?:jump|goto)\s+([A-Za-z0-9_]+)/g;
 
 const fail = (msg: string): never => {

@@ -53,8 +53,12 @@ export const HOOK_POINTS = [
   { point: 'reputation', chains: ['input', 'forward', 'output'] },
   /** Captive portal: forwarded traffic of clients that have not logged in, and what they may reach on the gateway (input). */
   { point: 'portal-gate', chains: ['forward', 'input'] },
-  /** Fair-share shaper: P2P signatures and hog guards (connection caps reject, so filter hooks); LSD in input. */
-  { point: 'shaper-guards', chains: ['input', 'forward'] },
+  /**
+   * Fair-share shaper: P2P signatures and hog guards in forward (connection caps reject: a filter hook); LAN
+   * multicast (BitTorrent LSD) in nat_prerouting, the last place it passes: a group the gateway did not join
+   * is dropped before input.
+   */
+  { point: 'shaper-guards', chains: ['nat_prerouting', 'forward'] },
   /** Fair-share shaper: marks that pick a traffic class. */
   { point: 'shaper-classify', chains: ['mangle_postrouting'] },
 ] as const satisfies readonly { point: string; chains: readonly BaseChainName[] }[];

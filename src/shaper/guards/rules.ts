@@ -51,16 +51,20 @@ export function guardRules(opts: GuardRuleOptions): FragmentPart {
   const rate = checkCap(opts.newConnectionsPerSecond, 'shaper.new_connections_per_second');
   const elephant = opts.elephantBytes ?? DEFAULT_ELEPHANT_BYTES;
   if (!Number.isSafeInteger(elephant) || elephant < 0) throw new RangeError(`elephant bytes must be a non-negative whole number, not ${String(elephant)}`);
-  const sets: FragmentPart['sets'][number][] = [];
-  const rules: NftRule[] = [];
   const record = (name: string, type: 'ipv4_addr' | 'ipv6_addr') =>
     ({ name, type: [type], flags: ['dynamic', 'timeout'] as const, timeoutSec: CAP_RECORD_SEC, size: 16384, counter: true });
+  // The records exist with every cap switched off too: the watcher lists them whatever the config.
+  const sets: FragmentPart['sets'][number][] = [
+    record(GUARD_SETS.capRate4, 'ipv4_addr'),
+    record(GUARD_SETS.capRate6, 'ipv6_addr'),
+    record(GUARD_SETS.capConn4, 'ipv4_addr'),
+    record(GUARD_SETS.capConn6, 'ipv6_addr'),
+  ];
+  const rules: NftRule[] = [];
   if (rate !== undefined) {
     sets.push(
       { name: GUARD_SETS.newconn4, type: ['ipv4_addr'], flags: ['dynamic', 'timeout'], timeoutSec: 60, size: 65536 },
       { name: GUARD_SETS.newconn6, type: ['ipv6_addr'], flags: ['dynamic', 'timeout'], timeoutSec: 60, size: 65536 },
-      record(GUARD_SETS.capRate4, 'ipv4_addr'),
-      record(GUARD_SETS.capRate6, 'ipv6_addr'),
     );
     const r = int(rate);
     rules.push(
@@ -73,8 +77,6 @@ export function guardRules(opts: GuardRuleOptions): FragmentPart {
     sets.push(
       { name: GUARD_SETS.connlim4, type: ['ipv4_addr'], flags: ['dynamic'], size: 65536 },
       { name: GUARD_SETS.connlim6, type: ['ipv6_addr'], flags: ['dynamic'], size: 65536 },
-      record(GUARD_SETS.capConn4, 'ipv4_addr'),
-      record(GUARD_SETS.capConn6, 'ipv6_addr'),
     );
     const n = int(max);
     const c4 = setRef(GUARD_SETS.connlim4);

@@ -1,5 +1,5 @@
 import { chainRef, hex, ifnames, int, ints, kw, rule, setRef, type KernelFragment, type NftRule } from '../../firewall/index.js';
-import { MARK_P2P } from '../marks.js';
+import { MARK_ELEPHANT, MARK_P2P } from '../marks.js';
 import { HIGH_PORT, NORMAL_HIGH_PORTS } from './ports.js';
 import { LSD, PAYLOAD_SIGNATURES, SIGNATURE_CODES, type SignatureName } from './signatures.js';
 
@@ -87,7 +87,8 @@ function lsdRules(lan: ReturnType<typeof ifnames>): NftRule[] {
  * P2P detection in the kernel, never blocking: signatures set the P2P bit on the connection and record the
  * client and peer; new flows to a remembered peer, and a flagged client's new flows to unclassified high
  * ports (either way through the gateway), get the bit too. s1's classification sends P2P-bit flows to the
- * client's penalty class. Rules go to `shaper-guards` (forward; LSD in input), before `shaper-classify`.
+ * client's penalty class. Rules go to `shaper-guards` (forward; LSD multicast in nat_prerouting: the first packet of each
+ * announce's conntrack), before `shaper-classify`.
  */
 export function p2pRules(opts: P2pRuleOptions): FragmentPart {
   const lan = ifnames(opts.lan);
@@ -111,9 +112,10 @@ export function p2pRules(opts: P2pRuleOptions): FragmentPart {
   const normal = ints(NORMAL_HIGH_PORTS);
   const high = int(HIGH_PORT);
   const forward: NftRule[] = [
-    // Every packet of a flow not yet P2P; the first few of a P2P one too (when conntrack accounting is on),
-    // so a handshake inside a flow the client flag already marked still counts as evidence.
-    rule`meta l4proto { tcp, udp } ct mark and ${bit} == 0 jump ${chainRef(SIG_CHAIN)}`,
+    // Every packet of a flow neither P2P nor an elephant (a handshake comes first: a flow that already moved
+    // 10 MB will not show one, and big downloads then skip the compares); the first few packets of a P2P
+    // flow too (with conntrack accounting), so a handshake in a flow the client flag marked is evidence.
+    rule`meta l4proto { tcp, udp } ct mark and ${int(MARK_P2P | MARK_ELEPHANT)} == 0 jump ${chainRef(SIG_CHAIN)}`,
     rule`meta l4proto { tcp, udp } ct mark and ${bit} == ${bit} ct original packets < 6 jump ${chainRef(SIG_CHAIN)}`,
   ];
   for (const fam of [4, 6] as const) {
@@ -132,7 +134,7 @@ export function p2pRules(opts: P2pRuleOptions): FragmentPart {
     chains,
     hooks: [
       { point: 'shaper-guards', chain: 'forward', rules: forward },
-      { point: 'shaper-guards', chain: 'input', rules: lsdRules(lan) },
+      { point: 'shaper-guards', chain: 'nat_prerouting', rules: lsdRules(lan) },
     ],
   };
 }

@@ -52,7 +52,7 @@ export const PAYLOAD_SIGNATURES: readonly PayloadSignature[] = [
   { name: 'udp-tracker', what: 'UDP tracker connect (magic 0x41727101980, action 0)', proto: 'udp', base: 'th', offsetBits: 64, value: hexBytes('000004172710198000000000'), udpLength: { exact: 8 + 16 } },
 ];
 
-/** BEP 14 Local Service Discovery: multicast, so the gateway sees it in input, not forward. */
+/** BEP 14 Local Service Discovery: multicast on the LAN, never forwarded (see rules.ts for where it is seen). */
 export const LSD = { port: 6771, ipv4: '239.192.152.143', ipv6: 'ff15::efc0:988f' } as const;
 
 function transportPayloadStart(proto: 'tcp' | 'udp', l4: Uint8Array): number | undefined {

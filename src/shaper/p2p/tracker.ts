@@ -134,10 +134,11 @@ export function createP2pTracker(opts: P2pTrackerOptions): P2pTracker {
       if (b?.flagged) s.behaviourUntil = t + holdSec * 1000;
     }
     for (const [ip, s] of state) {
+      // The most peers seen while flagged: a swarm winding down still shows how wide it was.
       const b = behaviour.get(ip);
       if (b) {
-        s.peers = Math.max(b.peers, fresh.includes(ip) ? 0 : s.peers);
-        s.tcpAndUdp = s.tcpAndUdp || b.bothPeers > 0;
+        s.peers = Math.max(s.peers, b.peers);
+        s.tcpAndUdp ||= b.bothPeers > 0;
       }
       if (Math.max(s.sigUntil, s.behaviourUntil) <= t) state.delete(ip);
     }
