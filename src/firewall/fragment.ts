@@ -58,7 +58,7 @@ export const HOOK_POINTS = [
    * multicast (BitTorrent LSD) in nat_prerouting, the last place it passes: a group the gateway did not join
    * is dropped before input.
    */
-  { point: 'shaper-guards', chains: ['nat_prerouting', 'input', 'forward'] },
+  { point: 'shaper-guards', chains: ['nat_prerouting', 'forward'] },
   /** Fair-share shaper: marks that pick a traffic class. */
   { point: 'shaper-classify', chains: ['mangle_postrouting'] },
 ] as const satisfies readonly { point: string; chains: readonly BaseChainName[] }[];

@@ -109,8 +109,17 @@ export class SessionManager implements PortalSessions {
 
   // ---- PortalSessions ---------------------------------------------------------------------------------
 
-  login(req: LoginRequest, clientIp: string): Promise<LoginResult> {
-    return this.exclusive(() => this.doLogin(req, clientIp));
+  async login(req: LoginRequest, clientIp: string): Promise<LoginResult> {
+    // The password check (scrypt, tens of ms) runs outside the queue: many residents logging in at once, or
+    // a guessing device, must not hold up each other or the limits loop. A locked-out client is not checked.
+    let verified: boolean | undefined;
+    if (req.method === 'accounts' && this.d.config.auth.includes('accounts')) {
+      const now = this.d.clock();
+      if (this.perClient.waitSec(clientIp, now) === 0 && this.perUser.waitSec(`user:${req.username}`, now) === 0) {
+        verified = await this.d.users.verify(req.username, req.password);
+      }
+    }
+    return this.exclusive(() => this.doLogin(req, clientIp, verified));
   }
 
   logout(clientIp: string): Promise<void> {
@@ -273,7 +282,7 @@ export class SessionManager implements PortalSessions {
 
   // ---- login ------------------------------------------------------------------------------------------
 
-  private async doLogin(req: LoginRequest, clientIp: string): Promise<LoginResult> {
+  private async doLogin(req: LoginRequest, clientIp: string, verified: boolean | undefined): Promise<LoginResult> {
     const now = this.d.clock();
     const user = req.method === 'accounts' ? req.username : undefined;
     const refuse = (reason: LoginRefusal, extra: { retryAfterSec?: number; limit?: LimitKind; mac?: string } = {}): LoginResult => {
@@ -301,7 +310,7 @@ export class SessionManager implements PortalSessions {
     let identity: string;
     let voucher: { id: number; limits: VoucherLimits; takeUse: boolean } | undefined;
     if (req.method === 'accounts') {
-      if (!(await this.d.users.verify(req.username, req.password))) return wrong();
+      if (!(verified ?? (await this.d.users.verify(req.username, req.password)))) return wrong();
       identity = req.username;
     } else if (req.method === 'vouchers') {
       const v = this.d.vouchers.lookup(req.code);

@@ -35,8 +35,8 @@ describe('dns: section', () => {
     const text = readFileSync(new URL('../../examples/gatehouse.yaml', import.meta.url), 'utf8');
     const start = text.indexOf('# dns:');
     assert.ok(start > 0, 'the example has a dns block');
+    // The block ends at the first line that is not a comment (the portal's and shaper's blocks follow).
     const lines = text.slice(start).split('\n');
-    // The block ends at the first line that is not a comment (the blank line before the next section).
     const end = lines.findIndex((l) => !l.startsWith('#'));
     const block = lines
       .slice(0, end < 0 ? undefined : end)
