@@ -214,9 +214,14 @@ export class ShaperController {
     const now = this.clock();
     const unknown = [...this.addrs.keys()].filter((a) => !this.owners.has(a) && (this.macs.get(a)?.at ?? 0) < now - 60_000);
     if (this.d.clients && unknown.length > 0) {
+      // One read of every device for all newcomers (500 appearing at once must not mean 500 lookups).
+      const byAddr = new Map<string, string>();
+      for (const dev of await this.d.clients.devices().catch(() => [])) for (const a of [...dev.ipv4, ...dev.ipv6]) byAddr.set(a, dev.mac);
       for (const a of unknown) {
-        const who = await this.d.clients.whoIs(a).catch(() => ({ mac: null }));
-        this.macs.set(a, { mac: who.mac, at: now });
+        let mac = byAddr.get(a) ?? null;
+        // An address the directory has not met yet: ask once (it re-reads the neighbour table if stale).
+        if (mac === null && unknown.length <= 8) mac = (await this.d.clients.whoIs(a).catch(() => ({ mac: null }))).mac;
+        this.macs.set(a, { mac, at: now });
       }
     }
     for (const a of [...this.macs.keys()]) if (!this.addrs.has(a)) this.macs.delete(a);
@@ -244,16 +249,31 @@ export class ShaperController {
       fairUseBps: this.d.fairUseBps,
       ...(this.slotHints ? { slotHints: this.slotHints } : {}),
     });
-    await Promise.all(this.d.devices.map((dev) => tcBatch(plan.tcBefore.get(dev.dev) ?? [], { run: this.d.run })));
+    const t0 = this.clock();
+    await Promise.all(
+      this.d.devices.map(async (dev) => {
+        const lines = plan.tcBefore.get(dev.dev) ?? [];
+        try {
+          await tcBatch(lines, { run: this.d.run });
+        } catch (e) {
+          // A class left behind (a run killed mid-change) makes `add` fail: the slower `replace` always works.
+          this.d.log.warn({ dev: dev.dev, err: (e as Error).message }, 'shaper: adding classes failed; replacing them instead');
+          await tcBatch(lines.map((l) => (l[0] === 'class' && l[1] === 'add' ? ['class', 'replace', ...l.slice(2)] : l)), { run: this.d.run });
+        }
+      }),
+    );
+    const t1 = this.clock();
     if (plan.mapOps.length > 0) await this.d.runtime.apply(plan.mapOps);
+    const t2 = this.clock();
     await Promise.all(this.d.devices.map((dev) => tcBatch(plan.tcAfter.get(dev.dev) ?? [], { force: true, run: this.d.run })));
+    const took = { tcMs: t1 - t0, nftMs: t2 - t1, tcRemoveMs: this.clock() - t2 };
     this.table = plan.next;
     this.slotHints = undefined;
     const real = (k: string) => !k.startsWith('adopted:');
     this.createdCount += plan.created.filter(real).length;
     this.removedCount += plan.removed.filter(real).length;
     if (plan.created.length + plan.removed.length > 0) {
-      this.d.log.info({ created: plan.created.length, removed: plan.removed.length, shares: plan.next.shares.size }, 'shaper: classes changed');
+      this.d.log.info({ created: plan.created.length, removed: plan.removed.length, shares: plan.next.shares.size, ...took }, 'shaper: classes changed');
     }
   }
 

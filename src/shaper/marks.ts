@@ -10,14 +10,16 @@
  * - core (s1): MARK_INTERACTIVE for flows to interactive services (SSH, DNS, NTP, SIP/STUN) at their start.
  *
  * Always set bits with `ct mark set ct mark or <bit>` (never overwrite the whole mark).
- * Leaf precedence when several bits are set: p2p > bulk (elephant) > interactive > normal.
+ * Leaf precedence when several bits are set: p2p > bulk (elephant) > interactive. A flow with no bit is
+ * interactive too while it is young: new and short flows (web pages, DNS, SSH) go first, and a long transfer
+ * drops to bulk once it becomes an elephant (the "new flows first" idea of fq_codel and qosify, per client).
  */
 
 /** The flow is P2P (signature, remembered peer, or a flagged client's high-port flow): penalty leaf. */
 export const MARK_P2P = 0x1;
 /** The flow is a long bulk transfer ("elephant"): bulk leaf, below normal traffic of the same client. */
 export const MARK_ELEPHANT = 0x2;
-/** The flow is interactive by its service port: interactive leaf (highest priority). */
+/** The flow is interactive by its service port (SSH, DNS, SIP, NTP, STUN, ping): recorded for status and tests. */
 export const MARK_INTERACTIVE = 0x4;
 /** The bits the shaper reads; the maps enumerate every combination of them. */
 export const SHAPER_MARK_MASK = MARK_P2P | MARK_ELEPHANT | MARK_INTERACTIVE;
@@ -26,11 +28,10 @@ export const SHAPER_MARK_MASK = MARK_P2P | MARK_ELEPHANT | MARK_INTERACTIVE;
 export const MARK_VALUES: readonly number[] = Array.from({ length: SHAPER_MARK_MASK + 1 }, (_, i) => i).filter((v) => (v & ~SHAPER_MARK_MASK) === 0);
 
 /** The leaf inside a client's share a flow with these bits lands in. */
-export type Leaf = 'interactive' | 'normal' | 'bulk' | 'p2p';
+export type Leaf = 'interactive' | 'bulk' | 'p2p';
 
 export function leafOfMark(mark: number): Leaf {
   if (mark & MARK_P2P) return 'p2p';
   if (mark & MARK_ELEPHANT) return 'bulk';
-  if (mark & MARK_INTERACTIVE) return 'interactive';
-  return 'normal';
+  return 'interactive';
 }

@@ -69,7 +69,7 @@ export function mapElements(addr: string, slot: number): RuntimeElement[] {
   return MARK_VALUES.map((m) => ({ key: [addr, String(m)], value: classid(leafMinor(slot, leafOfMark(m))) }));
 }
 
-function addrOps(op: 'replace' | 'delete', addrs: readonly { addr: string; slot: number }[]): RuntimeOp[] {
+function addrOps(op: 'add' | 'replace' | 'delete', addrs: readonly { addr: string; slot: number }[]): RuntimeOp[] {
   const by = new Map<string, RuntimeElement[]>();
   for (const { addr, slot } of addrs) {
     for (const dir of DIRECTIONS) {
@@ -124,10 +124,12 @@ export function planShares(prev: ShareTable, want: ReadonlyMap<string, ShareWant
     const before: string[][] = [];
     const after: string[][] = [];
     const rate = shareOf(d.linkBps, b);
+    const usedBefore = new Set([...prev.shares.values()].map((s) => s.slot));
+    const hinted = new Set(o.slotHints?.values() ?? []);
     for (const s of shares.values()) {
       const old = prev.shares.get(s.key);
       const spec = { slot: s.slot, rateBps: rate, ceilBps: ceilFor(d, s.fairUse, o.fairUseBps), p2pBps: o.p2pBps };
-      if (!old || old.slot !== s.slot) before.push(...clientLines(d, spec));
+      if (!old || old.slot !== s.slot) before.push(...clientLines(d, spec, usedBefore.has(s.slot) || hinted.has(s.slot) ? 'replace' : 'add'));
       else if (b !== prev.bucket || old.fairUse !== s.fairUse) before.push(...clientChangeLines(d, spec));
     }
     for (const old of prev.shares.values()) {
@@ -145,8 +147,14 @@ export function planShares(prev: ShareTable, want: ReadonlyMap<string, ShareWant
   const nextSlotOf = new Map<string, number>();
   for (const s of shares.values()) for (const a of s.addrs) nextSlotOf.set(a, s.slot);
   const put: { addr: string; slot: number }[] = [];
+  const fresh: { addr: string; slot: number }[] = [];
   const drop: { addr: string; slot: number }[] = [];
-  for (const [addr, slot] of nextSlotOf) if (prevSlotOf.get(addr) !== slot) put.push({ addr, slot });
+  for (const [addr, slot] of nextSlotOf) {
+    const was = prevSlotOf.get(addr);
+    // An address the kernel has no element for is added; one that moved is replaced (its value changes).
+    if (was === undefined) fresh.push({ addr, slot });
+    else if (was !== slot) put.push({ addr, slot });
+  }
   for (const [addr, slot] of prevSlotOf) if (!nextSlotOf.has(addr)) drop.push({ addr, slot });
   for (const s of shares.values()) if (!prev.shares.has(s.key)) created.push(s.key);
   for (const s of prev.shares.values()) if (!shares.has(s.key)) removed.push(s.key);
@@ -154,7 +162,7 @@ export function planShares(prev: ShareTable, want: ReadonlyMap<string, ShareWant
   return {
     next: { shares, bucket: b },
     tcBefore,
-    mapOps: [...addrOps('replace', put), ...addrOps('delete', drop)],
+    mapOps: [...addrOps('add', fresh), ...addrOps('replace', put), ...addrOps('delete', drop)],
     tcAfter,
     created,
     removed,

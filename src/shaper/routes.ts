@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ShaperStatusReport, ShaperUsageQuery, ShaperUsageResponse } from './status.js';
+import ipaddr from 'ipaddr.js';
+import type { ShaperFairUseRequest, ShaperStatusReport, ShaperUsageQuery, ShaperUsageResponse } from './status.js';
 
 /** Errors the admin API maps by class name (net/http-errors.ts): 400. */
 class BadRequest extends Error {
@@ -9,6 +10,15 @@ class BadRequest extends Error {
 export interface ShaperRouteDeps {
   status(): Promise<ShaperStatusReport>;
   usage(fromMs: number, client: string | undefined): ShaperUsageResponse;
+  setFairUse(ips: readonly string[], on: boolean, reason: string): Promise<void>;
+}
+
+/** A LAN client's address as nft prints it (IPv4 dotted quad, IPv6 compressed); undefined if it is none. */
+function clientAddress(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v.length > 45) return undefined;
+  if (ipaddr.IPv4.isValidFourPartDecimal(v)) return ipaddr.IPv4.parse(v).toString();
+  if (!v.includes('%') && ipaddr.IPv6.isValid(v)) return ipaddr.IPv6.parse(v).toString();
+  return undefined;
 }
 
 const CLIENT = /^(?:user|mac|ip):[A-Za-z0-9_.:@-]{1,64}$/;
@@ -23,6 +33,16 @@ export function shaperRoutes(d: ShaperRouteDeps): FastifyPluginAsync {
       if (!Number.isInteger(hours) || hours < 1 || hours > 2160) throw new BadRequest('hours: a whole number from 1 to 2160');
       if (q.client !== undefined && (typeof q.client !== 'string' || !CLIENT.test(q.client))) throw new BadRequest('client: a share key such as mac:02:77:00:00:00:10, user:alice or ip:10.77.0.10');
       return d.usage(Date.now() - hours * 3_600_000, q.client);
+    });
+    app.post('/v1/shaper/fair-use', async (req) => {
+      const b = (req.body ?? {}) as Partial<ShaperFairUseRequest>;
+      if (!Array.isArray(b.ips) || b.ips.length === 0 || b.ips.length > 64) throw new BadRequest('ips: a list of 1 to 64 client addresses');
+      const ips = b.ips.map(clientAddress);
+      if (ips.some((a) => a === undefined)) throw new BadRequest('ips: every entry must be an IPv4 or IPv6 address');
+      if (typeof b.on !== 'boolean') throw new BadRequest('on: true or false');
+      const reason = typeof b.reason === 'string' && b.reason.length <= 200 ? b.reason : 'admin';
+      await d.setFairUse(ips as string[], b.on, reason);
+      return { ips: ips as string[], on: b.on };
     });
   };
 }

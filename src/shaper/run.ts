@@ -129,7 +129,7 @@ export async function startShaper(ctx: ModuleContext<ShaperView>): Promise<Contr
   return {
     kernel,
     provides: api,
-    routes: shaperRoutes({ status, usage: (from, client) => ({ rows: usage.rows(from, client) }) }),
+    routes: shaperRoutes({ status, usage: (from, client) => ({ rows: usage.rows(from, client) }), setFairUse: api.setFairUse }),
     status: () => ({ download: cfg.download, upload: cfg.upload, leaf: caps.leaf, clients: controller.clients().length }),
     async stop() {
       stopped = true;

@@ -35,7 +35,16 @@ export interface ShaperUsageQuery {
   readonly hours?: string;
 }
 
+export interface ShaperFairUseRequest {
+  /** The client's addresses (a device's IPv4 and IPv6). */
+  readonly ips: readonly string[];
+  readonly on: boolean;
+  readonly reason?: string;
+}
+
 export interface ShaperEndpoints {
   'GET /v1/shaper/status': { query: undefined; body: undefined; response: ShaperStatusReport };
   'GET /v1/shaper/usage': { query: ShaperUsageQuery; body: undefined; response: ShaperUsageResponse };
+  /** Puts a client in (or out of) the fair-use class by hand (the portal's `throttle` does it by itself). */
+  'POST /v1/shaper/fair-use': { query: undefined; body: ShaperFairUseRequest; response: { readonly ips: readonly string[]; readonly on: boolean } };
 }

@@ -34,7 +34,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
 
 describe('shaper in the lab: classes per client, stop and kill -9 leave a working network', { skip: skipReason, timeout: 240_000 }, () => {
   let g: GatewayLab;
-  let iperf: ChildProcess | undefined;
+  let iperf: ChildProcess[] = [];
   const lan = () => g.topo.gateway.lanBridge;
   const wan = () => g.topo.gateway.wanInterface;
   const server = () => g.topo.sites.legit.ipv4;
@@ -44,7 +44,8 @@ describe('shaper in the lab: classes per client, stop and kill -9 leave a workin
   const rootKind = async (dev: string) => (await nsExec(g.topo.namespaces.gw, 'tc', ['qdisc', 'show', 'dev', dev, 'root'])).stdout;
   /** Downloads for `seconds` from the inet namespace's iperf3 server; returns the bits per second received. */
   const download = async (ns: string, seconds: number): Promise<number> => {
-    const r = await nsExec(ns, 'iperf3', ['-c', server(), '-p', String(IPERF_PORT), '-R', '-t', String(seconds), '-J'], { timeoutMs: (seconds + 15) * 1000 });
+    const port = IPERF_PORT + (ns === g.topo.clients[1].ns ? 1 : 0);
+    const r = await nsExec(ns, 'iperf3', ['-c', server(), '-p', String(port), '-R', '-t', String(seconds), '-J'], { timeoutMs: (seconds + 15) * 1000 });
     const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
     return j.end.sum_received.bits_per_second;
   };
@@ -54,11 +55,12 @@ describe('shaper in the lab: classes per client, stop and kill -9 leave a workin
     g = await GatewayLab.start('sk', {
       shaper: { download: '40mbit', upload: '20mbit', p2p_rate: '256kbit', fair_use_rate: '2mbit', idle: '10s' },
     });
-    iperf = spawnInNs(g.topo.namespaces.inet, 'iperf3', ['-s', '-p', String(IPERF_PORT)], { stdio: 'ignore' });
+    // One server per client: an iperf3 server runs one test at a time.
+    iperf = [0, 1].map((i) => spawnInNs(g.topo.namespaces.inet, 'iperf3', ['-s', '-p', String(IPERF_PORT + i)], { stdio: 'ignore' }));
     await g.startDaemon();
   });
   after(async () => {
-    iperf?.kill('SIGKILL');
+    for (const p of iperf) p.kill('SIGKILL');
     if (g) await g.close();
   });
 
@@ -97,14 +99,35 @@ describe('shaper in the lab: classes per client, stop and kill -9 leave a workin
       return x && x.bytesToday.down > 10e6 ? x : undefined;
     });
     assert.ok(t.downBps >= 0);
-    // The leaves: the iperf3 data flow is normal (or bulk once an elephant), not interactive or P2P.
+    // The leaves: the iperf3 flow starts interactive and drops to bulk once an elephant; never P2P.
     const leaves = down.filter((c) => c.parent === s.classId);
-    assert.equal(leaves.length, 4, 'interactive, normal, bulk and p2p leaves');
-    assert.ok(grew(s.classId + 2) + grew(s.classId + 3) > 10e6, 'the bytes went through the normal or bulk leaf');
-    assert.ok(grew(s.classId + 4) < 1e5, `no P2P bytes: ${grew(s.classId + 4)}`);
+    assert.equal(leaves.length, 3, 'interactive, bulk and p2p leaves');
+    assert.ok(grew(s.classId + 1) + grew(s.classId + 2) > 10e6, 'the bytes went through the interactive and bulk leaves');
+    assert.ok(grew(s.classId + 2) > 1e6, `the flow dropped to the bulk leaf once an elephant: ${grew(s.classId + 2)} bytes there`);
+    assert.ok(grew(s.classId + 3) < 1e5, `no P2P bytes: ${grew(s.classId + 3)}`);
     // The upload side has the same class on WAN egress (the ACKs went there).
     const up = await classes(wan());
     assert.ok(up.find((c) => c.minor === s.classId)!.packets > 0, 'upload class on the WAN carried packets');
+  });
+
+  test("the device's IPv6 address joins its share; fair use caps the share and lifting it restores it", async () => {
+    const c1 = g.topo.clients[0];
+    const r6 = await nsExec(c1.ns, 'iperf3', ['-6', '-c', g.topo.sites.legit.ipv6, '-p', String(IPERF_PORT), '-R', '-t', '1', '-J'], { timeoutMs: 20_000 });
+    assert.ok(JSON.parse(r6.stdout).end.sum_received.bytes > 0);
+    const both = await waitFor('one share with both addresses', async () => (await status()).clients.find((c) => c.ips.includes(c1.ipv4) && c.ips.includes(c1.ipv6)));
+    assert.equal(both.mac, c1.mac);
+    const on = await g.cli(['shaper', 'fair-use', 'on', c1.ipv4, c1.ipv6]);
+    assert.equal(on.code, 0, on.stderr);
+    assert.equal((await status()).clients.find((c) => c.mac === c1.mac)?.fairUse, true);
+    const capped = await download(c1.ns, 3);
+    assert.ok(capped < 2e6 * 1.3, `in fair use the download stays near 2 Mbit/s: ${(capped / 1e6).toFixed(2)} Mbit/s`);
+    const off = await g.cli(['shaper', 'fair-use', 'off', c1.ipv4, c1.ipv6]);
+    assert.equal(off.code, 0, off.stderr);
+    const free = await download(c1.ns, 2);
+    assert.ok(free > capped * 5, `after it, the whole link again: ${(free / 1e6).toFixed(1)} Mbit/s`);
+    const bad = await g.cli(['shaper', 'fair-use', 'on', '10.77.0.10; reboot']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /IPv4 or IPv6 address/);
   });
 
   test("the gateway's own traffic stays out of the clients' classes", async () => {
@@ -128,12 +151,14 @@ describe('shaper in the lab: classes per client, stop and kill -9 leave a workin
 
   test('a second client gets its own class; the first keeps its', async () => {
     const [c1, c2] = g.topo.clients;
-    const first = (await status()).clients.find((c) => c.ips.includes(c1.ipv4))!;
+    const bg = download(c1.ns, 8);
+    const first = await waitFor('client 1 active', async () => (await status()).clients.find((c) => c.ips.includes(c1.ipv4) && c.downBps > 0));
     await download(c2.ns, 2);
     const s = await waitFor('client 2 in status', async () => (await status()).clients.find((c) => c.ips.includes(c2.ipv4)));
     assert.notEqual(s.classId, first.classId);
     const still = (await status()).clients.find((c) => c.ips.includes(c1.ipv4));
     assert.equal(still?.classId, first.classId, 'client 1 kept its class');
+    await bg;
   });
 
   test('a quiet client loses its class (idle 10s)', async () => {

@@ -19,18 +19,19 @@ describe('shaper HTB rendering', () => {
     assert.ok(lines.some((l) => /^class replace dev br-lan parent 1:0 classid 1:3 /.test(l)));
   });
 
-  it("a client: its parent at the share with the link as ceiling, four leaves by priority, p2p capped, short queues", () => {
+  it("a client: its parent at the share with the link as ceiling, three leaves by priority, p2p capped, short queues", () => {
     const lines = clientLines(lan, { slot: 2, rateBps: 12e6, ceilBps: 50e6, p2pBps: 256e3 }).map(line);
     const p = parentMinor(2).toString(16);
     assert.equal(p, '20');
     assert.match(lines[0]!, /^class replace dev br-lan parent 1:1 classid 1:20 htb rate 12000000bit ceil 50000000bit /);
     const leaves = lines.filter((l) => / parent 1:20 classid /.test(l));
-    assert.deepEqual(leaves.map((l) => /prio (\d+)/.exec(l)![1]), ['0', '1', '2', '7']);
-    assert.match(leaves[3]!, /classid 1:24 htb rate 8000bit ceil 256000bit /, 'the p2p leaf is capped at p2p_rate');
+    assert.deepEqual(leaves.map((l) => /prio (\d+)/.exec(l)![1]), ['0', '1', '7']);
+    assert.match(leaves[2]!, /classid 1:23 htb rate 8000bit ceil 256000bit /, 'the p2p leaf is capped at p2p_rate');
     assert.match(leaves[1]!, /ceil 50000000bit/, 'the others may borrow up to the link');
     const queues = lines.filter((l) => l.startsWith('qdisc replace'));
-    assert.equal(queues.length, 4);
-    assert.match(queues[3]!, /parent 1:24 handle 24: pfifo limit 10$/);
+    assert.equal(queues.length, 3);
+    assert.match(queues[2]!, /parent 1:23 handle 23: pfifo limit 10$/);
+    assert.ok(clientLines(lan, { slot: 2, rateBps: 12e6, ceilBps: 50e6, p2pBps: 256e3 }, 'add').filter((l) => l[0] === 'class').every((l) => l[1] === 'add'), 'a fresh slot is added');
     assert.equal(fifoLimit(50e6), 200);
     assert.equal(fifoLimit(256e3), 10);
   });
@@ -49,7 +50,7 @@ describe('shaper HTB rendering', () => {
 
   it('removal: leaves before the parent (HTB refuses a class with children); teardown removes the root', () => {
     const lines = clientRemoveLines('wan0', 1).map(line);
-    assert.deepEqual(lines, ['class del dev wan0 classid 1:19', 'class del dev wan0 classid 1:1a', 'class del dev wan0 classid 1:1b', 'class del dev wan0 classid 1:1c', 'class del dev wan0 classid 1:18']);
+    assert.deepEqual(lines, ['class del dev wan0 classid 1:19', 'class del dev wan0 classid 1:1a', 'class del dev wan0 classid 1:1b', 'class del dev wan0 classid 1:18']);
     assert.deepEqual(teardownArgv('wan0'), ['qdisc', 'del', 'dev', 'wan0', 'root']);
   });
 

@@ -29,18 +29,19 @@ describe('shaper class allocation', () => {
     // Two shares: each is guaranteed half of the link minus the default class.
     assert.ok(cmds(p.tcBefore, 'br-lan')[0]!.includes('rate 24750000bit ceil 50000000bit'));
     const ops = p.mapOps.map((o) => [o.op, 'set' in o ? o.set : '', 'elements' in o ? o.elements.length : 0]);
-    assert.deepEqual(ops, [['replace', 'shaper_down4', 16], ['replace', 'shaper_up4', 16], ['replace', 'shaper_down6', 8], ['replace', 'shaper_up6', 8]]);
+    assert.deepEqual(ops, [['add', 'shaper_down4', 16], ['add', 'shaper_up4', 16], ['add', 'shaper_down6', 8], ['add', 'shaper_up6', 8]]);
+    assert.ok(cmds(p.tcBefore, 'br-lan').filter((l) => l.startsWith('class')).every((l) => l.startsWith('class add')), 'fresh slots: add');
     assert.deepEqual(p.created, ['mac:a', 'mac:b']);
   });
 
-  it('mark bits pick the leaf: p2p over elephant over interactive over normal', () => {
+  it('mark bits pick the leaf: p2p over elephant (bulk) over the rest (interactive)', () => {
     const byMark = new Map(mapElements('10.0.0.2', 0).map((e) => [Number(e.key[1]), e.value]));
-    assert.equal(byMark.get(0), '1:12', 'normal');
+    assert.equal(byMark.get(0), '1:11', 'a young flow is interactive');
     assert.equal(byMark.get(MARK_INTERACTIVE), '1:11');
-    assert.equal(byMark.get(MARK_ELEPHANT), '1:13');
-    assert.equal(byMark.get(MARK_ELEPHANT | MARK_INTERACTIVE), '1:13');
-    assert.equal(byMark.get(MARK_P2P), '1:14');
-    assert.equal(byMark.get(MARK_P2P | MARK_ELEPHANT | MARK_INTERACTIVE), '1:14');
+    assert.equal(byMark.get(MARK_ELEPHANT), '1:12');
+    assert.equal(byMark.get(MARK_ELEPHANT | MARK_INTERACTIVE), '1:12', 'scp over SSH is bulk once big');
+    assert.equal(byMark.get(MARK_P2P), '1:13');
+    assert.equal(byMark.get(MARK_P2P | MARK_ELEPHANT | MARK_INTERACTIVE), '1:13');
     assert.equal(byMark.size, 8);
   });
 
@@ -52,10 +53,15 @@ describe('shaper class allocation', () => {
     // b's parent is only re-rated (one share now): no leaves re-created.
     assert.deepEqual(cmds(p2.tcBefore, 'br-lan').map((l) => /classid (\S+)/.exec(l)![1]), ['1:18']);
     assert.deepEqual(p2.mapOps.map((o) => o.op), ['delete', 'delete']);
-    assert.deepEqual(cmds(p2.tcAfter, 'br-lan'), ['class del dev br-lan classid 1:11', 'class del dev br-lan classid 1:12', 'class del dev br-lan classid 1:13', 'class del dev br-lan classid 1:14', 'class del dev br-lan classid 1:10']);
+    assert.deepEqual(cmds(p2.tcAfter, 'br-lan'), ['class del dev br-lan classid 1:11', 'class del dev br-lan classid 1:12', 'class del dev br-lan classid 1:13', 'class del dev br-lan classid 1:10']);
     // A newcomer takes the freed slot.
     const p3 = planShares(p2.next, want({ 'mac:b': ['10.0.0.3'], 'mac:c': ['10.0.0.4'] }), opts);
     assert.equal(p3.next.shares.get('mac:c')!.slot, 0);
+    // A slot freed in the same plan is re-used with `replace` (its classes may still be there).
+    const p4 = planShares(p1.next, want({ 'mac:b': ['10.0.0.3'], 'mac:c': ['10.0.0.4'] }), opts);
+    assert.equal(p4.next.shares.get('mac:c')!.slot, 0);
+    assert.ok(cmds(p4.tcBefore, 'br-lan').some((l) => l.startsWith('class replace dev br-lan parent 1:1 classid 1:10 ')));
+    assert.deepEqual(cmds(p4.tcAfter, 'br-lan'), [], 'and not removed afterwards');
   });
 
   it('no change, no commands', () => {
@@ -84,7 +90,7 @@ describe('shaper class allocation', () => {
     const alice = p3.next.shares.get('user:alice')!;
     assert.ok(alice.slot === 0 || alice.slot === 1);
     const moved = p3.mapOps.filter((o) => o.op === 'replace').flatMap((o) => ('elements' in o ? o.elements : []));
-    const leaves = new Set((['interactive', 'normal', 'bulk', 'p2p'] as const).map((l) => classid(leafMinor(alice.slot, l))));
+    const leaves = new Set((['interactive', 'bulk', 'p2p'] as const).map((l) => classid(leafMinor(alice.slot, l))));
     assert.ok(moved.length > 0 && moved.every((e) => leaves.has(e.value!)), 'every element points to a leaf of the user share');
     assert.ok(moved.some((e) => e.key[0] === (alice.slot === 0 ? '10.0.0.3' : '10.0.0.2')), 'the device from the other slot moved');
   });

@@ -70,6 +70,17 @@ export function registerShaper(program: Command): void {
       console.log(formatShaperStatus(r));
     });
 
+  withConfig(shaper.command('fair-use <state> <ips...>'))
+    .description('put a client (its addresses) in the fair-use class, or take it out: fair-use on|off IP [IP…]')
+    .option('--reason <text>', 'why (logged)', 'admin')
+    .option('--json', 'print JSON')
+    .action(async (state: string, ips: string[], o: GlobalOpts & { reason: string }) => {
+      if (state !== 'on' && state !== 'off') throw new Error(`fair-use: the state is on or off, not ${JSON.stringify(state)}`);
+      const r = await client(o).send('POST /v1/shaper/fair-use', { body: { ips, on: state === 'on', reason: o.reason } });
+      if (o.json) return printJson(r);
+      console.log(`${r.ips.join(', ')}: fair use ${r.on ? 'on' : 'off'}`);
+    });
+
   withConfig(shaper.command('usage'))
     .description('bytes per client per hour (the store keeps them for the dashboard)')
     .option('--client <key>', 'one client: mac:…, user:… or ip:…')
