@@ -43,11 +43,15 @@ export async function fairnessRun(topo: LabTopology, opts: FairnessOptions = {})
 }
 
 export interface LatencyOptions {
-  /** Streams of the saturating client (c1). Default 8. */
+  /** Streams of the saturating client (c1). Default 2: enough to fill the link. */
   readonly streams?: number;
   /** Samples of each probe. Default 30. */
   readonly samples?: number;
-  /** Let the queue build before probing. Default 3 s. */
+  /**
+   * How long c1 downloads before probing. Default 6 s: past TCP slow start, and past the shaper's "young flow"
+   * phase (a flow counts as bulk once it moved 10 MB: ~4 s for each of 2 streams at 47 Mbit/s) — the steady
+   * state of a long download. Shorter settles measure the first seconds of a download instead.
+   */
   readonly settleMs?: number;
   /**
    * Called after both residents sent a little traffic and before the download starts: residents who have been
@@ -74,14 +78,14 @@ export interface LatencyResult {
 export async function latencyRun(topo: LabTopology, opts: LatencyOptions = {}): Promise<LatencyResult> {
   const samples = opts.samples ?? 30;
   const intervalMs = 100;
-  const settleMs = opts.settleMs ?? 3000;
+  const settleMs = opts.settleMs ?? 6000;
   // Long enough to cover the settling and both probes (the TCP one takes up to a few RTTs per sample).
   const seconds = Math.ceil((settleMs + samples * (intervalMs + 150)) / 1000) + 1;
   for (const c of topo.clients.slice(0, 2)) {
     for (let i = 0; i < 3; i++) await udpEchoFrom(c.ns, topo.sites.legit.ipv4, topo.ports.udpEcho, { count: 1, intervalMs: 0 });
   }
   await (opts.whenKnown ? opts.whenKnown() : new Promise((r) => setTimeout(r, 2500)));
-  const saturate = iperfTogether(topo, [{ ns: topo.clients[0].ns, port: topo.iperf.basePort, streams: opts.streams ?? 8 }], { seconds, omit: 1 });
+  const saturate = iperfTogether(topo, [{ ns: topo.clients[0].ns, port: topo.iperf.basePort, streams: opts.streams ?? 2 }], { seconds, omit: 1 });
   saturate.catch(() => {});
   await new Promise((r) => setTimeout(r, settleMs));
   const prober = topo.clients[1].ns;

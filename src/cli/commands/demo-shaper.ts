@@ -120,7 +120,7 @@ export async function demoShaper(opts: { readonly prefix: string; readonly dir: 
       { title: 'shaper', bps: fair.map((r) => r.bps) },
       { title: 'carol flagged P2P', bps: penalised.map((r) => r.bps) },
     ]));
-    console.log('(nothing is blocked: carol\'s web and DNS keep their share; only her P2P-like high-port traffic is slow)');
+    console.log('(nothing is blocked: only carol\'s flows to unclassified high ports — like her torrent\'s — go to the P2P class; her web, DNS, mail and VoIP ports keep her share)');
     console.log((await gw.cli(['shaper', 'status'])).stdout.trim());
   } finally {
     await gw.stopDaemon().catch(() => undefined);
