@@ -117,8 +117,18 @@ const blocksQuery = z
     client: z.string().max(64).optional(),
     remote: z.string().max(64).optional(),
     limit: z.coerce.number().int().positive().max(100_000).optional(),
+    before: z
+      .string()
+      .regex(/^\d{1,16}:\d{1,16}$/, 'expected the `next` of the page before (LASTSEEN:ID)')
+      .transform((v) => {
+        const [lastSeen, id] = v.split(':').map(Number) as [number, number];
+        return { lastSeen, id };
+      })
+      .optional(),
   })
   .strict();
+
+const summaryQuery = z.object({ since: duration.optional() }).strict();
 
 /** Compile-time check: every request the contract describes is one these schemas take (`T` must fit the input). */
 type Takes<S extends z.ZodType, T extends z.input<S>> = [S, T];
@@ -129,6 +139,7 @@ type ContractFits = [
   Takes<typeof deleteQuery, Api.DeleteDecisionsQuery>,
   Takes<typeof allowBody, Api.AddAllowRequest>,
   Takes<typeof blocksQuery, Api.BlocksQuery>,
+  Takes<typeof summaryQuery, Api.BlockSummaryQuery>,
 ];
 
 function parse<T>(schema: z.ZodType<T>, data: unknown, where: string): T {
@@ -259,15 +270,23 @@ export function adminRoutes(deps: AdminDeps) {
     route(app, 'GET /v1/blocks', async (req) => {
       const q = parse(blocksQuery, req.query, 'query');
       await deps.collect();
-      return {
-        blocks: deps.blocks.list({
-          direction: q.direction,
-          since: q.since !== undefined ? Date.now() - q.since * 1000 : undefined,
-          client: q.client,
-          remote: q.remote,
-          limit: q.limit,
-        }),
-      };
+      const limit = Math.min(q.limit ?? 1000, 100_000);
+      const blocks = deps.blocks.list({
+        direction: q.direction,
+        since: q.since !== undefined ? Date.now() - q.since * 1000 : undefined,
+        client: q.client,
+        remote: q.remote,
+        limit,
+        before: q.before,
+      });
+      const last = blocks.length === limit ? blocks[blocks.length - 1] : undefined;
+      return { blocks, ...(last ? { next: `${last.lastSeen}:${last.id}` } : {}) };
+    });
+
+    route(app, 'GET /v1/blocks/summary', async (req) => {
+      const q = parse(summaryQuery, req.query, 'query');
+      await deps.collect();
+      return deps.blocks.summary(Date.now() - (q.since ?? 86_400) * 1000);
     });
 
     route(app, 'GET /v1/explain/:value', async (req) => {

@@ -131,10 +131,20 @@ export interface BlocksQuery {
   readonly client?: string;
   readonly remote?: string;
   readonly limit?: number;
+  /** The next page: the `next` of the page before. */
+  readonly before?: string;
 }
 export interface BlocksResponse {
   readonly blocks: readonly BlockEvent[];
+  /** Pass as `before` for the rows after these; absent when this page was not full. */
+  readonly next?: string;
 }
+/** GET /v1/blocks/summary (query). */
+export interface BlockSummaryQuery {
+  /** The window; default 24h. */
+  readonly since?: DurationInput;
+}
+export type { BlockSummary } from '../store/index.js';
 
 /** GET /v1/explain/:value */
 export interface ExplainResponse {
@@ -294,6 +304,7 @@ export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints {
   'POST /v1/allow': { query: undefined; body: AddAllowRequest; response: AddAllowResponse };
   'DELETE /v1/allow/:key': { query: undefined; body: undefined; response: DeleteAllowResponse };
   'GET /v1/blocks': { query: BlocksQuery; body: undefined; response: BlocksResponse };
+  'GET /v1/blocks/summary': { query: BlockSummaryQuery; body: undefined; response: import('../store/index.js').BlockSummary };
   'GET /v1/explain/:value': { query: undefined; body: undefined; response: ExplainResponse };
   'GET /v1/feeds': { query: undefined; body: undefined; response: FeedsResponse };
   'POST /v1/feeds/refresh': { query: { readonly name?: string }; body: undefined; response: FeedsResponse };

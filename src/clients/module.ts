@@ -26,6 +26,13 @@ export const clientsModule = {
       interfaces: ctx.config.interfaces.lan,
       onSeen: (e) => ctx.bus.publish('clients.seen', e),
     });
-    return { provides: clients, async stop() {} };
+    return {
+      provides: clients,
+      // For the dashboard's Clients page (and any API client): every device known now.
+      routes: async (app) => {
+        app.get('/v1/clients', async () => ({ devices: await clients.devices() }));
+      },
+      async stop() {},
+    };
   },
 } satisfies Module<ClientsView, Clients>;

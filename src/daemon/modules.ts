@@ -7,6 +7,7 @@ import { decisionsModule } from '../decisions/module.js';
 import { dnsModule } from '../dns/module.js';
 import { feedsModule } from '../feeds/module.js';
 import { firewallDefaults, firewallModule, type FirewallOptions } from '../firewall/module.js';
+import { webModule } from '../web/module.js';
 
 /**
  * THE module list. A new capability is its own folder exporting a Module from its index.ts, plus one
@@ -22,6 +23,7 @@ export function gatehouseModules(opts: { readonly firewall?: FirewallOptions } =
     feedsModule,
     crowdsecModule,
     dnsModule,
+    webModule,
   ] as const;
 }
 
