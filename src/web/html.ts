@@ -29,7 +29,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
 export const raw = (s: string) => new Html(s);
 
 /** A JSON value inside an HTML attribute (data-*), escaped for it. */
-export const jsonAttr = (v: unknown) => esc(JSON.stringify(v));
+export const jsonAttr = (v: unknown) => new Html(esc(JSON.stringify(v)));
 
 export function ago(ms: number, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - ms) / 1000));
