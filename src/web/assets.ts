@@ -85,6 +85,7 @@ dl.kv { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; } dl.k
 /* A phone: table rows become cards, each cell labelled. */
 @media (max-width: 640px) {
   main { padding: .5rem; }
+  header nav { order: 3; flex-basis: 100%; justify-content: space-between; }
   table.blocks thead { display: none; }
   table.blocks tr { display: block; border-bottom: 2px solid var(--line); padding: .3rem 0; }
   table.blocks td { display: flex; gap: .6rem; border: 0; padding: .2rem .4rem; }

@@ -12,7 +12,10 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { connectFrom, httpGetFrom } from '../../src/lab/probe.js';
 import { netnsPath } from '../../src/lab/ns.js';
+import { labDnsConfig } from '../../src/lab/gateway-runner.js';
+import { labNames } from '../../src/lab/zone.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
+import { digIn, show } from './helpers/dig.js';
 import type { Decision } from '../../src/decisions/types.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -56,10 +59,11 @@ describe('web dashboard in the lab', { skip: skipReason ?? (process.getuid?.() =
     await mkdir(OUT, { recursive: true });
     g = await GatewayLab.start('wd');
     base = `http://${g.topo.gateway.lanIpv4}:${PORT}`;
-    await g.writeConfig({ web: { listen: `${g.topo.gateway.lanIpv4}:${PORT}` } });
+    // With the DNS filter on, so the block report can name the domain the client looked up.
+    await g.writeConfig({ web: { listen: `${g.topo.gateway.lanIpv4}:${PORT}` }, dns: { ...labDnsConfig(g.topo), workers: 1 } });
     const add = await g.cli(['admins', 'add', 'alice'], `${PASSWORD}\n`);
     assert.equal(add.code, 0, add.stderr);
-    await g.startDaemon();
+    await g.startDaemon(40_000);
     // The admin's browser on the second LAN machine; the first is the client that gets blocked.
     browser = await browserIn(g.topo.namespaces.c2, dir);
     ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -101,10 +105,12 @@ describe('web dashboard in the lab', { skip: skipReason ?? (process.getuid?.() =
     assert.ok(cookie, 'session cookie set');
     assert.equal(cookie.httpOnly, true);
     assert.equal(cookie.sameSite, 'Strict');
-    await page.screenshot({ path: join(OUT, 'dashboard-overview.png'), fullPage: true });
 
     const phish = g.topo.sites.phishing;
     const c1 = g.topo.namespaces.c1;
+    const name = labNames(g.topo).phishing;
+    const lookup = await digIn(c1, g.topo.gateway.lanIpv4, name);
+    assert.deepEqual([lookup.status, lookup.answers], ['NOERROR', [phish.ipv4]], show(lookup));
     assert.equal((await g.cli(['decisions', 'add', phish.ipv4, '--reason', 'fake amazon login page', '--duration', '1h'])).code, 0);
 
     await page.click('nav >> text=Blocks');
@@ -121,7 +127,14 @@ describe('web dashboard in the lab', { skip: skipReason ?? (process.getuid?.() =
     assert.match(text, /fake amazon login page/);
     assert.match(text, /alice-laptop/);
     assert.match(text, /outbound/);
+    assert.match(text, new RegExp(`looked up as ${name.replace(/\./g, '\\.')}`), 'the domain the client looked up');
     await page.screenshot({ path: join(OUT, 'dashboard-blocks.png'), fullPage: true });
+    // The same page on a phone.
+    const phone = await ctx.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${base}/blocks`);
+    await phone.screenshot({ path: join(OUT, 'dashboard-blocks-phone.png'), fullPage: true });
+    await phone.close();
 
     await row.locator('button', { hasText: 'Explain' }).click();
     await page.waitForSelector('#panel .explain');
@@ -133,6 +146,11 @@ describe('web dashboard in the lab', { skip: skipReason ?? (process.getuid?.() =
 
     const after = await httpGetFrom(c1, `http://${phish.ipv4}:${phish.httpPort}/`, 5000);
     assert.equal(after.outcome, 'response', 'the next attempt from the client succeeds');
+
+    await page.click('nav >> text=Overview');
+    await page.waitForSelector('#blocks-chart');
+    assert.match((await page.textContent('main')) ?? '', new RegExp(`alice-laptop[\\s\\S]*${phish.ipv4.replace(/\./g, '\\.')}`), 'top client and remote');
+    await page.screenshot({ path: join(OUT, 'dashboard-overview.png'), fullPage: true });
   });
 
   test('a form post without the CSRF token is refused and changes nothing', async () => {

@@ -17,7 +17,7 @@ export function rowKey(b: { direction: string; clientIp: string; remoteIp: strin
 function why(ds: readonly DecisionRef[], domain: string | null | undefined): Html {
   const d = ds[0];
   return html`<div class="why">${d
-    ? html`<span class="reason">${d.reason || '(no reason)'}</span> <span class="tag">${d.origin}</span>${d.scenario ? html` <span class="tag">${d.scenario}</span>` : ''}${ds.length > 1 ? html` <span class="muted">+${ds.length - 1} more</span>` : ''}`
+    ? html`<span class="reason">${d.reason || '(no reason)'}</span> <span class="tag">${d.origin}</span>${d.scenario && d.scenario !== d.origin ? html` <span class="tag">${d.scenario}</span>` : ''}${ds.length > 1 ? html` <span class="muted">+${ds.length - 1} more</span>` : ''}`
     : html`<span class="muted">decision gone</span>`}${domain ? html`<div class="domain">looked up as <b>${domain}</b></div>` : ''}</div>`;
 }
 
