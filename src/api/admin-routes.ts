@@ -117,6 +117,7 @@ const blocksQuery = z
     client: z.string().max(64).optional(),
     remote: z.string().max(64).optional(),
     limit: z.coerce.number().int().positive().max(100_000).optional(),
+    fresh: force.optional(),
     before: z
       .string()
       .regex(/^\d{1,16}:\d{1,16}$/, 'expected the `next` of the page before (LASTSEEN:ID)')
@@ -128,7 +129,7 @@ const blocksQuery = z
   })
   .strict();
 
-const summaryQuery = z.object({ since: duration.optional() }).strict();
+const summaryQuery = z.object({ since: duration.optional(), fresh: force.optional() }).strict();
 
 /** Compile-time check: every request the contract describes is one these schemas take (`T` must fit the input). */
 type Takes<S extends z.ZodType, T extends z.input<S>> = [S, T];
@@ -269,7 +270,7 @@ export function adminRoutes(deps: AdminDeps) {
 
     route(app, 'GET /v1/blocks', async (req) => {
       const q = parse(blocksQuery, req.query, 'query');
-      await deps.collect();
+      if (q.fresh !== false) await deps.collect();
       const limit = Math.min(q.limit ?? 1000, 100_000);
       const blocks = deps.blocks.list({
         direction: q.direction,
@@ -285,7 +286,7 @@ export function adminRoutes(deps: AdminDeps) {
 
     route(app, 'GET /v1/blocks/summary', async (req) => {
       const q = parse(summaryQuery, req.query, 'query');
-      await deps.collect();
+      if (q.fresh !== false) await deps.collect();
       return deps.blocks.summary(Date.now() - (q.since ?? 86_400) * 1000);
     });
 

@@ -133,6 +133,11 @@ export interface BlocksQuery {
   readonly limit?: number;
   /** The next page: the `next` of the page before. */
   readonly before?: string;
+  /**
+   * false: answer from the store as it is, without reading the kernel's counters first (up to one
+   * firewall.hit_poll_interval behind; the dashboard's pages, whose live stream shows newer blocks). Default true.
+   */
+  readonly fresh?: boolean | 'true' | 'false' | '1' | '0';
 }
 export interface BlocksResponse {
   readonly blocks: readonly BlockEvent[];
@@ -143,6 +148,8 @@ export interface BlocksResponse {
 export interface BlockSummaryQuery {
   /** The window; default 24h. */
   readonly since?: DurationInput;
+  /** As in BlocksQuery. */
+  readonly fresh?: boolean | 'true' | 'false' | '1' | '0';
 }
 export type { BlockSummary } from '../store/index.js';
 

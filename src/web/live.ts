@@ -3,8 +3,11 @@ import type { EventSource as BusSource, QueuedSubscription } from '../events/ind
 import type { BlockHit } from '../store/index.js';
 import { liveRow } from './pages/blocks.js';
 
-/** Rows sent per collector run at most: a flood shows its newest rows and a count, not 10,000 rows. */
-export const LIVE_ROWS_PER_EVENT = 50;
+/**
+ * Rows sent per collector run at most: the page keeps the 200 newest rows, so more would be pushed out
+ * as soon as they arrived; the rest are counted in a `missed` event (they are in the paged report).
+ */
+export const LIVE_ROWS_PER_EVENT = 200;
 
 /** One server-sent event; each line of data on its own `data:` line, as the format wants. */
 export function sseFrame(event: string, data: string): string {

@@ -144,7 +144,7 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   // ------------------------------------------------------------------------------------------ pages
   app.get('/', async (req, reply) => {
     const [summary, feeds, bouncers, machines, status] = await Promise.all([
-      call<BlockSummary>(req, 'GET', '/v1/blocks/summary?since=24h'),
+      call<BlockSummary>(req, 'GET', '/v1/blocks/summary?since=24h&fresh=false'),
       call<{ feeds: FeedStatus[] }>(req, 'GET', '/v1/feeds'),
       call<{ bouncers: LapiBouncer[] }>(req, 'GET', '/v1/bouncers'),
       call<{ machines: LapiMachine[] }>(req, 'GET', '/v1/machines'),
@@ -183,7 +183,7 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
       ...(q.remote ? { remote: q.remote } : {}),
       ...(q.since ? { since: q.since } : {}),
     };
-    const params = new URLSearchParams({ ...filters, limit: '50', ...(q.before ? { before: q.before } : {}) } as Record<string, string>);
+    const params = new URLSearchParams({ ...filters, limit: '50', fresh: 'false', ...(q.before ? { before: q.before } : {}) } as Record<string, string>);
     const r = await call<{ blocks: BlockEvent[]; next?: string }>(req, 'GET', `/v1/blocks?${params}`);
     const body = blocksPage({ blocks: r.body.blocks ?? [], filters, ...(r.body.next ? { next: r.body.next } : {}), ...(r.ok ? {} : { error: r.body.error ?? 'failed' }) });
     return page(reply, req, 'blocks', 'Blocks', body);
@@ -210,7 +210,7 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   app.get('/clients', async (req, reply) => {
     const [devices, summary] = await Promise.all([
       ctx.get(clientsRef) ? call<{ devices: DeviceView[] }>(req, 'GET', '/v1/clients') : undefined,
-      call<BlockSummary>(req, 'GET', '/v1/blocks/summary?since=24h'),
+      call<BlockSummary>(req, 'GET', '/v1/blocks/summary?since=24h&fresh=false'),
     ]);
     return page(reply, req, 'clients', 'Clients', clientsPage({ devices: devices?.ok ? devices.body.devices : undefined, top: summary.body.topClients ?? [] }));
   });
