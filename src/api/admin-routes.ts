@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { DecisionService } from '../decisions/index.js';
 import { iterateImportText, type ImportSkips } from '../decisions/index.js';
 import { addInChunks, type BulkKernel } from '../decisions/index.js';
-import { parseTarget } from '../net/ip.js';
+import { covers, parseTarget } from '../net/ip.js';
 import { allowRefusal, banRefusal, NO_NETWORKS, type NetworkContext } from '../net/target-guard.js';
 import { parseDuration } from '../config/index.js';
 import { KERNEL_TIMEOUT_CAP_SEC } from '../firewall/index.js';
@@ -298,7 +298,11 @@ export function adminRoutes(deps: AdminDeps) {
       const covering = decisions.covering(t.text);
       const allow = decisions.allowCovering(t.text);
       const blocks = t.isHost ? deps.blocks.list({ remote: t.text, limit: 100 }) : [];
-      const asClient = t.isHost ? deps.blocks.list({ client: t.text, limit: 100 }) : [];
+      // Only a LAN address can be a client: for a remote this would walk the whole report finding nothing
+      // (seconds at a million rows). Asked anyway when the LAN is not known.
+      const lan = deps.network?.().lan ?? [];
+      const maybeClient = t.isHost && (lan.length === 0 || lan.some((n) => covers(n.target, t)));
+      const asClient = maybeClient ? deps.blocks.list({ client: t.text, limit: 100 }) : [];
       const verdict =
         allow.length > 0 ? 'allowed' : covering.length > 0 ? 'listed' : 'not listed';
       const domains = t.isHost ? deps.blocks.domainsFor(t.text) : [];

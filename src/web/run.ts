@@ -60,6 +60,8 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   const secure = tls !== undefined;
   const vendor = await loadVendorScripts();
   const stops = new Set<() => void>();
+  // Modules started before this one: every module the config enables (the dashboard starts after the api).
+  const running = new Set(ctx.running().map((m) => m.name));
 
   const app = limitedFastify('web.listen', { limits: ctx.listenerLimits, log: ctx.log }, { bodyLimit: 1024 * 1024, ...(tls ? { tls } : {}) });
   await app.register(formbody);
@@ -93,7 +95,7 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   });
 
   /** One admin API call on behalf of the page's request: same cookie, same token, same checks. */
-  async function call<T>(req: FastifyRequest, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>): Promise<ApiAnswer<T>> {
+  async function call<T>(req: FastifyRequest, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: Record<string, unknown>): Promise<ApiAnswer<T>> {
     const r = await app.inject({
       method,
       url: `/api${url}`,
@@ -143,14 +145,12 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
 
   // ------------------------------------------------------------------------------------------ pages
   app.get('/', async (req, reply) => {
-    const [summary, feeds, bouncers, machines, status] = await Promise.all([
+    const [summary, feeds, bouncers, machines] = await Promise.all([
       call<BlockSummary>(req, 'GET', '/v1/blocks/summary?since=24h&fresh=false'),
       call<{ feeds: FeedStatus[] }>(req, 'GET', '/v1/feeds'),
       call<{ bouncers: LapiBouncer[] }>(req, 'GET', '/v1/bouncers'),
       call<{ machines: LapiMachine[] }>(req, 'GET', '/v1/machines'),
-      call<{ modules: { name: string }[] }>(req, 'GET', '/v1/status'),
     ]);
-    const running = new Set((status.body.modules ?? []).map((m) => m.name));
     // Panels of modules that may not be in this build or not enabled: asked only when they run.
     const panels: { -readonly [K in keyof ModulePanels]: ModulePanels[K] } = {};
     if (running.has('dns')) {
@@ -192,14 +192,12 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   app.get('/decisions', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const params = new URLSearchParams({ limit: '200', ...(q.value ? { value: q.value } : {}), ...(q.origin ? { origin: q.origin } : {}) });
-    const [ds, allow, status] = await Promise.all([
+    const [ds, allow] = await Promise.all([
       call<{ decisions: Decision[] }>(req, 'GET', `/v1/decisions?${params}`),
       call<{ allow: AllowEntry[] }>(req, 'GET', '/v1/allow'),
-      call<{ decisions: number }>(req, 'GET', '/v1/status'),
     ]);
     const body = decisionsPage({
       decisions: ds.body.decisions ?? [],
-      total: status.body.decisions ?? 0,
       allow: allow.body.allow ?? [],
       q: { ...(q.value ? { value: q.value } : {}), ...(q.origin ? { origin: q.origin } : {}) },
       ...(ds.ok ? {} : { error: ds.body.error ?? 'failed' }),
@@ -250,6 +248,12 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
     const r = await call<{ deleted: Decision[] }>(req, 'DELETE', `/v1/decisions/${encodeURIComponent(id)}`);
     const d = r.body.deleted?.[0];
     return fragment(reply, r.ok && d ? notice(true, `Deleted the decision on ${d.value} (${d.origin}).`, d.value) : notice(false, r.body.error ?? 'failed'));
+  });
+
+  app.post('/ui/clients/rename', async (req, reply) => {
+    const mac = field(req, 'mac') ?? '';
+    const r = await call<{ renamed: { mac: string; name: string } }>(req, 'PUT', `/v1/clients/${encodeURIComponent(mac)}/name`, { name: field(req, 'name') ?? '' });
+    return fragment(reply, r.ok ? notice(true, `${r.body.renamed.mac} is now called ${r.body.renamed.name}.`) : notice(false, r.body.error ?? 'failed'));
   });
 
   // ------------------------------------------------------------------------------------------- live

@@ -153,6 +153,31 @@ describe('web dashboard in the lab', { skip: skipReason ?? (process.getuid?.() =
     await page.screenshot({ path: join(OUT, 'dashboard-overview.png'), fullPage: true });
   });
 
+  test('Clients lists the LAN devices; a rename sticks and names the device in new blocks', async () => {
+    const mac = g.topo.clients[0].mac.toLowerCase();
+    await page.click('nav >> text=Clients');
+    const form = page.locator(`form.rename:has(input[name=mac][value="${mac}"])`);
+    await form.waitFor();
+    assert.equal(await form.locator('input[name=name]').inputValue(), 'alice-laptop');
+    await form.locator('input[name=name]').fill('alice-new-laptop');
+    await form.locator('button').click();
+    await page.waitForSelector('#panel .ok');
+    await page.reload();
+    assert.equal(await page.locator(`form.rename:has(input[name=mac][value="${mac}"]) input[name=name]`).inputValue(), 'alice-new-laptop');
+
+    const legit = g.topo.sites.legit;
+    assert.equal((await g.cli(['decisions', 'add', legit.ipv4, '--reason', 'rename check', '--duration', '1h'])).code, 0);
+    await connectFrom(g.topo.namespaces.c1, { host: legit.ipv4, port: legit.httpPort, timeoutMs: 5000, bannerWaitMs: 0 });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const r = await g.cli(['blocks', '--client', 'alice-new-laptop']);
+      if (r.stdout.includes(legit.ipv4)) break;
+      if (Date.now() > deadline) assert.fail(`the new name is not in the report:\n${r.stdout}`);
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    assert.equal((await g.cli(['decisions', 'delete', '--origin', 'manual'])).code, 0);
+  });
+
   test('a form post without the CSRF token is refused and changes nothing', async () => {
     const before = await g.cliJson<Decision[]>(['decisions', 'list']);
     const r = await page.evaluate(async () => {

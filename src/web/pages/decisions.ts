@@ -8,7 +8,7 @@ export function decisionRows(ds: readonly Decision[]): Html {
   )}`;
 }
 
-export function decisionsPage(o: { decisions: readonly Decision[]; total: number; allow: readonly AllowEntry[]; q: { value?: string; origin?: string }; error?: string }): Html {
+export function decisionsPage(o: { decisions: readonly Decision[]; allow: readonly AllowEntry[]; q: { value?: string; origin?: string }; error?: string }): Html {
   return html`<h1>Decisions and allowlist</h1>
 <form method="get" action="/decisions" class="filters card">
   <label>IP or CIDR <input name="value" value="${o.q.value ?? ''}" placeholder="covering or covered"></label>
@@ -24,7 +24,7 @@ export function decisionsPage(o: { decisions: readonly Decision[]; total: number
   <button type="submit" class="danger">Ban</button>
 </form></details>
 <div id="panel" aria-live="polite">${o.error ? html`<p class="error">${o.error}</p>` : ''}</div>
-<h2>Decisions <span class="muted">${o.decisions.length} shown of ${o.total}</span></h2>
+<h2>Decisions <span class="muted">${o.decisions.length === 200 ? 'the first 200: search to narrow' : `${o.decisions.length}`}</span></h2>
 <div class="scroll"><table><thead><tr><th>Value</th><th>Direction</th><th>Origin</th><th>Reason</th><th>Expires</th><th></th></tr></thead>
 <tbody>${decisionRows(o.decisions)}</tbody></table></div>
 <h2>Allowlist</h2>
