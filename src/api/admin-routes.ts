@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { DecisionService } from '../decisions/index.js';
 import { iterateImportText, type ImportSkips } from '../decisions/index.js';
 import { addInChunks, type BulkKernel } from '../decisions/index.js';
-import { parseTarget } from '../net/ip.js';
+import { covers, parseTarget } from '../net/ip.js';
 import { allowRefusal, banRefusal, NO_NETWORKS, type NetworkContext } from '../net/target-guard.js';
 import { parseDuration } from '../config/index.js';
 import { KERNEL_TIMEOUT_CAP_SEC } from '../firewall/index.js';
@@ -117,8 +117,19 @@ const blocksQuery = z
     client: z.string().max(64).optional(),
     remote: z.string().max(64).optional(),
     limit: z.coerce.number().int().positive().max(100_000).optional(),
+    fresh: force.optional(),
+    before: z
+      .string()
+      .regex(/^\d{1,16}:\d{1,16}$/, 'expected the `next` of the page before (LASTSEEN:ID)')
+      .transform((v) => {
+        const [lastSeen, id] = v.split(':').map(Number) as [number, number];
+        return { lastSeen, id };
+      })
+      .optional(),
   })
   .strict();
+
+const summaryQuery = z.object({ since: duration.optional(), fresh: force.optional() }).strict();
 
 /** Compile-time check: every request the contract describes is one these schemas take (`T` must fit the input). */
 type Takes<S extends z.ZodType, T extends z.input<S>> = [S, T];
@@ -129,6 +140,7 @@ type ContractFits = [
   Takes<typeof deleteQuery, Api.DeleteDecisionsQuery>,
   Takes<typeof allowBody, Api.AddAllowRequest>,
   Takes<typeof blocksQuery, Api.BlocksQuery>,
+  Takes<typeof summaryQuery, Api.BlockSummaryQuery>,
 ];
 
 function parse<T>(schema: z.ZodType<T>, data: unknown, where: string): T {
@@ -258,16 +270,24 @@ export function adminRoutes(deps: AdminDeps) {
 
     route(app, 'GET /v1/blocks', async (req) => {
       const q = parse(blocksQuery, req.query, 'query');
-      await deps.collect();
-      return {
-        blocks: deps.blocks.list({
-          direction: q.direction,
-          since: q.since !== undefined ? Date.now() - q.since * 1000 : undefined,
-          client: q.client,
-          remote: q.remote,
-          limit: q.limit,
-        }),
-      };
+      if (q.fresh !== false) await deps.collect();
+      const limit = Math.min(q.limit ?? 1000, 100_000);
+      const blocks = deps.blocks.list({
+        direction: q.direction,
+        since: q.since !== undefined ? Date.now() - q.since * 1000 : undefined,
+        client: q.client,
+        remote: q.remote,
+        limit,
+        before: q.before,
+      });
+      const last = blocks.length === limit ? blocks[blocks.length - 1] : undefined;
+      return { blocks, ...(last ? { next: `${last.lastSeen}:${last.id}` } : {}) };
+    });
+
+    route(app, 'GET /v1/blocks/summary', async (req) => {
+      const q = parse(summaryQuery, req.query, 'query');
+      if (q.fresh !== false) await deps.collect();
+      return deps.blocks.summary(Date.now() - (q.since ?? 86_400) * 1000);
     });
 
     route(app, 'GET /v1/explain/:value', async (req) => {
@@ -278,7 +298,11 @@ export function adminRoutes(deps: AdminDeps) {
       const covering = decisions.covering(t.text);
       const allow = decisions.allowCovering(t.text);
       const blocks = t.isHost ? deps.blocks.list({ remote: t.text, limit: 100 }) : [];
-      const asClient = t.isHost ? deps.blocks.list({ client: t.text, limit: 100 }) : [];
+      // Only a LAN address can be a client: for a remote this would walk the whole report finding nothing
+      // (seconds at a million rows). Asked anyway when the LAN is not known.
+      const lan = deps.network?.().lan ?? [];
+      const maybeClient = t.isHost && (lan.length === 0 || lan.some((n) => covers(n.target, t)));
+      const asClient = maybeClient ? deps.blocks.list({ client: t.text, limit: 100 }) : [];
       const verdict =
         allow.length > 0 ? 'allowed' : covering.length > 0 ? 'listed' : 'not listed';
       const domains = t.isHost ? deps.blocks.domainsFor(t.text) : [];

@@ -133,10 +133,27 @@ export interface BlocksQuery {
   readonly client?: string;
   readonly remote?: string;
   readonly limit?: number;
+  /** The next page: the `next` of the page before. */
+  readonly before?: string;
+  /**
+   * false: answer from the store as it is, without reading the kernel's counters first (up to one
+   * firewall.hit_poll_interval behind; the dashboard's pages, whose live stream shows newer blocks). Default true.
+   */
+  readonly fresh?: boolean | 'true' | 'false' | '1' | '0';
 }
 export interface BlocksResponse {
   readonly blocks: readonly BlockEvent[];
+  /** Pass as `before` for the rows after these; absent when this page was not full. */
+  readonly next?: string;
 }
+/** GET /v1/blocks/summary (query). */
+export interface BlockSummaryQuery {
+  /** The window; default 24h. */
+  readonly since?: DurationInput;
+  /** As in BlocksQuery. */
+  readonly fresh?: boolean | 'true' | 'false' | '1' | '0';
+}
+export type { BlockSummary } from '../store/index.js';
 
 /** GET /v1/explain/:value */
 export interface ExplainResponse {
@@ -301,6 +318,7 @@ export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints, ShaperE
   'POST /v1/allow': { query: undefined; body: AddAllowRequest; response: AddAllowResponse };
   'DELETE /v1/allow/:key': { query: undefined; body: undefined; response: DeleteAllowResponse };
   'GET /v1/blocks': { query: BlocksQuery; body: undefined; response: BlocksResponse };
+  'GET /v1/blocks/summary': { query: BlockSummaryQuery; body: undefined; response: import('../store/index.js').BlockSummary };
   'GET /v1/explain/:value': { query: undefined; body: undefined; response: ExplainResponse };
   'GET /v1/feeds': { query: undefined; body: undefined; response: FeedsResponse };
   'POST /v1/feeds/refresh': { query: { readonly name?: string }; body: undefined; response: FeedsResponse };

@@ -1,4 +1,4 @@
 export { apiSection, apiSocketDefault, type ApiConfig } from './config.js';
-export { apiModule, type ApiView } from './module.js';
+export { apiModule, apiRef, type ApiProvides, type ApiView } from './module.js';
 // The request and response types the CLI and the dashboard share with the routes.
 export type * from './contract.js';

@@ -5,7 +5,7 @@ import type { Contribution, ModuleContext } from '../modules/index.js';
 import { BlockEventRepo } from '../store/index.js';
 import { LapiCredentials } from '../store/index.js';
 import { adminRoutes } from './admin-routes.js';
-import type { ApiView } from './module.js';
+import type { ApiProvides, ApiView } from './module.js';
 import { peerAdminRoutes } from './peer-admin-routes.js';
 import { startAdminServers } from './server.js';
 import type { DaemonStatus } from './contract.js';
@@ -13,7 +13,7 @@ import { VERSION } from '../version.js';
 import { startLoopDelayMonitor } from './loop-delay.js';
 
 /** The api module's start: mounts every module's routes, and reports the modules running. */
-export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contribution<undefined>> {
+export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contribution<ApiProvides>> {
   const startedAt = Date.now();
   const firewall = ctx.get(firewallRef);
   // `feeds list` in the order the config lists them, whichever module runs each.
@@ -52,17 +52,20 @@ export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contributio
   const peers = peerAdminRoutes({ feeds, credentials: new LapiCredentials(ctx.store) });
   const contributed = others.flatMap((m) => (m.routes ? [m.routes] : []));
   const a = ctx.config.api;
+  // One plugin for every admin route: the socket, api.listen and the dashboard's /api all mount this one.
+  const routes = async (app: import('fastify').FastifyInstance) => {
+    await app.register(admin);
+    await app.register(peers);
+    for (const r of contributed) await app.register(r);
+  };
   const servers = await startAdminServers(
-    async (app) => {
-      await app.register(admin);
-      await app.register(peers);
-      for (const r of contributed) await app.register(r);
-    },
+    routes,
     { socket: a.socket, ...(a.listen ? { listen: a.listen } : {}), ...(a.token_sha256 ? { tokenSha256: a.token_sha256 } : {}) },
     { limits: ctx.listenerLimits, log: ctx.log },
   );
   ctx.log.info({ socket: a.socket, tcp: servers.tcpAddress }, 'admin API listening');
   return {
+    provides: { routes },
     status: () => ({ socket: a.socket, tcp: servers.tcpAddress ?? null }),
     stop: async () => {
       await servers.close();

@@ -11,6 +11,7 @@ import { registerDns } from './commands/dns.js';
 import { registerPortal } from './commands/portal.js';
 import { registerPortalInfo } from './commands/portal-info.js';
 import { registerShaper } from './commands/shaper.js';
+import { registerAdmins } from './commands/admins.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('gatehouse')
@@ -31,6 +32,7 @@ registerDns(program);
 registerPortal(program);
 registerPortalInfo(program);
 registerShaper(program);
+registerAdmins(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -12,3 +12,13 @@ export type { DaemonOptions, RunningDaemon } from './daemon.js';
 export async function startDaemon(config: GatehouseConfig, opts: DaemonOptions = {}): Promise<RunningDaemon> {
   return (await import('./daemon.js')).startDaemon(config, opts);
 }
+
+/**
+ * The dashboard's admin accounts in the store at `dataDir`, for `gatehouse admins`: opened directly (not
+ * through the API), so the first admin can be made before the dashboard, or the daemon, runs.
+ */
+export async function openAdminAccounts(dataDir: string): Promise<{ accounts: import('../web/index.js').AdminAccounts; close(): void }> {
+  const [{ openDb }, { AdminAccounts, webMigrations }] = await Promise.all([import('../store/index.js'), import('../web/index.js')]);
+  const db = openDb(dataDir, undefined, [webMigrations]);
+  return { accounts: new AdminAccounts(db), close: () => db.close() };
+}

@@ -9,6 +9,7 @@ import { feedsModule } from '../feeds/module.js';
 import { firewallDefaults, firewallModule, type FirewallOptions } from '../firewall/module.js';
 import { portalModule } from '../portal/module.js';
 import { shaperModule } from '../shaper/module.js';
+import { webModule } from '../web/module.js';
 
 /**
  * THE module list. A new capability is its own folder exporting a Module from its index.ts, plus one
@@ -26,6 +27,7 @@ export function gatehouseModules(opts: { readonly firewall?: FirewallOptions } =
     dnsModule,
     shaperModule,
     portalModule,
+    webModule,
   ] as const;
 }
 

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, connect, type Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { parseListenAddress } from './address.js';
@@ -12,7 +13,7 @@ import { parseListenAddress } from './address.js';
  */
 
 /** Named after the config key that opens the listener, so messages can point at it. */
-export type ListenerKey = 'lapi.listen' | 'mirror.listen' | 'api.listen' | 'api.socket' | 'portal.listen';
+export type ListenerKey = 'lapi.listen' | 'mirror.listen' | 'api.listen' | 'api.socket' | 'portal.listen' | 'web.listen';
 
 export interface ListenerLimits {
   /** Connections open at once; more are accepted and closed at once (Node's `server.maxConnections`). */
@@ -79,6 +80,16 @@ export const LISTENER_LIMITS: Readonly<Record<ListenerKey, ListenerLimits>> = {
     requestTimeoutMs: 15_000,
     keepAliveTimeoutMs: 5_000,
     idleTimeoutMs: 30_000,
+  },
+  // The dashboard: a few browsers, each holding one live stream (server-sent events) open for as long as
+  // the page shows, so no idle timeout; the headers limit keeps a slow client from holding a slot before login.
+  'web.listen': {
+    maxConnections: 64,
+    maxPerClient: 16,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 60_000,
+    keepAliveTimeoutMs: 30_000,
+    idleTimeoutMs: 0,
   },
   'api.socket': {
     maxConnections: 64,
@@ -157,16 +168,15 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * An HTTP server with `limits` applied, for Fastify's `serverFactory`. Connections over a cap are closed
  * as soon as they are accepted, so the descriptors they cost are given back at once.
  */
-export function limitedHttpServer(key: ListenerKey, handler: Handler, limits: ListenerLimits, log: ListenerLog = silent): Server {
-  const server = createHttpServer(
-    {
-      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
-    },
-    handler,
-  );
+export function limitedHttpServer(key: ListenerKey, handler: Handler, limits: ListenerLimits, log: ListenerLog = silent, tls?: TlsFiles): Server {
+  const opts = {
+    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+  };
+  // An https.Server is an http.Server over TLS sockets: the caps below apply to it unchanged.
+  const server = tls ? (createHttpsServer({ ...opts, cert: tls.cert, key: tls.key }, handler) as unknown as Server) : createHttpServer(opts, handler);
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   const refusals = new RefusalLog(key, log);
@@ -196,9 +206,15 @@ export function limitedHttpServer(key: ListenerKey, handler: Handler, limits: Li
   return server;
 }
 
+/** A certificate chain and its private key, PEM, for a listener that speaks HTTPS. */
+export interface TlsFiles {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
 /** The Fastify options that make it build its server with `limitedHttpServer`. */
-export function limitedServerFactory(key: ListenerKey, limits: ListenerLimits, log?: ListenerLog): { serverFactory: (h: Handler) => Server } {
-  return { serverFactory: (h: Handler) => limitedHttpServer(key, h, limits, log) };
+export function limitedServerFactory(key: ListenerKey, limits: ListenerLimits, log?: ListenerLog, tls?: TlsFiles): { serverFactory: (h: Handler) => Server } {
+  return { serverFactory: (h: Handler) => limitedHttpServer(key, h, limits, log, tls) };
 }
 
 export class ListenError extends Error {
@@ -249,9 +265,10 @@ export interface ListenerSetup {
 }
 
 /** Fastify on a server with the listener's limits: the one way the daemon makes an HTTP listener. */
-export function limitedFastify(key: ListenerKey, setup: ListenerSetup = {}, opts: { trustProxy?: false; bodyLimit?: number } = {}): FastifyInstance {
+export function limitedFastify(key: ListenerKey, setup: ListenerSetup = {}, opts: { trustProxy?: false; bodyLimit?: number; tls?: TlsFiles } = {}): FastifyInstance {
   const limits = setup.limits?.[key] ?? LISTENER_LIMITS[key];
-  return Fastify({ logger: false, forceCloseConnections: true, ...opts, ...limitedServerFactory(key, limits, setup.log) });
+  const { tls, ...rest } = opts;
+  return Fastify({ logger: false, forceCloseConnections: true, ...rest, ...limitedServerFactory(key, limits, setup.log, tls) });
 }
 
 /** Listens on ADDRESS:PORT or a Unix socket path; a failure names the config key and the address. */

@@ -58,6 +58,17 @@ export interface BlockFilter {
   readonly client?: string;
   readonly remote?: string;
   readonly limit?: number;
+  /** Keyset paging: only rows after this one in the report's order (last seen, then id, both descending). */
+  readonly before?: { readonly lastSeen: number; readonly id: number };
+}
+
+/** Blocks per hour and direction, and who and what was hit most: the dashboard's overview. */
+export interface BlockSummary {
+  readonly since: number;
+  /** Hour start (epoch ms, by last seen), direction, attempts. */
+  readonly hourly: readonly { readonly hour: number; readonly direction: BlockDirection; readonly count: number }[];
+  readonly topClients: readonly { readonly clientIp: string; readonly clientName: string | null; readonly count: number; readonly remotes: number }[];
+  readonly topRemotes: readonly { readonly remoteIp: string; readonly direction: BlockDirection; readonly count: number; readonly clients: number; readonly domain: string | null }[];
 }
 
 interface Row {
@@ -136,12 +147,40 @@ export class BlockEventRepo {
       .andIf('direction', f.direction || undefined)
       .andIf('since', f.since, 'last_seen >= @since')
       .andIf('client', f.client || undefined, '(client_ip = @client OR client_mac = lower(@client) OR client_name = @client)')
-      .andIf('remote', f.remote || undefined, 'remote_ip = @remote');
+      .andIf('remote', f.remote || undefined, 'remote_ip = @remote')
+      .andIf('beforeLast', f.before?.lastSeen, '(last_seen < @beforeLast OR (last_seen = @beforeLast AND id < @beforeId))');
+    if (f.before) where.params.beforeId = f.before.id;
     const sql = `SELECT * FROM block_events ${where} ORDER BY last_seen DESC, id DESC LIMIT ${Math.min(
       Math.max(1, Math.floor(f.limit ?? 1000)),
       100000,
     )}`;
     return (this.db.prepare(sql).all(where.params) as Row[]).map(toEvent);
+  }
+
+  /**
+   * The overview's figures since `since` (epoch ms). Every part reads only rows seen in the window, through
+   * the last_seen index, so its cost follows the window's rows, not the whole report's.
+   */
+  summary(since: number, top = 10): BlockSummary {
+    const hourly = this.db
+      .prepare(
+        `SELECT (last_seen / 3600000) * 3600000 AS hour, direction, sum(count) AS count FROM block_events
+         WHERE last_seen >= ? GROUP BY hour, direction ORDER BY hour`,
+      )
+      .all(since) as { hour: number; direction: BlockDirection; count: number }[];
+    const topClients = this.db
+      .prepare(
+        `SELECT client_ip AS clientIp, max(client_name) AS clientName, sum(count) AS count, count(DISTINCT remote_ip) AS remotes
+         FROM block_events WHERE last_seen >= ? AND direction = 'outbound' GROUP BY client_ip ORDER BY count DESC LIMIT ?`,
+      )
+      .all(since, top) as BlockSummary['topClients'][number][];
+    const topRemotes = this.db
+      .prepare(
+        `SELECT remote_ip AS remoteIp, direction, sum(count) AS count, count(DISTINCT client_ip) AS clients, max(domain) AS domain
+         FROM block_events WHERE last_seen >= ? GROUP BY remote_ip, direction ORDER BY count DESC LIMIT ?`,
+      )
+      .all(since, top) as BlockSummary['topRemotes'][number][];
+    return { since, hourly, topClients, topRemotes };
   }
 
   /** The domains recorded for connections to this remote address, most recently seen first. */

@@ -1,4 +1,4 @@
-export { BlockEventRepo, type BlockDirection, type BlockEvent, type BlockFilter, type BlockHit, type BlockKey, type BlockMode, type DecisionRef, type LookedUpAs } from './block-events.js';
+export { BlockEventRepo, type BlockDirection, type BlockEvent, type BlockFilter, type BlockHit, type BlockKey, type BlockMode, type BlockSummary, type DecisionRef, type LookedUpAs } from './block-events.js';
 export { startCheckpointer, type Checkpointer, type CheckpointerLog, type CheckpointerOptions, type CheckpointResult } from './checkpointer.js';
 export { secureDataDir, type PermissionChange } from './data-dir.js';
 export { checkpoint, openDb, storeMigrations, WAL_SIZE_LIMIT_BYTES, type Db } from './db.js';

@@ -1,0 +1,26 @@
+import type { Module } from '../modules/index.js';
+import { webSection, type WebConfig } from './config.js';
+import { webMigrations } from './schema.js';
+
+/** What the web module reads of the config. */
+export interface WebView {
+  readonly web?: WebConfig | undefined;
+  readonly interfaces: { readonly lan: readonly string[]; readonly wan: readonly string[] };
+}
+
+/**
+ * The web dashboard: pages over the admin API for the admin's browser, with login, on `web.listen`.
+ * Off unless the config has a `web:` section. Started after the api, whose routes it mounts under /api.
+ */
+export const webModule = {
+  name: 'web',
+  sections: (f) => ({ web: webSection(f) }),
+  enabled: (c) => c.web !== undefined,
+  requires: ['api'],
+  after: ['api', 'clients'],
+  migrations: webMigrations,
+  listenKeys: ['web.listen'],
+  listeners: (c) => (c.web ? [['web.listen', c.web.listen] as const] : []),
+  // Loaded here, not at the top: `gatehouse config check` and every CLI verb read the module list.
+  start: async (ctx) => (await import('./run.js')).startWeb(ctx),
+} satisfies Module<WebView>;
