@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo-command.js';
 import { registerPeers } from './commands/peers.js';
 import { dnsCommand, registerDnsQueryLog } from './commands/dns-querylog.js';
 import { registerDns } from './commands/dns.js';
+import { registerNotify } from './commands/notify.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('gatehouse')
@@ -25,6 +26,7 @@ registerPeers(program);
 registerDemo(program);
 registerDnsQueryLog(dnsCommand(program));
 registerDns(program);
+registerNotify(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,6 +7,8 @@ import { decisionsModule } from '../decisions/module.js';
 import { dnsModule } from '../dns/module.js';
 import { feedsModule } from '../feeds/module.js';
 import { firewallDefaults, firewallModule, type FirewallOptions } from '../firewall/module.js';
+import { notifyModule } from '../notify/module.js';
+import { metricsModule } from '../metrics/module.js';
 
 /**
  * THE module list. A new capability is its own folder exporting a Module from its index.ts, plus one
@@ -22,6 +24,8 @@ export function gatehouseModules(opts: { readonly firewall?: FirewallOptions } =
     feedsModule,
     crowdsecModule,
     dnsModule,
+    notifyModule,
+    metricsModule,
   ] as const;
 }
 
