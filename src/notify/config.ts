@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ALWAYS, field, httpUrlField, nonEmptyString, positiveDuration, type SectionFields } from '../config/index.js';
+import { ALWAYS, durationField, field, httpUrlField, nonEmptyString, positiveDuration, type SectionFields } from '../config/index.js';
 import { RULE_KINDS, SEVERITIES } from './types.js';
 import { parseClock, parseQuietHours } from './time-of-day.js';
 
@@ -67,7 +67,7 @@ const ruleSchema = z.strictObject({
   /** Channel names; default: every channel. */
   channels: z.array(nonEmptyString()).optional(),
   /** Notices of the same kind and client within this window after the first go out as one message. */
-  group: positiveDuration().prefault('1m'),
+  group: durationField({ positive: false }).prefault('30s'),
   /** At least this long between two messages for the same kind and client; what comes meanwhile waits for the next. */
   cooldown: positiveDuration().prefault('10m'),
   /** "23:00-07:00": messages wait until the end (critical ones go out at once). */
