@@ -11,6 +11,7 @@ import type { FeedStatus } from '../feeds/index.js';
 import type { FirewallStatus } from '../firewall/index.js';
 import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/index.js';
 import type { DnsEndpoints, QueryLogEndpoints } from '../dns/index.js';
+import type { NotifyEndpoints } from '../notify/index.js';
 
 // ---------------------------------------------------------------------------------------------- common
 
@@ -276,6 +277,8 @@ export type {
 } from '../dns/index.js';
 /** The resolver's status, lists, `dns query` explanation and opt-outs, as the dns context defines them. */
 export type { DnsStatus, DnsListStatus, DnsListsResponse, DnsExplain, DnsOptoutResponse, DnsQueryQuery, DnsWorkerStatus, DnsCounters } from '../dns/index.js';
+/** Notifications: `gatehouse notify status|test`, as the notify context defines them. */
+export type { NotifyStatus, NotifyTestResult, QueuedMessage as NotifyQueuedMessage } from '../notify/index.js';
 
 // ---------------------------------------------------------------------------------------- the endpoints
 
@@ -283,7 +286,7 @@ export type { DnsStatus, DnsListStatus, DnsListsResponse, DnsExplain, DnsOptoutR
  * Every endpoint, by "METHOD path" (":x" marks a path parameter): what it takes and what it answers. A
  * client can type its calls from this table; the routes are checked against the same types.
  */
-export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints {
+export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints, NotifyEndpoints {
   'GET /v1/status': { query: StatusQuery; body: undefined; response: GatehouseStatus };
   'GET /v1/decisions': { query: DecisionListQuery; body: undefined; response: DecisionListResponse };
   'POST /v1/decisions': { query: undefined; body: AddDecisionRequest; response: AddDecisionResponse };

@@ -19,3 +19,9 @@ export interface NotifyTestResult {
   readonly ms: number;
   readonly error?: string;
 }
+
+/** The notify module's admin endpoints, joined into the API's table (api/contract.ts). */
+export interface NotifyEndpoints {
+  'GET /v1/notify/status': { query: undefined; body: undefined; response: NotifyStatus };
+  'POST /v1/notify/test': { query: undefined; body: { readonly channel: string }; response: NotifyTestResult };
+}

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { NotifyStatus, NotifyTestResult } from '../../notify/index.js';
+import type { NotifyStatus } from '../../api/index.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, table, when } from '../format.js';
 
@@ -39,7 +39,7 @@ export function registerNotify(program: Command): void {
     .description('channels, the delivery queue (waiting, failing, given up) and the latest messages')
     .option('--json', 'print JSON')
     .action(async (o: GlobalOpts) => {
-      const r = await client(o).call<NotifyStatus>('GET', '/v1/notify/status');
+      const r = await client(o).send('GET /v1/notify/status');
       if (o.json) return printJson(r);
       console.log(formatNotifyStatus(r));
     });
@@ -48,7 +48,7 @@ export function registerNotify(program: Command): void {
     .description('send a test message to one channel now and say whether it went through')
     .option('--json', 'print JSON')
     .action(async (channel: string, o: GlobalOpts) => {
-      const r = await client(o).call<NotifyTestResult>('POST', '/v1/notify/test', { channel });
+      const r = await client(o).send('POST /v1/notify/test', { body: { channel } });
       if (o.json) printJson(r);
       else console.log(r.ok ? `${channel}: test message delivered in ${r.ms} ms` : `${channel}: FAILED after ${r.ms} ms: ${r.error}`);
       if (!r.ok) process.exitCode = 1;
