@@ -63,16 +63,17 @@ if (mode === 'smtp') {
       });
     },
   });
-  server.listen(port, '127.0.0.1', () => out({ type: 'listening', port }));
+  server.listen(port, '127.0.0.1', () => out({ type: 'listening', port: (server.server.address() as { port: number }).port }));
 } else if (mode === 'http') {
-  createServer((req, res) => {
+  const http = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       out({ type: 'webhook', at: Date.now(), path: req.url, contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') });
       res.writeHead(204).end();
     });
-  }).listen(port, '127.0.0.1', () => out({ type: 'listening', port }));
+  });
+  http.listen(port, '127.0.0.1', () => out({ type: 'listening', port: (http.address() as { port: number }).port }));
 } else {
   process.stderr.write('usage: notify-sink-child.ts smtp PORT USER PASS | http PORT\n');
   process.exit(2);

@@ -25,7 +25,7 @@ export class Sink {
       try {
         const l = JSON.parse(line) as SinkLine;
         if (l.type !== 'listening') this.received.push(l);
-        else this.ready = true;
+        else this.port = (l as SinkLine & { port: number }).port;
       } catch {
         return;
       }
@@ -33,13 +33,14 @@ export class Sink {
     });
   }
 
-  ready = false;
+  /** The port it listens on, once it does. */
+  port = 0;
 
   static async start(args: readonly string[], ns?: string): Promise<Sink> {
     const argv = ['--import', 'tsx', SCRIPT, ...args];
     const child = ns ? spawnInNs(ns, process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     const s = new Sink(child);
-    await s.until(() => s.ready, 20_000, 'the sink to listen');
+    await s.until(() => s.port > 0, 20_000, 'the sink to listen');
     return s;
   }
 
