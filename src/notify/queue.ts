@@ -91,17 +91,19 @@ export class NotifyQueue {
   }
 
   /** Messages due now, oldest first. */
-  due(now: number, limit = 50): { readonly row: QueuedMessage; readonly message: Message }[] {
+  due(now: number, channel: string, limit = 50): { readonly row: QueuedMessage; readonly message: Message }[] {
     const rows = this.db
-      .prepare('SELECT * FROM notify_queue WHERE sent_at IS NULL AND given_up_at IS NULL AND next_at <= ? ORDER BY next_at, id LIMIT ?')
-      .all(now, limit) as Row[];
+      .prepare('SELECT * FROM notify_queue WHERE sent_at IS NULL AND given_up_at IS NULL AND next_at <= ? AND channel = ? ORDER BY next_at, id LIMIT ?')
+      .all(now, channel, limit) as Row[];
     return rows.map((r) => ({ row: toQueued(r), message: JSON.parse(r.message) as Message }));
   }
 
-  /** When the next undelivered message is due; undefined when none waits. */
-  nextDue(): number | undefined {
-    const r = this.db.prepare('SELECT min(next_at) AS t FROM notify_queue WHERE sent_at IS NULL AND given_up_at IS NULL').get() as { t: number | null };
-    return r.t ?? undefined;
+  /** Undelivered messages for channels the config no longer has: given up, so status says so. */
+  dropUnknown(channels: readonly string[], now: number): number {
+    const ph = channels.map(() => '?').join(',');
+    return this.db
+      .prepare(`UPDATE notify_queue SET given_up_at = ?, last_error = 'no channel by this name in the config any more' WHERE sent_at IS NULL AND given_up_at IS NULL${channels.length ? ` AND channel NOT IN (${ph})` : ''}`)
+      .run(now, ...channels).changes;
   }
 
   sent(id: number, now: number): void {

@@ -43,23 +43,32 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
   const sentListeners: ((channel: string, kind: string, ms: number) => void)[] = [];
   const feedType = new Map(ctx.config.feeds.map((f) => [f.name, f.type]));
 
-  const delivery = ctx.scheduler.every(
-    'notify delivery',
-    1_000,
-    () =>
-      deliverDue(queue, channels, clock, {
-        maxIntervalMs: cfg.retry.max_interval,
-        giveUpAfterMs: cfg.retry.give_up_after,
-        log: ctx.log,
-        stats,
-        onSent: (c, k, ms) => sentListeners.forEach((f) => f(c, k, ms)),
-      }),
-    { firstRunInMs: 0 },
+  queue.dropUnknown(allChannels, clock.now());
+  // One delivery job per channel: a mail server timing out must not hold the webhook back.
+  const delivery = new Map(
+    [...channels.values()].map((ch) => [
+      ch.name,
+      ctx.scheduler.every(
+        `notify delivery ${ch.name}`,
+        1_000,
+        () =>
+          deliverDue(queue, ch, clock, {
+            maxIntervalMs: cfg.retry.max_interval,
+            giveUpAfterMs: cfg.retry.give_up_after,
+            log: ctx.log,
+            stats,
+            onSent: (c, k, ms) => sentListeners.forEach((f) => f(c, k, ms)),
+          }),
+        { firstRunInMs: 0 },
+      ),
+    ]),
   );
   const enqueue = (m: Message, names: readonly string[] | undefined): void => {
     const now = clock.now();
-    for (const name of names ?? allChannels) queue.enqueue(name, m, now);
-    delivery.runNow().catch(() => {});
+    for (const name of names ?? allChannels) {
+      queue.enqueue(name, m, now);
+      delivery.get(name)?.runNow().catch(() => {});
+    }
   };
   const grouper = new Grouper(cfg.rules, clock, enqueue);
   const offer = (n: Notice): void => grouper.offer(n);
@@ -239,9 +248,11 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
       if (reason === 'stop') grouper.flushAll();
       grouper.stop();
       await Promise.allSettled([staleJob?.stop(), digestJob?.stop(), purge.stop()]);
-      // One last pass for what was just queued; the rest stays in the store for the next start.
-      if (reason === 'stop') await delivery.runNow().catch(() => {});
-      await delivery.stop();
+      const jobs = [...delivery.values()];
+      // A last pass for what was just queued, bounded: a server that hangs must not hold the daemon's stop.
+      if (reason === 'stop') await Promise.race([Promise.allSettled(jobs.map((j) => j.runNow())), new Promise((r) => setTimeout(r, 3_000).unref())]);
+      await Promise.allSettled(jobs.map((j) => j.stop()));
+      for (const ch of channels.values()) ch.close?.();
       queue.setState(RUNNING_KEY, undefined);
     },
   };
