@@ -78,10 +78,11 @@ const ruleSchema = z.strictObject({
   window: positiveDuration().prefault('1m'),
 });
 
-const digestSchema = z.union([
-  clockField().transform((at) => ({ at, channels: undefined as string[] | undefined })),
+/** "07:00", or { at: "07:00", channels: [mail] }. */
+const digestSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { at: v } : v),
   z.strictObject({ at: clockField(), channels: z.array(nonEmptyString()).optional() }),
-]);
+);
 
 export const notifySection = (f: SectionFields) =>
   z

@@ -98,6 +98,12 @@ export class NotifyQueue {
     return rows.map((r) => ({ row: toQueued(r), message: JSON.parse(r.message) as Message }));
   }
 
+  /** When this channel's next undelivered message is due; undefined when none waits. */
+  nextDue(channel: string): number | undefined {
+    const r = this.db.prepare('SELECT min(next_at) AS t FROM notify_queue WHERE sent_at IS NULL AND given_up_at IS NULL AND channel = ?').get(channel) as { t: number | null };
+    return r.t ?? undefined;
+  }
+
   /** Undelivered messages for channels the config no longer has: given up, so status says so. */
   dropUnknown(channels: readonly string[], now: number): number {
     const ph = channels.map(() => '?').join(',');

@@ -51,14 +51,18 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
       ctx.scheduler.every(
         `notify delivery ${ch.name}`,
         1_000,
-        () =>
-          deliverDue(queue, ch, clock, {
+        async () => {
+          await deliverDue(queue, ch, clock, {
             maxIntervalMs: cfg.retry.max_interval,
             giveUpAfterMs: cfg.retry.give_up_after,
             log: ctx.log,
             stats,
             onSent: (c, k, ms) => sentListeners.forEach((f) => f(c, k, ms)),
-          }),
+          });
+          // Sleeps until the next retry is due (an enqueue wakes it with runNow); a minute at most.
+          const next = queue.nextDue(ch.name);
+          return { nextRunInMs: next === undefined ? 60_000 : Math.min(60_000, Math.max(250, next - clock.now())) };
+        },
         { firstRunInMs: 0 },
       ),
     ]),
