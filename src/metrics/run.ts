@@ -69,21 +69,30 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
   // ---------------------------------------------------------------- decisions (store, cached)
   let cached: { at: number; rows: ReturnType<typeof decisionCounts> } | undefined;
   let decisionsDirty = false;
-  unsubs.push(ctx.bus.subscribe('decisions.changed', () => void (decisionsDirty = true), 'metrics counts'));
+  let setsDirty = false;
+  unsubs.push(
+    ctx.bus.subscribe('decisions.changed', () => {
+      decisionsDirty = true;
+      setsDirty = true;
+    }, 'metrics counts'),
+  );
+  const counts = (): ReturnType<typeof decisionCounts> => {
+    const now = clock.now();
+    // A GROUP BY over a million rows costs a few hundred ms: at most every 5 s after a change, else every 60 s.
+    if (!cached || (decisionsDirty && now - cached.at > 5_000) || now - cached.at > 60_000) {
+      cached = { at: now, rows: decisionCounts(ctx.store, now) };
+      decisionsDirty = false;
+    }
+    return cached.rows;
+  };
   new Gauge({
     name: 'gatehouse_decisions',
     help: 'Active decisions by origin and direction (recounted at most every 5 s after a change)',
     labelNames: ['origin', 'direction'],
     registers: [registry],
     collect() {
-      const now = clock.now();
-      // A GROUP BY over a million rows costs a few hundred ms: at most every 5 s after a change, else every 60 s.
-      if (!cached || (decisionsDirty && now - cached.at > 5_000) || now - cached.at > 60_000) {
-        cached = { at: now, rows: decisionCounts(ctx.store, now) };
-        decisionsDirty = false;
-      }
       this.reset();
-      for (const r of cached.rows.decisions) this.set({ origin: r.origin, direction: r.direction }, r.count);
+      for (const r of counts().decisions) this.set({ origin: r.origin, direction: r.direction }, r.count);
     },
   });
   new Gauge({
@@ -91,19 +100,27 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
     help: 'Active allow entries',
     registers: [registry],
     collect() {
-      this.set(cached?.rows.allow ?? decisionCounts(ctx.store, clock.now()).allow);
+      this.set(counts().allow);
     },
   });
 
   // ---------------------------------------------------------------- firewall
-  const kernelSets = new Gauge({ name: 'gatehouse_kernel_set_elements', help: 'Elements in each set of the nftables table (refreshed every 60 s; not read above metrics.kernel_sets_max_decisions)', labelNames: ['set'], registers: [registry] });
+  let listKernelSets: ((this: Gauge) => Promise<void>) | undefined;
+  new Gauge({
+    name: 'gatehouse_kernel_set_elements',
+    help: 'Elements in each set of the nftables table (read at scrape: at most every 5 s after a change, else every 60 s; not above metrics.kernel_sets_max_decisions decisions)',
+    labelNames: ['set'],
+    registers: [registry],
+    async collect() {
+      await listKernelSets?.call(this);
+    },
+  });
   const enforceLatency = new Histogram({
     name: 'gatehouse_enforcer_latency_seconds',
     help: 'From a committed decision change to the kernel holding it',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  let kernelJob: { stop(): Promise<void> } | undefined;
   if (firewall) {
     let lastTx = 0;
     new Counter({
@@ -139,22 +156,26 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
       ),
     );
     const table = firewall.status().table;
-    kernelJob = ctx.scheduler.every(
-      'metrics kernel sets',
-      60_000,
-      async () => {
-        if ((cached?.rows.total ?? 0) > cfg.kernel_sets_max_decisions) return;
+    let listedAt = -Infinity;
+    const sizes = new Map<string, number>();
+    listKernelSets = async function (this: Gauge) {
+      const now = clock.now();
+      if ((now - listedAt >= 60_000 || (setsDirty && now - listedAt >= 5_000)) && counts().total <= cfg.kernel_sets_max_decisions) {
+        listedAt = now;
+        setsDirty = false;
         const list = await launch('nft', ['-t', '-j', 'list', 'sets', 'table', 'inet', table]);
-        if (list.code !== 0) throw new Error(`nft list sets: ${list.stderr.trim()}`);
-        kernelSets.reset();
-        for (const name of setNames(JSON.parse(list.stdout), table)) {
-          if (!SET_NAME.test(name)) continue;
-          const r = await launch('nft', ['-j', 'list', 'set', 'inet', table, name]);
-          if (r.code === 0) kernelSets.set({ set: name }, elementCount(JSON.parse(r.stdout)));
+        if (list.code === 0) {
+          sizes.clear();
+          for (const name of setNames(JSON.parse(list.stdout), table)) {
+            if (!SET_NAME.test(name)) continue;
+            const r = await launch('nft', ['-j', 'list', 'set', 'inet', table, name]);
+            if (r.code === 0) sizes.set(name, elementCount(JSON.parse(r.stdout)));
+          }
         }
-      },
-      { firstRunInMs: 2_000 },
-    );
+      }
+      this.reset();
+      for (const [name, n] of sizes) this.set({ set: name }, n);
+    };
   }
 
   // ---------------------------------------------------------------- feeds
@@ -299,7 +320,6 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
     status: () => ({ listen: cfg.listen ?? null, metrics: registry.getMetricsAsArray().length }),
     async stop() {
       for (const u of unsubs) u();
-      await kernelJob?.stop();
       await server?.close();
     },
   };

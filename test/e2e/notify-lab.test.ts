@@ -157,6 +157,7 @@ describe('notifications and metrics in the lab', { skip: skipReason, timeout: 30
     assert.ok(sample(after.text, 'gatehouse_decisions', { origin: 'manual', direction: 'both' }) >= 3, 'decisions by origin and direction');
     assert.ok(sample(after.text, 'gatehouse_notify_sent_total', { channel: 'hook', kind: 'outbound_block_new' }) >= 2, 'hand-offs counted');
     assert.ok(sample(after.text, 'gatehouse_enforcer_transactions_total') >= 1);
+    assert.ok(sample(after.text, 'gatehouse_kernel_set_elements', { set: 'both_ip4' }) >= 3, 'the kernel set holds the three bans');
     assert.ok(sample(after.text, 'gatehouse_enforcer_latency_seconds_count') >= 1, 'enforcer latency observed');
   });
 
