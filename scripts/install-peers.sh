@@ -2,7 +2,8 @@
 # Installs the real peers used by the e2e tests and benchmarks (Debian 12 packages):
 #   crowdsec 1.4.6 (LAPI, agent, cscli) and crowdsec-firewall-bouncer (nftables);
 #   the DNS anchors and tools: nsd (the lab's authoritative server), unbound, dnsmasq-base (the binary
-#   only: the `dnsmasq` package would add a system service), dnsdist, dnsperf, dig (bind9-dnsutils), kdig.
+#   only: the `dnsmasq` package would add a system service), dnsdist, dnsperf, dig (bind9-dnsutils), kdig;
+#   prometheus for its `promtool check metrics` (the metrics e2e parses /metrics with it; the server stays off).
 # Idempotent; run as root on a fresh Debian 12 (CI) or a developer machine.
 #
 # Offline rules:
@@ -26,11 +27,13 @@ export DEBIAN_FRONTEND=noninteractive
 DNS_PKGS=(nsd unbound dnsmasq-base dnsdist dnsperf bind9-dnsutils knot-dnsutils)
 # The shaper's fairness tests and bench drive real TCP downloads through the lab with iperf3.
 SHAPER_PKGS=(iperf3)
-PKGS=(crowdsec crowdsec-firewall-bouncer nftables "${DNS_PKGS[@]}" "${SHAPER_PKGS[@]}")
+# The metrics test checks /metrics with promtool (Debian's prometheus package), a real text-format parser.
+METRICS_PKGS=(prometheus)
+PKGS=(crowdsec crowdsec-firewall-bouncer nftables "${DNS_PKGS[@]}" "${SHAPER_PKGS[@]}" "${METRICS_PKGS[@]}")
 # Debian 12 ships one crowdsec-firewall-bouncer package (nftables + iptables backends); newer
 # releases split it into -nftables / -iptables flavours: prefer the nftables one when it exists.
 if apt-cache show crowdsec-firewall-bouncer-nftables >/dev/null 2>&1; then
-  PKGS=(crowdsec crowdsec-firewall-bouncer-nftables nftables "${DNS_PKGS[@]}" "${SHAPER_PKGS[@]}")
+  PKGS=(crowdsec crowdsec-firewall-bouncer-nftables nftables "${DNS_PKGS[@]}" "${SHAPER_PKGS[@]}" "${METRICS_PKGS[@]}")
 fi
 # The captive portal's browser tests: playwright-core drives Debian's chromium inside a lab client.
 PKGS+=(chromium)
@@ -72,7 +75,7 @@ fi
 timeout 120 dpkg --configure -a
 
 # 4. Stop and disable whatever the packages would run as system services.
-UNITS=(crowdsec.service crowdsec-firewall-bouncer.service nsd.service unbound.service unbound-resolvconf.service dnsdist.service)
+UNITS=(crowdsec.service crowdsec-firewall-bouncer.service nsd.service unbound.service unbound-resolvconf.service dnsdist.service prometheus.service)
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
   for u in "${UNITS[@]}"; do
     timeout 30 systemctl stop "$u" 2>/dev/null || true
@@ -108,10 +111,11 @@ kill_system_daemon /usr/bin/crowdsec-firewall-bouncer /etc/crowdsec/bouncers/cro
 kill_system_daemon /usr/sbin/nsd /etc/nsd/nsd.conf
 kill_system_daemon /usr/sbin/unbound /etc/unbound/unbound.conf
 kill_system_daemon /usr/bin/dnsdist /etc/dnsdist/dnsdist.conf -C
+kill_system_daemon /usr/bin/prometheus /etc/prometheus/prometheus.yml --config.file
 
 # 5. Verify.
 command -v crowdsec >/dev/null && command -v cscli >/dev/null && command -v crowdsec-firewall-bouncer >/dev/null
-for tool in nsd unbound dnsmasq dnsdist dnsperf dig kdig; do
+for tool in nsd unbound dnsmasq dnsdist dnsperf dig kdig promtool; do
   command -v "$tool" >/dev/null || { log "missing after install: $tool"; exit 1; }
 done
 if command -v ss >/dev/null 2>&1 && ss -Hltn 'sport = :8080' 2>/dev/null | grep -q .; then

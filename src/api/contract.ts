@@ -13,6 +13,7 @@ import type { LapiBouncer as Bouncer, LapiMachine as Machine } from '../store/in
 import type { DnsEndpoints, QueryLogEndpoints } from '../dns/index.js';
 import type { PortalEndpoints } from '../portal/index.js';
 import type { ShaperEndpoints } from '../shaper/index.js';
+import type { NotifyEndpoints } from '../notify/index.js';
 
 // ---------------------------------------------------------------------------------------------- common
 
@@ -300,6 +301,8 @@ export type { PortalUser, PortalUserImport, PortalVoucher, SessionView as Portal
 
 /** The fair-share shaper's status and hourly usage, as the shaper context defines them. */
 export type { ShaperStatusReport, ShaperUsageResponse, ShaperUsageRow, ShapedClient } from '../shaper/index.js';
+/** Notifications: `gatehouse notify status|test`, as the notify context defines them. */
+export type { NotifyStatus, NotifyTestResult, QueuedMessage as NotifyQueuedMessage } from '../notify/index.js';
 
 // ---------------------------------------------------------------------------------------- the endpoints
 
@@ -307,7 +310,7 @@ export type { ShaperStatusReport, ShaperUsageResponse, ShaperUsageRow, ShapedCli
  * Every endpoint, by "METHOD path" (":x" marks a path parameter): what it takes and what it answers. A
  * client can type its calls from this table; the routes are checked against the same types.
  */
-export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints, ShaperEndpoints, PortalEndpoints {
+export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints, ShaperEndpoints, PortalEndpoints, NotifyEndpoints {
   'GET /v1/status': { query: StatusQuery; body: undefined; response: GatehouseStatus };
   'GET /v1/decisions': { query: DecisionListQuery; body: undefined; response: DecisionListResponse };
   'POST /v1/decisions': { query: undefined; body: AddDecisionRequest; response: AddDecisionResponse };

@@ -26,7 +26,7 @@ export const apiModule = {
   name: 'api',
   sections: (f) => ({ api: apiSection(f) }),
   enabled: () => true,
-  after: ['decisions', 'clients', 'firewall', 'feeds', 'crowdsec', 'dns', 'shaper', 'portal'],
+  after: ['decisions', 'clients', 'firewall', 'feeds', 'crowdsec', 'dns', 'shaper', 'portal', 'notify', 'metrics'],
   listenKeys: ['api.listen'],
   listeners: (c) => [...(c.api.listen ? [['api.listen', c.api.listen] as const] : []), ['api.socket', c.api.socket] as const],
   // Loaded here, not at the top: `gatehouse config check` and every CLI verb read the module list.

@@ -12,6 +12,7 @@ import { registerPortal } from './commands/portal.js';
 import { registerPortalInfo } from './commands/portal-info.js';
 import { registerShaper } from './commands/shaper.js';
 import { registerAdmins } from './commands/admins.js';
+import { registerNotify } from './commands/notify.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('gatehouse')
@@ -33,6 +34,7 @@ registerPortal(program);
 registerPortalInfo(program);
 registerShaper(program);
 registerAdmins(program);
+registerNotify(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -10,6 +10,8 @@ import { firewallDefaults, firewallModule, type FirewallOptions } from '../firew
 import { portalModule } from '../portal/module.js';
 import { shaperModule } from '../shaper/module.js';
 import { webModule } from '../web/module.js';
+import { notifyModule } from '../notify/module.js';
+import { metricsModule } from '../metrics/module.js';
 
 /**
  * THE module list. A new capability is its own folder exporting a Module from its index.ts, plus one
@@ -28,6 +30,8 @@ export function gatehouseModules(opts: { readonly firewall?: FirewallOptions } =
     shaperModule,
     portalModule,
     webModule,
+    notifyModule,
+    metricsModule,
   ] as const;
 }
 
