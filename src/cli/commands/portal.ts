@@ -21,27 +21,32 @@ async function readStdin(): Promise<string> {
 /** Typed at a terminal (no echo, asked twice), or the first line of a pipe. */
 async function readPassword(prompt: string): Promise<string> {
   if (!process.stdin.isTTY) return (await readStdin()).split(/\r?\n/)[0] ?? '';
+  let muted = false;
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (!muted) process.stderr.write(chunk);
+      cb();
+    },
+  });
+  // One interface for both questions: a second one would lose what the first had read ahead.
+  const rl = createInterface({ input: process.stdin, output: out, terminal: true });
   const ask = (q: string) =>
     new Promise<string>((resolve) => {
-      let muted = false;
-      const out = new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          if (!muted) process.stderr.write(chunk);
-          cb();
-        },
-      });
-      const rl = createInterface({ input: process.stdin, output: out, terminal: true });
+      muted = false;
       rl.question(q, (a) => {
-        rl.close();
         process.stderr.write('\n');
         resolve(a);
       });
       muted = true;
     });
-  const a = await ask(prompt);
-  const b = await ask('again: ');
-  if (a !== b) throw new Error('the two passwords differ');
-  return a;
+  try {
+    const a = await ask(prompt);
+    const b = await ask('again: ');
+    if (a !== b) throw new Error('the two passwords differ');
+    return a;
+  } finally {
+    rl.close();
+  }
 }
 
 export function bytes(n: number | undefined): string {
