@@ -77,6 +77,7 @@ describe('shaper in the lab: classes per client, stop and kill -9 leave a workin
     assert.match(await rootKind(wan()), /qdisc htb 1: root/);
     const text = await g.cli(['shaper', 'status']);
     assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /leaves (cake|fq_codel|sfq|pfifo)/);
     assert.match(text.stdout, /download 40\.0 Mbit\/s on br-lan/);
   });
 
@@ -99,6 +100,9 @@ describe('shaper in the lab: classes per client, stop and kill -9 leave a workin
       return x && x.bytesToday.down > 10e6 ? x : undefined;
     });
     // The hourly history in the store has the same bytes, under the same share key.
+    const shown = await g.cli(['shaper', 'status']);
+    assert.match(shown.stdout, new RegExp(`${c1.mac}\\s+${c1.ipv4.replace(/\./g, '\\.')}`), shown.stdout);
+    process.stdout.write(`# gatehouse shaper status:\n${shown.stdout.replace(/^/gm, '#   ')}\n`);
     const u = await g.cliJson<{ rows: { client: string; down: number }[] }>(['shaper', 'usage', '--client', t.key]);
     assert.ok(u.rows.length >= 1 && u.rows.reduce((n, r) => n + r.down, 0) >= t.bytesToday.down * 0.9, JSON.stringify(u.rows));
     // The leaves: the iperf3 flow starts interactive and drops to bulk once an elephant; never P2P.
