@@ -2,7 +2,7 @@ import type { Clients } from '../clients/index.js';
 import type { KernelRuntime, ListedElement } from '../firewall/index.js';
 import type { ModuleLog } from '../modules/index.js';
 import { DIRECTIONS, FAMILIES, counterSet, mapName } from './fragment.js';
-import { parentMinor, rootLines, slotOfMinor, type DeviceSpec } from './htb.js';
+import { clientRemoveLines, parentMinor, rootLines, slotOfMinor, type DeviceSpec } from './htb.js';
 import { emptyTable, planShares, type ShareTable, type ShareWant } from './plan.js';
 import { classStats, rootQdisc, tcBatch, type Runner } from './tc.js';
 import type { P2pEvidence, ShapedClient } from './types.js';
@@ -115,7 +115,6 @@ export class ShaperController {
         const stats = await classStats(dev.dev, this.d.run);
         const stray = stats.map((c) => slotOfMinor(c.minor)).filter((s): s is number => s !== undefined && !used.has(s));
         if (stray.length === 0) return;
-        const { clientRemoveLines } = await import('./htb.js');
         await tcBatch(stray.flatMap((s) => clientRemoveLines(dev.dev, s)), { force: true, run: this.d.run });
       }),
     );

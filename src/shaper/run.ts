@@ -17,6 +17,9 @@ import { UsageRepo } from './usage.js';
 export const TICK_MS = 2000;
 /** Connections (conntrack) and cap hits are read every this many ticks. */
 const SLOW_EVERY = 5;
+/** Hourly usage older than this is dropped (checked about once an hour). */
+const USAGE_KEEP_MS = 90 * 86_400_000;
+const PRUNE_EVERY = 1800;
 
 export class ShaperStartError extends Error {
   override name = 'ShaperStartError';
@@ -86,6 +89,13 @@ export async function startShaper(ctx: ModuleContext<ShaperView>): Promise<Contr
   const loop = async (): Promise<void> => {
     if (stopped) return;
     await controller.tick();
+    if (ticks % PRUNE_EVERY === 0) {
+      try {
+        usage.pruneBefore(Date.now() - USAGE_KEEP_MS);
+      } catch (e) {
+        ctx.log.warn({ err: (e as Error).message }, 'shaper: could not prune old usage');
+      }
+    }
     if (ticks++ % SLOW_EVERY === 0) {
       await controller.refreshConnections().catch((e: Error) => ctx.log.warn({ err: e.message }, 'shaper: conntrack count failed'));
       await capWatcher.poll().catch((e: Error) => ctx.log.warn({ err: e.message }, 'shaper: cap watch failed'));

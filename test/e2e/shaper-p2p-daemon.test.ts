@@ -57,7 +57,8 @@ describe('shaper P2P through the daemon', { skip: skipReason, timeout: 180_000 }
       return s && s.classId > 0 ? s : undefined;
     });
     const leaf = (n: number): string => `1:${(me.classId + n).toString(16)}`;
-    const [normal, p2p] = [leaf(2), leaf(4)];
+    // s1's leaves: +1 interactive (young flows, e.g. this 4 MB download), +2 bulk (elephants), +3 p2p.
+    const [normal, p2p] = [leaf(1), leaf(3)];
     const before = await tcClassBytes(g.lab.topology.namespaces.gw, 'br-lan');
     assert.ok(before.has(normal) && before.has(p2p), `leaves ${normal} ${p2p} in ${JSON.stringify([...before])}`);
 
