@@ -9,7 +9,7 @@
  *                           what most routers do. Missing on this kernel: detected and reported, never faked.
  *
  * Fairness: 4 residents download at once (iperf3), c1 with 16 parallel streams: Jain's index. Latency: c1
- * saturates with 8 streams while c2 sends ping-sized UDP echoes and small TCP requests, and c1 itself connects
+ * saturates with 2 streams while (from 6 s in) c2 sends ping-sized UDP echoes and small TCP requests, and c1 itself connects
  * to an SSH port (its own interactive traffic beside its download): p50/p99.
  *
  *   node --import tsx bench/shaper-fairness.ts [--seconds 10] [--out bench/results/shaper-fairness-latest.md]
@@ -103,7 +103,7 @@ export function report(rows: readonly Row[], meta: { commit: string; load: strin
   lines.push('# Shaper fairness and latency (issue #12)', '');
   lines.push(`Run ${meta.date}, commit ${meta.commit}, load average before the run ${meta.load}; \`node --import tsx bench/shaper-fairness.ts --seconds ${meta.seconds}\`.`);
   lines.push('Lab: 4 residents behind the Gatehouse gateway, ISP link 50 Mbit/s down / 10 Mbit/s up (HTB "modem", 200 ms buffer), iperf3 3.12.');
-  lines.push(`Fairness: all 4 download for ${meta.seconds} s (3 s left out at the start), c1 with 16 parallel streams, c2–c4 with one. Latency: c1 downloads with 8 streams, c2 measures 30 ping-sized UDP echoes and 30 small TCP requests (connect + GET + answer), and c1 itself 30 TCP connects to an SSH port (one round trip: a keystroke's echo).`, '');
+  lines.push(`Fairness: all 4 download for ${meta.seconds} s (3 s left out at the start), c1 with 16 parallel streams, c2–c4 with one. Latency: c1 downloads with 2 streams; from 6 s into the download (a long download's steady state), c2 measures 30 ping-sized UDP echoes and 30 small TCP requests (connect + GET + answer), and c1 itself 30 TCP connects to an SSH port (one round trip: a keystroke's echo).`, '');
   lines.push('| setup | c1 ×16 | c2 | c3 | c4 | total Mbit/s | Jain | c2 UDP echo p50 / p99 ms | c2 TCP request p50 / p99 ms | c1 own SSH connect p50 / p99 ms | c1 while probed |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
