@@ -25,8 +25,19 @@ const bytes = (n: unknown) => (typeof n === 'number' ? (n >= 1e9 ? `${(n / 1e9).
 const rate = (n: unknown) => (typeof n === 'number' ? `${(n / 1e6).toFixed(1)} Mbit/s` : '—');
 
 function dnsPanel(d: Readonly<Record<string, unknown>>): Html {
-  const flat = Object.entries(d).filter(([, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean').slice(0, 12);
-  return html`<section class="card"><h2>DNS filter</h2><dl class="kv">${flat.map(([k, v]) => html`<dt>${k}</dt><dd>${String(v)}</dd>`)}</dl></section>`;
+  const t = (d.totals ?? {}) as { queries?: number; blocked?: number; cached?: number; servfail?: number };
+  const q = t.queries ?? 0;
+  const pct = (n: number | undefined) => (q > 0 && n !== undefined ? `${((100 * n) / q).toFixed(1)} %` : '—');
+  const rules = (d.domainIndex as { rules?: number } | undefined)?.rules;
+  return html`<section class="card"><h2>DNS filter</h2><dl class="kv">
+<dt>queries since start</dt><dd>${q}</dd>
+<dt>blocked</dt><dd>${t.blocked ?? 0} (${pct(t.blocked)})</dd>
+<dt>from the cache</dt><dd>${pct(t.cached)}</dd>
+<dt>failed upstream</dt><dd>${t.servfail ?? 0}</dd>
+<dt>queries/s now</dt><dd>${typeof d.qps === 'number' ? d.qps.toFixed(1) : '—'}</dd>
+<dt>listed names</dt><dd>${rules ?? '—'}</dd>
+<dt>answer check</dt><dd>${String(d.answerCheck ?? '—')}</dd>
+</dl></section>`;
 }
 
 export function overviewPage(o: { summary: BlockSummary; feeds: readonly FeedStatus[]; bouncers: readonly LapiBouncer[]; machines: readonly LapiMachine[]; panels: ModulePanels }): Html {
