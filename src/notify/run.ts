@@ -209,7 +209,10 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
           );
         })();
 
-  const purge = ctx.scheduler.every('notify purge', 3_600_000, () => void queue.purge(clock.now() - 30 * 86_400_000));
+  const purge = ctx.scheduler.every('notify purge', 3_600_000, () => {
+    queue.purge(clock.now() - 30 * 86_400_000);
+    queue.purgeSeen(clock.now() - 180 * 86_400_000);
+  });
 
   const status = (): NotifyStatus => {
     const now = clock.now();
