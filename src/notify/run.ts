@@ -195,9 +195,12 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
       ? undefined
       : (() => {
           const now = clock.now();
-          // A digest missed while the daemon was down goes out at the start, if today's time has passed.
+          // A digest missed while the daemon was down goes out at the start, if today's time has passed (not on
+          // the very first start: there was nothing to miss).
           const todays = nextAt(yesterday(now).to - 1, digestAt);
-          const missed = now >= todays && queue.state(DIGEST_KEY) !== String(yesterday(now).from);
+          const last = queue.state(DIGEST_KEY);
+          const missed = now >= todays && last !== undefined && last !== String(yesterday(now).from);
+          if (last === undefined) queue.setState(DIGEST_KEY, String(now >= todays ? yesterday(now).from : yesterday(yesterday(now).from).from));
           return ctx.scheduler.every(
             'notify digest',
             86_400_000,
