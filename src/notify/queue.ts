@@ -145,6 +145,11 @@ export class NotifyQueue {
     return this.db.prepare('DELETE FROM notify_queue WHERE coalesce(sent_at, given_up_at) < ?').run(olderThan).changes;
   }
 
+  /** Forgets client/remote pairs first seen before this: a pair hit again after that is news again. */
+  purgeSeen(olderThan: number): number {
+    return this.db.prepare('DELETE FROM notify_seen WHERE first_seen < ?').run(olderThan).changes;
+  }
+
   /** True the first time this client hits this remote. */
   firstHit(client: string, remote: string, at: number): boolean {
     return this.db.prepare('INSERT OR IGNORE INTO notify_seen (client, remote, first_seen) VALUES (?, ?, ?)').run(client, remote, at).changes > 0;

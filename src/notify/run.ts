@@ -195,9 +195,12 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
       ? undefined
       : (() => {
           const now = clock.now();
-          // A digest missed while the daemon was down goes out at the start, if today's time has passed.
+          // A digest missed while the daemon was down goes out at the start, if today's time has passed (not on
+          // the very first start: there was nothing to miss).
           const todays = nextAt(yesterday(now).to - 1, digestAt);
-          const missed = now >= todays && queue.state(DIGEST_KEY) !== String(yesterday(now).from);
+          const last = queue.state(DIGEST_KEY);
+          const missed = now >= todays && last !== undefined && last !== String(yesterday(now).from);
+          if (last === undefined) queue.setState(DIGEST_KEY, String(now >= todays ? yesterday(now).from : yesterday(yesterday(now).from).from));
           return ctx.scheduler.every(
             'notify digest',
             86_400_000,
@@ -209,7 +212,10 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
           );
         })();
 
-  const purge = ctx.scheduler.every('notify purge', 3_600_000, () => void queue.purge(clock.now() - 30 * 86_400_000));
+  const purge = ctx.scheduler.every('notify purge', 3_600_000, () => {
+    queue.purge(clock.now() - 30 * 86_400_000);
+    queue.purgeSeen(clock.now() - 180 * 86_400_000);
+  });
 
   const status = (): NotifyStatus => {
     const now = clock.now();

@@ -64,7 +64,7 @@ describe('the daily digest', { timeout: 120_000 }, () => {
     await smtp?.stop();
   });
 
-  test('goes out at its time with yesterday in one message, once', async () => {
+  test('goes out at its time with yesterday in one message, once a day, and after a downtime', async () => {
     await clock.advance(59 * 60_000);
     await sleep(1500);
     assert.equal(smtp.received.length, 0, 'nothing before 07:00');
@@ -89,5 +89,33 @@ describe('the daily digest', { timeout: 120_000 }, () => {
     await clock.advance(24 * 3_600_000);
     await smtp.until(() => smtp.received.length >= 2, 20_000, 'the next day\'s digest');
     assert.match(smtp.received[1]!.subject!, /Daily digest for 2026-03-10: 0 outbound, 0 inbound blocks/);
+
+    // Down over the next 07:00: the missed digest goes out when the daemon is back.
+    await h.stopModule();
+    await clock.advance(25 * 3_600_000);
+    await sleep(500);
+    assert.equal(smtp.received.length, 2, 'nothing while down');
+    await h.start();
+    await clock.advance(0);
+    await smtp.until(() => smtp.received.length >= 3, 20_000, 'the missed digest');
+    assert.match(smtp.received[2]!.subject!, /Daily digest for 2026-03-11/);
+  });
+
+  test('a first start after the digest time sends nothing until the next day', async () => {
+    const clock2 = new ManualClock(local(2026, 3, 10, 9, 0));
+    const fresh = await NotifyHarness.open({}, clock2);
+    try {
+      fresh.raw.notify = h.raw.notify;
+      await fresh.start();
+      const before = smtp.received.length;
+      await clock2.advance(60_000);
+      await sleep(1000);
+      assert.equal(smtp.received.length, before, 'no digest at the first start');
+      await clock2.advance(22 * 3_600_000);
+      await smtp.until(() => smtp.received.length > before, 20_000, 'the next morning\'s digest');
+      assert.match(smtp.received.at(-1)!.subject!, /Daily digest for 2026-03-10/);
+    } finally {
+      await fresh.close();
+    }
   });
 });

@@ -5,6 +5,8 @@ import type { Channel, Message } from '../types.js';
 
 /** A POST of the message in the channel's template; any 2xx is delivered, anything else is retried. */
 export function webhookChannel(name: string, c: WebhookConfig): Channel {
+  // Slack/Discord webhook URLs and ntfy topics are secrets: errors and logs name only the server.
+  const where = new URL(c.url).origin;
   return {
     name,
     type: 'webhook',
@@ -18,7 +20,7 @@ export function webhookChannel(name: string, c: WebhookConfig): Channel {
         bodyTimeout: c.timeout,
       });
       const text = await res.body.text();
-      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`${c.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`${where} answered ${res.statusCode}: ${text.slice(0, 200)}`);
     },
   };
 }
