@@ -3,13 +3,12 @@
  * FILE:LINE:COL and "did you mean" (what `gatehouse config check` prints).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatProblem } from '../../src/config/index.js';
 import { checkConfig, loadConfig } from '../../src/daemon/index.js';
 import { workerCount } from '../../src/dns/config.js';
-import { configFiles } from './helpers/config-files.js';
+import { configFiles, exampleBlock } from './helpers/config-files.js';
 
 const { dir, write } = configFiles('r5-dns-config-');
 
@@ -32,16 +31,7 @@ describe('dns: section', () => {
   });
 
   it("the example file's dns block (uncommented) is valid", () => {
-    const text = readFileSync(new URL('../../examples/gatehouse.yaml', import.meta.url), 'utf8');
-    const start = text.indexOf('# dns:');
-    assert.ok(start > 0, 'the example has a dns block');
-    // The block ends at the first line that is not a comment (the portal's and shaper's blocks follow).
-    const lines = text.slice(start).split('\n');
-    const end = lines.findIndex((l) => !l.startsWith('#'));
-    const block = lines
-      .slice(0, end < 0 ? undefined : end)
-      .map((l) => l.replace(/^# ?/, ''))
-      .join('\n');
+    const block = exampleBlock('dns');
     const file = write(`data_dir: ${dir}\n${block}\n`);
     const found = checkConfig(file).map(formatProblem);
     assert.deepEqual(found, []);

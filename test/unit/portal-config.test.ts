@@ -3,11 +3,10 @@
  * FILE:LINE:COL (what `gatehouse config check` prints).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { formatProblem } from '../../src/config/index.js';
 import { checkConfig, loadConfig } from '../../src/daemon/index.js';
-import { configFiles } from './helpers/config-files.js';
+import { configFiles, exampleBlock } from './helpers/config-files.js';
 
 const { dir, write } = configFiles('portal-config-');
 const problems = (yaml: string) => checkConfig(write(yaml)).map(formatProblem);
@@ -83,16 +82,7 @@ describe('portal: section', () => {
   });
 
   it("the example file's portal block (uncommented) is valid", () => {
-    const text = readFileSync(new URL('../../examples/gatehouse.yaml', import.meta.url), 'utf8');
-    const start = text.indexOf('# portal:');
-    assert.ok(start > 0, 'the example has a portal block');
-    const lines = text.slice(start).split('\n');
-    const block: string[] = [];
-    for (const l of lines) {
-      if (!l.startsWith('#') || (block.length > 0 && /^# ?[a-z_]+:/.test(l) && !/^# ?portal:/.test(l))) break;
-      block.push(l.replace(/^# ?/, ''));
-    }
-    const file = write(`data_dir: ${dir}\n${IFACES}${block.join('\n')}\n`);
+    const file = write(`data_dir: ${dir}\n${IFACES}${exampleBlock('portal')}\n`);
     assert.deepEqual(checkConfig(file).map(formatProblem), []);
   });
 });

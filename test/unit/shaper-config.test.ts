@@ -3,11 +3,10 @@
  * FILE:LINE:COL (what `gatehouse config check` prints).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { formatProblem } from '../../src/config/index.js';
 import { checkConfig, loadConfig } from '../../src/daemon/index.js';
-import { configFiles } from './helpers/config-files.js';
+import { configFiles, exampleBlock } from './helpers/config-files.js';
 
 const { dir, write } = configFiles('s1-shaper-config-');
 const problems = (yaml: string) => checkConfig(write(yaml)).map(formatProblem);
@@ -30,15 +29,7 @@ describe('shaper: section', () => {
   });
 
   it("the example file's shaper block (uncommented) is valid", () => {
-    const text = readFileSync(new URL('../../examples/gatehouse.yaml', import.meta.url), 'utf8');
-    const start = text.indexOf('# shaper:');
-    assert.ok(start > 0, 'the example has a shaper block');
-    const block = text
-      .slice(start)
-      .split('\n')
-      .filter((l) => l.startsWith('#'))
-      .map((l) => l.replace(/^# ?/, ''))
-      .join('\n');
+    const block = exampleBlock('shaper');
     assert.deepEqual(checkConfig(write(`data_dir: ${dir}\n${block}\n`)).map(formatProblem), []);
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -23,4 +23,21 @@ export function configFiles(prefix: string): ConfigFiles {
       return file;
     },
   };
+}
+
+/**
+ * One commented-out section of examples/gatehouse.yaml, uncommented: from `# <section>:` to the first line
+ * that is not a comment (the blank line before the next section's prose). Each module's config test checks
+ * that its block, as documented, is valid.
+ */
+export function exampleBlock(section: string): string {
+  const text = readFileSync(new URL('../../../examples/gatehouse.yaml', import.meta.url), 'utf8');
+  const start = text.indexOf(`# ${section}:`);
+  if (start < 0) throw new Error(`examples/gatehouse.yaml has no ${section} block`);
+  const lines = text.slice(start).split('\n');
+  const end = lines.findIndex((l) => !l.startsWith('#'));
+  return lines
+    .slice(0, end < 0 ? undefined : end)
+    .map((l) => l.replace(/^# ?/, ''))
+    .join('\n');
 }
