@@ -16,6 +16,8 @@ import type { TableObjects } from './nft.js';
 export interface ComposedTable {
   /** Idempotent nft script: declares everything, flushes and refills every chain (see composeTable). */
   readonly script: string;
+  /** The script's first part: table, sets, maps, quotas and chains declared, no chain flushed or refilled. */
+  readonly declarations: string;
   /** Set names, in render order. */
   readonly sets: readonly string[];
   /** Map names, in render order. */
@@ -170,6 +172,7 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
     out.push(`add chain ${t} ${b} { type ${spec.type} hook ${spec.hook} priority ${spec.priority}; policy accept; }`);
   }
   for (const c of regular) out.push(`add chain ${t} ${c.name}`);
+  const declarations = out.join('\n') + '\n';
   for (const b of bases) {
     out.push(`flush chain ${t} ${b}`);
     const rules = baseRules.get(b)!.sort((x, y) => x.order - y.order || x.seq - y.seq);
@@ -181,6 +184,7 @@ export function composeTable(table: string, fragments: readonly KernelFragment[]
   }
   return {
     script: out.join('\n') + '\n',
+    declarations,
     sets,
     maps,
     quotas,

@@ -16,9 +16,11 @@ export async function tableDeclarations(nft: NftRunner, table: string, fragments
   const composed = composeTable(table, fragments);
   let existing: TableObjects | undefined;
   // Before the modules' fragments are known (the firewall's first reconcile at its start), what a previous
-  // run left (a shaper's maps and chains, a portal's grants) stays: removing it would open a gap until the
-  // fragments come back a moment later.
-  if (opts.keepStale) return composed.script;
+  // run left stays as it is — a shaper's maps, a portal's grants, and the base chains' rules that jump to
+  // them: flushing `forward` to refill it with the firewall's rules alone would let unauthorised portal
+  // clients through, and leave traffic unclassified, until the fragments come back a moment later
+  // (setFragments then recomposes everything). A table that is not there yet is made whole.
+  if (opts.keepStale) return (await nft.hasTable(table)) ? composed.declarations : composed.script;
   try {
     existing = await nft.listObjects?.(table);
   } catch (e) {

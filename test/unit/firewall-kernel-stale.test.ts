@@ -76,7 +76,7 @@ describe('Enforcer with other modules\' fragments', () => {
         listFails: false,
         apply: async (s: string) => void scripts.push(s),
         listSet: async () => undefined,
-        hasTable: async () => true,
+        hasTable: async (): Promise<boolean> => true,
         listObjects: async () => {
           if (nft.listFails) throw new Error('nft: cannot list');
           return { sets: [...only.sets, 'dns_old'], maps: [], quotas: [], chains: [...only.chains, 'nat_prerouting'] };
@@ -105,8 +105,19 @@ describe('Enforcer with other modules\' fragments', () => {
   it('a collision is refused when the fragments are handed over, and the table stays as it was', withStore(async (e, scripts) => {
     assert.throws(() => e.setFragments([{ module: 'portal', chains: [{ name: 'inbound', rules: [] }] }]), /portal: chain name "inbound" is already used by module firewall/);
     await e.reconcile();
-    assert.ok(scripts[0]!.startsWith(renderSkeleton(fw)));
+    // Nothing was handed over: the table keeps its chains as the last run left them (see the next test).
+    assert.ok(!scripts[0]!.includes('flush chain'));
     assert.ok(!scripts[0]!.includes('portal'));
+  }));
+
+  it('before the modules hand over their fragments, a restart keeps the chains as they are (no gap for a portal gate); a new table is made whole', withStore(async (e, scripts, nft) => {
+    await e.reconcile();
+    assert.ok(!scripts[0]!.includes('flush chain'), 'an existing table keeps its rules until the fragments are known');
+    assert.ok(!scripts[0]!.includes('delete '), 'and nothing of other modules is removed');
+    assert.ok(scripts[0]!.includes('flush set inet gatehouse both_ip4'), "the firewall's own sets are still refilled");
+    nft.hasTable = async () => false;
+    await e.reconcile();
+    assert.ok(scripts[1]!.startsWith(renderSkeleton(fw)), 'a table that is not there yet gets every rule at once');
   }));
 
   it('fragments handed over after the start are applied by a full reconcile in the worker', withStore(async (e, scripts) => {
@@ -122,6 +133,7 @@ describe('Enforcer with other modules\' fragments', () => {
 
   it('when listing the table fails, the protection is still applied (only the cleanup waits)', withStore(async (e, scripts, nft) => {
     nft.listFails = true;
+    e.setFragments([]);
     await e.reconcile();
     assert.equal(scripts.length, 1);
     assert.ok(scripts[0]!.startsWith(renderSkeleton(fw)));

@@ -38,6 +38,9 @@ try {
   if (step === 'modules') {
     store.service.add({ value: '192.0.2.9', origin: 'manual' });
     e.setFragments([dns, portal, shaper]);
+  } else if (step === 'firewall-only') {
+    // What the daemon does when the modules that contributed are switched off: no fragments at all.
+    e.setFragments([]);
   } else if (step === 'collide') {
     e.setFragments([{ module: 'dns', sets: [{ name: 'allow4', type: ['ipv4_addr'] }] }]);
   }
