@@ -86,7 +86,8 @@ function fill(dataDir: string, spreadMs: number): { decisionsMs: number; eventsM
       const r = (i * 7919) % Math.max(N_DEC, 1);
       const c = i % 250;
       const origin = ORIGINS[r % ORIGINS.length]!;
-      const seen = now - Math.floor(((i * 2654435761) % 1_000_003) / 1_000_003 * spreadMs);
+      // In time order, as the collector writes them (a row's id is given when the pair is first seen).
+      const seen = now - spreadMs + Math.floor((i / N_EV) * spreadMs);
       ev.run(
         i % 3 === 0 ? 'inbound' : 'outbound',
         `10.77.${1 + (c >> 8)}.${c & 255}`,
@@ -202,7 +203,8 @@ async function main(): Promise<void> {
     log('pages, all block events in the last 24 h (worst case for the overview)');
     {
       const db = openDb(dataDir);
-      db.prepare('UPDATE block_events SET last_seen = ? - (id * 86) % 86400000').run(Date.now());
+      // Squeezed into the last 24 h, keeping the order.
+      db.prepare('UPDATE block_events SET last_seen = ? - 86400000 + (last_seen - ?) / 30').run(Date.now(), Date.now() - 30 * 86_400_000);
       db.close();
     }
     const dense = JSON.parse(await runClient(g, ['pages', base, ADMIN, PASSWORD, String(RUNS), '/', '/blocks', '/clients', '/api/v1/blocks/summary'], 600_000)) as PageTimes;
