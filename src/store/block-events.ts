@@ -69,7 +69,15 @@ export interface BlockSummary {
   readonly hourly: readonly { readonly hour: number; readonly direction: BlockDirection; readonly count: number }[];
   readonly topClients: readonly { readonly clientIp: string; readonly clientName: string | null; readonly count: number; readonly remotes: number }[];
   readonly topRemotes: readonly { readonly remoteIp: string; readonly direction: BlockDirection; readonly count: number; readonly clients: number; readonly domain: string | null }[];
+  /** Set when the window held more rows than one summary reads: the figures cover rows seen since `from` only. */
+  readonly partial?: { readonly rows: number; readonly from: number };
 }
+
+/**
+ * Rows one summary reads at most. The store is read on the daemon's one thread: a window of a million rows
+ * (an inbound scan storm) would stall the enforcer and every API for seconds; the newest 100,000 take ~0.5 s.
+ */
+export const SUMMARY_MAX_ROWS = 100_000;
 
 interface Row {
   id: number;
@@ -164,18 +172,22 @@ export class BlockEventRepo {
    * index (forced: on its own SQLite picks the unique key's direction prefix and sorts hundreds of thousands
    * of rows), so the cost follows the window's rows, not the whole report's.
    */
-  summary(since: number, top = 10): BlockSummary {
+  summary(since: number, top = 10, maxRows = SUMMARY_MAX_ROWS): BlockSummary {
     const rows = this.db
       .prepare(
         `SELECT last_seen, direction, client_ip, client_name, remote_ip, count, domain
-         FROM block_events INDEXED BY block_events_last WHERE last_seen >= ?`,
+         FROM block_events INDEXED BY block_events_last WHERE last_seen >= ? ORDER BY last_seen DESC LIMIT ?`,
       )
       .raw()
-      .iterate(since) as IterableIterator<[number, BlockDirection, string, string | null, string, number, string | null]>;
+      .iterate(since, maxRows) as IterableIterator<[number, BlockDirection, string, string | null, string, number, string | null]>;
+    let read = 0;
+    let oldest = Infinity;
     const hourly = new Map<string, { hour: number; direction: BlockDirection; count: number }>();
     const clients = new Map<string, { clientIp: string; clientName: string | null; count: number; remoteSet: Set<string> }>();
     const remotes = new Map<string, { remoteIp: string; direction: BlockDirection; count: number; clientSet: Set<string>; domain: string | null }>();
     for (const [seen, direction, clientIp, clientName, remoteIp, count, domain] of rows) {
+      read++;
+      oldest = seen;
       const hour = Math.floor(seen / 3600_000) * 3600_000;
       const hk = `${direction}:${hour}`;
       const h = hourly.get(hk);
@@ -198,9 +210,10 @@ export class BlockEventRepo {
     const byCount = (a: { count: number }, b: { count: number }) => b.count - a.count;
     return {
       since,
-      hourly: [...hourly.values()].sort((a, b) => a.hour - b.hour),
+      hourly: [...hourly.values()].sort((a, b) => a.hour - b.hour || a.direction.localeCompare(b.direction)),
       topClients: [...clients.values()].sort(byCount).slice(0, top).map((c) => ({ clientIp: c.clientIp, clientName: c.clientName, count: c.count, remotes: c.remoteSet.size })),
       topRemotes: [...remotes.values()].sort(byCount).slice(0, top).map((r) => ({ remoteIp: r.remoteIp, direction: r.direction, count: r.count, clients: r.clientSet.size, domain: r.domain })),
+      ...(read >= maxRows ? { partial: { rows: read, from: oldest } } : {}),
     };
   }
 

@@ -30,8 +30,8 @@ describe('block report: the overview summary and paging', () => {
     const s = repo.summary(now - 24 * H);
     assert.deepEqual(s.hourly, [
       { hour: now - 2 * H, direction: 'outbound', count: 5 },
-      { hour: now - 1 * H, direction: 'outbound', count: 3 },
       { hour: now - 1 * H, direction: 'inbound', count: 8 },
+      { hour: now - 1 * H, direction: 'outbound', count: 3 },
     ]);
     assert.deepEqual(s.topClients, [
       { clientIp: '10.0.0.2', clientName: 'alice', count: 6, remotes: 2 },
@@ -41,6 +41,11 @@ describe('block report: the overview summary and paging', () => {
       { remoteIp: '198.51.100.9', direction: 'inbound', count: 8, clients: 1, domain: null },
       { remoteIp: '203.0.113.1', direction: 'outbound', count: 7, clients: 2, domain: 'phish.example' },
     ]);
+
+    // A window larger than one summary reads: the newest rows, and the summary says from when.
+    const capped = repo.summary(now - 24 * H, 10, 2);
+    assert.deepEqual(capped.partial, { rows: 2, from: now - 1 * H });
+    assert.equal(repo.summary(now - 24 * H, 10, 100).partial, undefined);
 
     // Paging: the cursor of the last row gives the rest, nothing twice, nothing lost, with a filter too.
     const first = repo.list({ limit: 2 });
