@@ -293,9 +293,11 @@ async function main(): Promise<void> {
         ],
       ),
       '',
+      'Each collector run reports every client/remote pair that was hit since the run before, once, with its attempt count; so',
+      `rows per second follow the collector's runs (${RATE} pairs each), and every attempt is counted in the store.`,
       'The live stream sends at most 200 rows per collector run (the newest; the page keeps 200) and says how many it left',
       'out, so a flood cannot make the browser, or the daemon writing to it, fall behind: every block is in the store and in',
-      'the paged report regardless.',
+      'the paged report regardless. GET /api/v1/status counts the 1,000,000 decisions on every call (a scan), hence its time.',
       '',
     ].join('\n');
     await writeFile(`${values.out}.md`, md);
