@@ -69,7 +69,15 @@ export interface BlockSummary {
   readonly hourly: readonly { readonly hour: number; readonly direction: BlockDirection; readonly count: number }[];
   readonly topClients: readonly { readonly clientIp: string; readonly clientName: string | null; readonly count: number; readonly remotes: number }[];
   readonly topRemotes: readonly { readonly remoteIp: string; readonly direction: BlockDirection; readonly count: number; readonly clients: number; readonly domain: string | null }[];
+  /** Set when the window held more rows than one summary reads: the figures cover rows seen since `from` only. */
+  readonly partial?: { readonly rows: number; readonly from: number };
 }
+
+/**
+ * Rows one summary reads at most. The store is read on the daemon's one thread: a window of a million rows
+ * (an inbound scan storm) would stall the enforcer and every API for seconds; the newest 100,000 take ~0.5 s.
+ */
+export const SUMMARY_MAX_ROWS = 100_000;
 
 interface Row {
   id: number;
@@ -144,7 +152,9 @@ export class BlockEventRepo {
 
   list(f: BlockFilter = {}): BlockEvent[] {
     const where = new Where()
-      .andIf('direction', f.direction || undefined)
+      // Unary + keeps SQLite off the unique key's direction prefix: it would sort every row of that
+      // direction (seconds at a million) instead of walking last_seen and stopping at the limit.
+      .andIf('direction', f.direction || undefined, '+direction = @direction')
       .andIf('since', f.since, 'last_seen >= @since')
       .andIf('client', f.client || undefined, '(client_ip = @client OR client_mac = lower(@client) OR client_name = @client)')
       .andIf('remote', f.remote || undefined, 'remote_ip = @remote')
@@ -158,29 +168,53 @@ export class BlockEventRepo {
   }
 
   /**
-   * The overview's figures since `since` (epoch ms). Every part reads only rows seen in the window, through
-   * the last_seen index, so its cost follows the window's rows, not the whole report's.
+   * The overview's figures since `since` (epoch ms), in one pass over the window's rows through the last_seen
+   * index (forced: on its own SQLite picks the unique key's direction prefix and sorts hundreds of thousands
+   * of rows), so the cost follows the window's rows, not the whole report's.
    */
-  summary(since: number, top = 10): BlockSummary {
-    const hourly = this.db
+  summary(since: number, top = 10, maxRows = SUMMARY_MAX_ROWS): BlockSummary {
+    const rows = this.db
       .prepare(
-        `SELECT (last_seen / 3600000) * 3600000 AS hour, direction, sum(count) AS count FROM block_events
-         WHERE last_seen >= ? GROUP BY hour, direction ORDER BY hour`,
+        `SELECT last_seen, direction, client_ip, client_name, remote_ip, count, domain
+         FROM block_events INDEXED BY block_events_last WHERE last_seen >= ? ORDER BY last_seen DESC LIMIT ?`,
       )
-      .all(since) as { hour: number; direction: BlockDirection; count: number }[];
-    const topClients = this.db
-      .prepare(
-        `SELECT client_ip AS clientIp, max(client_name) AS clientName, sum(count) AS count, count(DISTINCT remote_ip) AS remotes
-         FROM block_events WHERE last_seen >= ? AND direction = 'outbound' GROUP BY client_ip ORDER BY count DESC LIMIT ?`,
-      )
-      .all(since, top) as BlockSummary['topClients'][number][];
-    const topRemotes = this.db
-      .prepare(
-        `SELECT remote_ip AS remoteIp, direction, sum(count) AS count, count(DISTINCT client_ip) AS clients, max(domain) AS domain
-         FROM block_events WHERE last_seen >= ? GROUP BY remote_ip, direction ORDER BY count DESC LIMIT ?`,
-      )
-      .all(since, top) as BlockSummary['topRemotes'][number][];
-    return { since, hourly, topClients, topRemotes };
+      .raw()
+      .iterate(since, maxRows) as IterableIterator<[number, BlockDirection, string, string | null, string, number, string | null]>;
+    let read = 0;
+    let oldest = Infinity;
+    const hourly = new Map<string, { hour: number; direction: BlockDirection; count: number }>();
+    const clients = new Map<string, { clientIp: string; clientName: string | null; count: number; remoteSet: Set<string> }>();
+    const remotes = new Map<string, { remoteIp: string; direction: BlockDirection; count: number; clientSet: Set<string>; domain: string | null }>();
+    for (const [seen, direction, clientIp, clientName, remoteIp, count, domain] of rows) {
+      read++;
+      oldest = seen;
+      const hour = Math.floor(seen / 3600_000) * 3600_000;
+      const hk = `${direction}:${hour}`;
+      const h = hourly.get(hk);
+      if (h) h.count += count;
+      else hourly.set(hk, { hour, direction, count });
+      if (direction === 'outbound') {
+        let c = clients.get(clientIp);
+        if (!c) clients.set(clientIp, (c = { clientIp, clientName, count: 0, remoteSet: new Set() }));
+        c.count += count;
+        c.clientName ??= clientName;
+        c.remoteSet.add(remoteIp);
+      }
+      const rk = `${direction}|${remoteIp}`;
+      let r = remotes.get(rk);
+      if (!r) remotes.set(rk, (r = { remoteIp, direction, count: 0, clientSet: new Set(), domain }));
+      r.count += count;
+      r.domain ??= domain;
+      r.clientSet.add(clientIp);
+    }
+    const byCount = (a: { count: number }, b: { count: number }) => b.count - a.count;
+    return {
+      since,
+      hourly: [...hourly.values()].sort((a, b) => a.hour - b.hour || a.direction.localeCompare(b.direction)),
+      topClients: [...clients.values()].sort(byCount).slice(0, top).map((c) => ({ clientIp: c.clientIp, clientName: c.clientName, count: c.count, remotes: c.remoteSet.size })),
+      topRemotes: [...remotes.values()].sort(byCount).slice(0, top).map((r) => ({ remoteIp: r.remoteIp, direction: r.direction, count: r.count, clients: r.clientSet.size, domain: r.domain })),
+      ...(read >= maxRows ? { partial: { rows: read, from: oldest } } : {}),
+    };
   }
 
   /** The domains recorded for connections to this remote address, most recently seen first. */

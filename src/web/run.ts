@@ -1,9 +1,9 @@
 import formbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { apiRef } from '../api/index.js';
 import type { AllowEntry, BlockEvent, BlockSummary, Decision, ExplainResponse, FeedStatus } from '../api/index.js';
 import { clientsRef } from '../clients/index.js';
-import type { Contribution, ModuleContext } from '../modules/index.js';
+import { moduleRef, type Contribution, type ModuleContext } from '../modules/index.js';
 import { clientKey, limitedFastify, listenOn } from '../net/listeners.js';
 import type { LapiBouncer, LapiMachine } from '../store/index.js';
 import { AdminAccounts, type Session } from './accounts.js';
@@ -33,7 +33,11 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Only 'self': no inline script runs, so an escaped-but-missed value in a page cannot become code. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
-const isPublic = (url: string) => url === '/login' || url.startsWith('/assets/');
+/**
+ * The metrics module's face as far as the dashboard needs it, by name: the module may not be in this build
+ * (it lives on its own branch until merged), and when it is off `ctx.get` answers undefined.
+ */
+const metricsByName = moduleRef<{ readonly plugin: FastifyPluginAsync }>('metrics');
 
 /** The answer of one admin API call made for a page, with the page's own cookie and token. */
 interface ApiAnswer<T> {
@@ -62,6 +66,12 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   const stops = new Set<() => void>();
   // Modules started before this one: every module the config enables (the dashboard starts after the api).
   const running = new Set(ctx.running().map((m) => m.name));
+
+  const metrics = ctx.get(metricsByName);
+  // /metrics for Prometheus: behind its bearer token when metrics.token_sha256 is set (the plugin checks
+  // it), else behind the dashboard login like every other path.
+  const metricsPublic = metrics !== undefined && ctx.config.metrics?.token_sha256 !== undefined;
+  const isPublic = (url: string) => url === '/login' || url.startsWith('/assets/') || (metricsPublic && url === '/metrics');
 
   const app = limitedFastify('web.listen', { limits: ctx.listenerLimits, log: ctx.log }, { bodyLimit: 1024 * 1024, ...(tls ? { tls } : {}) });
   await app.register(formbody);
@@ -109,6 +119,7 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   const fragment = (reply: FastifyReply, h: Html) => reply.type('text/html; charset=utf-8').send(h.text);
 
   await app.register(async (a: FastifyInstance) => api.routes(a, {}), { prefix: '/api' });
+  if (metrics) await app.register(metrics.plugin);
 
   // ----------------------------------------------------------------------------------------- assets
   app.get('/assets/htmx.min.js', async (_q, r) => r.type('text/javascript').header('cache-control', 'public, max-age=86400').send(vendor.htmx));

@@ -1,6 +1,6 @@
 import type { BlockSummary, FeedStatus } from '../../api/index.js';
 import type { LapiBouncer, LapiMachine } from '../../store/index.js';
-import { ago, html, jsonAttr, type Html } from '../html.js';
+import { ago, html, jsonAttr, when, type Html } from '../html.js';
 
 /** Panels other modules contribute, read from their own API routes when they run. */
 export interface ModulePanels {
@@ -47,6 +47,7 @@ export function overviewPage(o: { summary: BlockSummary; feeds: readonly FeedSta
   return html`<h1>Overview</h1>
 <div class="grid">
 <section class="card wide"><h2>Blocks, last 24 h <span class="muted">outbound ${total('outbound')} · inbound ${total('inbound')}</span></h2>
+${s.partial ? html`<p class="muted">A busy day: these figures count the newest ${s.partial.rows.toLocaleString('en')} block rows, seen since ${when(s.partial.from)}; the Blocks page has all of them.</p>` : ''}
 <div class="chart"><canvas id="blocks-chart" data-chart="${jsonAttr(series)}" aria-label="blocks per hour"></canvas></div></section>
 <section class="card"><h2>Clients with most outbound blocks</h2>
 ${s.topClients.length ? html`<ol>${s.topClients.map((c) => html`<li><a href="/blocks?client=${encodeURIComponent(c.clientIp)}">${c.clientName ?? c.clientIp}</a> <span class="muted">${c.clientName ? c.clientIp : ''}</span> · ${c.count} attempts to ${c.remotes} remotes</li>`)}</ol>` : html`<p class="muted">None in 24 h.</p>`}
