@@ -1,7 +1,6 @@
 /*
  * The dashboard's own script and style, kept as text in the build (tsc copies no other files into dist/):
- * served from /assets with htmx and chart.js, which come from node_modules. Sources in assets/ for editing;
- * test/unit/web-pages.test.ts checks the two copies agree.
+ * served from /assets with htmx and chart.js, which come from node_modules. This file is their only copy.
  */
 export const APP_JS = `// The dashboard's only script besides htmx and chart.js: the overview chart and the live block rows.
 (function () {

@@ -13,7 +13,7 @@ import { nsExec, spawnInNs } from '../../src/lab/ns.js';
 import { SITE_MARKER } from '../../src/lab/pages.js';
 import type { PortalSessionView, PortalVoucher } from '../../src/api/index.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
-import { curlFrom, downloadFrom } from './helpers/portal-lab.js';
+import { curlFrom, downloadFrom, downloadSourceScript, until } from './helpers/portal-lab.js';
 
 const PREFIX = 'ps';
 const PORT = 8880;
@@ -22,28 +22,7 @@ const MB = 1e6;
 const DAILY = 3 * MB;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(250);
-  }
-}
-
-// A download source in the lab internet: N zero bytes as fast as the socket takes them.
-const SOURCE = `
-const chunk = Buffer.alloc(1 << 16);
-require('node:http').createServer((req, res) => {
-  const n = Number(new URL(req.url, 'http://x').searchParams.get('bytes') || 1e9);
-  res.writeHead(200, { 'content-length': String(n) });
-  let left = n;
-  const pump = () => { while (left > 0) { const c = left >= chunk.length ? chunk : chunk.subarray(0, left); left -= c.length; if (!res.write(c)) return res.once('drain', pump); } res.end(); };
-  res.on('close', () => { left = 0; });
-  pump();
-}).listen(${SOURCE_PORT}, '::', () => console.log('ready'));
-`;
+const SOURCE = downloadSourceScript(SOURCE_PORT);
 
 describe('portal sessions in the lab: accounts, vouchers, quotas and timeouts through a real daemon', { skip: skipReason, timeout: 240_000 }, () => {
   let g: GatewayLab;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawnInNs } from '../../src/lab/ns.js';
 import type { PortalSessionView, ShaperStatusReport } from '../../src/api/index.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
-import { curlFrom, downloadFrom } from './helpers/portal-lab.js';
+import { curlFrom, downloadFrom, downloadSourceScript, until } from './helpers/portal-lab.js';
 
 const PREFIX = 'ps2';
 const PORT = 8880;
@@ -17,27 +17,7 @@ const SOURCE_PORT = 8081;
 const MB = 1e6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(250);
-  }
-}
-
-const SOURCE = `
-const chunk = Buffer.alloc(1 << 16);
-require('node:http').createServer((req, res) => {
-  const n = Number(new URL(req.url, 'http://x').searchParams.get('bytes') || 1e9);
-  res.writeHead(200, { 'content-length': String(n) });
-  let left = n;
-  const pump = () => { while (left > 0) { const c = left >= chunk.length ? chunk : chunk.subarray(0, left); left -= c.length; if (!res.write(c)) return res.once('drain', pump); } res.end(); };
-  res.on('close', () => { left = 0; });
-  pump();
-}).listen(${SOURCE_PORT}, '::', () => console.log('ready'));
-`;
+const SOURCE = downloadSourceScript(SOURCE_PORT);
 
 describe('portal throttle: a spent daily quota slows the device down instead of ending its session', { skip: skipReason, timeout: 180_000 }, () => {
   let g: GatewayLab;

@@ -1,7 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { APP_CSS, APP_JS } from '../../src/web/assets.js';
 import { blockRow, blocksPage, liveRow } from '../../src/web/pages/blocks.js';
 import { hourlySeries } from '../../src/web/pages/overview.js';
@@ -42,10 +40,5 @@ describe('dashboard pages', () => {
   });
   it('writes each line of a server-sent event as its own data line', () => {
     assert.equal(sseFrame('block', 'a\nb'), 'event: block\ndata: a\ndata: b\n\n');
-  });
-  it('serves the same script and style as the sources in src/web/assets', () => {
-    const dir = resolve(import.meta.dirname, '..', '..', 'src', 'web', 'assets');
-    assert.equal(APP_JS, readFileSync(resolve(dir, 'app.js'), 'utf8'));
-    assert.equal(APP_CSS, readFileSync(resolve(dir, 'app.css'), 'utf8'));
   });
 });

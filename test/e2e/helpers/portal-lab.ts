@@ -156,3 +156,32 @@ export async function downloadFrom(ns: string, url: string, maxSec: number, stal
   const [http, bytes, seconds] = r.stdout.trim().split(' ').map(Number) as [number, number, number];
   return { code: r.code, http: http ?? 0, bytes: bytes ?? 0, seconds: seconds ?? 0, body: r.stderr };
 }
+
+/** Polls `check` every 250 ms until it returns something other than undefined; fails after `ms`. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * A download source for the lab internet (`node -e` script): `GET /?bytes=N` answers N zero bytes as fast as
+ * the socket takes them, on every address at `port`; prints "ready" once listening.
+ */
+export function downloadSourceScript(port: number): string {
+  return `
+const chunk = Buffer.alloc(1 << 16);
+require('node:http').createServer((req, res) => {
+  const n = Number(new URL(req.url, 'http://x').searchParams.get('bytes') || 1e9);
+  res.writeHead(200, { 'content-length': String(n) });
+  let left = n;
+  const pump = () => { while (left > 0) { const c = left >= chunk.length ? chunk : chunk.subarray(0, left); left -= c.length; if (!res.write(c)) return res.once('drain', pump); } res.end(); };
+  res.on('close', () => { left = 0; });
+  pump();
+}).listen(${port}, '::', () => console.log('ready'));
+`;
+}
