@@ -1,6 +1,7 @@
 import type { Clients } from '../clients/index.js';
 import type { KernelRuntime, ListedElement } from '../firewall/index.js';
 import type { ModuleLog } from '../modules/index.js';
+import { clientAddress } from './addr.js';
 import { DIRECTIONS, FAMILIES, counterSet, mapName } from './fragment.js';
 import { clientRemoveLines, parentMinor, rootLines, slotOfMinor, type DeviceSpec } from './htb.js';
 import { emptyTable, planShares, type ShareTable, type ShareWant } from './plan.js';
@@ -149,7 +150,7 @@ export class ShaperController {
   }
 
   setFairUse(ips: readonly string[], on: boolean, reason: string): Promise<void> {
-    for (const ip of ips) {
+    for (const ip of normalise(ips)) {
       if (on) this.fairUse.set(ip, reason);
       else this.fairUse.delete(ip);
     }
@@ -157,7 +158,7 @@ export class ShaperController {
   }
 
   setOwner(ips: readonly string[], owner: string | undefined): Promise<void> {
-    for (const ip of ips) {
+    for (const ip of normalise(ips)) {
       if (owner === undefined) this.owners.delete(ip);
       else this.owners.set(ip, owner);
     }
@@ -312,6 +313,11 @@ export class ShaperController {
   stats(): ControllerStats {
     return { ticks: this.ticks, lastTickMs: this.lastTickMs, ...(this.lastError ? { lastError: this.lastError } : {}), created: this.createdCount, removed: this.removedCount };
   }
+}
+
+/** The addresses as the kernel's sets print them; anything that is no address is dropped. */
+function normalise(ips: readonly string[]): string[] {
+  return ips.map(clientAddress).filter((a): a is string => a !== undefined);
 }
 
 /** Open connections per original source address, from `conntrack -L` text (both families). */

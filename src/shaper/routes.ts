@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import ipaddr from 'ipaddr.js';
+import { clientAddress } from './addr.js';
 import type { ShaperFairUseRequest, ShaperStatusReport, ShaperUsageQuery, ShaperUsageResponse } from './status.js';
 
 /** Errors the admin API maps by class name (net/http-errors.ts): 400. */
@@ -11,14 +11,6 @@ export interface ShaperRouteDeps {
   status(): Promise<ShaperStatusReport>;
   usage(fromMs: number, client: string | undefined): ShaperUsageResponse;
   setFairUse(ips: readonly string[], on: boolean, reason: string): Promise<void>;
-}
-
-/** A LAN client's address as nft prints it (IPv4 dotted quad, IPv6 compressed); undefined if it is none. */
-function clientAddress(v: unknown): string | undefined {
-  if (typeof v !== 'string' || v.length > 45) return undefined;
-  if (ipaddr.IPv4.isValidFourPartDecimal(v)) return ipaddr.IPv4.parse(v).toString();
-  if (!v.includes('%') && ipaddr.IPv6.isValid(v)) return ipaddr.IPv6.parse(v).toString();
-  return undefined;
 }
 
 const CLIENT = /^(?:user|mac|ip):[A-Za-z0-9_.:@-]{1,64}$/;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openDb } from '../../src/store/db.js';
+import { clientAddress } from '../../src/shaper/addr.js';
 import { countConnections } from '../../src/shaper/controller.js';
 import { parseClassStats } from '../../src/shaper/tc.js';
 import { HOUR_MS, shaperMigrations, UsageRepo } from '../../src/shaper/usage.js';
@@ -36,6 +37,14 @@ describe('shaper readings', () => {
       { minor: 0x1, parent: undefined, bytes: 99, packets: 1, dropped: 0 },
     ]);
     assert.deepEqual(parseClassStats(''), []);
+  });
+
+  it('addresses from the portal or a request are written the way nft prints them', () => {
+    assert.equal(clientAddress('FD77:0:0:0:0:0:0:10'), 'fd77::10');
+    assert.equal(clientAddress('10.77.0.10'), '10.77.0.10');
+    assert.equal(clientAddress('10.77.0.010'), undefined);
+    assert.equal(clientAddress('fe80::1%br-lan'), undefined);
+    assert.equal(clientAddress('10.77.0.10; reboot'), undefined);
   });
 
   it('connections per client by the original source, both families', () => {
