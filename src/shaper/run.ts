@@ -5,7 +5,7 @@ import { countConnections, ShaperController } from './controller.js';
 import { shaperFragment } from './fragment.js';
 import { createCapWatcher, detectionParts, enableConntrackAcct, type AcctState, type CapWatcher, type GuardCap } from './guards/index.js';
 import type { ShaperView } from './module.js';
-import { createP2pTracker, type P2pTracker } from './p2p/index.js';
+import { createP2pTracker, readConntrack, type P2pTracker } from './p2p/index.js';
 import { deviceSpecs } from './plan.js';
 import { shaperRoutes } from './routes.js';
 import type { ShaperStatusReport } from './status.js';
@@ -65,10 +65,8 @@ export async function startShaper(ctx: ModuleContext<ShaperView>): Promise<Contr
     run,
     clients,
     ...(tracker ? { p2pEvidence: (a: string) => tracker.evidenceFor(a) } : {}),
-    connections: async () => {
-      const r = await run('conntrack', ['-L']);
-      return countConnections(r.stdout);
-    },
+    // With P2P detection on, its conntrack listing (every 5 s) already has the counts: one listing, not two.
+    connections: async () => (tracker ? new Map(tracker.connections()) : countConnections(await readConntrack(run))),
   });
 
   const devNames = devices.map((d) => d.dev);

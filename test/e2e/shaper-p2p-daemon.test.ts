@@ -97,5 +97,14 @@ describe('shaper P2P through the daemon', { skip: skipReason, timeout: 180_000 }
     });
     assert.deepEqual(status.capHits.map((h) => [h.client, h.cap]), [[c2, 'max_connections']]);
     assert.equal(status.conntrackAcct.enabled, true);
+    // The connection count per resident comes from the P2P tracker's conntrack listing (closed flows linger in
+    // conntrack a while, so the hog's 100 are still listed; the other resident's 20 too, with its earlier swarm's).
+    const counted = await waitFor('status to count the hog\'s connections', async () => {
+      const s = await g.cliJson<{ clients: { ips: string[]; connections: number }[] }>(['shaper', 'status']);
+      const of = (ip: string) => s.clients.find((c) => c.ips.includes(ip))?.connections ?? 0;
+      return of(c2) >= 100 ? { hog: of(c2), other: of(g.lab.topology.clients[0].ipv4) } : undefined;
+    });
+    process.stdout.write(`# connections in status: ${JSON.stringify(counted)}\n`);
+    assert.ok(counted.other >= 20, `the other resident's count ${counted.other}`);
   });
 });

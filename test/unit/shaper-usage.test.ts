@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { openDb } from '../../src/store/db.js';
 import { clientAddress } from '../../src/shaper/addr.js';
 import { countConnections } from '../../src/shaper/controller.js';
+import { parseConntrack } from '../../src/shaper/p2p/index.js';
 import { parseClassStats } from '../../src/shaper/tc.js';
 import { HOUR_MS, shaperMigrations, UsageRepo } from '../../src/shaper/usage.js';
 
@@ -24,10 +25,9 @@ class htb 1:1 root rate 40Mbit ceil 40Mbit burst 50000b cburst 50000b
  backlog 0b 0p requeues 0
 `;
 
-const CONNTRACK = `tcp      6 431999 ESTABLISHED src=10.77.0.10 dst=203.0.113.10 sport=40000 dport=80 src=203.0.113.10 dst=192.0.2.2 sport=80 dport=40000 [ASSURED] mark=0 use=1
-udp      17 29 src=10.77.0.10 dst=203.0.113.53 sport=5353 dport=53 src=203.0.113.53 dst=192.0.2.2 sport=53 dport=5353 mark=4 use=1
-tcp      6 431999 ESTABLISHED src=fd77::11 dst=2001:db8::10 sport=40001 dport=443 src=2001:db8::10 dst=2001:db8:1::2 sport=443 dport=40001 [ASSURED] mark=0 use=1
-conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.
+const CONNTRACK = `ipv4     2 tcp      6 431999 ESTABLISHED src=10.77.0.10 dst=203.0.113.10 sport=40000 dport=80 src=203.0.113.10 dst=192.0.2.2 sport=80 dport=40000 [ASSURED] mark=0 use=1
+ipv4     2 udp      17 29 src=10.77.0.10 dst=203.0.113.53 sport=5353 dport=53 src=203.0.113.53 dst=192.0.2.2 sport=53 dport=5353 mark=4 use=1
+ipv6     10 tcp      6 431999 ESTABLISHED src=fd77::11 dst=2001:db8::10 sport=40001 dport=443 src=2001:db8::10 dst=2001:db8:1::2 sport=443 dport=40001 [ASSURED] mark=0 use=1
 `;
 
 describe('shaper readings', () => {
@@ -48,7 +48,7 @@ describe('shaper readings', () => {
   });
 
   it('connections per client by the original source, both families', () => {
-    assert.deepEqual([...countConnections(CONNTRACK)].sort(), [['10.77.0.10', 2], ['fd77::11', 1]]);
+    assert.deepEqual([...countConnections(parseConntrack(CONNTRACK).flows)].sort(), [['10.77.0.10', 2], ['fd77::11', 1]]);
   });
 });
 

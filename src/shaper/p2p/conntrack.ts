@@ -97,3 +97,17 @@ export function parseConntrack(text: string): ParsedConntrack {
   }
   return { flows, skipped };
 }
+
+/**
+ * Every tracked flow of both families (`conntrack -L -f ipv4|ipv6 -o extended`), for the P2P heuristic and
+ * the per-client connection counts alike: one listing serves both.
+ */
+export async function readConntrack(exec: (cmd: string, args: readonly string[]) => Promise<{ code: number; stdout: string; stderr: string }>): Promise<TrackedFlow[]> {
+  const flows: TrackedFlow[] = [];
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const r = await exec('conntrack', ['-L', '-f', family, '-o', 'extended']);
+    if (r.code !== 0) throw new Error(`conntrack -L -f ${family} failed: ${r.stderr.trim().slice(0, 200)}`);
+    flows.push(...parseConntrack(r.stdout).flows);
+  }
+  return flows;
+}

@@ -3,7 +3,7 @@ import type { EventPublisher, GatehouseEvents } from '../../events/index.js';
 import { launch, type KernelRuntime, type Launched, type RuntimeOp } from '../../firewall/index.js';
 import type { P2pEvidence } from '../types.js';
 import { analyseBehaviour, type ClientBehaviour } from './behaviour.js';
-import { parseConntrack } from './conntrack.js';
+import { readConntrack } from './conntrack.js';
 import './events.js';
 import { P2P_SETS } from './rules.js';
 import { signatureByCode, type SignatureName } from './signatures.js';
@@ -21,6 +21,8 @@ export interface P2pTracker {
   flagged(): ReadonlyMap<string, P2pEvidence>;
   /** The last conntrack snapshot's figures for a client (flagged or not). */
   behaviourOf(ip: string): ClientBehaviour | undefined;
+  /** Open connections per original source address, from the last round's conntrack listing. */
+  connections(): ReadonlyMap<string, number>;
   /** One round: read the kernel's evidence and conntrack, flag, publish. */
   poll(): Promise<void>;
   /** Polls every `everyMs` (default 5 s) until stop(); a failed round is logged and the next one runs. */
@@ -70,6 +72,7 @@ export function createP2pTracker(opts: P2pTrackerOptions): P2pTracker {
   const isClient = opts.isClient ?? privateClient;
   const state = new Map<string, State>();
   let behaviour = new Map<string, ClientBehaviour>();
+  let connections = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
@@ -80,12 +83,6 @@ export function createP2pTracker(opts: P2pTrackerOptions): P2pTracker {
     since: s.since,
     until: Math.max(s.sigUntil, s.behaviourUntil),
   });
-
-  async function conntrackFlows(family: 'ipv4' | 'ipv6'): Promise<string> {
-    const r = await exec('conntrack', ['-L', '-f', family, '-o', 'extended']);
-    if (r.code !== 0) throw new Error(`conntrack -L -f ${family} failed: ${r.stderr.trim().slice(0, 200)}`);
-    return r.stdout;
-  }
 
   async function round(): Promise<void> {
     const t = now();
@@ -101,8 +98,10 @@ export function createP2pTracker(opts: P2pTrackerOptions): P2pTracker {
         seen.set(ip, cur);
       }
     }
-    const text = (await conntrackFlows('ipv4')) + '\n' + (await conntrackFlows('ipv6'));
-    const stats = analyseBehaviour(parseConntrack(text).flows, {
+    const flows = await readConntrack(exec);
+    connections = new Map();
+    for (const f of flows) connections.set(f.orig.src, (connections.get(f.orig.src) ?? 0) + 1);
+    const stats = analyseBehaviour(flows, {
       isClient,
       ...(opts.minPeers !== undefined ? { minPeers: opts.minPeers } : {}),
       ...(opts.minBothPeers !== undefined ? { minBothPeers: opts.minBothPeers } : {}),
@@ -160,6 +159,7 @@ export function createP2pTracker(opts: P2pTrackerOptions): P2pTracker {
       return out;
     },
     behaviourOf: (ip) => behaviour.get(ip),
+    connections: () => connections,
     poll() {
       // One round at a time: a slow conntrack listing never piles rounds up.
       running ??= round().finally(() => {

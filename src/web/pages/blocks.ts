@@ -1,6 +1,7 @@
 import type { BlockEvent, DecisionRef, ExplainResponse } from '../../api/index.js';
 import type { BlockHit } from '../../store/index.js';
 import { ago, html, when, type Html } from '../html.js';
+import { banForm } from './decisions.js';
 
 export interface BlockFilters {
   readonly direction?: string;
@@ -74,14 +75,7 @@ export function blocksPage(o: { blocks: readonly BlockEvent[]; filters: BlockFil
   <label>Since <input name="since" value="${f.since ?? ''}" placeholder="24h" size="5"></label>
   <button type="submit">Filter</button>
 </form>
-<details class="card"><summary>Ban a remote by hand</summary>
-<form hx-post="/ui/decisions" hx-target="#panel" class="filters">
-  <label>IP or CIDR <input name="value" required></label>
-  <label>Direction <select name="direction"><option>both</option><option>outbound</option><option>inbound</option></select></label>
-  <label>Duration <input name="duration" placeholder="never" size="6"></label>
-  <label>Reason <input name="reason"></label>
-  <button type="submit" class="danger">Ban</button>
-</form></details>
+${banForm('Ban a remote by hand')}
 <div id="panel" aria-live="polite">${o.error ? html`<p class="error">${o.error}</p>` : ''}</div>
 <p class="muted" id="live-note">${live ? 'New blocks appear here as they happen.' : 'Filtered: live updates off.'}</p>
 <div class="scroll"><table class="blocks">

@@ -1,16 +1,9 @@
 import type { BlockSummary } from '../../api/index.js';
+import type { LanDevice } from '../../clients/index.js';
 import { ago, html, type Html } from '../html.js';
 
-/** What the Clients page shows of a device (the clients module's LanDevice, as its API sends it). */
-export interface DeviceView {
-  readonly mac: string;
-  readonly name: string | null;
-  readonly ipv4: readonly string[];
-  readonly ipv6: readonly string[];
-  readonly lastSeen: number;
-  readonly portalUser?: string;
-  readonly dnsGroup?: string;
-}
+/** What the Clients page shows of a device: the clients module's LanDevice, as its API sends it. */
+export type DeviceView = LanDevice;
 
 export function clientsPage(o: { devices: readonly DeviceView[] | undefined; top: BlockSummary['topClients'] }): Html {
   const blocked = new Map(o.top.map((c) => [c.clientIp, c.count]));

@@ -8,6 +8,18 @@ export function decisionRows(ds: readonly Decision[]): Html {
   )}`;
 }
 
+/** The manual-ban form (Decisions and Blocks pages): posts to /ui/decisions, the answer lands in #panel. */
+export function banForm(summary: string): Html {
+  return html`<details class="card"><summary>${summary}</summary>
+<form hx-post="/ui/decisions" hx-target="#panel" class="filters">
+  <label>IP or CIDR <input name="value" required></label>
+  <label>Direction <select name="direction"><option>both</option><option>outbound</option><option>inbound</option></select></label>
+  <label>Duration <input name="duration" placeholder="never" size="6"></label>
+  <label>Reason <input name="reason"></label>
+  <button type="submit" class="danger">Ban</button>
+</form></details>`;
+}
+
 export function decisionsPage(o: { decisions: readonly Decision[]; allow: readonly AllowEntry[]; q: { value?: string; origin?: string }; error?: string }): Html {
   return html`<h1>Decisions and allowlist</h1>
 <form method="get" action="/decisions" class="filters card">
@@ -15,14 +27,7 @@ export function decisionsPage(o: { decisions: readonly Decision[]; allow: readon
   <label>Origin <input name="origin" value="${o.q.origin ?? ''}" placeholder="manual, feed:…, crowdsec"></label>
   <button type="submit">Search</button>
 </form>
-<details class="card"><summary>Add a decision</summary>
-<form hx-post="/ui/decisions" hx-target="#panel" class="filters">
-  <label>IP or CIDR <input name="value" required></label>
-  <label>Direction <select name="direction"><option>both</option><option>outbound</option><option>inbound</option></select></label>
-  <label>Duration <input name="duration" placeholder="never" size="6"></label>
-  <label>Reason <input name="reason"></label>
-  <button type="submit" class="danger">Ban</button>
-</form></details>
+${banForm('Add a decision')}
 <div id="panel" aria-live="polite">${o.error ? html`<p class="error">${o.error}</p>` : ''}</div>
 <h2>Decisions <span class="muted">${o.decisions.length === 200 ? 'the first 200: search to narrow' : `${o.decisions.length}`}</span></h2>
 <div class="scroll"><table><thead><tr><th>Value</th><th>Direction</th><th>Origin</th><th>Reason</th><th>Expires</th><th></th></tr></thead>
