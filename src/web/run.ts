@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { apiRef } from '../api/index.js';
-import type { AllowEntry, BlockEvent, BlockSummary, Decision, ExplainResponse, FeedStatus } from '../api/index.js';
+import type { AllowEntry, BlockClientsResponse, BlockEvent, BlockSummary, Decision, ExplainResponse, FeedStatus } from '../api/index.js';
 import { clientsRef } from '../clients/index.js';
 import { moduleRef, type Contribution, type ModuleContext } from '../modules/index.js';
 import { clientKey, limitedFastify, listenOn } from '../net/listeners.js';
@@ -177,7 +177,7 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
       if (s.ok && Array.isArray(s.body.clients)) panels.shaper = s.body.clients;
     }
     const body = overviewPage({
-      summary: summary.ok ? summary.body : { since: 0, hourly: [], topClients: [], topRemotes: [] },
+      summary: summary.ok ? summary.body : { since: 0, hourly: [], topClients: [], topRemotes: [], remotesAsOf: 0 },
       feeds: feeds.body.feeds ?? [],
       bouncers: bouncers.body.bouncers ?? [],
       machines: machines.body.machines ?? [],
@@ -217,11 +217,11 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   });
 
   app.get('/clients', async (req, reply) => {
-    const [devices, summary] = await Promise.all([
+    const [devices, counts] = await Promise.all([
       ctx.get(clientsRef) ? call<{ devices: DeviceView[] }>(req, 'GET', '/v1/clients') : undefined,
-      call<BlockSummary>(req, 'GET', '/v1/blocks/summary?since=24h&fresh=false'),
+      call<BlockClientsResponse>(req, 'GET', '/v1/blocks/clients?since=24h&fresh=false'),
     ]);
-    return page(reply, req, 'clients', 'Clients', clientsPage({ devices: devices?.ok ? devices.body.devices : undefined, top: summary.body.topClients ?? [] }));
+    return page(reply, req, 'clients', 'Clients', clientsPage({ devices: devices?.ok ? devices.body.devices : undefined, blocks: counts.body.clients ?? [] }));
   });
 
   // ------------------------------------------------------------------------- htmx actions (fragments)

@@ -1,12 +1,12 @@
-import type { BlockSummary } from '../../api/index.js';
+import type { ClientBlockCount } from '../../store/index.js';
 import type { LanDevice } from '../../clients/index.js';
 import { ago, html, type Html } from '../html.js';
 
 /** What the Clients page shows of a device: the clients module's LanDevice, as its API sends it. */
 export type DeviceView = LanDevice;
 
-export function clientsPage(o: { devices: readonly DeviceView[] | undefined; top: BlockSummary['topClients'] }): Html {
-  const blocked = new Map(o.top.map((c) => [c.clientIp, c.count]));
+export function clientsPage(o: { devices: readonly DeviceView[] | undefined; blocks: readonly ClientBlockCount[] }): Html {
+  const blocked = new Map(o.blocks.map((c) => [c.clientIp, c.count]));
   return html`<h1>Clients</h1>
 <div id="panel" aria-live="polite"></div>
 ${o.devices === undefined
