@@ -150,9 +150,13 @@ export class NotifyQueue {
     return this.db.prepare('DELETE FROM notify_seen WHERE first_seen < ?').run(olderThan).changes;
   }
 
-  /** True the first time this client hits this remote. */
-  firstHit(client: string, remote: string, at: number): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO notify_seen (client, remote, first_seen) VALUES (?, ?, ?)').run(client, remote, at).changes > 0;
+  /**
+   * For each (client, remote) pair: true the first time it is ever seen. One transaction per collector run: a
+   * thousand single commits would hold the daemon's thread.
+   */
+  firstHits(pairs: readonly { readonly client: string; readonly remote: string; readonly at: number }[]): boolean[] {
+    const put = this.db.prepare('INSERT OR IGNORE INTO notify_seen (client, remote, first_seen) VALUES (?, ?, ?)');
+    return this.db.transaction(() => pairs.map((p) => put.run(p.client, p.remote, p.at).changes > 0))();
   }
 
   state(key: string): string | undefined {

@@ -91,10 +91,11 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
     ['firewall.blocked'],
     (ev) => {
       const now = clock.now();
+      const outbound = wantOutbound ? ev.payload.filter((h) => h.direction === 'outbound') : [];
+      const first = queue.firstHits(outbound.map((h) => ({ client: h.clientIp, remote: h.remoteIp, at: h.seenAt })));
+      outbound.forEach((h, i) => first[i] && offer(outboundNotice(h)));
       for (const h of ev.payload) {
-        if (h.direction === 'outbound') {
-          if (wantOutbound && queue.firstHit(h.clientIp, h.remoteIp, h.seenAt)) offer(outboundNotice(h));
-        } else if (burstRule && burst.add(h.remoteIp, Math.max(1, h.packets), now)) {
+        if (h.direction === 'inbound' && burstRule && burst.add(h.remoteIp, Math.max(1, h.packets), now)) {
           offer(inboundBurstNotice(burst, burstRule.window, now));
         }
       }

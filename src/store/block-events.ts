@@ -68,8 +68,8 @@ export interface BlockSummary {
   readonly since: number;
   /** Hour start (epoch ms), direction, attempts counted in that hour (whole hours: the first may start before `since`). */
   readonly hourly: readonly { readonly hour: number; readonly direction: BlockDirection; readonly count: number }[];
-  /** `remotes`: distinct remotes the client tried, as of `remotesAsOf`. */
-  readonly topClients: readonly { readonly clientIp: string; readonly clientName: string | null; readonly count: number; readonly remotes: number }[];
+  /** `remotes`: distinct remotes the client tried, as of `remotesAsOf` (null for a client not among the busiest then). */
+  readonly topClients: readonly { readonly clientIp: string; readonly clientName: string | null; readonly count: number; readonly remotes: number | null }[];
   readonly topRemotes: readonly TopRemote[];
   /** When the remotes were counted: a pass over the window's rows, made off the daemon's thread and kept a while. */
   readonly remotesAsOf: number;
@@ -208,7 +208,7 @@ export class BlockEventRepo {
     return {
       since,
       hourly,
-      topClients: this.clientCounts(since, top).map((c) => ({ ...c, remotes: window.clientRemotes.get(c.clientIp) ?? 0 })),
+      topClients: this.clientCounts(since, top).map((c) => ({ ...c, remotes: window.clientRemotes.get(c.clientIp) ?? null })),
       topRemotes: window.topRemotes,
       remotesAsOf: window.asOf,
     };

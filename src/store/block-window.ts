@@ -13,10 +13,10 @@ export interface TopRemote {
   readonly domain: string | null;
 }
 
-/** What only a pass over the window's block rows can tell: the most-hit remotes, and how many remotes each client tried. */
+/** What only a pass over the window's block rows can tell: the most-hit remotes, and how many remotes the busiest clients tried. */
 export interface WindowCounts {
   readonly topRemotes: readonly TopRemote[];
-  /** Outbound: client address → distinct remotes it tried in the window. */
+  /** Outbound: client address → distinct remotes it tried in the window, for the `top` clients with most attempts. */
   readonly clientRemotes: ReadonlyMap<string, number>;
   /** When the rows were read (epoch ms). */
   readonly asOf: number;
@@ -24,22 +24,40 @@ export interface WindowCounts {
   readonly ms: number;
 }
 
-/** The pass itself, on whichever connection runs it (the worker's, or the caller's for an in-memory database). */
+const HOUR_MS = 3600_000;
+
+/**
+ * The pass itself, on whichever connection runs it (the worker's, or the caller's for an in-memory database).
+ * Only the ranking reads every block row, and only from the remote index that holds every column it needs (no
+ * table reads, no sort of a million rows); the distinct counts are then taken for the winners alone.
+ */
 export function countWindow(db: Db, since: number, top: number): Omit<WindowCounts, 'asOf' | 'ms'> {
-  const topRemotes = (
-    db
-      .prepare(
-        `SELECT remote_ip AS remoteIp, direction, sum(count) AS count, count(DISTINCT client_ip) AS clients, max(domain) AS domain
-         FROM block_events WHERE last_seen >= ? GROUP BY direction, remote_ip ORDER BY count DESC, remote_ip LIMIT ?`,
-      )
-      .all(since, top) as TopRemote[]
-  ).map((r) => ({ ...r }));
-  const clientRemotes = new Map(
-    db
-      .prepare(`SELECT client_ip, count(DISTINCT remote_ip) FROM block_events WHERE +direction = 'outbound' AND last_seen >= ? GROUP BY client_ip`)
-      .raw()
-      .all(since) as [string, number][],
+  const ranked = db
+    .prepare(
+      `SELECT remote_ip, direction, sum(count) AS n FROM block_events INDEXED BY block_events_by_remote
+       WHERE last_seen >= ? GROUP BY remote_ip, direction ORDER BY n DESC, remote_ip LIMIT ?`,
+    )
+    .raw()
+    .all(since, top) as [string, BlockDirection, number][];
+  const remoteDetail = db.prepare(
+    `SELECT count(DISTINCT client_ip) AS clients, max(domain) AS domain FROM block_events INDEXED BY block_events_by_remote
+     WHERE remote_ip = ? AND direction = ? AND last_seen >= ?`,
   );
+  const topRemotes = ranked.map(([remoteIp, direction, count]) => {
+    const d = remoteDetail.get(remoteIp, direction, since) as { clients: number; domain: string | null };
+    return { remoteIp, direction, count, clients: d.clients, domain: d.domain };
+  });
+  const busiest = db
+    .prepare(
+      `SELECT client_ip FROM block_hourly WHERE hour >= ? AND direction = 'outbound'
+       GROUP BY client_ip ORDER BY sum(attempts) DESC, client_ip LIMIT ?`,
+    )
+    .pluck()
+    .all(Math.floor(since / HOUR_MS) * HOUR_MS, top) as string[];
+  const distinct = db.prepare(
+    `SELECT count(DISTINCT remote_ip) FROM block_events INDEXED BY block_events_key WHERE direction = 'outbound' AND client_ip = ? AND last_seen >= ?`,
+  );
+  const clientRemotes = new Map(busiest.map((c) => [c, distinct.pluck().get(c, since) as number]));
   return { topRemotes, clientRemotes };
 }
 

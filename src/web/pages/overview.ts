@@ -49,7 +49,7 @@ export function overviewPage(o: { summary: BlockSummary; feeds: readonly FeedSta
 <section class="card wide"><h2>Blocks, last 24 h <span class="muted">outbound ${total('outbound')} · inbound ${total('inbound')}</span></h2>
 <div class="chart"><canvas id="blocks-chart" data-chart="${jsonAttr(series)}" aria-label="blocks per hour"></canvas></div></section>
 <section class="card"><h2>Clients with most outbound blocks</h2>
-${s.topClients.length ? html`<ol>${s.topClients.map((c) => html`<li><a href="/blocks?client=${encodeURIComponent(c.clientIp)}">${c.clientName ?? c.clientIp}</a> <span class="muted">${c.clientName ? c.clientIp : ''}</span> · ${c.count} attempts to ${c.remotes} remotes</li>`)}</ol>` : html`<p class="muted">None in 24 h.</p>`}
+${s.topClients.length ? html`<ol>${s.topClients.map((c) => html`<li><a href="/blocks?client=${encodeURIComponent(c.clientIp)}">${c.clientName ?? c.clientIp}</a> <span class="muted">${c.clientName ? c.clientIp : ''}</span> · ${c.count} attempts${c.remotes !== null ? ` to ${c.remotes} remotes` : ''}</li>`)}</ol>` : html`<p class="muted">None in 24 h.</p>`}
 </section>
 <section class="card"><h2>Most-hit remotes${s.remotesAsOf && Date.now() - s.remotesAsOf > 5000 ? html` <span class="muted">counted ${ago(s.remotesAsOf)}</span>` : ''}</h2>
 ${s.topRemotes.length ? html`<ol>${s.topRemotes.map((r) => html`<li><a href="/blocks?remote=${encodeURIComponent(r.remoteIp)}" class="mono">${r.remoteIp}</a>${r.domain ? html` (${r.domain})` : ''} · ${r.direction} · ${r.count}× by ${r.clients} clients</li>`)}</ol>` : html`<p class="muted">None in 24 h.</p>`}
