@@ -2,3 +2,4 @@ export { crowdsecSections, type LapiConfig, type MirrorConfig } from './config.j
 export { crowdsecModule, crowdsecRef, type CrowdsecApi, type CrowdsecView } from './module.js';
 export { startCrowdsecFeed } from './feed.js';
 export { onlyFrom, startExtraServers, type ExtraServers, type ServersConfig } from './servers.js';
+export { lapiRequestLabels, type LapiRequestLabels } from './lapi/index.js';

@@ -2,6 +2,7 @@ import type { FeedConfig, RunningFeed } from '../feeds/index.js';
 import { moduleRef, type Module } from '../modules/index.js';
 import { lapiMigrations } from '../store/index.js';
 import { crowdsecSections, type LapiConfig, type MirrorConfig } from './config.js';
+import type { LapiRequestLabels } from './lapi/index.js';
 
 export interface CrowdsecView {
   readonly data_dir: string;
@@ -15,6 +16,8 @@ export interface CrowdsecApi {
   readonly feeds: readonly RunningFeed[];
   readonly lapiAddress?: string | undefined;
   readonly mirrorAddress?: string | undefined;
+  /** Calls `fn` for every request our LAPI answered (route template, method, status code). */
+  onLapiRequest(fn: (labels: LapiRequestLabels) => void): void;
 }
 
 export const crowdsecRef = moduleRef<CrowdsecApi>('crowdsec');

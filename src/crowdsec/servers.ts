@@ -9,7 +9,7 @@ import type { FeedLog } from '../feeds/index.js';
 import type { Db } from '../store/index.js';
 import type { LapiCredentials } from '../store/index.js';
 import type { LapiConfig, MirrorConfig } from './config.js';
-import { lapiRoutes } from './lapi/index.js';
+import { lapiRequestLabels, lapiRoutes, type LapiRequestLabels } from './lapi/index.js';
 import { MirrorDecisionReads, mirrorRoutes } from './mirror/index.js';
 import { limitedFastify, listenOn, type ListenerSetup } from '../net/listeners.js';
 import type { NetworkContext } from '../net/target-guard.js';
@@ -60,6 +60,8 @@ export async function startExtraServers(
   credentials: LapiCredentials,
   setup: ListenerSetup = {},
   guard: { network?: () => NetworkContext; log?: FeedLog } = {},
+  /** Told of every answered LAPI request (the metrics module counts them). */
+  onLapiRequest?: (labels: LapiRequestLabels) => void,
 ): Promise<ExtraServers> {
   const apps: FastifyInstance[] = [];
   let lapiAddress: string | undefined;
@@ -69,6 +71,8 @@ export async function startExtraServers(
       const app = limitedFastify('lapi.listen', setup, { trustProxy: false });
       const trusted = cfg.lapi.trusted_ips;
       if (trusted) app.addHook('onRequest', onlyFrom(trusted));
+      // On the root, before the routes: refusals by trusted_ips and the catch-all's 404s are counted too.
+      if (onLapiRequest) app.addHook('onResponse', async (req, reply) => onLapiRequest(lapiRequestLabels(req.routeOptions.url, req.method, reply.statusCode)));
       await app.register(
         lapiRoutes({
           decisions: store.service,

@@ -1,4 +1,5 @@
 import type { IpDelta, IpIndexTransfer } from './ipindex/index.js';
+import type { LatencyCounts } from './latency.js';
 import type { DnsCounters, DnsExplain, UpstreamHealth } from './types.js';
 
 /* The messages between the daemon's supervisor and its resolver workers (advanced serialization). */
@@ -70,6 +71,8 @@ export type FromWorker =
       readonly counters: DnsCounters;
       readonly cache: { readonly entries: number; readonly hits: number; readonly misses: number };
       readonly upstreams: readonly UpstreamHealth[];
+      /** Answer times since this worker started (latency.ts): counts, not one message per query. */
+      readonly latency: LatencyCounts;
     }
   | { readonly t: 'explained'; readonly id: number; readonly result: DnsExplain }
   | { readonly t: 'resolvedName'; readonly id: number; readonly names: readonly (string | null)[] }

@@ -210,7 +210,7 @@ export async function startDns(ctx: ModuleContext<DnsView>): Promise<Contributio
         if (logRoutes) await app.register(logRoutes);
       },
       ...(kernel ? { kernel } : {}),
-      provides: { domainsFor: (pairs) => sup.resolvedNames(pairs), optout: optoutApi },
+      provides: { domainsFor: (pairs) => sup.resolvedNames(pairs), optout: optoutApi, latency: () => sup.latency() },
       status: () => {
         const t = sup.totals();
         return { listen: sup.addresses().join(' '), workers: sup.pids().length, queries: t.queries, blocked: t.blocked, cached: t.cached, qps: sup.qps() };

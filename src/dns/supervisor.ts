@@ -4,6 +4,7 @@ import net from 'node:net';
 import { parseListenAddress } from '../config/index.js';
 import type { ModuleLog } from '../modules/index.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './ipc.js';
+import { addLatency, emptyLatency, type LatencyCounts } from './latency.js';
 import { emptyCounters, type DnsCounters, type DnsExplain, type DnsWorkerStatus, type UpstreamHealth } from './types.js';
 
 /*
@@ -101,6 +102,9 @@ interface Slot {
   counters: DnsCounters;
   /** Counters of this slot's earlier processes (a restart starts from zero). */
   base: DnsCounters;
+  /** The same two for answer times. */
+  latency: LatencyCounts;
+  latencyBase: LatencyCounts;
   cache: { entries: number; hits: number; misses: number };
   upstreams: readonly UpstreamHealth[];
   timer: NodeJS.Timeout | undefined;
@@ -183,6 +187,8 @@ export class Supervisor {
       lastReport: null,
       counters: emptyCounters(),
       base: emptyCounters(),
+      latency: emptyLatency(),
+      latencyBase: emptyLatency(),
       cache: { entries: 0, hits: 0, misses: 0 },
       upstreams: [],
       timer: undefined,
@@ -191,6 +197,8 @@ export class Supervisor {
     slot.timer = undefined;
     slot.base = add(slot.base, slot.counters);
     slot.counters = emptyCounters();
+    slot.latencyBase = addLatency(slot.latencyBase, slot.latency);
+    slot.latency = emptyLatency();
     slot.ready = false;
     slot.startedAt = Date.now();
     let child: ChildProcess;
@@ -247,6 +255,7 @@ export class Supervisor {
     switch (m.t) {
       case 'counters':
         slot.counters = m.counters;
+        slot.latency = m.latency;
         slot.cache = m.cache;
         slot.upstreams = m.upstreams;
         slot.lastReport = Date.now();
@@ -343,6 +352,11 @@ export class Supervisor {
 
   totals(): DnsCounters {
     return this.slots.reduce((acc, s) => add(acc, add(s.base, s.counters)), emptyCounters());
+  }
+
+  /** Answer times summed over the workers since the start (restarted workers' earlier counts included). */
+  latency(): LatencyCounts {
+    return this.slots.reduce((acc, s) => addLatency(acc, addLatency(s.latencyBase, s.latency)), emptyLatency());
   }
 
   qps(): number {

@@ -1,4 +1,5 @@
 /* The DNS filter's shapes as the API, the CLI and other modules see them. Types only. */
+import type { LatencyCounts } from './latency.js';
 
 /** Counters a worker reports every second; the daemon sums them over the workers. */
 export interface DnsCounters {
@@ -76,6 +77,8 @@ export interface DnsExplain {
 
 /** What the dns module offers other modules (the firewall's block report asks for the domain). */
 export interface DnsApi {
+  /** Answer times of the clients' queries since the start, by result (latency.ts), as of the workers' last reports (≤ 1 s old). */
+  latency(): LatencyCounts;
   /** The names LAN clients resolved to reach these remotes, in order; undefined where no worker remembers. */
   domainsFor(pairs: readonly { readonly client: string; readonly remote: string }[]): Promise<readonly (string | undefined)[]>;
   /** Clients (IP, CIDR, MAC, name) out of the ad lists, security lists still on: the portal's status page switch. */

@@ -6,12 +6,14 @@ import { parseListenAddress } from '../config/index.js';
 import { firewallRef, launch } from '../firewall/index.js';
 import { feedsRef, type RunningFeed } from '../feeds/index.js';
 import { crowdsecRef } from '../crowdsec/index.js';
+import { DNS_LATENCY_BOUNDS, dnsRef, latencyHistograms } from '../dns/index.js';
 import { notifyRef } from '../notify/index.js';
 import { LapiCredentials } from '../store/index.js';
 import type { MetricsApi, MetricsView } from './module.js';
 import { metricsPlugin } from './plugin.js';
 import { elementCount, setNames, SET_NAME } from './kernel-sets.js';
 import { decisionCounts } from './store-reads.js';
+import { registerSummedHistogram } from './summed-histogram.js';
 
 /** The shaper's status as read here: the shaper may be absent or built apart (issue #12). */
 interface ShaperLike {
@@ -219,6 +221,13 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
   // ---------------------------------------------------------------- CrowdSec LAPI
   const crowdsec = ctx.get(crowdsecRef);
   if (crowdsec?.lapiAddress) {
+    const requests = new Counter({
+      name: 'gatehouse_lapi_requests_total',
+      help: 'Requests our LAPI answered, by route template (unknown paths: other), method and status code; bouncer pulls are route /v1/decisions/stream',
+      labelNames: ['route', 'method', 'code'],
+      registers: [registry],
+    });
+    crowdsec.onLapiRequest((l) => requests.inc({ route: l.route, method: l.method, code: l.code }));
     const creds = new LapiCredentials(ctx.store);
     new Gauge({
       name: 'gatehouse_lapi_bouncer_last_pull_timestamp_seconds',
@@ -255,6 +264,15 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
         last = now;
       },
     });
+    const dns = ctx.get(dnsRef);
+    if (dns) {
+      registerSummedHistogram(registry, {
+        name: 'gatehouse_dns_query_duration_seconds',
+        help: 'Time from a query reaching a DNS worker to its answer, by result (blocked, cached, forwarded, local, servfail); as of the workers\' last report (each second)',
+        bounds: DNS_LATENCY_BOUNDS,
+        read: () => latencyHistograms(dns.latency()).map((h) => ({ labels: { result: h.result }, cumulative: h.cumulative, count: h.count, sum: h.sumSeconds })),
+      });
+    }
     new Gauge({ name: 'gatehouse_dns_queries_per_second', help: 'DNS queries per second over the last few seconds', registers: [registry], collect() { this.set(num(statusOf('dns')?.qps) ?? 0); } });
   }
   if (ctx.running().some((m) => m.name === 'portal')) {

@@ -3,7 +3,7 @@
  * outbound block reaches a real SMTP server (smtp-server, its own process on the gateway's loopback) and a
  * real HTTP webhook receiver; the webhook groups per cooldown; with the SMTP server stopped the mail waits
  * in the queue and is delivered once it is back; /metrics passes `promtool check metrics` and its counters
- * move with the blocks.
+ * move with the blocks, with DNS queries (the answer-time histogram) and with LAPI requests (bouncer pulls).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectFrom } from '../../src/lab/probe.js';
 import { nsExec } from '../../src/lab/ns.js';
+import { labDnsConfig } from '../../src/lab/gateway-runner.js';
+import { labNames } from '../../src/lab/zone.js';
+import { digIn, show } from './helpers/dig.js';
 import { GatewayLab, skipReason } from './helpers/gateway.js';
 import { Sink, type SinkLine } from './helpers/notify-sink.js';
 
@@ -21,6 +24,7 @@ const HOOK_PORT = 8099;
 const METRICS = '127.0.0.1:9464';
 const METRICS_TOKEN = 'metrics-secret';
 const HOOK_COOLDOWN_MS = 8_000;
+const LAPI = '127.0.0.1:8081';
 
 interface HookBody {
   kind: string;
@@ -75,6 +79,8 @@ describe('notifications and metrics in the lab', { skip: skipReason, timeout: 30
     c1 = g.topo.namespaces.c1;
     const pass = join(g.dir, 'smtp.pass');
     await writeFile(pass, 'mail-secret\n', { mode: 0o600 });
+    const ads = join(g.dir, 'ads.txt');
+    await writeFile(ads, `${labNames(g.topo).adDomain}\n`);
     smtp = await Sink.start(['smtp', String(SMTP_PORT), 'gatehouse', 'mail-secret'], gw);
     hook = await Sink.start(['http', String(HOOK_PORT)], gw);
     await g.writeConfig({
@@ -91,8 +97,10 @@ describe('notifications and metrics in the lab', { skip: skipReason, timeout: 30
         retry: { max_interval: '2s' },
       },
       metrics: { listen: METRICS, token_sha256: createHash('sha256').update(METRICS_TOKEN).digest('hex') },
+      dns: { ...labDnsConfig(g.topo), workers: 1, blocklists: [{ name: 'ads', type: 'file', path: ads, format: 'domains' }] },
+      lapi: { listen: LAPI },
     });
-    await g.startDaemon();
+    await g.startDaemon(40_000);
   });
   after(async () => {
     await smtp?.stop().catch(() => undefined);
@@ -201,5 +209,58 @@ describe('notifications and metrics in the lab', { skip: skipReason, timeout: 30
     const unknown = await g.cli(['notify', 'test', 'nope']);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no notify channel named nope/);
+  });
+
+  test('/metrics: DNS answer times by result and LAPI requests by route move with the queries and pulls the test makes', async () => {
+    const n = labNames(g.topo);
+    const gw4 = g.topo.gateway.lanIpv4;
+    const dnsCount = (t: string, result: string) => sample(t, 'gatehouse_dns_query_duration_seconds_count', { result });
+    const lapi = (t: string, labels: Record<string, string>) => sample(t, 'gatehouse_lapi_requests_total', labels) || 0;
+    const pulls = { route: '/v1/decisions/stream', method: 'GET', code: '200' };
+    const before = await scrape();
+    assert.equal(before.code, '200');
+    for (const r of ['blocked', 'cached', 'forwarded', 'local', 'servfail']) assert.ok(dnsCount(before.text, r) >= 0, `a series for ${r} before any query of it`);
+
+    // Three blocked names, one forwarded to the lab's authoritative server and then answered from the cache
+    // (a TXT name: the sites' addresses are banned by the tests above, and the answer check would block them).
+    for (const name of [n.adName, `a.${n.adDomain}`, `b.${n.adDomain}`]) {
+      const r = await digIn(c1, gw4, name);
+      assert.equal(r.status, 'NXDOMAIN', `${name} is blocked: ${show(r)}`);
+    }
+    for (let i = 0; i < 2; i++) {
+      const r = await digIn(c1, gw4, n.midTxt, 'TXT');
+      assert.equal(r.status, 'NOERROR', show(r));
+    }
+    const add = await g.cli(['bouncers', 'add', 'mt-bouncer']);
+    assert.equal(add.code, 0, add.stderr);
+    const key = add.stdout.trim().split('\n').at(-1)!;
+    for (const startup of ['true', 'false']) {
+      const r = await nsExec(gw, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `X-Api-Key: ${key}`, `http://${LAPI}/v1/decisions/stream?startup=${startup}`]);
+      assert.equal(r.stdout, '200', 'a bouncer pull');
+    }
+    const probe = await nsExec(gw, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${LAPI}/v1/no-such-route-${Date.now()}`]);
+    assert.equal(probe.stdout, '404');
+
+    // Workers report each second: the figures arrive within a few.
+    let after = before;
+    const deadline = Date.now() + 10_000;
+    while (dnsCount(after.text, 'blocked') - dnsCount(before.text, 'blocked') < 3 || dnsCount(after.text, 'cached') - dnsCount(before.text, 'cached') < 1) {
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 300));
+      after = await scrape();
+    }
+    const lint = await promtool(after.text);
+    assert.equal(lint.code, 0, `promtool check metrics: ${lint.out}`);
+    const moved = (r: string) => dnsCount(after.text, r) - dnsCount(before.text, r);
+    assert.ok(moved('blocked') >= 3, `blocked answers timed: ${moved('blocked')}`);
+    assert.ok(moved('forwarded') >= 1, `forwarded answers timed: ${moved('forwarded')}`);
+    assert.ok(moved('cached') >= 1, `cached answers timed: ${moved('cached')}`);
+    const inf = sample(after.text, 'gatehouse_dns_query_duration_seconds_bucket', { result: 'blocked', le: '+Inf' });
+    assert.equal(inf, dnsCount(after.text, 'blocked'), 'the +Inf bucket holds every blocked answer');
+    const fast = sample(after.text, 'gatehouse_dns_query_duration_seconds_bucket', { result: 'forwarded', le: '2' });
+    assert.ok(fast >= 1, 'the forwarded answer took under the 2 s bucket');
+    assert.ok(lapi(after.text, pulls) - lapi(before.text, pulls) >= 2, `bouncer pulls counted:\n${after.text.split('\n').filter((l) => l.startsWith('gatehouse_lapi_requests_total')).join('\n')}`);
+    assert.ok(lapi(after.text, { route: 'other', code: '404' }) >= 1, 'an unknown path counts under route="other"');
+    assert.ok(!after.text.includes('no-such-route'), 'never the raw URL');
   });
 });

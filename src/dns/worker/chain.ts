@@ -2,6 +2,7 @@ import { AllUpstreamsFailed, type AnswerFacts, blockedReply, buildQuery, DnsCach
 import { covers, tryParseTarget, type Target } from '../../net/ip.js';
 import type { ClientTag, GroupTable, LocalHost, WorkerSettings } from '../ipc.js';
 import { emptyCounters, type DnsCounters, type DnsExplain } from '../types.js';
+import { LatencyRecorder, R_BLOCKED, R_CACHED, R_FORWARDED, R_LOCAL, R_SERVFAIL } from '../latency.js';
 import type { QueryRecord as LoggedQuery } from '../querylog/types.js';
 import { DOH_CANARY, isPrivateAddress, LocalNames } from './special.js';
 
@@ -34,6 +35,9 @@ const EDE_BLOCKED = 15;
 const EDE_FILTERED = 17;
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
+/** finish()'s result when the query is not (or already) in the latency histogram. */
+const NOT_TIMED = -1;
+
 function underAny(name: string, suffixes: readonly string[]): boolean {
   for (const s of suffixes) if (name === s || (name.length > s.length && name.endsWith(s) && name.charCodeAt(name.length - s.length - 1) === 46)) return true;
   return false;
@@ -59,6 +63,8 @@ function seenOf(f: AnswerFacts): Seen {
 
 export class Resolver {
   readonly counters: DnsCounters = emptyCounters();
+  /** Answer times of the clients' queries (not `dns query`'s), reported with the counters. */
+  readonly latency = new LatencyRecorder();
   readonly cache: DnsCache<Seen>;
   private readonly router: UpstreamRouter;
   private domains = DomainIndex.empty();
@@ -176,17 +182,27 @@ export class Resolver {
         if (dev.name) record.clientName = dev.name;
       }
     }
-    const started = record === this.scratch ? 0 : performance.now();
+    // With the query log on (the default) this clock reading was taken anyway; the histogram shares it.
+    const started = performance.now();
+    // A synchronous answer's result is read off the counters it moved (nothing else runs meanwhile): cheaper
+    // than carrying a result out of every link.
+    const blocked0 = c.blocked;
+    const servfail0 = c.servfail;
+    const cached0 = c.cached;
     let reply: Buffer | Promise<Buffer>;
     try {
-      reply = this.answer(q, msg, client, record, c, now, trace);
+      reply = this.answer(q, msg, client, record, c, now, trace, started);
     } catch (e) {
       reply = this.failed(q, msg, c, e);
     }
-    if (!(reply instanceof Promise)) return this.finish(q, reply, tcp, record, c, started, trace);
+    if (!(reply instanceof Promise)) {
+      const result = trace ? NOT_TIMED : c.blocked !== blocked0 ? R_BLOCKED : c.servfail !== servfail0 ? R_SERVFAIL : c.cached !== cached0 ? R_CACHED : R_LOCAL;
+      return this.finish(q, reply, tcp, record, c, started, trace, result);
+    }
+    // fromUpstream() times its own answers; a link that threw did not.
     return reply.then(
-      (r) => this.finish(q, r, tcp, record, c, started, trace),
-      (e: unknown) => this.finish(q, this.failed(q, msg, c, e), tcp, record, c, started, trace),
+      (r) => this.finish(q, r, tcp, record, c, started, trace, NOT_TIMED),
+      (e: unknown) => this.finish(q, this.failed(q, msg, c, e), tcp, record, c, started, trace, trace ? NOT_TIMED : R_SERVFAIL),
     );
   }
 
@@ -196,7 +212,7 @@ export class Resolver {
     return errorReply(q, msg, 'SERVFAIL', { code: 0, text: (e instanceof Error ? e.message : String(e)).slice(0, 100) });
   }
 
-  private finish(q: Query, reply: Buffer, tcp: boolean, record: QueryRecord, c: DnsCounters, started: number, trace: Trace | undefined): Buffer {
+  private finish(q: Query, reply: Buffer, tcp: boolean, record: QueryRecord, c: DnsCounters, started: number, trace: Trace | undefined, result: number): Buffer {
     if (!tcp) {
       const max = Math.min(q.ednsUdpSize ?? 512, OUR_UDP_SIZE);
       if (reply.length > max) {
@@ -205,10 +221,14 @@ export class Resolver {
       }
     }
     // `dns query` runs the chain to explain it: not a client's query, so not in the log.
-    if (!trace && this.log && record !== this.scratch) {
+    const logged = !trace && this.log !== undefined && record !== this.scratch;
+    if (result === NOT_TIMED && !logged) return reply;
+    const ms = performance.now() - started;
+    if (result !== NOT_TIMED) this.latency.observe(result, ms);
+    if (logged) {
       record.rcode = reply.length >= 4 ? reply[3]! & 0xf : 2;
-      record.latencyUs = Math.round((performance.now() - started) * 1000);
-      this.log.push(record);
+      record.latencyUs = Math.round(ms * 1000);
+      this.log!.push(record);
     }
     return reply;
   }
@@ -220,7 +240,7 @@ export class Resolver {
     return blockedReply(q, msg, this.s.blockAnswer, { code, text: why.slice(0, 120) }, this.s.blockTtlSec);
   }
 
-  private answer(q: Query, msg: Buffer, client: string, record: QueryRecord, c: DnsCounters, now: number, trace?: Trace): Buffer | Promise<Buffer> {
+  private answer(q: Query, msg: Buffer, client: string, record: QueryRecord, c: DnsCounters, now: number, trace: Trace | undefined, started: number): Buffer | Promise<Buffer> {
     if (q.name === DOH_CANARY) {
       record.blocked = { by: 'canary', what: DOH_CANARY };
       if (trace) Object.assign(trace, { verdict: 'special', why: 'the DoH canary: answered NXDOMAIN so browsers keep using this resolver' });
@@ -261,16 +281,18 @@ export class Resolver {
       }
       return this.checked(q, msg, client, record, c, now, trace, group, mask, policy, hit, seen, this.cache.hitTtlLeft);
     }
-    return this.fromUpstream(q, msg, client, record, c, trace, group, mask, policy);
+    return this.fromUpstream(q, msg, client, record, c, trace, group, mask, policy, started);
   }
 
-  private async fromUpstream(q: Query, msg: Buffer, client: string, record: QueryRecord, c: DnsCounters, trace: Trace | undefined, group: string, mask: number, policy: ReturnType<DomainIndex['match']>): Promise<Buffer> {
+  private async fromUpstream(q: Query, msg: Buffer, client: string, record: QueryRecord, c: DnsCounters, trace: Trace | undefined, group: string, mask: number, policy: ReturnType<DomainIndex['match']>, started: number): Promise<Buffer> {
+    const timed = c === this.counters;
     let got: Awaited<ReturnType<UpstreamRouter['resolve']>>;
     try {
       got = await this.router.resolve(msg, q.name);
     } catch (e) {
       c.servfail++;
       if (trace) Object.assign(trace, { verdict: 'servfail', why: (e as Error).message });
+      if (timed) this.latency.observe(R_SERVFAIL, performance.now() - started);
       return errorReply(q, msg, 'SERVFAIL', { code: 22, text: e instanceof AllUpstreamsFailed ? 'no upstream answered' : 'upstream error' });
     }
     c.upstreamUs += Math.round(got.ms * 1000);
@@ -280,11 +302,18 @@ export class Resolver {
     const reply = got.reply;
     reply.writeUInt16BE(q.id, 0);
     const facts = inspectAnswer(reply);
-    if (isWireError(facts)) return this.unreadable(q, msg, c);
+    if (isWireError(facts)) {
+      if (timed) this.latency.observe(R_SERVFAIL, performance.now() - started);
+      return this.unreadable(q, msg, c);
+    }
     const seen = seenOf(facts);
     const now = this.now();
     this.cache.set(q, reply, facts, now, seen);
-    return this.checked(q, msg, client, record, c, now, trace, group, mask, policy, reply, seen, facts.minTtl);
+    // From here to the return nothing else runs: the counters tell this query's result.
+    const blocked0 = c.blocked;
+    const out = this.checked(q, msg, client, record, c, now, trace, group, mask, policy, reply, seen, facts.minTtl);
+    if (timed) this.latency.observe(c.blocked !== blocked0 ? R_BLOCKED : R_FORWARDED, performance.now() - started);
+    return out;
   }
 
   private unreadable(q: Query, msg: Buffer, c: DnsCounters): Buffer {

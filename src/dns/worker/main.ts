@@ -158,7 +158,7 @@ function report(): void {
   const r = resolver;
   if (!r) return;
   const c = r.cache.stats();
-  send({ t: 'counters', counters: { ...r.counters }, cache: { entries: c.entries, hits: c.hits, misses: c.misses }, upstreams: r.upstreamHealth() });
+  send({ t: 'counters', counters: { ...r.counters }, cache: { entries: c.entries, hits: c.hits, misses: c.misses }, upstreams: r.upstreamHealth(), latency: r.latency.snapshot() });
 }
 
 process.on('message', (m: ToWorker, handle: unknown) => {
