@@ -270,16 +270,17 @@ class SqliteDecisionService implements DecisionService {
   covering(value: string): Decision[] {
     const t = parseTarget(value);
     const now = this.clock();
-    const rows = this.db
-      .prepare(
-        `SELECT ${DECISION_COLS} FROM decisions WHERE value = @value AND ${ACTIVE}
-         UNION
-         SELECT ${DECISION_COLS} FROM decisions
-           WHERE is_range = 1 AND deleted_at IS NULL AND family = @family AND start <= @start AND end >= @end
-             AND (expires_at IS NULL OR expires_at > @now)
-         ORDER BY id`,
-      )
-      .all({ value: t.text, family: t.family, start: t.start, end: t.end, now }) as DecisionRow[];
+    // Prepared once: the collector asks for every remote of a run (a thousand a second in a flood), and compiling
+    // this statement cost more than running it.
+    this.coveringStmt ??= this.db.prepare(
+      `SELECT ${DECISION_COLS} FROM decisions WHERE value = @value AND ${ACTIVE}
+       UNION
+       SELECT ${DECISION_COLS} FROM decisions
+         WHERE is_range = 1 AND deleted_at IS NULL AND family = @family AND start <= @start AND end >= @end
+           AND (expires_at IS NULL OR expires_at > @now)
+       ORDER BY id`,
+    );
+    const rows = this.coveringStmt.all({ value: t.text, family: t.family, start: t.start, end: t.end, now }) as DecisionRow[];
     return rows.map(toDecision);
   }
 
@@ -389,6 +390,7 @@ class SqliteDecisionService implements DecisionService {
     return this.undeleted.n - expired.n;
   }
 
+  private coveringStmt: Statement | undefined;
   private version = 0;
   private undeleted?: { readonly version: number; readonly n: number; readonly at: number };
 

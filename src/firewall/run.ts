@@ -14,6 +14,9 @@ import { kernelRuntime, type KernelRuntime } from './runtime.js';
 const ENFORCER_STOP_MS = 30_000;
 
 /** The firewall module's start (loaded only when the firewall runs). */
+/** A flood (a scan, a thousand pairs a second) would write a log line per pair; the block report has them all. */
+const HIT_LOG_LINES_PER_RUN = 50;
+
 export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: FirewallOptions): Promise<Contribution<FirewallApi>> {
   const fw = ctx.config.firewall;
   const { lan, wan } = ctx.config.interfaces;
@@ -40,11 +43,15 @@ export async function startFirewall(ctx: ModuleContext<FirewallView>, opts: Fire
     log,
   });
   const unsubscribeHits = ctx.bus.subscribe('firewall.blocked', (hits) => {
-    for (const h of hits) {
+    for (const h of hits.slice(0, HIT_LOG_LINES_PER_RUN)) {
       log.info(
         { direction: h.direction, client: h.clientIp, mac: h.clientMac, remote: h.remoteIp, domain: h.domain, port: h.port, proto: h.protocol, mode: h.mode, packets: h.packets },
         h.mode === 'blocked' ? 'blocked' : 'would have blocked (monitor mode)',
       );
+    }
+    if (hits.length > HIT_LOG_LINES_PER_RUN) {
+      const packets = hits.slice(HIT_LOG_LINES_PER_RUN).reduce((n, h) => n + h.packets, 0);
+      log.info({ pairs: hits.length - HIT_LOG_LINES_PER_RUN, packets }, 'blocked: more pairs in this collector run, not logged one by one (all in the block report)');
     }
   }, 'firewall hit log');
   const collectJob = ctx.scheduler.every('collect hits', fw.hit_poll_interval, async () => void (await collector.collect()));
