@@ -50,6 +50,7 @@ export { rcodeName, typeName } from './querylog/names.js';
 export { MAX_LOG_LIMIT, MAX_TOP_LIMIT, queryLogRoutes, type QueryLogRouteDeps } from './querylog/routes.js';
 export { dnsModule, dnsRef, type DnsView } from './module.js';
 export { dnsSection, type DnsConfig, type DnsListConfig } from './config.js';
+export { deviceGroups } from './groups.js';
 export type { DnsApi, DnsCounters, DnsEndpoints, DnsExplain, DnsListStatus, DnsListsResponse, DnsOptoutResponse, DnsQueryQuery, DnsStatus, DnsWorkerStatus } from './types.js';
 export { dnsMigrations } from './optout.js';
 export * from './wire/index.js';
