@@ -34,6 +34,7 @@ describe('dashboard panels of the DNS filter, the portal and the shaper', { skip
   let browser: NsBrowser;
   let page: Page;
   let base: string;
+  let voucher: string;
 
   before(async () => {
     await mkdir(OUT, { recursive: true });
@@ -52,7 +53,7 @@ describe('dashboard panels of the DNS filter, the portal and the shaper', { skip
         groups: [{ name: 'residents', clients: [topo.clients[0].mac] }],
       },
       // The admin's laptop (c2) is exempt: it reaches the dashboard without a portal login.
-      portal: { listen: `[::]:${PORTAL_PORT}`, auth: ['accounts'], exempt: [topo.clients[1].mac], poll: '1s' },
+      portal: { listen: `[::]:${PORTAL_PORT}`, auth: ['accounts', 'vouchers'], exempt: [topo.clients[1].mac], poll: '1s' },
       shaper: { download: '200mbit', upload: '100mbit' },
     });
     const src = spawnInNs(topo.inet.ns, process.execPath, ['-e', downloadSourceScript(SOURCE_PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -64,6 +65,11 @@ describe('dashboard panels of the DNS filter, the portal and the shaper', { skip
     await g.startDaemon(60_000);
     const add = await g.cli(['users', 'add', 'alice'], 'alice-password\n');
     assert.equal(add.code, 0, add.stderr);
+    // A voucher for three devices, not used yet: the portal panel lists what is left of it.
+    const made = await g.cli(['vouchers', 'create', '--count', '1', '--uses', '3', '--time', '1h']);
+    assert.equal(made.code, 0, made.stderr);
+    voucher = /[A-Z0-9]{4}(?:-[A-Z0-9]{4})+/.exec(made.stdout)?.[0] ?? '';
+    assert.ok(voucher, made.stdout);
     browser = await NsBrowser.launch(topo.namespaces.c2);
     page = await (await browser.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   });
@@ -134,6 +140,7 @@ describe('dashboard panels of the DNS filter, the portal and the shaper', { skip
     assert.match((await dns.locator('.top-blocked').textContent()) ?? '', new RegExp(n.adName.replace(/\./g, '\\.')), 'the blocked name in the top list');
     const blockedRow = dns.locator('table.dns-blocked tr.blocked', { hasText: n.adName }).first();
     assert.match((await blockedRow.textContent()) ?? '', /alice-laptop[\s\S]*blocked \(list: ads:/, 'the last blocked queries show who and why');
+    assert.match((await page.locator('#portal-panel .vouchers').textContent()) ?? '', new RegExp(`${voucher.slice(0, 4)}[\\s\\S]*3 of 3 left`), 'the voucher with its uses left');
     await page.screenshot({ path: join(OUT, 'dashboard-modules.png'), fullPage: true });
 
     await page.click('nav >> text=Clients');

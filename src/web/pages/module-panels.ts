@@ -75,7 +75,7 @@ function portalPanel(p: NonNullable<ModulePanels['portal']>): Html {
     : html`<p class="muted">No one signed in.</p>`}
 ${p.vouchers
   ? html`<h3>Vouchers with uses left</h3>${open.length
-      ? html`<ul>${open.map((v) => html`<li><span class="mono">${v.prefix}…</span> · ${v.uses - v.used} of ${v.uses} left${v.firstUsedAt ? html` · first used ${ago(v.firstUsedAt)}` : ''}</li>`)}</ul>`
+      ? html`<ul class="vouchers">${open.map((v) => html`<li><span class="mono">${v.prefix}…</span> · ${v.uses - v.used} of ${v.uses} left${v.firstUsedAt ? html` · first used ${ago(v.firstUsedAt)}` : ''}</li>`)}</ul>`
       : html`<p class="muted">None.</p>`}`
   : ''}
 </section>`;
