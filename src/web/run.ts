@@ -19,7 +19,7 @@ import { blocksPage, explainFragment, notice, type BlockFilters } from './pages/
 import { clientsPage, deviceViews } from './pages/clients.js';
 import { decisionsPage } from './pages/decisions.js';
 import { layout, loginPage, type Tab } from './pages/layout.js';
-import type { ModulePanels } from './pages/module-panels.js';
+import { dnsListsFragment, type ModulePanels } from './pages/module-panels.js';
 import { overviewPage } from './pages/overview.js';
 import { LoginLimiter } from './rate-limit.js';
 import { loadTls } from './tls.js';
@@ -158,19 +158,14 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
 
   /** The panels of the modules that run (not in this build, or off: not asked), from their own routes. */
   async function modulePanelsFor(req: FastifyRequest): Promise<ModulePanels> {
-    const [dns, top, blocked, recent, sessions, vouchers, shaper] = await Promise.all([
+    const [dns, sessions, vouchers, shaper] = await Promise.all([
       running.has('dns') ? call<DnsStatus>(req, 'GET', '/v1/dns/status') : undefined,
-      running.has('dns') ? call<DnsTopResponse>(req, 'GET', '/v1/dns/top?since=24h&limit=5') : undefined,
-      running.has('dns') ? call<DnsLogResponse>(req, 'GET', '/v1/dns/log?blocked=true&limit=5') : undefined,
-      running.has('dns') ? call<DnsLogResponse>(req, 'GET', '/v1/dns/log?limit=5') : undefined,
       running.has('portal') ? call<{ sessions: PortalSessionView[] }>(req, 'GET', '/v1/portal/sessions') : undefined,
       running.has('portal') ? call<{ vouchers: PortalVoucher[] }>(req, 'GET', '/v1/portal/vouchers') : undefined,
       running.has('shaper') ? call<ShaperStatusReport>(req, 'GET', '/v1/shaper/status') : undefined,
     ]);
-    const devices = running.has('dns') && ctx.get(clientsRef) ? await call<{ devices: LanDevice[] }>(req, 'GET', '/v1/clients') : undefined;
-    const names = new Map((devices?.ok ? devices.body.devices : []).flatMap((d) => (d.name ? [...d.ipv4, ...d.ipv6].map((ip) => [ip, d.name!] as const) : [])));
     return {
-      ...(dns?.ok ? { dns: { status: dns.body, names, ...(top?.ok ? { top: top.body } : {}), ...(blocked?.ok ? { blocked: blocked.body.queries } : {}), ...(recent?.ok ? { recent: recent.body.queries } : {}) } } : {}),
+      ...(dns?.ok ? { dns: { status: dns.body } } : {}),
       ...(sessions?.ok ? { portal: { sessions: sessions.body.sessions, ...(vouchers?.ok ? { vouchers: vouchers.body.vouchers } : {}) } } : {}),
       ...(shaper?.ok ? { shaper: { clients: shaper.body.clients } } : {}),
     };
@@ -279,6 +274,21 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
     const r = await call<{ deleted: Decision[] }>(req, 'DELETE', `/v1/decisions/${encodeURIComponent(id)}`);
     const d = r.body.deleted?.[0];
     return fragment(reply, r.ok && d ? notice(true, `Deleted the decision on ${d.value} (${d.origin}).`, d.value) : notice(false, r.body.error ?? 'failed'));
+  });
+
+  app.get('/ui/dns-lists', async (req, reply) => {
+    if (!running.has('dns')) return fragment(reply, notice(false, 'the DNS filter is off'));
+    const [top, blocked, recent, devices] = await Promise.all([
+      call<DnsTopResponse>(req, 'GET', '/v1/dns/top?since=24h&limit=5'),
+      call<DnsLogResponse>(req, 'GET', '/v1/dns/log?blocked=true&limit=5'),
+      call<DnsLogResponse>(req, 'GET', '/v1/dns/log?limit=5'),
+      ctx.get(clientsRef) ? call<{ devices: LanDevice[] }>(req, 'GET', '/v1/clients') : undefined,
+    ]);
+    const names = new Map((devices?.ok ? devices.body.devices : []).flatMap((d) => (d.name ? [...d.ipv4, ...d.ipv6].map((ip) => [ip, d.name!] as const) : [])));
+    return fragment(
+      reply,
+      dnsListsFragment({ names, ...(top.ok ? { top: top.body } : {}), ...(blocked.ok ? { blocked: blocked.body.queries } : {}), ...(recent.ok ? { recent: recent.body.queries } : {}) }),
+    );
   });
 
   app.post('/ui/clients/rename', async (req, reply) => {

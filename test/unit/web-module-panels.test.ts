@@ -9,7 +9,7 @@ import type { DnsQueryRow, DnsStatus, PortalSessionView, PortalVoucher, ShapedCl
 import type { LanDevice } from '../../src/clients/index.js';
 import { deviceGroups } from '../../src/dns/index.js';
 import { clientsPage, deviceViews } from '../../src/web/pages/clients.js';
-import { modulePanels } from '../../src/web/pages/module-panels.js';
+import { dnsListsFragment, modulePanels } from '../../src/web/pages/module-panels.js';
 
 const dev = (mac: string, ipv4: string[], name: string | null = null, ipv6: string[] = []): LanDevice => ({ mac, name, ipv4, ipv6, lastSeen: Date.now() });
 const alice = dev('02:77:00:00:00:10', ['10.77.0.10'], 'alice-laptop', ['fd77::10']);
@@ -70,14 +70,19 @@ describe('module panels', () => {
   const voucher = (used: number): PortalVoucher => ({ id: used, prefix: `K7Q${used}`, timeMs: 3600_000, download: null, upload: null, uses: 3, used, firstUsedAt: null, createdAt: 1 });
 
   it('DNS: counts with the blocked share, top lists, and last blocked queries named by the device, escaped', () => {
-    const h = modulePanels({
-      dns: { status, top: { since: 0, until: 1, totals: { queries: 200, blocked: 5, cached: 50, blockedPct: 2.5, cachedPct: 25 }, names: [], blocked: [{ name: 'pixel.adnet.example', count: 5 }], clients: [] }, blocked: [row], names: new Map([['10.77.0.10', 'alice-laptop']]) },
+    const panel = modulePanels({ dns: { status } }).text;
+    assert.match(panel, /data-k="blocked">5 \(2\.5 %\)/);
+    assert.match(panel, /hx-get="\/ui\/dns-lists" hx-trigger="load"/, 'the query log lists come after the page');
+    assert.doesNotMatch(panel, /portal-panel|shaper-panel/, 'only the modules that run');
+    const h = dnsListsFragment({
+      top: { since: 0, until: 1, totals: { queries: 200, blocked: 5, cached: 50, blockedPct: 2.5, cachedPct: 25 }, names: [], blocked: [{ name: 'pixel.adnet.example', count: 5 }], clients: [] },
+      blocked: [row],
+      names: new Map([['10.77.0.10', 'alice-laptop']]),
     }).text;
-    assert.match(h, /data-k="blocked">5 \(2\.5 %\)/);
     assert.match(h, /class="top-blocked"><li><span class="mono">pixel\.adnet\.example<\/span> · 5×/);
     assert.match(h, /<td>alice-laptop<\/td>/, 'a row logged without a name gets the device name');
     assert.ok(h.includes('ads:&lt;b&gt;adnet.example&lt;/b&gt;') && !h.includes('<b>adnet'), 'escaped');
-    assert.doesNotMatch(h, /portal-panel|shaper-panel/, 'only the modules that run');
+    assert.match(dnsListsFragment({}).text, /does not answer/);
   });
 
   it('portal: sessions with user and bytes, vouchers with uses left (used-up ones left out); shaper: rates and bytes today', () => {

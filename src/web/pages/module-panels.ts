@@ -8,16 +8,18 @@ import { ago, html, type Html } from '../html.js';
  */
 
 export interface ModulePanels {
-  readonly dns?: {
-    readonly status: DnsStatus;
-    readonly top?: DnsTopResponse;
-    readonly blocked?: readonly DnsQueryRow[];
-    readonly recent?: readonly DnsQueryRow[];
-    /** LAN device names by address (the clients module's), for rows logged before the resolver knew the device. */
-    readonly names?: ReadonlyMap<string, string>;
-  };
+  readonly dns?: { readonly status: DnsStatus };
   readonly portal?: { readonly sessions: readonly PortalSessionView[]; readonly vouchers?: readonly PortalVoucher[] };
   readonly shaper?: { readonly clients: readonly ShapedClient[] };
+}
+
+/** What the DNS panel shows of the query log; fetched after the page, as a listing over a big log can take a while. */
+export interface DnsLists {
+  readonly top?: DnsTopResponse;
+  readonly blocked?: readonly DnsQueryRow[];
+  readonly recent?: readonly DnsQueryRow[];
+  /** LAN device names by address (the clients module's), for rows logged before the resolver knew the device. */
+  readonly names?: ReadonlyMap<string, string>;
 }
 
 /** Bytes as ISP plans count them (powers of 1000), like `gatehouse shaper status`. */
@@ -47,7 +49,6 @@ function queryTable(rows: readonly DnsQueryRow[], cls: string, none: string, nam
 
 function dnsPanel(d: NonNullable<ModulePanels['dns']>): Html {
   const t = d.status.totals;
-  const top = d.top;
   return html`<section class="card wide" id="dns-panel"><h2>DNS filter</h2><dl class="kv">
 <dt>queries since start</dt><dd data-k="queries">${t.queries}</dd>
 <dt>blocked</dt><dd data-k="blocked">${t.blocked} (${pct(t.blocked, t.queries)})</dd>
@@ -57,13 +58,20 @@ function dnsPanel(d: NonNullable<ModulePanels['dns']>): Html {
 <dt>listed names</dt><dd>${d.status.domainIndex.rules}</dd>
 <dt>answer check</dt><dd>${d.status.answerCheck}</dd>
 </dl>
-${top
+<div id="dns-lists" hx-get="/ui/dns-lists" hx-trigger="load" hx-swap="innerHTML"><p class="muted">Reading the query log…</p></div>
+</section>`;
+}
+
+/** The DNS panel's lists from the query log: top names and blocked names over 24 h, the last blocked and asked queries. */
+export function dnsListsFragment(d: DnsLists): Html {
+  const top = d.top;
+  return html`${top
   ? html`<h3>Most blocked names, 24 h</h3>${top.blocked.length ? html`<ol class="top-blocked">${top.blocked.map((n) => html`<li><span class="mono">${n.name}</span> · ${n.count}×</li>`)}</ol>` : html`<p class="muted">None blocked.</p>`}
-<h3>Most asked names, 24 h</h3>${top.names.length ? html`<ol>${top.names.slice(0, 5).map((n) => html`<li><span class="mono">${n.name}</span> · ${n.count}×</li>`)}</ol>` : html`<p class="muted">No queries logged.</p>`}`
+<h3>Most asked names, 24 h</h3>${top.names.length ? html`<ol>${top.names.map((n) => html`<li><span class="mono">${n.name}</span> · ${n.count}×</li>`)}</ol>` : html`<p class="muted">No queries logged.</p>`}`
   : ''}
 ${d.blocked ? html`<h3>Last blocked</h3>${queryTable(d.blocked, 'dns-blocked', 'None blocked.', d.names)}` : ''}
 ${d.recent ? html`<h3>Last queries</h3>${queryTable(d.recent, 'dns-log', 'The query log is empty (or off: dns.query_log).', d.names)}` : ''}
-</section>`;
+${!top && !d.blocked && !d.recent ? html`<p class="muted">The query log does not answer.</p>` : ''}`;
 }
 
 function portalPanel(p: NonNullable<ModulePanels['portal']>): Html {
