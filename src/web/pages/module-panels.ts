@@ -77,8 +77,8 @@ ${!top && !d.blocked && !d.recent ? html`<p class="muted">The query log does not
 function portalPanel(p: NonNullable<ModulePanels['portal']>): Html {
   const open = (p.vouchers ?? []).filter((v) => v.used < v.uses);
   return html`<section class="card" id="portal-panel"><h2>Portal sessions</h2>${p.sessions.length
-    ? html`<div class="scroll"><table><thead><tr><th>User</th><th>Device</th><th>Down / up</th><th>State</th></tr></thead><tbody>${p.sessions.map(
-        (s) => html`<tr data-user="${s.user}"><td>${s.user}<br><span class="muted">${s.method} · since ${ago(s.startedAt)}</span></td><td class="mono">${s.device.mac}<br>${[...s.device.ipv4, ...s.device.ipv6].join(' ')}</td><td>${bytes(s.bytesDown)} / ${bytes(s.bytesUp)}${s.downloadLeft !== undefined ? html`<br><span class="muted">${bytes(s.downloadLeft)} left</span>` : ''}</td><td>${s.state}</td></tr>`,
+    ? html`<div class="scroll"><table><thead><tr><th>User</th><th>Device</th><th>Down / up</th></tr></thead><tbody>${p.sessions.map(
+        (s) => html`<tr data-user="${s.user}"><td>${s.user}<br><span class="${s.state === 'active' ? 'muted' : 'error'}" data-k="state">${s.state}</span><span class="muted"> · ${s.method} · since ${ago(s.startedAt)}</span></td><td class="mono">${s.device.mac}<br>${[...s.device.ipv4, ...s.device.ipv6].join(' ')}</td><td>${bytes(s.bytesDown)} / ${bytes(s.bytesUp)}${s.downloadLeft !== undefined ? html`<br><span class="muted">${bytes(s.downloadLeft)} left</span>` : ''}</td></tr>`,
       )}</tbody></table></div>`
     : html`<p class="muted">No one signed in.</p>`}
 ${p.vouchers
