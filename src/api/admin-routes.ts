@@ -129,7 +129,8 @@ const blocksQuery = z
   })
   .strict();
 
-const summaryQuery = z.object({ since: duration.optional(), fresh: force.optional() }).strict();
+const summaryQuery = z.object({ since: duration.optional(), top: z.coerce.number().int().min(1).max(100).optional(), fresh: force.optional() }).strict();
+const blockClientsQuery = z.object({ since: duration.optional(), fresh: force.optional() }).strict();
 
 /** Compile-time check: every request the contract describes is one these schemas take (`T` must fit the input). */
 type Takes<S extends z.ZodType, T extends z.input<S>> = [S, T];
@@ -141,6 +142,7 @@ type ContractFits = [
   Takes<typeof allowBody, Api.AddAllowRequest>,
   Takes<typeof blocksQuery, Api.BlocksQuery>,
   Takes<typeof summaryQuery, Api.BlockSummaryQuery>,
+  Takes<typeof blockClientsQuery, Api.BlockClientsQuery>,
 ];
 
 function parse<T>(schema: z.ZodType<T>, data: unknown, where: string): T {
@@ -287,7 +289,13 @@ export function adminRoutes(deps: AdminDeps) {
     route(app, 'GET /v1/blocks/summary', async (req) => {
       const q = parse(summaryQuery, req.query, 'query');
       if (q.fresh !== false) await deps.collect();
-      return deps.blocks.summary(Date.now() - (q.since ?? 86_400) * 1000);
+      return deps.blocks.summary(Date.now() - (q.since ?? 86_400) * 1000, { ...(q.top ? { top: q.top } : {}), fresh: q.fresh !== false });
+    });
+
+    route(app, 'GET /v1/blocks/clients', async (req) => {
+      const q = parse(blockClientsQuery, req.query, 'query');
+      if (q.fresh !== false) await deps.collect();
+      return { clients: deps.blocks.clientCounts(Date.now() - (q.since ?? 86_400) * 1000) };
     });
 
     route(app, 'GET /v1/explain/:value', async (req) => {

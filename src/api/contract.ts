@@ -151,10 +151,25 @@ export interface BlocksResponse {
 export interface BlockSummaryQuery {
   /** The window; default 24h. */
   readonly since?: DurationInput;
-  /** As in BlocksQuery. */
+  /** How many clients and remotes to rank; default 10, at most 100. */
+  readonly top?: number | string;
+  /**
+   * As in BlocksQuery; and true also waits for the most-hit remotes to be counted anew, where false takes the last
+   * count (at most ~30 s old: counting a day of a million block rows takes seconds, off the daemon's thread).
+   */
   readonly fresh?: boolean | 'true' | 'false' | '1' | '0';
 }
 export type { BlockSummary } from '../store/index.js';
+/** GET /v1/blocks/clients (query): outbound attempts per client, from the hourly counts. */
+export interface BlockClientsQuery {
+  /** The window; default 24h (whole hours). */
+  readonly since?: DurationInput;
+  /** As in BlocksQuery. */
+  readonly fresh?: boolean | 'true' | 'false' | '1' | '0';
+}
+export interface BlockClientsResponse {
+  readonly clients: readonly import('../store/index.js').ClientBlockCount[];
+}
 
 /** GET /v1/explain/:value */
 export interface ExplainResponse {
@@ -322,6 +337,7 @@ export interface AdminEndpoints extends QueryLogEndpoints, DnsEndpoints, ShaperE
   'DELETE /v1/allow/:key': { query: undefined; body: undefined; response: DeleteAllowResponse };
   'GET /v1/blocks': { query: BlocksQuery; body: undefined; response: BlocksResponse };
   'GET /v1/blocks/summary': { query: BlockSummaryQuery; body: undefined; response: import('../store/index.js').BlockSummary };
+  'GET /v1/blocks/clients': { query: BlockClientsQuery; body: undefined; response: BlockClientsResponse };
   'GET /v1/explain/:value': { query: undefined; body: undefined; response: ExplainResponse };
   'GET /v1/feeds': { query: undefined; body: undefined; response: FeedsResponse };
   'POST /v1/feeds/refresh': { query: { readonly name?: string }; body: undefined; response: FeedsResponse };

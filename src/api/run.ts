@@ -43,9 +43,10 @@ export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contributio
       eventLoop: loopDelay.read(o.resetEventLoop),
     };
   };
+  const blocks = new BlockEventRepo(ctx.store);
   const admin = adminRoutes({
     decisions: ctx.decisions,
-    blocks: new BlockEventRepo(ctx.store),
+    blocks,
     enforced: firewall?.enforced ?? (async () => undefined),
     collect: firewall?.collect ?? (async () => undefined),
     ...(firewall ? { preload: firewall.preload, discardPreload: firewall.discardPreload, waitForKernel: firewall.waitForKernel } : {}),
@@ -72,6 +73,7 @@ export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contributio
     status: () => ({ socket: a.socket, tcp: servers.tcpAddress ?? null }),
     stop: async () => {
       await servers.close();
+      await blocks.close();
       loopDelay.stop();
     },
   };

@@ -1,3 +1,4 @@
+import { BlockWindow, type TopRemote } from './block-window.js';
 import type { Db } from './db.js';
 import { Where } from './where.js';
 
@@ -65,19 +66,23 @@ export interface BlockFilter {
 /** Blocks per hour and direction, and who and what was hit most: the dashboard's overview. */
 export interface BlockSummary {
   readonly since: number;
-  /** Hour start (epoch ms, by last seen), direction, attempts. */
+  /** Hour start (epoch ms), direction, attempts counted in that hour (whole hours: the first may start before `since`). */
   readonly hourly: readonly { readonly hour: number; readonly direction: BlockDirection; readonly count: number }[];
+  /** `remotes`: distinct remotes the client tried, as of `remotesAsOf`. */
   readonly topClients: readonly { readonly clientIp: string; readonly clientName: string | null; readonly count: number; readonly remotes: number }[];
-  readonly topRemotes: readonly { readonly remoteIp: string; readonly direction: BlockDirection; readonly count: number; readonly clients: number; readonly domain: string | null }[];
-  /** Set when the window held more rows than one summary reads: the figures cover rows seen since `from` only. */
-  readonly partial?: { readonly rows: number; readonly from: number };
+  readonly topRemotes: readonly TopRemote[];
+  /** When the remotes were counted: a pass over the window's rows, made off the daemon's thread and kept a while. */
+  readonly remotesAsOf: number;
 }
 
-/**
- * Rows one summary reads at most. The store is read on the daemon's one thread: a window of a million rows
- * (an inbound scan storm) would stall the enforcer and every API for seconds; the newest 100,000 take ~0.5 s.
- */
-export const SUMMARY_MAX_ROWS = 100_000;
+/** Outbound attempts of one client in a window, from the hourly rollup. */
+export interface ClientBlockCount {
+  readonly clientIp: string;
+  readonly clientName: string | null;
+  readonly count: number;
+}
+
+const HOUR_MS = 3600_000;
 
 interface Row {
   id: number;
@@ -138,6 +143,25 @@ export class BlockEventRepo {
          decision_ids = CASE WHEN excluded.decision_ids = '[]' THEN decision_ids ELSE excluded.decision_ids END,
          reasons = CASE WHEN excluded.reasons = '[]' THEN reasons ELSE excluded.reasons END`,
     );
+    const hourly = new Map<string, { hour: number; direction: string; mode: string; clientIp: string; clientName: string | null; attempts: number; bytes: number }>();
+    for (const h of hits) {
+      const hour = Math.floor(h.seenAt / HOUR_MS) * HOUR_MS;
+      const k = `${hour}|${h.direction}|${h.mode}|${h.clientIp}`;
+      const r = hourly.get(k);
+      if (r) {
+        r.attempts += h.packets;
+        r.bytes += h.bytes;
+        r.clientName ??= h.clientName;
+      } else hourly.set(k, { hour, direction: h.direction, mode: h.mode, clientIp: h.clientIp, clientName: h.clientName, attempts: h.packets, bytes: h.bytes });
+    }
+    const addHour = this.db.prepare(
+      `INSERT INTO block_hourly (hour, direction, mode, client_ip, client_name, attempts, bytes)
+       VALUES (@hour, @direction, @mode, @clientIp, @clientName, @attempts, @bytes)
+       ON CONFLICT(hour, direction, mode, client_ip) DO UPDATE SET
+         attempts = attempts + excluded.attempts,
+         bytes = bytes + excluded.bytes,
+         client_name = coalesce(excluded.client_name, client_name)`,
+    );
     this.db.transaction(() => {
       for (const h of hits) {
         upsert.run({
@@ -147,6 +171,7 @@ export class BlockEventRepo {
           domain: h.domain ?? null,
         });
       }
+      for (const r of hourly.values()) addHour.run(r);
     })();
   }
 
@@ -168,53 +193,46 @@ export class BlockEventRepo {
   }
 
   /**
-   * The overview's figures since `since` (epoch ms), in one pass over the window's rows through the last_seen
-   * index (forced: on its own SQLite picks the unique key's direction prefix and sorts hundreds of thousands
-   * of rows), so the cost follows the window's rows, not the whole report's.
+   * The overview's figures since `since` (epoch ms): attempts per hour and the busiest clients from the hourly
+   * rollup (a few thousand rows, whatever the day held), the most-hit remotes and each client's distinct remotes
+   * from the window counts (block-window.ts: off the daemon's thread; `fresh` waits for a new count).
    */
-  summary(since: number, top = 10, maxRows = SUMMARY_MAX_ROWS): BlockSummary {
-    const rows = this.db
-      .prepare(
-        `SELECT last_seen, direction, client_ip, client_name, remote_ip, count, domain
-         FROM block_events INDEXED BY block_events_last WHERE last_seen >= ? ORDER BY last_seen DESC LIMIT ?`,
-      )
-      .raw()
-      .iterate(since, maxRows) as IterableIterator<[number, BlockDirection, string, string | null, string, number, string | null]>;
-    let read = 0;
-    let oldest = Infinity;
-    const hourly = new Map<string, { hour: number; direction: BlockDirection; count: number }>();
-    const clients = new Map<string, { clientIp: string; clientName: string | null; count: number; remoteSet: Set<string> }>();
-    const remotes = new Map<string, { remoteIp: string; direction: BlockDirection; count: number; clientSet: Set<string>; domain: string | null }>();
-    for (const [seen, direction, clientIp, clientName, remoteIp, count, domain] of rows) {
-      read++;
-      oldest = seen;
-      const hour = Math.floor(seen / 3600_000) * 3600_000;
-      const hk = `${direction}:${hour}`;
-      const h = hourly.get(hk);
-      if (h) h.count += count;
-      else hourly.set(hk, { hour, direction, count });
-      if (direction === 'outbound') {
-        let c = clients.get(clientIp);
-        if (!c) clients.set(clientIp, (c = { clientIp, clientName, count: 0, remoteSet: new Set() }));
-        c.count += count;
-        c.clientName ??= clientName;
-        c.remoteSet.add(remoteIp);
-      }
-      const rk = `${direction}|${remoteIp}`;
-      let r = remotes.get(rk);
-      if (!r) remotes.set(rk, (r = { remoteIp, direction, count: 0, clientSet: new Set(), domain }));
-      r.count += count;
-      r.domain ??= domain;
-      r.clientSet.add(clientIp);
-    }
-    const byCount = (a: { count: number }, b: { count: number }) => b.count - a.count;
+  async summary(since: number, o: { top?: number; fresh?: boolean; now?: number } = {}): Promise<BlockSummary> {
+    const top = o.top ?? 10;
+    const now = o.now ?? Date.now();
+    const from = Math.floor(since / HOUR_MS) * HOUR_MS;
+    const hourly = this.db
+      .prepare(`SELECT hour, direction, sum(attempts) AS count FROM block_hourly WHERE hour >= ? GROUP BY hour, direction ORDER BY hour, direction`)
+      .all(from) as BlockSummary['hourly'][number][];
+    const window = await this.windowCounts().get(since, top, { fresh: o.fresh ?? false, now });
     return {
       since,
-      hourly: [...hourly.values()].sort((a, b) => a.hour - b.hour || a.direction.localeCompare(b.direction)),
-      topClients: [...clients.values()].sort(byCount).slice(0, top).map((c) => ({ clientIp: c.clientIp, clientName: c.clientName, count: c.count, remotes: c.remoteSet.size })),
-      topRemotes: [...remotes.values()].sort(byCount).slice(0, top).map((r) => ({ remoteIp: r.remoteIp, direction: r.direction, count: r.count, clients: r.clientSet.size, domain: r.domain })),
-      ...(read >= maxRows ? { partial: { rows: read, from: oldest } } : {}),
+      hourly,
+      topClients: this.clientCounts(since, top).map((c) => ({ ...c, remotes: window.clientRemotes.get(c.clientIp) ?? 0 })),
+      topRemotes: window.topRemotes,
+      remotesAsOf: window.asOf,
     };
+  }
+
+  /** Outbound attempts per client since `since` (whole hours), most first: every client, or the `limit` busiest. */
+  clientCounts(since: number, limit = 100_000): ClientBlockCount[] {
+    return this.db
+      .prepare(
+        `SELECT client_ip AS clientIp, max(client_name) AS clientName, sum(attempts) AS count FROM block_hourly
+         WHERE hour >= ? AND direction = 'outbound' GROUP BY client_ip ORDER BY count DESC, client_ip LIMIT ?`,
+      )
+      .all(Math.floor(since / HOUR_MS) * HOUR_MS, Math.max(1, Math.floor(limit))) as ClientBlockCount[];
+  }
+
+  private window: BlockWindow | undefined;
+  private windowCounts(): BlockWindow {
+    return (this.window ??= new BlockWindow(this.db));
+  }
+
+  /** Ends the window counts' worker thread, if one was started. */
+  async close(): Promise<void> {
+    await this.window?.close();
+    this.window = undefined;
   }
 
   /** The domains recorded for connections to this remote address, most recently seen first. */
@@ -239,6 +257,8 @@ export class BlockEventRepo {
   }
 
   purge(olderThan: number): number {
+    // Whole hours only: the hour that straddles the cut stays until it has passed entirely.
+    this.db.prepare('DELETE FROM block_hourly WHERE hour < ?').run(Math.floor(olderThan / HOUR_MS) * HOUR_MS);
     return this.db.prepare('DELETE FROM block_events WHERE last_seen < ?').run(olderThan).changes;
   }
 

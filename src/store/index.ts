@@ -1,7 +1,8 @@
-export { BlockEventRepo, type BlockDirection, type BlockEvent, type BlockFilter, type BlockHit, type BlockKey, type BlockMode, type BlockSummary, type DecisionRef, type LookedUpAs } from './block-events.js';
+export { BlockEventRepo, type BlockDirection, type BlockEvent, type BlockFilter, type BlockHit, type BlockKey, type BlockMode, type BlockSummary, type ClientBlockCount, type DecisionRef, type LookedUpAs } from './block-events.js';
 export { startCheckpointer, type Checkpointer, type CheckpointerLog, type CheckpointerOptions, type CheckpointResult } from './checkpointer.js';
 export { secureDataDir, type PermissionChange } from './data-dir.js';
-export { checkpoint, openDb, storeMigrations, WAL_SIZE_LIMIT_BYTES, type Db } from './db.js';
+export { type TopRemote } from './block-window.js';
+export { BLOCK_HOURLY_BACKFILL, checkpoint, openDb, storeMigrations, WAL_SIZE_LIMIT_BYTES, type Db } from './db.js';
 export { jsonArray } from './json-column.js';
 export { ALERT_RETENTION, LapiAlerts, type AlertDecisionRef, type AlertQuery, type LapiAlert, type NewLapiAlert } from './lapi-alerts.js';
 export { CredentialError, LapiCredentials, parseUserAgent, type LapiBouncer, type LapiMachine } from './lapi-credentials.js';

@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { apiRef } from '../api/index.js';
-import type { AllowEntry, BlockEvent, BlockSummary, Decision, DnsLogResponse, DnsOptoutResponse, DnsStatus, DnsTopResponse, ExplainResponse, FeedStatus, PortalSessionView, PortalVoucher, ShaperStatusReport } from '../api/index.js';
+import type { AllowEntry, BlockClientsResponse, BlockEvent, BlockSummary, Decision, DnsLogResponse, DnsOptoutResponse, DnsStatus, DnsTopResponse, ExplainResponse, FeedStatus, PortalSessionView, PortalVoucher, ShaperStatusReport } from '../api/index.js';
 import { clientsRef, type LanDevice } from '../clients/index.js';
 import { deviceGroups } from '../dns/index.js';
 import { moduleRef, type Contribution, type ModuleContext } from '../modules/index.js';
@@ -180,7 +180,7 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
       call<{ machines: LapiMachine[] }>(req, 'GET', '/v1/machines'),
     ]);
     const body = overviewPage({
-      summary: summary.ok ? summary.body : { since: 0, hourly: [], topClients: [], topRemotes: [] },
+      summary: summary.ok ? summary.body : { since: 0, hourly: [], topClients: [], topRemotes: [], remotesAsOf: 0 },
       feeds: feeds.body.feeds ?? [],
       bouncers: bouncers.body.bouncers ?? [],
       machines: machines.body.machines ?? [],
@@ -220,9 +220,9 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   });
 
   app.get('/clients', async (req, reply) => {
-    const [devices, summary, sessions, shaper, optout] = await Promise.all([
+    const [devices, counts, sessions, shaper, optout] = await Promise.all([
       ctx.get(clientsRef) ? call<{ devices: LanDevice[] }>(req, 'GET', '/v1/clients') : undefined,
-      call<BlockSummary>(req, 'GET', '/v1/blocks/summary?since=24h&fresh=false'),
+      call<BlockClientsResponse>(req, 'GET', '/v1/blocks/clients?since=24h&fresh=false'),
       running.has('portal') ? call<{ sessions: PortalSessionView[] }>(req, 'GET', '/v1/portal/sessions') : undefined,
       running.has('shaper') ? call<ShaperStatusReport>(req, 'GET', '/v1/shaper/status') : undefined,
       running.has('dns') ? call<DnsOptoutResponse>(req, 'GET', '/v1/dns/optout') : undefined,
@@ -236,7 +236,7 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
           ...(dns && running.has('dns') ? { dnsGroups: deviceGroups(dns, optout?.ok ? optout.body.optout : [], found) } : {}),
         })
       : undefined;
-    return page(reply, req, 'clients', 'Clients', clientsPage({ devices: views, top: summary.body.topClients ?? [], shaper: shaper?.ok === true }));
+    return page(reply, req, 'clients', 'Clients', clientsPage({ devices: views, blocks: counts.body.clients ?? [], shaper: shaper?.ok === true }));
   });
 
   // ------------------------------------------------------------------------- htmx actions (fragments)

@@ -522,3 +522,36 @@ describe('decision store: persistence', () => {
     assert.deepEqual(values(s.expire()), ['192.0.2.1']);
   });
 });
+
+describe('decision store: the total count (read by every status call, kept between changes)', () => {
+  it('follows every kind of write and every expiry, as a full count would', (t) => {
+    const f = fixture(t);
+    const s = f.store.service;
+    const full = () => s.list().length;
+    const check = (why: string) => assert.equal(s.count(), full(), why);
+    check('empty');
+    const a = s.add({ value: '192.0.2.1', origin: 'manual', durationSec: 60 });
+    check('add');
+    s.addMany([{ value: '192.0.2.2', origin: 'manual' }, { value: '192.0.2.3', origin: 'crowdsec', durationSec: 120 }]);
+    check('addMany');
+    s.replaceOrigin('feed:x', [{ value: '198.51.100.0/24', origin: 'feed:x' }, { value: '198.51.100.7', origin: 'feed:x' }]);
+    check('replaceOrigin');
+    s.replaceOrigin('feed:x', [{ value: '198.51.100.7', origin: 'feed:x' }]);
+    check('replaceOrigin shrinks');
+    s.delete(a.id);
+    check('delete');
+    s.deleteValues('feed:x', ['198.51.100.7']);
+    check('deleteValues');
+    s.deleteWhere({ origin: 'manual' });
+    check('deleteWhere');
+    assert.equal(s.count(), 1);
+    // Expiry passes without a sweep: the count drops at once, and stays right after the sweep.
+    f.advance(121_000);
+    check('expired, not swept');
+    assert.equal(s.count(), 0);
+    s.expire();
+    check('swept');
+    s.add({ value: '192.0.2.9', origin: 'manual' });
+    assert.equal(s.count(), 1, 'a write after the sweep is counted');
+  });
+});

@@ -50,11 +50,11 @@ describe('Clients page', () => {
     assert.deepEqual(v[0]!.usage, { down: 20_400_000, up: 25_000, downBps: 73_600_000, upBps: 87_000, share: 'alice' });
     assert.equal(v[1]!.portalUser, undefined, 'an ended session names nobody');
     assert.equal(v[1]!.usage, undefined);
-    const h = clientsPage({ devices: v, top: [], shaper: true }).text;
+    const h = clientsPage({ devices: v, blocks: [], shaper: true }).text;
     assert.match(h, /data-k="user">alice</);
     assert.match(h, /data-k="group">residents</);
     assert.match(h, /data-k="usage">20\.4 MB \/ 25 kB/);
-    assert.doesNotMatch(clientsPage({ devices: v, top: [], shaper: false }).text, /Today down/, 'no usage column without the shaper');
+    assert.doesNotMatch(clientsPage({ devices: v, blocks: [], shaper: false }).text, /Today down/, 'no usage column without the shaper');
   });
 });
 

@@ -1,4 +1,5 @@
-import type { BlockSummary, PortalSessionView, ShapedClient } from '../../api/index.js';
+import type { PortalSessionView, ShapedClient } from '../../api/index.js';
+import type { ClientBlockCount } from '../../store/index.js';
 import type { LanDevice } from '../../clients/index.js';
 import { ago, html, type Html } from '../html.js';
 import { bitRate, bytes } from './module-panels.js';
@@ -41,8 +42,8 @@ export function deviceViews(
   });
 }
 
-export function clientsPage(o: { devices: readonly DeviceView[] | undefined; top: BlockSummary['topClients']; shaper?: boolean }): Html {
-  const blocked = new Map(o.top.map((c) => [c.clientIp, c.count]));
+export function clientsPage(o: { devices: readonly DeviceView[] | undefined; blocks: readonly ClientBlockCount[]; shaper?: boolean }): Html {
+  const blocked = new Map(o.blocks.map((c) => [c.clientIp, c.count]));
   return html`<h1>Clients</h1>
 <div id="panel" aria-live="polite"></div>
 ${o.devices === undefined

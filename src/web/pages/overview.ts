@@ -1,6 +1,6 @@
 import type { BlockSummary, FeedStatus } from '../../api/index.js';
 import type { LapiBouncer, LapiMachine } from '../../store/index.js';
-import { ago, html, jsonAttr, when, type Html } from '../html.js';
+import { ago, html, jsonAttr, type Html } from '../html.js';
 import { modulePanels, type ModulePanels } from './module-panels.js';
 
 export type { ModulePanels } from './module-panels.js';
@@ -24,12 +24,11 @@ export function overviewPage(o: { summary: BlockSummary; feeds: readonly FeedSta
   return html`<h1>Overview</h1>
 <div class="grid">
 <section class="card wide"><h2>Blocks, last 24 h <span class="muted">outbound ${total('outbound')} · inbound ${total('inbound')}</span></h2>
-${s.partial ? html`<p class="muted">A busy day: these figures count the newest ${s.partial.rows.toLocaleString('en')} block rows, seen since ${when(s.partial.from)}; the Blocks page has all of them.</p>` : ''}
 <div class="chart"><canvas id="blocks-chart" data-chart="${jsonAttr(series)}" aria-label="blocks per hour"></canvas></div></section>
 <section class="card"><h2>Clients with most outbound blocks</h2>
 ${s.topClients.length ? html`<ol>${s.topClients.map((c) => html`<li><a href="/blocks?client=${encodeURIComponent(c.clientIp)}">${c.clientName ?? c.clientIp}</a> <span class="muted">${c.clientName ? c.clientIp : ''}</span> · ${c.count} attempts to ${c.remotes} remotes</li>`)}</ol>` : html`<p class="muted">None in 24 h.</p>`}
 </section>
-<section class="card"><h2>Most-hit remotes</h2>
+<section class="card"><h2>Most-hit remotes${s.remotesAsOf && Date.now() - s.remotesAsOf > 5000 ? html` <span class="muted">counted ${ago(s.remotesAsOf)}</span>` : ''}</h2>
 ${s.topRemotes.length ? html`<ol>${s.topRemotes.map((r) => html`<li><a href="/blocks?remote=${encodeURIComponent(r.remoteIp)}" class="mono">${r.remoteIp}</a>${r.domain ? html` (${r.domain})` : ''} · ${r.direction} · ${r.count}× by ${r.clients} clients</li>`)}</ol>` : html`<p class="muted">None in 24 h.</p>`}
 </section>
 <section class="card"><h2>Feeds</h2>
