@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { apiRef } from '../api/index.js';
-import type { AllowEntry, BlockClientsResponse, BlockEvent, BlockSummary, Decision, DnsLogResponse, DnsOptoutResponse, DnsStatus, DnsTopResponse, ExplainResponse, FeedStatus, PortalSessionView, PortalVoucher, ShaperStatusReport } from '../api/index.js';
+import type { AllowEntry, BlockClientsResponse, BlockEvent, BlockSummary, Decision, DnsLogResponse, DnsOptoutResponse, DnsStatus, DnsTopResponse, ExplainResponse, FeedStatus, PortalSessionView, PortalUser, PortalVoucher, ShaperStatusReport } from '../api/index.js';
 import { clientsRef, type LanDevice } from '../clients/index.js';
 import { deviceGroups } from '../dns/index.js';
 import { moduleRef, type Contribution, type ModuleContext } from '../modules/index.js';
@@ -158,15 +158,16 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
 
   /** The panels of the modules that run (not in this build, or off: not asked), from their own routes. */
   async function modulePanelsFor(req: FastifyRequest): Promise<ModulePanels> {
-    const [dns, sessions, vouchers, shaper] = await Promise.all([
+    const [dns, sessions, vouchers, accounts, shaper] = await Promise.all([
       running.has('dns') ? call<DnsStatus>(req, 'GET', '/v1/dns/status') : undefined,
       running.has('portal') ? call<{ sessions: PortalSessionView[] }>(req, 'GET', '/v1/portal/sessions') : undefined,
       running.has('portal') ? call<{ vouchers: PortalVoucher[] }>(req, 'GET', '/v1/portal/vouchers') : undefined,
+      running.has('portal') ? call<{ users: PortalUser[] }>(req, 'GET', '/v1/portal/users') : undefined,
       running.has('shaper') ? call<ShaperStatusReport>(req, 'GET', '/v1/shaper/status') : undefined,
     ]);
     return {
       ...(dns?.ok ? { dns: { status: dns.body } } : {}),
-      ...(sessions?.ok ? { portal: { sessions: sessions.body.sessions, ...(vouchers?.ok ? { vouchers: vouchers.body.vouchers } : {}) } } : {}),
+      ...(sessions?.ok ? { portal: { sessions: sessions.body.sessions, ...(vouchers?.ok ? { vouchers: vouchers.body.vouchers } : {}), ...(accounts?.ok ? { accounts: accounts.body.users } : {}) } } : {}),
       ...(shaper?.ok ? { shaper: { clients: shaper.body.clients } } : {}),
     };
   }

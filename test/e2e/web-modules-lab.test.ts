@@ -119,6 +119,7 @@ describe('dashboard panels of the DNS filter, the portal and the shaper', { skip
     await page.click('button[type=submit]');
     await page.waitForSelector('#dns-panel');
 
+    assert.equal(await page.textContent('#portal-panel [data-k=accounts]'), '1 account, 1 signed in now');
     const session = page.locator('#portal-panel tr[data-user="alice"]');
     assert.equal(await session.count(), 1, 'the portal panel lists alice\'s session');
     const sessionText = (await session.textContent()) ?? '';

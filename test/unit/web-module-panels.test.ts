@@ -86,7 +86,8 @@ describe('module panels', () => {
   });
 
   it('portal: sessions with user and bytes, vouchers with uses left (used-up ones left out); shaper: rates and bytes today', () => {
-    const h = modulePanels({ portal: { sessions: [session()], vouchers: [voucher(1), voucher(3)] }, shaper: { clients: [share()] } }).text;
+    const h = modulePanels({ portal: { sessions: [session()], vouchers: [voucher(1), voucher(3)], accounts: [{ name: 'alice', createdAt: 1, updatedAt: 1 }, { name: 'bob', createdAt: 1, updatedAt: 1 }] }, shaper: { clients: [share()] } }).text;
+    assert.match(h, /data-k="accounts">2 accounts, 1 signed in now/);
     assert.match(h, /<tr data-user="alice"><td>alice/);
     assert.match(h, /20\.4 MB \/ 25 kB/);
     assert.match(h, /K7Q1…<\/span> · 2 of 3 left/);

@@ -1,4 +1,4 @@
-import type { DnsQueryRow, DnsStatus, DnsTopResponse, PortalSessionView, PortalVoucher, ShapedClient } from '../../api/index.js';
+import type { DnsQueryRow, DnsStatus, DnsTopResponse, PortalSessionView, PortalUser, PortalVoucher, ShapedClient } from '../../api/index.js';
 import { ago, html, type Html } from '../html.js';
 
 /*
@@ -9,7 +9,7 @@ import { ago, html, type Html } from '../html.js';
 
 export interface ModulePanels {
   readonly dns?: { readonly status: DnsStatus };
-  readonly portal?: { readonly sessions: readonly PortalSessionView[]; readonly vouchers?: readonly PortalVoucher[] };
+  readonly portal?: { readonly sessions: readonly PortalSessionView[]; readonly vouchers?: readonly PortalVoucher[]; readonly accounts?: readonly PortalUser[] };
   readonly shaper?: { readonly clients: readonly ShapedClient[] };
 }
 
@@ -76,7 +76,11 @@ ${!top && !d.blocked && !d.recent ? html`<p class="muted">The query log does not
 
 function portalPanel(p: NonNullable<ModulePanels['portal']>): Html {
   const open = (p.vouchers ?? []).filter((v) => v.used < v.uses);
-  return html`<section class="card" id="portal-panel"><h2>Portal sessions</h2>${p.sessions.length
+  const online = new Set(p.sessions.filter((s) => s.state !== 'ended').map((s) => s.user));
+  const accounts = p.accounts ? p.accounts.filter((u) => online.has(u.name)).length : undefined;
+  return html`<section class="card" id="portal-panel"><h2>Portal sessions</h2>
+${p.accounts ? html`<p data-k="accounts">${p.accounts.length} account${p.accounts.length === 1 ? '' : 's'}, ${accounts} signed in now</p>` : ''}
+${p.sessions.length
     ? html`<div class="scroll"><table><thead><tr><th>User</th><th>Device</th><th>Down / up</th></tr></thead><tbody>${p.sessions.map(
         (s) => html`<tr data-user="${s.user}"><td>${s.user}<br><span class="${s.state === 'active' ? 'muted' : 'error'}" data-k="state">${s.state}</span><span class="muted"> · ${s.method} · since ${ago(s.startedAt)}</span></td><td class="mono">${s.device.mac}<br>${[...s.device.ipv4, ...s.device.ipv6].join(' ')}</td><td>${bytes(s.bytesDown)} / ${bytes(s.bytesUp)}${s.downloadLeft !== undefined ? html`<br><span class="muted">${bytes(s.downloadLeft)} left</span>` : ''}</td></tr>`,
       )}</tbody></table></div>`
