@@ -3,8 +3,8 @@ import { ago, html, type Html } from '../html.js';
 
 /*
  * The Overview's panels that other modules contribute, each drawn from the answers of that module's own API
- * routes (GET /v1/dns/status|top|log, /v1/portal/sessions|vouchers, /v1/shaper/status), present only when
- * the module runs.
+ * routes (GET /v1/dns/status, /v1/portal/sessions|vouchers|users, /v1/shaper/status; the DNS lists from
+ * /v1/dns/top|log through /ui/dns-lists), present only when the module runs.
  */
 
 export interface ModulePanels {
