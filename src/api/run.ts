@@ -1,7 +1,7 @@
 import { crowdsecRef } from '../crowdsec/index.js';
 import { feedsRef, type RunningFeed } from '../feeds/index.js';
 import { firewallRef } from '../firewall/index.js';
-import type { Contribution, ModuleContext } from '../modules/index.js';
+import type { Contribution, ModuleContext, RunningModule } from '../modules/index.js';
 import { BlockEventRepo } from '../store/index.js';
 import { LapiCredentials } from '../store/index.js';
 import { adminRoutes } from './admin-routes.js';
@@ -27,8 +27,11 @@ export async function startApi(ctx: ModuleContext<ApiView>): Promise<Contributio
   // reports how late it ran (a stall anywhere is a stall for all of them).
   const loopDelay = startLoopDelayMonitor();
   const status = (o: { resetEventLoop: boolean } = { resetEventLoop: false }): DaemonStatus => {
-    // Every module started before the api runs (a start that fails stops the daemon).
-    const modules = [...others.map((m) => ({ name: m.name, state: 'running' as const, ...(m.status ? { status: m.status() } : {}) })), { name: 'api', state: 'running' as const }];
+    // Asked at each call, not at the api's start: the modules that start after it (the dashboard) are listed too.
+    // Every module in the list runs (a start that fails stops the daemon).
+    const now = ctx.running();
+    const listed: readonly RunningModule[] = now.some((m) => m.name === 'api') ? now : [...now, { name: 'api' }];
+    const modules = listed.map((m) => ({ name: m.name, state: 'running' as const, ...(m.status ? { status: m.status() } : {}) }));
     return {
       version: VERSION,
       startedAt,

@@ -24,6 +24,8 @@ export interface SectionSource<S extends SectionShape = SectionShape> {
   readonly needsInterfaces?: (raw: Readonly<Record<string, unknown>>) => boolean;
   /** Config keys (`section.key`) holding TCP listen addresses: two servers on one address are refused. */
   readonly listenKeys?: readonly string[];
+  /** Config keys (`section.key`) listing interfaces that must also be in interfaces.lan (the portal's captive ones). */
+  readonly lanInterfaceKeys?: readonly string[];
 }
 
 function coreShape(f: SectionFields) {
@@ -88,6 +90,19 @@ export function composeConfigSchema<const T extends readonly SectionSource[]>(ba
             });
           }
         }
+      }
+      // Refused at start-up otherwise: say it at `config check`, on the entry itself.
+      const lan = stringList(field(field(c, 'interfaces'), 'lan'));
+      for (const key of sources.flatMap((s) => s.lanInterfaceKeys ?? [])) {
+        const [section, name] = key.split('.') as [string, string];
+        const list = field(field(c, section), name);
+        if (!Array.isArray(list)) continue;
+        list.forEach((iface: unknown, idx) => {
+          if (typeof iface === 'string' && !lan.includes(iface)) {
+            const listed = lan.length > 0 ? `(${lan.join(', ')})` : '(empty)';
+            ctx.addIssue({ code: 'custom', path: [section, name, idx], message: `${JSON.stringify(iface)} is not in interfaces.lan ${listed}: add it there, or leave it out here` });
+          }
+        });
       }
       // Two servers on one socket address would fail at start-up; say so now, naming both keys.
       const seen = new Map<string, string>();

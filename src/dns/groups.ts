@@ -1,5 +1,5 @@
 import { parseMac } from '../config/index.js';
-import { tryParseTarget } from '../net/ip.js';
+import { covers, tryParseTarget } from '../net/ip.js';
 import type { LanDevice } from '../clients/index.js';
 import type { DnsConfig } from './config.js';
 import type { ClientTag, GroupTable, LocalHost } from './ipc.js';
@@ -40,7 +40,7 @@ export function addressesOf(entry: string, devices: readonly LanDevice[]): { hos
   return { hosts: matches.flatMap((d) => [...d.ipv4, ...d.ipv6]), ranges: [] };
 }
 
-export function buildGroupTable(c: DnsConfig, layout: { readonly masks: ReadonlyMap<string, ListMask> }, optout: readonly string[], devices: readonly LanDevice[]): GroupTable {
+export function buildGroupTable(c: Pick<DnsConfig, 'groups'>, layout: { readonly masks: ReadonlyMap<string, ListMask> }, optout: readonly string[], devices: readonly LanDevice[]): GroupTable {
   const clients = new Map<string, readonly [string, string, number]>();
   const ranges: (readonly [string, string, number])[] = [];
   const put = (entry: string, group: string, mask: number, override: boolean) => {
@@ -56,6 +56,32 @@ export function buildGroupTable(c: DnsConfig, layout: { readonly masks: Readonly
   const otherRanges = ranges.filter((r) => r[1] !== OPTOUT_GROUP);
   const byPrefix = (a: readonly [string, string, number], b: readonly [string, string, number]) => (tryParseTarget(b[0])?.prefix ?? 0) - (tryParseTarget(a[0])?.prefix ?? 0);
   return { defaultGroup: 'default', defaultMask: maskOf('default'), clients: [...clients.values()], ranges: [...optRanges.sort(byPrefix), ...otherRanges.sort(byPrefix)] };
+}
+
+/** The group a query from `ip` gets, as a worker picks it: the exact address, else the narrowest range, else the default. */
+export function groupOfAddress(t: GroupTable, ip: string): string {
+  const exact = t.clients.find((c) => c[0] === ip);
+  if (exact) return exact[1];
+  const target = tryParseTarget(ip);
+  const covering = (r: readonly [string, string, number]) => {
+    const outer = tryParseTarget(r[0]);
+    return target !== undefined && outer !== undefined && covers(outer, target);
+  };
+  return t.ranges.find(covering)?.[1] ?? t.defaultGroup;
+}
+
+/**
+ * Each device's DNS group by MAC (the dashboard's Clients page), from the config's groups and the opt-outs
+ * as the workers get them: the group of its first address in one (IPv4 first), else the default.
+ */
+export function deviceGroups(c: Pick<DnsConfig, 'groups'>, optout: readonly string[], devices: readonly LanDevice[]): Map<string, string> {
+  const t = buildGroupTable(c, { masks: new Map() }, optout, devices);
+  return new Map(
+    devices.map((d) => {
+      const groups = [...d.ipv4, ...d.ipv6].map((ip) => groupOfAddress(t, ip));
+      return [d.mac, groups.find((g) => g !== t.defaultGroup) ?? t.defaultGroup];
+    }),
+  );
 }
 
 /** A device name as a DNS label: "Anna's iPhone" → "anna-s-iphone"; undefined when nothing is left. */

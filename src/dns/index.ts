@@ -51,6 +51,7 @@ export { MAX_LOG_LIMIT, MAX_TOP_LIMIT, queryLogRoutes, type QueryLogRouteDeps } 
 export { dnsModule, dnsRef, type DnsView } from './module.js';
 export { DNS_LATENCY_BOUNDS, DNS_RESULTS, latencyHistograms, type DnsResult, type LatencyCounts, type ResultHistogram } from './latency.js';
 export { dnsSection, type DnsConfig, type DnsListConfig } from './config.js';
+export { deviceGroups } from './groups.js';
 export type { DnsApi, DnsCounters, DnsEndpoints, DnsExplain, DnsListStatus, DnsListsResponse, DnsOptoutResponse, DnsQueryQuery, DnsStatus, DnsWorkerStatus } from './types.js';
 export { dnsMigrations } from './optout.js';
 export * from './wire/index.js';

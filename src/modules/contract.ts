@@ -108,6 +108,8 @@ export interface Module<C = unknown, P = undefined, S extends SectionShape = Sec
   readonly needsInterfaces?: (raw: Readonly<Record<string, unknown>>) => boolean;
   /** Config keys (`section.key`) holding TCP listen addresses: config check refuses two on one address. */
   readonly listenKeys?: readonly string[];
+  /** Config keys (`section.key`) listing interfaces that must be in interfaces.lan: config check refuses others. */
+  readonly lanInterfaceKeys?: readonly string[];
   /** Listeners it opens, by config key: probed before anything starts, so a taken port refuses the start. */
   readonly listeners?: (config: C) => readonly (readonly [ListenerKey, string])[];
   /**

@@ -27,6 +27,7 @@ export const portalModule = {
   after: ['dns', 'shaper'],
   needsInterfaces: (raw) => raw['portal'] !== undefined,
   listenKeys: ['portal.listen'],
+  lanInterfaceKeys: ['portal.interfaces'],
   listeners: (c) => (c.portal ? [['portal.listen', c.portal.listen] as const] : []),
   migrations: portalMigrations,
   // Loaded here, not at the top: `gatehouse config check` and every CLI verb read the module list.

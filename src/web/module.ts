@@ -1,3 +1,4 @@
+import type { DnsConfig } from '../dns/index.js';
 import type { Module } from '../modules/index.js';
 import { webSection, type WebConfig } from './config.js';
 import { webMigrations } from './schema.js';
@@ -8,6 +9,8 @@ export interface WebView {
   /** The metrics module's section (branch d2), read only to know whether its /metrics has a token. */
   readonly metrics?: { readonly token_sha256?: string | undefined } | undefined;
   readonly interfaces: { readonly lan: readonly string[]; readonly wan: readonly string[] };
+  /** The DNS filter's groups, read to show each device's group on the Clients page. */
+  readonly dns?: Pick<DnsConfig, 'groups'> | undefined;
 }
 
 /**

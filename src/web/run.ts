@@ -1,8 +1,9 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { apiRef } from '../api/index.js';
-import type { AllowEntry, BlockClientsResponse, BlockEvent, BlockSummary, Decision, ExplainResponse, FeedStatus } from '../api/index.js';
-import { clientsRef } from '../clients/index.js';
+import type { AllowEntry, BlockClientsResponse, BlockEvent, BlockSummary, Decision, DnsLogResponse, DnsOptoutResponse, DnsStatus, DnsTopResponse, ExplainResponse, FeedStatus, PortalSessionView, PortalUser, PortalVoucher, ShaperStatusReport } from '../api/index.js';
+import { clientsRef, type LanDevice } from '../clients/index.js';
+import { deviceGroups } from '../dns/index.js';
 import { moduleRef, type Contribution, type ModuleContext } from '../modules/index.js';
 import { clientKey, limitedFastify, listenOn } from '../net/listeners.js';
 import type { LapiBouncer, LapiMachine } from '../store/index.js';
@@ -15,10 +16,11 @@ import type { Html } from './html.js';
 import { startLiveStream } from './live.js';
 import type { WebView } from './module.js';
 import { blocksPage, explainFragment, notice, type BlockFilters } from './pages/blocks.js';
-import { clientsPage, type DeviceView } from './pages/clients.js';
+import { clientsPage, deviceViews } from './pages/clients.js';
 import { decisionsPage } from './pages/decisions.js';
 import { layout, loginPage, type Tab } from './pages/layout.js';
-import { overviewPage, type ModulePanels } from './pages/overview.js';
+import { dnsListsFragment, type ModulePanels } from './pages/module-panels.js';
+import { overviewPage } from './pages/overview.js';
 import { LoginLimiter } from './rate-limit.js';
 import { loadTls } from './tls.js';
 import { loadVendorScripts } from './vendor.js';
@@ -154,6 +156,22 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
     return reply.header('set-cookie', sessionCookie('', { secure, maxAgeSec: 0 })).redirect('/login', 303);
   });
 
+  /** The panels of the modules that run (not in this build, or off: not asked), from their own routes. */
+  async function modulePanelsFor(req: FastifyRequest): Promise<ModulePanels> {
+    const [dns, sessions, vouchers, accounts, shaper] = await Promise.all([
+      running.has('dns') ? call<DnsStatus>(req, 'GET', '/v1/dns/status') : undefined,
+      running.has('portal') ? call<{ sessions: PortalSessionView[] }>(req, 'GET', '/v1/portal/sessions') : undefined,
+      running.has('portal') ? call<{ vouchers: PortalVoucher[] }>(req, 'GET', '/v1/portal/vouchers') : undefined,
+      running.has('portal') ? call<{ users: PortalUser[] }>(req, 'GET', '/v1/portal/users') : undefined,
+      running.has('shaper') ? call<ShaperStatusReport>(req, 'GET', '/v1/shaper/status') : undefined,
+    ]);
+    return {
+      ...(dns?.ok ? { dns: { status: dns.body } } : {}),
+      ...(sessions?.ok ? { portal: { sessions: sessions.body.sessions, ...(vouchers?.ok ? { vouchers: vouchers.body.vouchers } : {}), ...(accounts?.ok ? { accounts: accounts.body.users } : {}) } } : {}),
+      ...(shaper?.ok ? { shaper: { clients: shaper.body.clients } } : {}),
+    };
+  }
+
   // ------------------------------------------------------------------------------------------ pages
   app.get('/', async (req, reply) => {
     const [summary, feeds, bouncers, machines] = await Promise.all([
@@ -162,26 +180,12 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
       call<{ bouncers: LapiBouncer[] }>(req, 'GET', '/v1/bouncers'),
       call<{ machines: LapiMachine[] }>(req, 'GET', '/v1/machines'),
     ]);
-    // Panels of modules that may not be in this build or not enabled: asked only when they run.
-    const panels: { -readonly [K in keyof ModulePanels]: ModulePanels[K] } = {};
-    if (running.has('dns')) {
-      const d = await call<Record<string, unknown>>(req, 'GET', '/v1/dns/status');
-      if (d.ok) panels.dns = d.body;
-    }
-    if (running.has('portal')) {
-      const p = await call<{ sessions: Record<string, unknown>[] }>(req, 'GET', '/v1/portal/sessions');
-      if (p.ok && Array.isArray(p.body.sessions)) panels.portal = p.body.sessions;
-    }
-    if (running.has('shaper')) {
-      const s = await call<{ clients: Record<string, unknown>[] }>(req, 'GET', '/v1/shaper/status');
-      if (s.ok && Array.isArray(s.body.clients)) panels.shaper = s.body.clients;
-    }
     const body = overviewPage({
       summary: summary.ok ? summary.body : { since: 0, hourly: [], topClients: [], topRemotes: [], remotesAsOf: 0 },
       feeds: feeds.body.feeds ?? [],
       bouncers: bouncers.body.bouncers ?? [],
       machines: machines.body.machines ?? [],
-      panels,
+      panels: await modulePanelsFor(req),
     });
     return page(reply, req, 'overview', 'Overview', body, true);
   });
@@ -217,11 +221,23 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   });
 
   app.get('/clients', async (req, reply) => {
-    const [devices, counts] = await Promise.all([
-      ctx.get(clientsRef) ? call<{ devices: DeviceView[] }>(req, 'GET', '/v1/clients') : undefined,
+    const [devices, counts, sessions, shaper, optout] = await Promise.all([
+      ctx.get(clientsRef) ? call<{ devices: LanDevice[] }>(req, 'GET', '/v1/clients') : undefined,
       call<BlockClientsResponse>(req, 'GET', '/v1/blocks/clients?since=24h&fresh=false'),
+      running.has('portal') ? call<{ sessions: PortalSessionView[] }>(req, 'GET', '/v1/portal/sessions') : undefined,
+      running.has('shaper') ? call<ShaperStatusReport>(req, 'GET', '/v1/shaper/status') : undefined,
+      running.has('dns') ? call<DnsOptoutResponse>(req, 'GET', '/v1/dns/optout') : undefined,
     ]);
-    return page(reply, req, 'clients', 'Clients', clientsPage({ devices: devices?.ok ? devices.body.devices : undefined, blocks: counts.body.clients ?? [] }));
+    const found = devices?.ok ? devices.body.devices : undefined;
+    const dns = ctx.config.dns;
+    const views = found
+      ? deviceViews(found, {
+          ...(sessions?.ok ? { sessions: sessions.body.sessions } : {}),
+          ...(shaper?.ok ? { shaped: shaper.body.clients } : {}),
+          ...(dns && running.has('dns') ? { dnsGroups: deviceGroups(dns, optout?.ok ? optout.body.optout : [], found) } : {}),
+        })
+      : undefined;
+    return page(reply, req, 'clients', 'Clients', clientsPage({ devices: views, blocks: counts.body.clients ?? [], shaper: shaper?.ok === true }));
   });
 
   // ------------------------------------------------------------------------- htmx actions (fragments)
@@ -259,6 +275,21 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
     const r = await call<{ deleted: Decision[] }>(req, 'DELETE', `/v1/decisions/${encodeURIComponent(id)}`);
     const d = r.body.deleted?.[0];
     return fragment(reply, r.ok && d ? notice(true, `Deleted the decision on ${d.value} (${d.origin}).`, d.value) : notice(false, r.body.error ?? 'failed'));
+  });
+
+  app.get('/ui/dns-lists', async (req, reply) => {
+    if (!running.has('dns')) return fragment(reply, notice(false, 'the DNS filter is off'));
+    const [top, blocked, recent, devices] = await Promise.all([
+      call<DnsTopResponse>(req, 'GET', '/v1/dns/top?since=24h&limit=5'),
+      call<DnsLogResponse>(req, 'GET', '/v1/dns/log?blocked=true&limit=5'),
+      call<DnsLogResponse>(req, 'GET', '/v1/dns/log?limit=5'),
+      ctx.get(clientsRef) ? call<{ devices: LanDevice[] }>(req, 'GET', '/v1/clients') : undefined,
+    ]);
+    const names = new Map((devices?.ok ? devices.body.devices : []).flatMap((d) => (d.name ? [...d.ipv4, ...d.ipv6].map((ip) => [ip, d.name!] as const) : [])));
+    return fragment(
+      reply,
+      dnsListsFragment({ names, ...(top.ok ? { top: top.body } : {}), ...(blocked.ok ? { blocked: blocked.body.queries } : {}), ...(recent.ok ? { recent: recent.body.queries } : {}) }),
+    );
   });
 
   app.post('/ui/clients/rename', async (req, reply) => {

@@ -81,6 +81,18 @@ describe('portal: section', () => {
     assert.ok(p.some((x) => /portal\.listen: same address as api\.listen/.test(x)), p.join('\n'));
   });
 
+  it('refuses a captive interface that is not a LAN one, on its line, as the daemon would at start', () => {
+    const p = problems(`${IFACES}portal:\n  interfaces: [lan0, wan0, wlan9]\n`);
+    assert.deepEqual(
+      p.filter((x) => /portal\.interfaces/.test(x)).map((x) => x.replace(/^.*\.yaml:/, '')),
+      [
+        '3:22: portal.interfaces[1]: "wan0" is not in interfaces.lan (lan0): add it there, or leave it out here',
+        '3:28: portal.interfaces[2]: "wlan9" is not in interfaces.lan (lan0): add it there, or leave it out here',
+      ],
+    );
+    assert.deepEqual(problems(`${IFACES}portal:\n  interfaces: [lan0]\n`), [], 'a LAN interface is fine');
+  });
+
   it("the example file's portal block (uncommented) is valid", () => {
     const file = write(`data_dir: ${dir}\n${IFACES}${exampleBlock('portal')}\n`);
     assert.deepEqual(checkConfig(file).map(formatProblem), []);

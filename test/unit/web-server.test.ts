@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { Agent, fetch as ufetch } from 'undici';
 import { pino } from 'pino';
 import { configFromObject, openAdminAccounts, startDaemon } from '../../src/daemon/index.js';
+import type { GatehouseStatus } from '../../src/api/index.js';
+import { formatStatus } from '../../src/cli/commands/blocks.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -58,6 +60,18 @@ describe('dashboard server', () => {
     const csrf = /X-CSRF-Token&quot;:&quot;([^&]+)&quot;/.exec(page)![1]!;
     assert.equal((await get(`${base}/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: `_csrf=${csrf}` })).status, 303);
     assert.equal((await get(`${base}/api/v1/status`, { headers: { cookie } })).status, 401, 'logged out');
+  });
+
+  it('the status lists the dashboard, which starts after the api, with its address, in the API and in `gatehouse status`', async (t) => {
+    const { base } = await daemon(t);
+    const cookie = cookieOf(await login(base, PASSWORD));
+    const status = (await (await get(`${base}/api/v1/status`, { headers: { cookie } })).json()) as GatehouseStatus;
+    const web = status.modules.find((m) => m.name === 'web');
+    assert.ok(web, `web in ${JSON.stringify(status.modules.map((m) => m.name))}`);
+    assert.equal(web.state, 'running');
+    assert.equal(web.status?.address, base);
+    assert.ok(status.modules.some((m) => m.name === 'api'), 'the api is still listed');
+    assert.match(formatStatus(status), new RegExp(`^web\\s+running\\s+address=${base.replace(/\./g, '\\.')} tls=false admins=1$`, 'm'));
   });
 
   it('limits failed logins per address: the sixth try is refused even with the right password', async (t) => {
