@@ -20,6 +20,7 @@ import type { WorkerSettings } from '../src/dns/ipc.js';
 import { QueryLogWriter } from '../src/dns/querylog/writer.js';
 import { Resolver } from '../src/dns/worker/chain.js';
 import { median, textTable } from './lib/stats.js';
+import { answerA } from './lib/dns-answer.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, n: { type: 'string', default: '200000' }, log: { type: 'string', default: 'off' }, upstream: { type: 'string' } } });
 
@@ -27,16 +28,7 @@ const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5'
 if (values.upstream !== undefined) {
   const s = dgram.createSocket('udp4');
   s.on('message', (m, r) => {
-    let end = 12;
-    while (end < m.length && m[end] !== 0) end += m[end]! + 1;
-    end += 5;
-    const out = Buffer.alloc(end + 16);
-    m.copy(out, 0, 0, end);
-    out.writeUInt16BE(0x8180, 2);
-    out.writeUInt16BE(1, 6);
-    out.writeUInt16BE(0, 8);
-    out.writeUInt16BE(0, 10);
-    Buffer.from('c00c00010001' + '00000e10' + '0004c0000201', 'hex').copy(out, end);
+    const out = answerA(m, 3600);
     s.send(out, r.port, r.address);
   });
   s.bind(0, '127.0.0.1', () => process.send?.(s.address().port));

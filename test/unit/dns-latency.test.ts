@@ -11,6 +11,7 @@ import { addLatency, DNS_LATENCY_BOUNDS, DNS_RESULTS, emptyLatency, LATENCY_STRI
 import { buildQuery, DomainIndex, parseDomainList } from '../../src/dns/index.js';
 import type { WorkerSettings } from '../../src/dns/ipc.js';
 import { Resolver } from '../../src/dns/worker/chain.js';
+import { answerA } from '../../bench/lib/dns-answer.js';
 
 const byResult = (r: LatencyRecorder) => Object.fromEntries(latencyHistograms(r.snapshot()).map((h) => [h.result, h.count]));
 
@@ -89,16 +90,7 @@ describe('the resolver chain times each answer under its result', () => {
     const up = dgram.createSocket('udp4');
     up.on('message', (m, from) => {
       if (m.includes(Buffer.from('\x04down\x04test'))) return;
-      let end = 12;
-      while (end < m.length && m[end] !== 0) end += m[end]! + 1;
-      end += 5;
-      const out = Buffer.alloc(end + 16);
-      m.copy(out, 0, 0, end);
-      out.writeUInt16BE(0x8180, 2);
-      out.writeUInt16BE(1, 6);
-      out.writeUInt16BE(0, 8);
-      out.writeUInt16BE(0, 10);
-      Buffer.from('c00c000100010000003c0004c0000201', 'hex').copy(out, end);
+      const out = answerA(m, 60);
       up.send(out, from.port, from.address);
     });
     await new Promise<void>((ok) => up.bind(0, '127.0.0.1', ok));
