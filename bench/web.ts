@@ -208,7 +208,8 @@ async function main(): Promise<void> {
     {
       const db = openDb(dataDir);
       // Squeezed into the last 24 h, keeping the order.
-      db.prepare('UPDATE block_events SET last_seen = ? - 86400000 + (last_seen - ?) / 30').run(Date.now(), Date.now() - 30 * 86_400_000);
+      // CAST: the bound numbers may arrive as REAL, and a fractional last_seen would put each row in an hour of its own.
+      db.prepare('UPDATE block_events SET last_seen = CAST(? - 86400000 + (last_seen - ?) / 30 AS INTEGER)').run(Date.now(), Date.now() - 30 * 86_400_000);
       db.exec(`DELETE FROM block_hourly; ${BLOCK_HOURLY_BACKFILL}`);
       // A million rows rewritten at once leave a WAL of hundreds of MB that a day of real collector runs never
       // would (the daemon checkpoints every few minutes): checkpointed here, so the pages are timed, not this.

@@ -10,7 +10,7 @@ export type Db = Database.Database;
  * no finer history): for a database made before the rollup existed, and for tools that write block rows directly.
  */
 export const BLOCK_HOURLY_BACKFILL = `INSERT INTO block_hourly (hour, direction, mode, client_ip, client_name, attempts, bytes)
-   SELECT (last_seen / 3600000) * 3600000, direction, mode, client_ip, max(client_name), sum(count), sum(bytes)
+   SELECT (CAST(last_seen AS INTEGER) / 3600000) * 3600000, direction, mode, client_ip, max(client_name), sum(count), sum(bytes)
    FROM block_events GROUP BY 1, 2, 3, 4`;
 
 /**
