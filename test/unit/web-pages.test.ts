@@ -32,7 +32,7 @@ describe('dashboard pages', () => {
   it('buckets the chart in 24 hours ending with the current one', () => {
     const now = Date.UTC(2026, 0, 2, 10, 30);
     const hour = Date.UTC(2026, 0, 2, 9);
-    const s = hourlySeries({ since: 0, hourly: [{ hour, direction: 'outbound', count: 5 }, { hour: hour - 48 * 3600_000, direction: 'inbound', count: 9 }], topClients: [], topRemotes: [] }, now);
+    const s = hourlySeries({ since: 0, hourly: [{ hour, direction: 'outbound', count: 5 }, { hour: hour - 48 * 3600_000, direction: 'inbound', count: 9 }], topClients: [], topRemotes: [], remotesAsOf: now }, now);
     assert.equal(s.labels.length, 24);
     assert.equal(s.labels[23], '10:00');
     assert.equal(s.outbound[22], 5);
