@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventPublisher } from '../events/index.js';
 import type { ModuleLog } from '../modules/index.js';
+import { serialQueue } from '../scheduler/index.js';
 import { applyReadings } from './accounting.js';
 import type { PortalConfig } from './config.js';
 import { bytesLeft, dayKey, grantPlan, loginVerdict, NO_USAGE, reachedLimits, resolveLimits, sessionEnd, weekStartKey, type EffectiveLimits, type Reached, type UserUsage, type VoucherLimits } from './limits.js';
@@ -67,7 +68,6 @@ export class SessionManager implements PortalSessions {
   private readonly limits = new Map<string, EffectiveLimits>();
   private readonly perClient: LoginRateLimit;
   private readonly perUser: LoginRateLimit;
-  private queue: Promise<unknown> = Promise.resolve();
   private scannedAt = -Infinity;
   private lastDay: string | undefined;
 
@@ -77,11 +77,8 @@ export class SessionManager implements PortalSessions {
     this.perUser = new LoginRateLimit({ failures: r.failures, windowMs: r.window, lockoutMs: r.lockout });
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
+  /** Session changes never interleave: each runs after every change handed in before it. */
+  private readonly exclusive = serialQueue();
 
   /** Re-asserts the kernel from the store (daemon start): live sessions stay in without a gap, expired ones end. */
   start(): Promise<void> {

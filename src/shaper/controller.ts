@@ -1,6 +1,7 @@
 import type { Clients } from '../clients/index.js';
 import type { KernelRuntime, ListedElement } from '../firewall/index.js';
 import type { ModuleLog } from '../modules/index.js';
+import { serialQueue } from '../scheduler/index.js';
 import { clientAddress } from './addr.js';
 import { DIRECTIONS, FAMILIES, counterSet, mapName } from './fragment.js';
 import { clientRemoveLines, parentMinor, rootLines, slotOfMinor, type DeviceSpec } from './htb.js';
@@ -64,7 +65,6 @@ export class ShaperController {
   private readonly macs = new Map<string, { mac: string | null; at: number }>();
   private conns: ReadonlyMap<string, number> = new Map();
   private today = { start: 0, totals: new Map<string, { down: number; up: number }>() };
-  private chain: Promise<unknown> = Promise.resolve();
   private ticks = 0;
   private lastTickMs = 0;
   private lastError: string | undefined;
@@ -122,12 +122,8 @@ export class ShaperController {
     );
   }
 
-  /** Runs `fn` after every change queued before it: plans never interleave. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn, fn);
-    this.chain = p.catch(() => undefined);
-    return p;
-  }
+  /** Runs a change after every change queued before it: plans never interleave. */
+  private readonly serial = serialQueue();
 
   tick(): Promise<void> {
     return this.serial(async () => {

@@ -4,7 +4,6 @@
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
 import { countWindow, type TopRemote } from './block-window.js';
 
 export interface WindowRequest {
@@ -14,7 +13,7 @@ export interface WindowRequest {
 }
 
 export type WindowReply =
-  | { readonly id: number; readonly ok: true; readonly topRemotes: readonly TopRemote[]; readonly clientRemotes: readonly [string, number][]; readonly ms: number }
+  | { readonly id: number; readonly ok: true; readonly topRemotes: readonly TopRemote[]; readonly clientRemotes: readonly [string, number][] }
   | { readonly id: number; readonly ok: false; readonly error: string };
 
 const port = parentPort;
@@ -23,14 +22,13 @@ const { path } = workerData as { path: string };
 let db: Database.Database | undefined;
 
 port.on('message', (m: WindowRequest) => {
-  const t0 = performance.now();
   let reply: WindowReply;
   try {
     db ??= new Database(path, { readonly: true, fileMustExist: true });
     // The daemon's writer may hold the lock for a moment; waiting blocks only this thread.
     db.pragma('busy_timeout = 5000');
     const c = countWindow(db, m.since, m.top);
-    reply = { id: m.id, ok: true, topRemotes: c.topRemotes, clientRemotes: [...c.clientRemotes], ms: performance.now() - t0 };
+    reply = { id: m.id, ok: true, topRemotes: c.topRemotes, clientRemotes: [...c.clientRemotes] };
   } catch (e) {
     try {
       db?.close();

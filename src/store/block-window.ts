@@ -20,9 +20,9 @@ export interface WindowCounts {
   readonly clientRemotes: ReadonlyMap<string, number>;
   /** When the rows were read (epoch ms). */
   readonly asOf: number;
-  /** How long the pass took. */
-  readonly ms: number;
 }
+
+type Counted = Omit<WindowCounts, 'asOf'>;
 
 const HOUR_MS = 3600_000;
 
@@ -31,7 +31,7 @@ const HOUR_MS = 3600_000;
  * Only the ranking reads every block row, and only from the remote index that holds every column it needs (no
  * table reads, no sort of a million rows); the distinct counts are then taken for the winners alone.
  */
-export function countWindow(db: Db, since: number, top: number): Omit<WindowCounts, 'asOf' | 'ms'> {
+export function countWindow(db: Db, since: number, top: number): Counted {
   const ranked = db
     .prepare(
       `SELECT remote_ip, direction, sum(count) AS n FROM block_events INDEXED BY block_events_by_remote
@@ -61,41 +61,33 @@ export function countWindow(db: Db, since: number, top: number): Omit<WindowCoun
   return { topRemotes, clientRemotes };
 }
 
-export interface BlockWindowOptions {
-  /** Counts younger than this are served as they are; older ones are served and recounted behind (default 30 s). */
-  readonly maxAgeMs?: number;
-  readonly clock?: () => number;
-}
+/** Counts younger than this are served as they are; older ones are served and counted anew behind them. */
+const MAX_AGE_MS = 30_000;
 
 /**
  * The window counts, read off the daemon's thread. With a million block rows in a day (a scan storm) the pass
  * takes a second or more; on the main thread that stalls the kernel writer and every API. A worker thread with
  * its own connection reads instead, and the last counts are kept: a page gets them at once and, when they are
- * older than maxAgeMs, starts a recount for the next one (`fresh` waits for a new count instead).
+ * older than MAX_AGE_MS, starts a recount for the next one (`fresh` waits for a new count instead).
  */
 export class BlockWindow {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve(r: WindowCounts): void; reject(e: Error): void }>();
+  private readonly pending = new Map<number, { resolve(r: Counted): void; reject(e: Error): void }>();
   private readonly cache = new Map<string, WindowCounts>();
   private readonly running = new Map<string, Promise<WindowCounts>>();
-  private readonly maxAgeMs: number;
-  private readonly clock: () => number;
   private closed = false;
 
-  constructor(private readonly db: Db, opts: BlockWindowOptions = {}) {
-    this.maxAgeMs = opts.maxAgeMs ?? 30_000;
-    this.clock = opts.clock ?? Date.now;
-  }
+  constructor(private readonly db: Db) {}
 
-  /** Counts for the window from `since` to `now` (default the clock), `top` remotes. */
+  /** Counts for the window from `since` to `now` (default: now), `top` remotes. */
   async get(since: number, top: number, o: { fresh?: boolean; now?: number } = {}): Promise<WindowCounts> {
-    const now = o.now ?? this.clock();
+    const now = o.now ?? Date.now();
     // A window is "the last 24 h" asked a moment later each time: keyed by its length to the minute.
     const key = `${Math.round((now - since) / 60_000)}/${top}`;
     const cached = this.cache.get(key);
     if (cached && !o.fresh) {
-      if (now - cached.asOf >= this.maxAgeMs) this.recount(key, since, now, top).catch(() => undefined);
+      if (now - cached.asOf >= MAX_AGE_MS) this.recount(key, since, now, top).catch(() => undefined);
       return cached;
     }
     // A count already running may have read the rows before the ones this caller wants counted.
@@ -118,16 +110,11 @@ export class BlockWindow {
     return p;
   }
 
-  private count(since: number, top: number): Promise<Omit<WindowCounts, 'asOf'>> {
+  private count(since: number, top: number): Promise<Counted> {
     if (this.closed) return Promise.reject(new Error('block window counts are closed'));
-    // An in-memory database has no file a second connection could open.
-    if (this.db.memory) {
-      const t0 = performance.now();
-      return Promise.resolve({ ...countWindow(this.db, since, top), ms: performance.now() - t0 });
-    }
     const w = this.thread();
     const id = this.nextId++;
-    return new Promise<WindowCounts>((resolve, reject) => {
+    return new Promise<Counted>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       w.postMessage({ id, since, top } satisfies WindowRequest);
     });
@@ -142,7 +129,7 @@ export class BlockWindow {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if (m.ok) p.resolve({ topRemotes: m.topRemotes, clientRemotes: new Map(m.clientRemotes), asOf: 0, ms: m.ms });
+      if (m.ok) p.resolve({ topRemotes: m.topRemotes, clientRemotes: new Map(m.clientRemotes) });
       else p.reject(new Error(`counting block rows failed: ${m.error}`));
     });
     const fail = (e: Error) => {
