@@ -90,7 +90,11 @@ export class ShaperController {
   }
 
   /** After a restart: which slot each address's map elements point to, so its class stays where it is. */
-  async adoptKernel(): Promise<void> {
+  adoptKernel(): Promise<void> {
+    return this.serial(() => this.adopt());
+  }
+
+  private async adopt(): Promise<void> {
     const hints = new Map<string, number>();
     for (const dir of DIRECTIONS) {
       for (const f of FAMILIES) {
@@ -151,7 +155,7 @@ export class ShaperController {
       if (on) this.fairUse.set(ip, reason);
       else this.fairUse.delete(ip);
     }
-    return this.serial(() => this.reconcile());
+    return this.serial(() => this.reconcileSampled());
   }
 
   setOwner(ips: readonly string[], owner: string | undefined): Promise<void> {
@@ -159,7 +163,16 @@ export class ShaperController {
       if (owner === undefined) this.owners.delete(ip);
       else this.owners.set(ip, owner);
     }
-    return this.serial(() => this.reconcile());
+    return this.serial(() => this.reconcileSampled());
+  }
+
+  /**
+   * A plan made before the first sample knows no address: it would take away every class and map element
+   * adopted from the run before (the portal hands over its live sessions' owners right at start). Until then
+   * the change is only recorded; the first tick applies it.
+   */
+  private reconcileSampled(): Promise<void> {
+    return this.lastSampleMs === 0 ? Promise.resolve() : this.reconcile();
   }
 
   /** Reads the counter sets: rates, presence, and the bytes added to the hourly usage. */
