@@ -1,4 +1,4 @@
-import { BlockWindow, type TopRemote } from './block-window.js';
+import { BlockWindow, outboundByClient, type TopRemote } from './block-window.js';
 import type { Db } from './db.js';
 import { Where } from './where.js';
 
@@ -216,12 +216,7 @@ export class BlockEventRepo {
 
   /** Outbound attempts per client since `since` (whole hours), most first: every client, or the `limit` busiest. */
   clientCounts(since: number, limit = 100_000): ClientBlockCount[] {
-    return this.db
-      .prepare(
-        `SELECT client_ip AS clientIp, max(client_name) AS clientName, sum(attempts) AS count FROM block_hourly
-         WHERE hour >= ? AND direction = 'outbound' GROUP BY client_ip ORDER BY count DESC, client_ip LIMIT ?`,
-      )
-      .all(Math.floor(since / HOUR_MS) * HOUR_MS, Math.max(1, Math.floor(limit))) as ClientBlockCount[];
+    return outboundByClient(this.db, since, limit);
   }
 
   private window: BlockWindow | undefined;

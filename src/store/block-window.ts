@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import type { BlockDirection } from './block-events.js';
+import type { BlockDirection, ClientBlockCount } from './block-events.js';
 import type { Db } from './db.js';
 import type { WindowReply, WindowRequest } from './block-window-worker.js';
 import { spawnThread } from './thread.js';
@@ -26,8 +26,18 @@ type Counted = Omit<WindowCounts, 'asOf'>;
 
 const HOUR_MS = 3600_000;
 
+/** Outbound attempts per client since `since` (whole hours) from the hourly rollup, most first. */
+export function outboundByClient(db: Db, since: number, limit: number): ClientBlockCount[] {
+  return db
+    .prepare(
+      `SELECT client_ip AS clientIp, max(client_name) AS clientName, sum(attempts) AS count FROM block_hourly
+       WHERE hour >= ? AND direction = 'outbound' GROUP BY client_ip ORDER BY count DESC, client_ip LIMIT ?`,
+    )
+    .all(Math.floor(since / HOUR_MS) * HOUR_MS, Math.max(1, Math.floor(limit))) as ClientBlockCount[];
+}
+
 /**
- * The pass itself, on whichever connection runs it (the worker's, or the caller's for an in-memory database).
+ * The pass itself, on the worker's connection.
  * Only the ranking reads every block row, and only from the remote index that holds every column it needs (no
  * table reads, no sort of a million rows); the distinct counts are then taken for the winners alone.
  */
@@ -47,13 +57,7 @@ export function countWindow(db: Db, since: number, top: number): Counted {
     const d = remoteDetail.get(remoteIp, direction, since) as { clients: number; domain: string | null };
     return { remoteIp, direction, count, clients: d.clients, domain: d.domain };
   });
-  const busiest = db
-    .prepare(
-      `SELECT client_ip FROM block_hourly WHERE hour >= ? AND direction = 'outbound'
-       GROUP BY client_ip ORDER BY sum(attempts) DESC, client_ip LIMIT ?`,
-    )
-    .pluck()
-    .all(Math.floor(since / HOUR_MS) * HOUR_MS, top) as string[];
+  const busiest = outboundByClient(db, since, top).map((c) => c.clientIp);
   const distinct = db.prepare(
     `SELECT count(DISTINCT remote_ip) FROM block_events INDEXED BY block_events_key WHERE direction = 'outbound' AND client_ip = ? AND last_seen >= ?`,
   );
