@@ -9,8 +9,12 @@
 import { parseArgs } from 'node:util';
 import { DNS_RESULTS, LatencyRecorder } from '../src/dns/latency.js';
 import { median, textTable } from './lib/stats.js';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, n: { type: 'string', default: '5000000' } } });
+const LOAD_AT_START = loadavg()[0]!;
 const ROUNDS = Number(values.rounds);
 const N = Number(values.n);
 
@@ -38,4 +42,20 @@ for (let r = 0; r < ROUNDS; r++) {
     return 0;
   }));
 }
-console.log(textTable(['step', 'ns/query (median)', 'rounds'], Object.entries(rows).map(([k, v]) => [k, median(v).toFixed(1), v.map((x) => x.toFixed(1)).join(' ')])));
+const table = textTable(['step', 'ns/query (median)', 'rounds'], Object.entries(rows).map(([k, v]) => [k, median(v).toFixed(1), v.map((x) => x.toFixed(1)).join(' ')]));
+const md = [
+  '# What timing each DNS answer costs (bench/dns-latency.ts)',
+  '',
+  `${new Date().toISOString()} · ${cpus()[0]?.model ?? '?'} · load average at the start ${LOAD_AT_START.toFixed(1)}`,
+  '',
+  '```',
+  `node --import tsx bench/dns-latency.ts --rounds ${ROUNDS} --n ${N}`,
+  '```',
+  '',
+  'Each row includes the loop itself ("empty loop"): the added cost of a step is its row minus that one.',
+  '',
+  table,
+  '',
+].join('\n');
+writeFileSync(join(import.meta.dirname, 'results', 'dns-latency-latest.md'), md);
+console.log(md);

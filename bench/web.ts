@@ -35,6 +35,8 @@ const ORIGINS = ['feed:firehol_level1', 'feed:spamhaus_drop', 'crowdsec', 'manua
 
 const ipOf = (v: number) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
 const p95 = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] ?? 0;
+/** The tail figure a sample can carry: its p95 from 20 samples up, else (honestly) its maximum. */
+const tail = (xs: readonly number[]) => (xs.length >= 20 ? `${f(p95(xs))} (p95 of ${xs.length})` : `${f(Math.max(...xs))} (max of ${xs.length})`);
 const f = (ms: number) => `${ms.toFixed(1)} ms`;
 
 const { values } = parseArgs({
@@ -216,7 +218,7 @@ async function main(): Promise<void> {
       db.pragma('wal_checkpoint(TRUNCATE)');
       db.close();
     }
-    const dense = JSON.parse(await runClient(g, ['pages', base, ADMIN, PASSWORD, String(RUNS), '/', '/blocks', '/clients', '/api/v1/blocks/summary?fresh=false', '/api/v1/blocks/summary?fresh=true'], 600_000)) as PageTimes;
+    const dense = JSON.parse(await runClient(g, ['pages', base, ADMIN, PASSWORD, String(RUNS), '/api/v1/blocks/summary?fresh=true', '/', '/blocks', '/clients', '/api/v1/blocks/summary?fresh=false'], 600_000)) as PageTimes;
     const plan = plans(dataDir);
 
     // ------------------------------------------------------------------------------------- live
@@ -250,10 +252,13 @@ async function main(): Promise<void> {
     await senderDone;
     const live = JSON.parse(liveOut) as { rows: number; events: number; missed: number; firstAt: number; perSecond: (number | null)[]; api: number[]; page: number[] };
     const steady = live.perSecond.slice(3, -1).map((x) => x ?? 0);
-    const stored = (await api.send('GET /v1/blocks', { query: { since: '2m', limit: 100000, direction: 'outbound' } })).blocks.filter((b) => b.clientIp === topo.clients[0].ipv4).length;
+    // Read after a collection (the API's default): every attempt the kernel counted is in the store.
+    const senderRows = (await api.send('GET /v1/blocks', { query: { since: '2m', limit: 100000, direction: 'outbound' } })).blocks.filter((b) => b.clientIp === topo.clients[0].ipv4);
+    const stored = senderRows.length;
+    const storedAttempts = senderRows.reduce((n, b) => n + b.count, 0);
 
     // ----------------------------------------------------------------------------------- report
-    const row = (p: string, t: PageTimes[string]) => [p, String(t.status), f(median(t.ms)), f(p95(t.ms)), f(Math.max(...t.ms)), median(t.ms) < PAGE_GOAL_MS ? 'yes' : 'NO'];
+    const row = (p: string, t: PageTimes[string]) => [p, String(t.status), f(median(t.ms)), f(Math.max(...t.ms)), median(t.ms) < PAGE_GOAL_MS ? 'yes' : 'NO'];
     const md = [
       `# Dashboard benchmark (bench/web.ts)`,
       '',
@@ -273,11 +278,13 @@ async function main(): Promise<void> {
       '',
       `## Pages, block events spread over 30 days (the default retention); goal < ${PAGE_GOAL_MS} ms`,
       '',
-      textTable(['page', 'status', 'median', 'p95', 'max', '< goal'], Object.entries(spread).map(([p, t]) => row(p, t))),
+      textTable(['page', 'status', 'median', `max of ${RUNS}`, '< goal'], Object.entries(spread).map(([p, t]) => row(p, t))),
       '',
       `## Pages, all ${N_EV.toLocaleString('en')} block events in the last 24 h (a scan storm: the worst case for the overview)`,
       '',
-      textTable(['page', 'status', 'median', 'p95', 'max', '< goal'], Object.entries(dense).map(([p, t]) => row(p, t))),
+      'The fresh count comes first, so the pages after it are served the count of these squeezed rows, not the 30-day one.',
+      '',
+      textTable(['page', 'status', 'median', `max of ${RUNS}`, '< goal'], Object.entries(dense).map(([p, t]) => row(p, t))),
       '',
       '## Query plans (SQLite EXPLAIN QUERY PLAN)',
       '',
@@ -296,11 +303,12 @@ async function main(): Promise<void> {
           ['events (one per collector run)', String(live.events)],
           ['rows counted but not sent (over 200 per run, or dropped by a full queue)', String(live.missed)],
           ['rows received + counted, per second of load', (live.rows + live.missed) / LIVE_S > 0 ? ((live.rows + live.missed) / LIVE_S).toFixed(0) : '0'],
-          ['block rows stored for the sender in the last 2 min', String(stored)],
-          ['API GET /api/v1/status during it: median / p95', `${f(median(live.api))} / ${f(p95(live.api))}`],
-          ['Blocks page during it: median / p95', `${f(median(live.page))} / ${f(p95(live.page))}`],
-          ['enforcer (POST /v1/decisions until in the kernel) at rest: median / p95', `${f(median(idleEnforce))} / ${f(p95(idleEnforce))}`],
-          ['enforcer during the live load: median / p95', `${f(median(loadEnforce))} / ${f(p95(loadEnforce))}`],
+          ['block rows stored for the sender (one per listed address it tried)', String(stored)],
+          ['attempts stored for the sender / datagrams it sent', `${storedAttempts} / ${sent.match(/\d+/)?.[0] ?? '?'}`],
+          ['API GET /api/v1/status during it: median / tail', `${f(median(live.api))} / ${tail(live.api)}`],
+          ['Blocks page during it: median / tail', `${f(median(live.page))} / ${tail(live.page)}`],
+          ['enforcer (POST /v1/decisions until in the kernel) at rest: median / tail', `${f(median(idleEnforce))} / ${tail(idleEnforce)}`],
+          ['enforcer during the live load: median / tail', `${f(median(loadEnforce))} / ${tail(loadEnforce)}`],
           ['daemon event loop during the load: p50 / p99 / max', `${statusLoad.eventLoop.p50Ms} / ${statusLoad.eventLoop.p99Ms} / ${statusLoad.eventLoop.maxMs} ms`],
         ],
       ),
@@ -313,7 +321,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n');
     await writeFile(`${values.out}.md`, md);
-    await writeFile(`${values.out}.json`, JSON.stringify({ started, N_DEC, N_EV, RUNS, readyS, filled, spread, dense, plan, live, idleEnforce, loadEnforce, eventLoop: statusLoad.eventLoop, stored }, null, 1));
+    await writeFile(`${values.out}.json`, JSON.stringify({ started, N_DEC, N_EV, RUNS, readyS, filled, spread, dense, plan, live, idleEnforce, loadEnforce, eventLoop: statusLoad.eventLoop, stored, storedAttempts }, null, 1));
     process.stdout.write(md + '\n');
   } catch (e) {
     log(`daemon log tail:\n${(await g.log()).slice(-3000)}`);
