@@ -16,14 +16,13 @@ import { parseArgs } from 'node:util';
 import type { BlockHit } from '../src/store/index.js';
 import { NotifyHarness } from '../test/e2e/helpers/notify-harness.js';
 import { Sink } from '../test/e2e/helpers/notify-sink.js';
-import { median, textTable } from './lib/stats.js';
+import { median, percentile, textTable } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '50' }, gap: { type: 'string', default: '100' }, lab: { type: 'boolean', default: false }, 'lab-count': { type: 'string', default: '5' } } });
 const COUNT = Number(values.count);
 const GAP = Number(values.gap);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
-const fmt = (xs: number[]) => (xs.length ? [`${median(xs).toFixed(0)} ms`, `${pct(xs, 95).toFixed(0)} ms`, `${Math.max(...xs).toFixed(0)} ms`] : ['-', '-', '-']);
+const fmt = (xs: number[]) => (xs.length ? [`${median(xs).toFixed(0)} ms`, `${percentile(xs, 95).toFixed(0)} ms`, `${Math.max(...xs).toFixed(0)} ms`] : ['-', '-', '-']);
 
 function hit(i: number): BlockHit {
   return {

@@ -22,7 +22,7 @@ import { spawnInNs } from '../src/lab/ns.js';
 import { BLOCK_HOURLY_BACKFILL, openDb } from '../src/store/index.js';
 import { ROOT } from './lib/daemon.js';
 import { cleanUpOnInterrupt, positiveInt } from './lib/args.js';
-import { median, textTable } from './lib/stats.js';
+import { median, percentile, textTable } from './lib/stats.js';
 
 const PREFIX = 'wdb';
 const PORT = 8080;
@@ -34,9 +34,8 @@ const FIRST = 20 << 24;
 const ORIGINS = ['feed:firehol_level1', 'feed:spamhaus_drop', 'crowdsec', 'manual'] as const;
 
 const ipOf = (v: number) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
-const p95 = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] ?? 0;
 /** The tail figure a sample can carry: its p95 from 20 samples up, else (honestly) its maximum. */
-const tail = (xs: readonly number[]) => (xs.length >= 20 ? `${f(p95(xs))} (p95 of ${xs.length})` : `${f(Math.max(...xs))} (max of ${xs.length})`);
+const tail = (xs: readonly number[]) => (xs.length >= 20 ? `${f(percentile(xs, 95))} (p95 of ${xs.length})` : `${f(Math.max(...xs))} (max of ${xs.length})`);
 const f = (ms: number) => `${ms.toFixed(1)} ms`;
 
 const { values } = parseArgs({

@@ -2,7 +2,7 @@
 import type { LoadResult, StreamFetch } from './lapi-client.js';
 import type { Memory } from './daemon.js';
 import type { EventLoopStatus } from '../../src/api/contract.js';
-import { formatCount, median, mib, secs, textTable } from './stats.js';
+import { formatCount, median, mib, percentile, secs, textTable } from './stats.js';
 
 /** Startup-stream goals from the task: < 0.5 s at 100k, < 5 s at 1M; other sizes have none. */
 export const STARTUP_GOAL_MS: Readonly<Record<number, number>> = { 100_000: 500, 1_000_000: 5_000 };
@@ -13,14 +13,6 @@ export function startupGoalMs(size: number): number | undefined {
 
 /** CrowdSec 1.4.6 startup stream times recorded on this machine (research/crowdsec-peer.md, Task 3; curl). */
 export const RECORDED_CROWDSEC_STARTUP_MS: Readonly<Record<number, number>> = { 10_000: 130, 50_000: 590, 100_000: 2_680 };
-
-/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN for none. */
-export function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * s.length);
-  return s[Math.min(s.length, Math.max(1, rank)) - 1]!;
-}
 
 export interface PollSummary {
   readonly polls: number;

@@ -1,5 +1,7 @@
 /** Small number helpers for benchmark figures. */
 
+export { percentile } from '../../src/lab/fairness.js';
+
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);

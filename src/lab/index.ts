@@ -19,6 +19,7 @@ export {
   type RunOptions, type RunResult,
 } from './ns.js';
 export { nodeScriptLaunch, defaultScriptPath, type NodeLaunch, type LabScript } from './launch.js';
+export { startSwarm } from './swarm-serve.js';
 export { labServers, bannerText, type ServerSpec, type Listener, type LabServer, type SiteName } from './server-spec.js';
 export { SITE_MARKER, SITE_HEADER, PROBE_ANSWERS, type ProbeAnswer } from './pages.js';
 export { CLI_PATH, deepMerge, LabGateway, labDnsConfig, labGatewayConfig, waitForDaemon, type CliResult } from './gateway-runner.js';

@@ -1,7 +1,7 @@
 import { access, constants, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  LabGateway, closeProbes, iperfTogether, ipIn, labDown, labGatewayConfig, labUp, mbit, nodeScriptLaunch, nsExec, spawnInNs,
+  LabGateway, closeProbes, iperfTogether, ipIn, labDown, labGatewayConfig, labUp, mbit, nodeScriptLaunch, nsExec, startSwarm,
   type IperfResult, type LabTopology,
 } from '../../lab/index.js';
 
@@ -24,26 +24,9 @@ interface StatusClient {
   readonly p2p?: { readonly signatures: readonly string[]; readonly peers: number };
 }
 
-async function startSwarm(topo: LabTopology): Promise<void> {
+async function serveSwarm(topo: LabTopology): Promise<void> {
   for (const p of PEERS) await ipIn(topo.inet.ns, ['addr', 'add', `${p.host}/32`, 'dev', topo.inet.serverInterface]);
-  const launch = nodeScriptLaunch('swarm');
-  const child = spawnInNs(topo.inet.ns, launch.command, [...launch.args, 'serve', JSON.stringify({ peers: PEERS, seedBytes: 100_000 })], { cwd: launch.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.unref();
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`swarm did not start: ${err}`)), 30_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.on('exit', (c) => {
-      clearTimeout(t);
-      reject(new Error(`swarm exited ${String(c)}: ${err}`));
-    });
-  });
+  await startSwarm(topo.inet.ns, { peers: PEERS, seedBytes: 100_000 });
 }
 
 /** Carol's torrent client: BitTorrent handshakes over TCP and DHT pings over UDP to every peer. */
@@ -97,7 +80,7 @@ export async function demoShaper(opts: { readonly prefix: string; readonly dir: 
   const topo = lab.topology;
   const gw = new LabGateway(topo, dir, labGatewayConfig(topo, dir));
   try {
-    await startSwarm(topo);
+    await serveSwarm(topo);
     console.log(`alice downloads with 16 parallel connections, bob and carol with one each (iperf3, ${SECONDS} s)`);
     await gw.startDaemon();
     const none = await together(topo);

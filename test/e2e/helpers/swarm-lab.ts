@@ -13,6 +13,8 @@ import { labDown, labUp, type Lab } from '../../../src/lab/lab.js';
 import { ipIn, netnsPath, nsExec, run, spawnInNs } from '../../../src/lab/ns.js';
 import type { ClientReport, ClientSpec, Endpoint, HoldReport, HoldSpec, ServeSpec } from '../../../src/lab/swarm.js';
 import { MARK_P2P } from '../../../src/shaper/marks.js';
+import { startSwarm as startLabSwarm } from '../../../src/lab/swarm-serve.js';
+import { parseClassStats } from '../../../src/shaper/tc.js';
 import { detectionParts, type DetectionOptions } from '../../../src/shaper/guards/index.js';
 import type { Launched } from '../../../src/firewall/index.js';
 
@@ -41,28 +43,9 @@ export async function addSwarmAddresses(inetNs: string): Promise<void> {
   for (const p of PEERS6) await ipIn(inetNs, ['-6', 'addr', 'add', `${p.host}/128`, 'dev', 'lo', 'nodad']);
 }
 
-/** Starts the swarm in the inet namespace; it ends with the lab (labDown kills what runs in its namespaces). */
-export async function startSwarm(inetNs: string, spec: Omit<ServeSpec, 'seedBytes'> & { seedBytes?: number }): Promise<void> {
-  const full: ServeSpec = { seedBytes: SEED_BYTES, ...spec };
-  const child = spawnInNs(inetNs, process.execPath, ['--import', 'tsx', SWARM, 'serve', JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`swarm did not start: ${err}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) {
-        clearTimeout(t);
-        res();
-      }
-    });
-    child.on('exit', (c) => {
-      clearTimeout(t);
-      rej(new Error(`swarm exited ${String(c)}: ${err}`));
-    });
-  });
-  child.unref();
-  (child.stdout as unknown as { unref?: () => void }).unref?.();
-  (child.stderr as unknown as { unref?: () => void }).unref?.();
+/** Starts the swarm in the inet namespace; it ends with the lab. */
+export function startSwarm(inetNs: string, spec: Omit<ServeSpec, 'seedBytes'> & { seedBytes?: number }): Promise<void> {
+  return startLabSwarm(inetNs, { seedBytes: SEED_BYTES, ...spec });
 }
 
 export async function swarmClient(ns: string, spec: ClientSpec): Promise<ClientReport> {
@@ -78,9 +61,8 @@ export async function swarmHold(ns: string, spec: HoldSpec): Promise<HoldReport>
 /** `tc -s class show` bytes per class id (this tc prints no JSON for classes). */
 export async function tcClassBytes(ns: string, dev: string): Promise<Map<string, number>> {
   const r = await nsExec(ns, 'tc', ['-s', 'class', 'show', 'dev', dev]);
-  const out = new Map<string, number>();
-  for (const m of r.stdout.matchAll(/class htb (\S+) [^\n]*\n\s*Sent (\d+) bytes/g)) out.set(m[1]!, Number(m[2]));
-  return out;
+  // The shaper's tree is always handle 1: (htb.ts).
+  return new Map(parseClassStats(r.stdout).map((c) => [`1:${c.minor.toString(16)}`, c.bytes]));
 }
 
 export class SwarmLab {
