@@ -133,8 +133,7 @@ export class ShaperController {
     return this.serial(async () => {
       const t0 = this.clock();
       try {
-        await this.sample();
-        await this.reconcile();
+        await this.reconcile(await this.sample());
         this.lastError = undefined;
       } catch (e) {
         this.lastError = (e as Error).message;
@@ -175,8 +174,8 @@ export class ShaperController {
     return this.lastSampleMs === 0 ? Promise.resolve() : this.reconcile();
   }
 
-  /** Reads the counter sets: rates, presence, and the bytes added to the hourly usage. */
-  private async sample(): Promise<void> {
+  /** Reads the counter sets: rates, presence, and the bytes added to the hourly usage. Returns the share keys it used. */
+  private async sample(): Promise<(addr: string) => string> {
     const now = this.clock();
     const seen = new Map<string, { rx: number; tx: number }>();
     for (const dir of DIRECTIONS) {
@@ -217,6 +216,7 @@ export class ShaperController {
     }
     this.d.usage.add([...rows.values()]);
     this.lastSampleMs = now;
+    return keyOf;
   }
 
   /** The share key of each address: portal owner, else the device's MAC, else the address itself. */
@@ -243,8 +243,9 @@ export class ShaperController {
     };
   }
 
-  private async reconcile(): Promise<void> {
-    const keyOf = await this.shareKeys();
+  /** `keyOf`: the share keys a sample of this tick already computed (else they are computed here). */
+  private async reconcile(keyOf?: (addr: string) => string): Promise<void> {
+    keyOf ??= await this.shareKeys();
     const want = new Map<string, { addrs: string[]; fairUse: boolean }>();
     for (const a of this.addrs.keys()) {
       const k = keyOf(a);
@@ -285,6 +286,11 @@ export class ShaperController {
     if (plan.created.length + plan.removed.length > 0) {
       this.d.log.info({ created: plan.created.length, removed: plan.removed.length, shares: plan.next.shares.size, ...took }, 'shaper: classes changed');
     }
+  }
+
+  /** How many shares (clients) have a class: clients().length without building the list. */
+  shareCount(): number {
+    return this.table.shares.size;
   }
 
   clients(): ShapedClient[] {

@@ -138,7 +138,7 @@ export async function startShaper(ctx: ModuleContext<ShaperView>): Promise<Contr
     kernel,
     provides: api,
     routes: shaperRoutes({ status, usage: (from, client) => ({ rows: usage.rows(from, client) }), setFairUse: api.setFairUse }),
-    status: () => ({ download: cfg.download, upload: cfg.upload, leaf: caps.leaf, clients: controller.clients().length }),
+    status: () => ({ download: cfg.download, upload: cfg.upload, leaf: caps.leaf, clients: controller.shareCount() }),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
