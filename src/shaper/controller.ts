@@ -7,7 +7,6 @@ import { DIRECTIONS, FAMILIES, counterSet, mapName } from './fragment.js';
 import { clientRemoveLines, parentMinor, rootLines, slotOfMinor, type DeviceSpec } from './htb.js';
 import { emptyTable, planShares, type ShareTable, type ShareWant } from './plan.js';
 import { classStats, rootQdisc, tcBatch, type Runner } from './tc.js';
-import type { TrackedFlow } from './p2p/index.js';
 import type { P2pEvidence, ShapedClient } from './types.js';
 import { dayStart, hourOf, type UsageRepo, type UsageRow } from './usage.js';
 
@@ -334,11 +333,4 @@ export class ShaperController {
 /** The addresses as the kernel's sets print them; anything that is no address is dropped. */
 function normalise(ips: readonly string[]): string[] {
   return ips.map(clientAddress).filter((a): a is string => a !== undefined);
-}
-
-/** Open connections per original source address (both families). */
-export function countConnections(flows: readonly TrackedFlow[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const f of flows) out.set(f.orig.src, (out.get(f.orig.src) ?? 0) + 1);
-  return out;
 }
