@@ -27,6 +27,4 @@ export { labNames, labZoneFile, nsdConfig, clientResolvConf, BAD_RANGE_MEMBER, Z
 export { labDnsAnswers, DNS_SERVER_NAME } from './lab-dns.js';
 export { lookupFrom, parseDig, describeLookup, type LookupResult } from './lookup.js';
 export { iperfTogether, iperfClientArgs, parseIperfJson, type IperfRun, type IperfResult, type IperfOptions } from './iperf.js';
-export { iperfPorts, IPERF3 } from './iperf-servers.js';
-export { udpEchoFrom, tcpRequestFrom, type ProbeOptions } from './latency.js';
 export { jainIndex, percentile, summarize, mbit, type LatencySummary } from './fairness.js';

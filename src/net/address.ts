@@ -37,9 +37,15 @@ const MAC = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
 
 /** Normalises a MAC address to lower case with colons; accepts colon or dash separators. */
 export function parseMac(text: string): string {
+  const mac = tryParseMac(text);
+  if (mac === undefined) throw new Error(`expected a MAC address like aa:bb:cc:dd:ee:ff, got ${JSON.stringify(text)}`);
+  return mac;
+}
+
+/** parseMac, or undefined when the text is not a MAC address. */
+export function tryParseMac(text: string): string | undefined {
   const s = text.trim();
-  if (!MAC.test(s)) throw new Error(`expected a MAC address like aa:bb:cc:dd:ee:ff, got ${JSON.stringify(text)}`);
-  return s.toLowerCase().replaceAll('-', ':');
+  return MAC.test(s) ? s.toLowerCase().replaceAll('-', ':') : undefined;
 }
 
 /** Linux interface names: at most 15 bytes (IFNAMSIZ - 1), and "." / ".." are reserved. */

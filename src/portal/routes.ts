@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, HTTPMethods } from 'fastify';
 import { parseByteSize, parseDuration } from '../config/index.js';
+import { tryParseMac } from '../net/address.js';
 import { tryParseTarget } from '../net/ip.js';
 import type { PortalEndpoints, VoucherCreateBody } from './api-types.js';
 import type { SessionManager } from './manager.js';
@@ -114,7 +115,7 @@ export function portalRoutes(d: PortalRouteDeps): FastifyPluginAsync {
       let v = str(b[k], k, 128);
       if (k === 'client') {
         const t = tryParseTarget(v);
-        v = t?.isHost ? t.text : v.toLowerCase().replace(/-/g, ':');
+        v = t?.isHost ? t.text : (tryParseMac(v) ?? v);
       }
       const ended = await d.manager.end({ [k]: v });
       if (ended.length === 0) throw new NotFound(`no live session with ${k} ${String(b[k])}`);

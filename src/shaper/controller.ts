@@ -7,7 +7,6 @@ import { DIRECTIONS, FAMILIES, counterSet, mapName } from './fragment.js';
 import { clientRemoveLines, parentMinor, rootLines, slotOfMinor, type DeviceSpec } from './htb.js';
 import { emptyTable, planShares, type ShareTable, type ShareWant } from './plan.js';
 import { classStats, rootQdisc, tcBatch, type Runner } from './tc.js';
-import type { TrackedFlow } from './p2p/index.js';
 import type { P2pEvidence, ShapedClient } from './types.js';
 import { dayStart, hourOf, type UsageRepo, type UsageRow } from './usage.js';
 
@@ -133,8 +132,7 @@ export class ShaperController {
     return this.serial(async () => {
       const t0 = this.clock();
       try {
-        await this.sample();
-        await this.reconcile();
+        await this.reconcile(await this.sample());
         this.lastError = undefined;
       } catch (e) {
         this.lastError = (e as Error).message;
@@ -175,8 +173,8 @@ export class ShaperController {
     return this.lastSampleMs === 0 ? Promise.resolve() : this.reconcile();
   }
 
-  /** Reads the counter sets: rates, presence, and the bytes added to the hourly usage. */
-  private async sample(): Promise<void> {
+  /** Reads the counter sets: rates, presence, and the bytes added to the hourly usage. Returns the share keys it used. */
+  private async sample(): Promise<(addr: string) => string> {
     const now = this.clock();
     const seen = new Map<string, { rx: number; tx: number }>();
     for (const dir of DIRECTIONS) {
@@ -217,6 +215,7 @@ export class ShaperController {
     }
     this.d.usage.add([...rows.values()]);
     this.lastSampleMs = now;
+    return keyOf;
   }
 
   /** The share key of each address: portal owner, else the device's MAC, else the address itself. */
@@ -243,8 +242,9 @@ export class ShaperController {
     };
   }
 
-  private async reconcile(): Promise<void> {
-    const keyOf = await this.shareKeys();
+  /** `keyOf`: the share keys a sample of this tick already computed (else they are computed here). */
+  private async reconcile(keyOf?: (addr: string) => string): Promise<void> {
+    keyOf ??= await this.shareKeys();
     const want = new Map<string, { addrs: string[]; fairUse: boolean }>();
     for (const a of this.addrs.keys()) {
       const k = keyOf(a);
@@ -285,6 +285,11 @@ export class ShaperController {
     if (plan.created.length + plan.removed.length > 0) {
       this.d.log.info({ created: plan.created.length, removed: plan.removed.length, shares: plan.next.shares.size, ...took }, 'shaper: classes changed');
     }
+  }
+
+  /** How many shares (clients) have a class: clients().length without building the list. */
+  shareCount(): number {
+    return this.table.shares.size;
   }
 
   clients(): ShapedClient[] {
@@ -328,11 +333,4 @@ export class ShaperController {
 /** The addresses as the kernel's sets print them; anything that is no address is dropped. */
 function normalise(ips: readonly string[]): string[] {
   return ips.map(clientAddress).filter((a): a is string => a !== undefined);
-}
-
-/** Open connections per original source address (both families). */
-export function countConnections(flows: readonly TrackedFlow[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const f of flows) out.set(f.orig.src, (out.get(f.orig.src) ?? 0) + 1);
-  return out;
 }

@@ -1,7 +1,8 @@
 /*
  * The connection mark (ct mark) bits the shaper's parts agree on. A flow's bits pick its leaf inside the
- * client's share: the classification maps are keyed `address . (ct mark & SHAPER_MARK_MASK)`, so only these
- * bits matter to the shaper and every other bit stays free for other uses.
+ * client's share. The classification maps are keyed `address . ct mark` on the whole ct mark (not masked with
+ * SHAPER_MARK_MASK), and the plan fills them only for the values 0..SHAPER_MARK_MASK: other modules must not set
+ * ct mark bits, or their flows miss the maps and fall into the link's default class.
  *
  * Who sets what:
  * - p2p/ (s2): MARK_P2P when a flow matches a P2P signature, goes to a remembered peer endpoint, or is an
@@ -24,7 +25,7 @@ export const MARK_INTERACTIVE = 0x4;
 /** The bits the shaper reads; the maps enumerate every combination of them. */
 export const SHAPER_MARK_MASK = MARK_P2P | MARK_ELEPHANT | MARK_INTERACTIVE;
 
-/** Every value `ct mark & SHAPER_MARK_MASK` can take (the map keys per client address). */
+/** Every ct mark value the shaper's bits can make (the map keys per client address; the whole ct mark is the key). */
 export const MARK_VALUES: readonly number[] = Array.from({ length: SHAPER_MARK_MASK + 1 }, (_, i) => i).filter((v) => (v & ~SHAPER_MARK_MASK) === 0);
 
 /** The leaf inside a client's share a flow with these bits lands in. */

@@ -1,11 +1,11 @@
 import { clientsRef } from '../clients/index.js';
 import { firewallRef, launch } from '../firewall/index.js';
 import type { Contribution, ModuleContext } from '../modules/index.js';
-import { countConnections, ShaperController } from './controller.js';
+import { ShaperController } from './controller.js';
 import { shaperFragment } from './fragment.js';
 import { createCapWatcher, detectionParts, enableConntrackAcct, type AcctState, type CapWatcher, type GuardCap } from './guards/index.js';
 import type { ShaperView } from './module.js';
-import { createP2pTracker, readConntrack, type P2pTracker } from './p2p/index.js';
+import { countConnections, createP2pTracker, readConntrack, type P2pTracker } from './p2p/index.js';
 import { deviceSpecs } from './plan.js';
 import { shaperRoutes } from './routes.js';
 import type { ShaperStatusReport } from './status.js';
@@ -66,7 +66,7 @@ export async function startShaper(ctx: ModuleContext<ShaperView>): Promise<Contr
     clients,
     ...(tracker ? { p2pEvidence: (a: string) => tracker.evidenceFor(a) } : {}),
     // With P2P detection on, its conntrack listing (every 5 s) already has the counts: one listing, not two.
-    connections: async () => (tracker ? new Map(tracker.connections()) : countConnections(await readConntrack(run))),
+    connections: async () => (tracker ? tracker.connections() : countConnections(await readConntrack(run))),
   });
 
   const devNames = devices.map((d) => d.dev);
@@ -138,7 +138,7 @@ export async function startShaper(ctx: ModuleContext<ShaperView>): Promise<Contr
     kernel,
     provides: api,
     routes: shaperRoutes({ status, usage: (from, client) => ({ rows: usage.rows(from, client) }), setFairUse: api.setFairUse }),
-    status: () => ({ download: cfg.download, upload: cfg.upload, leaf: caps.leaf, clients: controller.clients().length }),
+    status: () => ({ download: cfg.download, upload: cfg.upload, leaf: caps.leaf, clients: controller.shareCount() }),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

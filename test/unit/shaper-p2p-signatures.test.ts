@@ -48,7 +48,7 @@ function ruleMatches(ruleText: string, proto: 'tcp' | 'udp', l4: Buffer): boolea
   return l4.length >= start + bytes && l4.subarray(start, start + bytes).equals(want);
 }
 
-const sigRules = (): string[] => p2pRules({ lan: ['br-lan'] }).chains.find((c) => c.name === 'shaper_p2p_sig')!.rules.map((r) => r.text);
+const sigRules = (): string[] => (p2pRules({ lan: ['br-lan'] }).chains ?? []).find((c) => c.name === 'shaper_p2p_sig')!.rules.map((r) => r.text);
 
 function names(proto: 'tcp' | 'udp', l4: Buffer): SignatureName[] {
   return [...new Set(matchSignatures(proto, l4).map((s) => s.name))];

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openDb } from '../../src/store/db.js';
 import { clientAddress } from '../../src/shaper/addr.js';
-import { countConnections } from '../../src/shaper/controller.js';
-import { parseConntrack } from '../../src/shaper/p2p/index.js';
+import { countConnections, parseConntrack } from '../../src/shaper/p2p/index.js';
 import { parseClassStats } from '../../src/shaper/tc.js';
 import { HOUR_MS, shaperMigrations, UsageRepo } from '../../src/shaper/usage.js';
 

@@ -1,4 +1,5 @@
-import { p2pRules, type FragmentPart } from '../p2p/rules.js';
+import type { FragmentPart } from '../fragment.js';
+import { p2pRules } from '../p2p/rules.js';
 import { guardRules, type GuardRuleOptions } from './rules.js';
 
 export interface DetectionOptions extends GuardRuleOptions {
@@ -10,21 +11,22 @@ export interface DetectionOptions extends GuardRuleOptions {
 
 /**
  * Everything s2 adds to the shaper's fragment, in the order it must run: guards first (a refused connection
- * is neither counted nor marked), then P2P detection. s1's fragment spreads these into its own lists.
+ * is neither counted nor marked), then P2P detection (none with `p2p: off`), as one part.
  */
 export function detectionParts(opts: DetectionOptions): FragmentPart {
-  const guards = guardRules(opts);
-  const p2p: FragmentPart =
-    opts.p2p === 'throttle'
-      ? p2pRules({
-          lan: opts.lan,
-          ...(opts.peerMemorySec !== undefined ? { peerMemorySec: opts.peerMemorySec } : {}),
-          ...(opts.clientHoldSec !== undefined ? { clientHoldSec: opts.clientHoldSec } : {}),
-        })
-      : { sets: [], chains: [], hooks: [] };
+  const parts: FragmentPart[] = [guardRules(opts)];
+  if (opts.p2p === 'throttle') {
+    parts.push(
+      p2pRules({
+        lan: opts.lan,
+        ...(opts.peerMemorySec !== undefined ? { peerMemorySec: opts.peerMemorySec } : {}),
+        ...(opts.clientHoldSec !== undefined ? { clientHoldSec: opts.clientHoldSec } : {}),
+      }),
+    );
+  }
   return {
-    sets: [...guards.sets, ...p2p.sets],
-    chains: [...guards.chains, ...p2p.chains],
-    hooks: [...guards.hooks, ...p2p.hooks],
+    sets: parts.flatMap((p) => p.sets ?? []),
+    chains: parts.flatMap((p) => p.chains ?? []),
+    hooks: parts.flatMap((p) => p.hooks ?? []),
   };
 }

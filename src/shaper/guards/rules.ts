@@ -1,6 +1,6 @@
 import { ifnames, int, rule, setRef, type NftRule } from '../../firewall/index.js';
 import { MARK_ELEPHANT } from '../marks.js';
-import type { FragmentPart } from '../p2p/rules.js';
+import type { FragmentPart } from '../fragment.js';
 
 export interface GuardRuleOptions {
   readonly lan: readonly string[];
@@ -54,7 +54,7 @@ export function guardRules(opts: GuardRuleOptions): FragmentPart {
   const record = (name: string, type: 'ipv4_addr' | 'ipv6_addr') =>
     ({ name, type: [type], flags: ['dynamic', 'timeout'] as const, timeoutSec: CAP_RECORD_SEC, size: 16384, counter: true });
   // The records exist with every cap switched off too: the watcher lists them whatever the config.
-  const sets: FragmentPart['sets'][number][] = [
+  const sets: NonNullable<FragmentPart['sets']>[number][] = [
     record(GUARD_SETS.capRate4, 'ipv4_addr'),
     record(GUARD_SETS.capRate6, 'ipv6_addr'),
     record(GUARD_SETS.capConn4, 'ipv4_addr'),

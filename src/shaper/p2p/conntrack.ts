@@ -111,3 +111,10 @@ export async function readConntrack(exec: (cmd: string, args: readonly string[])
   }
   return flows;
 }
+
+/** Open connections per original source address (both families). */
+export function countConnections(flows: readonly TrackedFlow[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const f of flows) out.set(f.orig.src, (out.get(f.orig.src) ?? 0) + 1);
+  return out;
+}

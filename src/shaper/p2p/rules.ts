@@ -1,10 +1,8 @@
 import { chainRef, hex, ifnames, int, ints, kw, rule, setRef, type KernelFragment, type NftRule } from '../../firewall/index.js';
+import type { FragmentPart } from '../fragment.js';
 import { MARK_ELEPHANT, MARK_P2P } from '../marks.js';
 import { HIGH_PORT, NORMAL_HIGH_PORTS } from './ports.js';
 import { LSD, PAYLOAD_SIGNATURES, SIGNATURE_CODES, type SignatureName } from './signatures.js';
-
-/** The parts of the shaper's fragment one of its pieces contributes (s1's fragment adds them to its own). */
-export type FragmentPart = Required<Pick<KernelFragment, 'sets' | 'chains' | 'hooks'>>;
 
 export interface P2pRuleOptions {
   /** The LAN interfaces (clients' side): which address of a packet is the client's. */

@@ -3,7 +3,7 @@ import type { EventPublisher, GatehouseEvents } from '../../events/index.js';
 import { launch, type KernelRuntime, type Launched, type RuntimeOp } from '../../firewall/index.js';
 import type { P2pEvidence } from '../types.js';
 import { analyseBehaviour, type ClientBehaviour } from './behaviour.js';
-import { readConntrack } from './conntrack.js';
+import { countConnections, readConntrack } from './conntrack.js';
 import './events.js';
 import { P2P_SETS } from './rules.js';
 import { signatureByCode, type SignatureName } from './signatures.js';
@@ -99,8 +99,7 @@ export function createP2pTracker(opts: P2pTrackerOptions): P2pTracker {
       }
     }
     const flows = await readConntrack(exec);
-    connections = new Map();
-    for (const f of flows) connections.set(f.orig.src, (connections.get(f.orig.src) ?? 0) + 1);
+    connections = countConnections(flows);
     const stats = analyseBehaviour(flows, {
       isClient,
       ...(opts.minPeers !== undefined ? { minPeers: opts.minPeers } : {}),

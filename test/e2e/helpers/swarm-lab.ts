@@ -88,7 +88,7 @@ export class SwarmLab {
         module: 'shaper',
         sets: parts.sets,
         chains: parts.chains,
-        hooks: [...parts.hooks, { point: 'shaper-classify', chain: 'mangle_postrouting', rules: classify }],
+        hooks: [...(parts.hooks ?? []), { point: 'shaper-classify', chain: 'mangle_postrouting', rules: classify }],
       };
       const s = new SwarmLab(lab, fragment);
       await s.nftScript(composeTable(TABLE, [fragment]).script);
