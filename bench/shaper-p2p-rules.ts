@@ -19,6 +19,7 @@ import { composeTable } from '../src/firewall/compose.js';
 import { labDown, labUp } from '../src/lab/lab.js';
 import { nsExec, spawnInNs } from '../src/lab/ns.js';
 import { detectionParts } from '../src/shaper/guards/index.js';
+import { mergeParts } from '../src/shaper/fragment.js';
 import { median } from './lib/stats.js';
 import { loadavg } from 'node:os';
 
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
     const script = (elephantBytes: number): string => {
       const parts = detectionParts({ lan: topo.gateway.lanInterfaces, p2p: 'throttle', maxConnections: 300, newConnectionsPerSecond: 50, elephantBytes });
-      return composeTable('gatehouse', [{ module: 'shaper', sets: parts.sets, chains: parts.chains, hooks: parts.hooks }]).script;
+      return composeTable('gatehouse', [{ module: 'shaper', ...mergeParts(parts) }]).script;
     };
     const apply = async (c: Config): Promise<void> => {
       await nsExec(gw, 'nft', ['delete', 'table', 'inet', 'gatehouse']).catch(() => undefined);

@@ -34,6 +34,16 @@ export interface FragmentPart {
   readonly hooks?: readonly HookRules[];
 }
 
+/** Several parts as one, in their order (the order their rules run at a shared hook point). */
+export function mergeParts(parts: readonly FragmentPart[]): { sets: SetDecl[]; maps: MapDecl[]; chains: ChainDecl[]; hooks: HookRules[] } {
+  return {
+    sets: parts.flatMap((p) => p.sets ?? []),
+    maps: parts.flatMap((p) => p.maps ?? []),
+    chains: parts.flatMap((p) => p.chains ?? []),
+    hooks: parts.flatMap((p) => p.hooks ?? []),
+  };
+}
+
 export interface ShaperFragmentOptions {
   readonly lan: readonly string[];
   readonly wan: readonly string[];
@@ -72,15 +82,13 @@ export function shaperFragment(o: ShaperFragmentOptions): KernelFragment {
     rule`iifname ${lan} oifname ${wan} update ${setRef(counterSet('up', 4))} { ip saddr }`,
     rule`iifname ${lan} oifname ${wan} update ${setRef(counterSet('up', 6))} { ip6 saddr }`,
   ];
-  const hooks: HookRules[] = [];
-  const chains: ChainDecl[] = [];
   // Other parts first at the same point: their marks (p2p, elephant) must be set before the class lookup.
-  for (const p of o.parts ?? []) {
-    sets.push(...(p.sets ?? []));
-    maps.push(...(p.maps ?? []));
-    chains.push(...(p.chains ?? []));
-    hooks.push(...(p.hooks ?? []));
-  }
-  hooks.push({ point: 'shaper-classify', chain: 'mangle_postrouting', rules });
-  return { module: 'shaper', sets, maps, chains, hooks };
+  const other = mergeParts(o.parts ?? []);
+  return {
+    module: 'shaper',
+    sets: [...sets, ...other.sets],
+    maps: [...maps, ...other.maps],
+    chains: other.chains,
+    hooks: [...other.hooks, { point: 'shaper-classify', chain: 'mangle_postrouting', rules }],
+  };
 }

@@ -50,7 +50,7 @@ export async function startShaper(ctx: ModuleContext<ShaperView>): Promise<Contr
     lan,
     wan,
     idleSec: Math.round(cfg.idle / 1000),
-    parts: [detectionParts({ lan, p2p: cfg.p2p, maxConnections: cfg.max_connections, newConnectionsPerSecond: cfg.new_connections_per_second })],
+    parts: detectionParts({ lan, p2p: cfg.p2p, maxConnections: cfg.max_connections, newConnectionsPerSecond: cfg.new_connections_per_second }),
   });
   const tracker: P2pTracker | undefined = cfg.p2p === 'throttle' ? createP2pTracker({ runtime, events: ctx.bus, log: ctx.log }) : undefined;
   const capWatcher: CapWatcher = createCapWatcher({ runtime, caps: guardCaps, events: ctx.bus });

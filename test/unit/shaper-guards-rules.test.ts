@@ -8,9 +8,9 @@ import { describe, it } from 'node:test';
 import { composeTable } from '../../src/firewall/compose.js';
 import { hex, ints, rule, setRef } from '../../src/firewall/index.js';
 import { detectionParts, guardRules } from '../../src/shaper/guards/index.js';
+import { mergeParts } from '../../src/shaper/fragment.js';
 
-const compose = (parts: ReturnType<typeof detectionParts>) =>
-  composeTable('gatehouse', [{ module: 'shaper', sets: parts.sets, chains: parts.chains, hooks: parts.hooks }]).script;
+const compose = (parts: ReturnType<typeof detectionParts>) => composeTable('gatehouse', [{ module: 'shaper', ...mergeParts(parts) }]).script;
 
 const forwardRules = (script: string): string[] => script.split('\n').filter((l) => l.startsWith('add rule inet gatehouse forward ')).map((l) => l.slice('add rule inet gatehouse forward '.length));
 

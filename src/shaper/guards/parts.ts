@@ -11,9 +11,9 @@ export interface DetectionOptions extends GuardRuleOptions {
 
 /**
  * Everything s2 adds to the shaper's fragment, in the order it must run: guards first (a refused connection
- * is neither counted nor marked), then P2P detection (none with `p2p: off`), as one part.
+ * is neither counted nor marked), then P2P detection (none with `p2p: off`).
  */
-export function detectionParts(opts: DetectionOptions): FragmentPart {
+export function detectionParts(opts: DetectionOptions): FragmentPart[] {
   const parts: FragmentPart[] = [guardRules(opts)];
   if (opts.p2p === 'throttle') {
     parts.push(
@@ -24,9 +24,5 @@ export function detectionParts(opts: DetectionOptions): FragmentPart {
       }),
     );
   }
-  return {
-    sets: parts.flatMap((p) => p.sets ?? []),
-    chains: parts.flatMap((p) => p.chains ?? []),
-    hooks: parts.flatMap((p) => p.hooks ?? []),
-  };
+  return parts;
 }

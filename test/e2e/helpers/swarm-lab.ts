@@ -15,6 +15,7 @@ import type { ClientReport, ClientSpec, Endpoint, HoldReport, HoldSpec, ServeSpe
 import { MARK_P2P } from '../../../src/shaper/marks.js';
 import { startSwarm as startLabSwarm } from '../../../src/lab/swarm-serve.js';
 import { parseClassStats } from '../../../src/shaper/tc.js';
+import { mergeParts } from '../../../src/shaper/fragment.js';
 import { detectionParts, type DetectionOptions } from '../../../src/shaper/guards/index.js';
 import type { Launched } from '../../../src/firewall/index.js';
 
@@ -77,7 +78,7 @@ export class SwarmLab {
     try {
       const topo = lab.topology;
       await addSwarmAddresses(topo.namespaces.inet);
-      const parts = detectionParts({ ...detection, lan: topo.gateway.lanInterfaces });
+      const parts = mergeParts(detectionParts({ ...detection, lan: topo.gateway.lanInterfaces }));
       const lan = topo.gateway.lanInterfaces[0]!;
       const bit = int(MARK_P2P);
       // Stand-in for s1's classification: the P2P bit picks the penalty class on the download side.
@@ -88,7 +89,7 @@ export class SwarmLab {
         module: 'shaper',
         sets: parts.sets,
         chains: parts.chains,
-        hooks: [...(parts.hooks ?? []), { point: 'shaper-classify', chain: 'mangle_postrouting', rules: classify }],
+        hooks: [...parts.hooks, { point: 'shaper-classify', chain: 'mangle_postrouting', rules: classify }],
       };
       const s = new SwarmLab(lab, fragment);
       await s.nftScript(composeTable(TABLE, [fragment]).script);
