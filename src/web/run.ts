@@ -174,18 +174,19 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
 
   // ------------------------------------------------------------------------------------------ pages
   app.get('/', async (req, reply) => {
-    const [summary, feeds, bouncers, machines] = await Promise.all([
+    const [summary, feeds, bouncers, machines, panels] = await Promise.all([
       call<BlockSummary>(req, 'GET', '/v1/blocks/summary?since=24h&fresh=false'),
       call<{ feeds: FeedStatus[] }>(req, 'GET', '/v1/feeds'),
       call<{ bouncers: LapiBouncer[] }>(req, 'GET', '/v1/bouncers'),
       call<{ machines: LapiMachine[] }>(req, 'GET', '/v1/machines'),
+      modulePanelsFor(req),
     ]);
     const body = overviewPage({
       summary: summary.ok ? summary.body : { since: 0, hourly: [], topClients: [], topRemotes: [], remotesAsOf: 0 },
       feeds: feeds.body.feeds ?? [],
       bouncers: bouncers.body.bouncers ?? [],
       machines: machines.body.machines ?? [],
-      panels: await modulePanelsFor(req),
+      panels,
     });
     return page(reply, req, 'overview', 'Overview', body, true);
   });
