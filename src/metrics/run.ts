@@ -1,25 +1,19 @@
 import Fastify from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Contribution, ModuleContext } from '../modules/index.js';
-import { moduleRef } from '../modules/index.js';
 import { parseListenAddress } from '../config/index.js';
 import { firewallRef, launch } from '../firewall/index.js';
 import { feedsRef, type RunningFeed } from '../feeds/index.js';
 import { crowdsecRef } from '../crowdsec/index.js';
 import { DNS_LATENCY_BOUNDS, dnsRef, latencyHistograms } from '../dns/index.js';
 import { notifyRef } from '../notify/index.js';
+import { shaperRef } from '../shaper/index.js';
 import { LapiCredentials } from '../store/index.js';
 import type { MetricsApi, MetricsView } from './module.js';
 import { metricsPlugin } from './plugin.js';
 import { elementCount, setNames, SET_NAME } from './kernel-sets.js';
 import { decisionCounts } from './store-reads.js';
 import { registerSummedHistogram } from './summed-histogram.js';
-
-/** The shaper's status as read here: the shaper may be absent or built apart (issue #12). */
-interface ShaperLike {
-  status(): Promise<{ readonly clients: readonly { readonly key: string; readonly downBps?: number; readonly upBps?: number; readonly bytesToday?: { readonly down: number; readonly up: number } }[] }>;
-}
-const shaperRef = moduleRef<ShaperLike>('shaper');
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
@@ -309,12 +303,10 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
         bytes.reset();
         rate.reset();
         for (const c of s.clients) {
-          if (c.bytesToday) {
-            bytes.set({ client: c.key, direction: 'down' }, c.bytesToday.down);
-            bytes.set({ client: c.key, direction: 'up' }, c.bytesToday.up);
-          }
-          if (c.downBps !== undefined) rate.set({ client: c.key, direction: 'down' }, c.downBps);
-          if (c.upBps !== undefined) rate.set({ client: c.key, direction: 'up' }, c.upBps);
+          bytes.set({ client: c.key, direction: 'down' }, c.bytesToday.down);
+          bytes.set({ client: c.key, direction: 'up' }, c.bytesToday.up);
+          rate.set({ client: c.key, direction: 'down' }, c.downBps);
+          rate.set({ client: c.key, direction: 'up' }, c.upBps);
         }
         this.set(s.clients.length);
       },
