@@ -379,14 +379,14 @@ class SqliteDecisionService implements DecisionService {
    * few and indexed, are taken off at each call.
    */
   private countActive(): number {
-    const at = Date.now();
+    const at = this.clock();
     if (this.undeleted?.version !== this.version || at - this.undeleted.at > 60_000) {
       const n = (this.db.prepare('SELECT count(*) AS n FROM decisions WHERE deleted_at IS NULL').get() as { n: number }).n;
       this.undeleted = { version: this.version, n, at };
     }
     const expired = this.db
       .prepare('SELECT count(*) AS n FROM decisions WHERE deleted_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?')
-      .get(this.clock()) as { n: number };
+      .get(at) as { n: number };
     return this.undeleted.n - expired.n;
   }
 

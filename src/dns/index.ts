@@ -49,7 +49,7 @@ export { DEFAULT_LIST_LIMIT, DEFAULT_TOP_LIMIT, QUERY_LOG_RETENTION, QueryLogRea
 export { rcodeName, typeName } from './querylog/names.js';
 export { MAX_LOG_LIMIT, MAX_TOP_LIMIT, queryLogRoutes, type QueryLogRouteDeps } from './querylog/routes.js';
 export { dnsModule, dnsRef, type DnsView } from './module.js';
-export { DNS_LATENCY_BOUNDS, DNS_RESULTS, latencyHistograms, type DnsResult, type LatencyCounts, type ResultHistogram } from './latency.js';
+export { DNS_LATENCY_BOUNDS, latencyHistograms, type LatencyCounts } from './latency.js';
 export { dnsSection, type DnsConfig, type DnsListConfig } from './config.js';
 export { deviceGroups } from './groups.js';
 export type { DnsApi, DnsCounters, DnsEndpoints, DnsExplain, DnsListStatus, DnsListsResponse, DnsOptoutResponse, DnsQueryQuery, DnsStatus, DnsWorkerStatus } from './types.js';

@@ -1,13 +1,13 @@
 import Fastify from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Contribution, ModuleContext } from '../modules/index.js';
-import { moduleRef } from '../modules/index.js';
 import { parseListenAddress } from '../config/index.js';
 import { firewallRef, launch } from '../firewall/index.js';
 import { feedsRef, type RunningFeed } from '../feeds/index.js';
 import { crowdsecRef } from '../crowdsec/index.js';
 import { DNS_LATENCY_BOUNDS, dnsRef, latencyHistograms } from '../dns/index.js';
 import { notifyRef } from '../notify/index.js';
+import { shaperRef } from '../shaper/index.js';
 import { LapiCredentials } from '../store/index.js';
 import type { MetricsApi, MetricsView } from './module.js';
 import { metricsPlugin } from './plugin.js';
@@ -15,13 +15,23 @@ import { elementCount, setNames, SET_NAME } from './kernel-sets.js';
 import { decisionCounts } from './store-reads.js';
 import { registerSummedHistogram } from './summed-histogram.js';
 
-/** The shaper's status as read here: the shaper may be absent or built apart (issue #12). */
-interface ShaperLike {
-  status(): Promise<{ readonly clients: readonly { readonly key: string; readonly downBps?: number; readonly upBps?: number; readonly bytesToday?: { readonly down: number; readonly up: number } }[] }>;
-}
-const shaperRef = moduleRef<ShaperLike>('shaper');
-
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/**
+ * `read` at most once per scrape, for gauges that share one source: prom-client's `registry.metrics()` starts
+ * every metric's collect in one synchronous pass, so a value kept until the next microtask is shared by that
+ * scrape's collects and by nothing after it.
+ */
+function oncePerScrape<T>(read: () => T): () => T {
+  let held: { readonly v: T } | undefined;
+  return () => {
+    if (!held) {
+      held = { v: read() };
+      queueMicrotask(() => (held = undefined));
+    }
+    return held.v;
+  };
+}
 
 function processMetrics(registry: Registry): void {
   const startedAt = Date.now() / 1000;
@@ -229,6 +239,7 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
     });
     crowdsec.onLapiRequest((l) => requests.inc({ route: l.route, method: l.method, code: l.code }));
     const creds = new LapiCredentials(ctx.store);
+    const bouncers = oncePerScrape(() => creds.listBouncers());
     new Gauge({
       name: 'gatehouse_lapi_bouncer_last_pull_timestamp_seconds',
       help: 'When each bouncer last pulled the decision stream (unix seconds)',
@@ -236,16 +247,17 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
       registers: [registry],
       collect() {
         this.reset();
-        for (const b of creds.listBouncers()) if (b.lastPull !== null) this.set({ bouncer: b.name }, b.lastPull / 1000);
+        for (const b of bouncers()) if (b.lastPull !== null) this.set({ bouncer: b.name }, b.lastPull / 1000);
       },
     });
-    new Gauge({ name: 'gatehouse_lapi_bouncers', help: 'Registered bouncers', registers: [registry], collect() { this.set(creds.listBouncers().length); } });
+    new Gauge({ name: 'gatehouse_lapi_bouncers', help: 'Registered bouncers', registers: [registry], collect() { this.set(bouncers().length); } });
     new Gauge({ name: 'gatehouse_lapi_machines', help: 'Registered watchers (machines)', registers: [registry], collect() { this.set(creds.listMachines().length); } });
   }
 
   // ---------------------------------------------------------------- the other modules' own, when they run
   const statusOf = (name: string): Readonly<Record<string, unknown>> | undefined => ctx.running().find((m) => m.name === name)?.status?.();
   if (ctx.running().some((m) => m.name === 'dns')) {
+    const dnsStatus = oncePerScrape(() => statusOf('dns'));
     let last: Record<string, number> = {};
     new Counter({
       name: 'gatehouse_dns_queries_total',
@@ -253,7 +265,7 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
       labelNames: ['result'],
       registers: [registry],
       collect() {
-        const s = statusOf('dns') ?? {};
+        const s = dnsStatus() ?? {};
         const queries = num(s.queries) ?? 0;
         const now: Record<string, number> = { cached: num(s.cached) ?? 0, blocked: num(s.blocked) ?? 0 };
         now.other = Math.max(0, queries - now.cached! - now.blocked!);
@@ -273,7 +285,7 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
         read: () => latencyHistograms(dns.latency()).map((h) => ({ labels: { result: h.result }, cumulative: h.cumulative, count: h.count, sum: h.sumSeconds })),
       });
     }
-    new Gauge({ name: 'gatehouse_dns_queries_per_second', help: 'DNS queries per second over the last few seconds', registers: [registry], collect() { this.set(num(statusOf('dns')?.qps) ?? 0); } });
+    new Gauge({ name: 'gatehouse_dns_queries_per_second', help: 'DNS queries per second over the last few seconds', registers: [registry], collect() { this.set(num(dnsStatus()?.qps) ?? 0); } });
   }
   if (ctx.running().some((m) => m.name === 'portal')) {
     new Gauge({ name: 'gatehouse_portal_sessions', help: 'Captive portal sessions active', registers: [registry], collect() { this.set(num(statusOf('portal')?.sessions) ?? 0); } });
@@ -291,12 +303,10 @@ export async function startMetrics(ctx: ModuleContext<MetricsView>): Promise<Con
         bytes.reset();
         rate.reset();
         for (const c of s.clients) {
-          if (c.bytesToday) {
-            bytes.set({ client: c.key, direction: 'down' }, c.bytesToday.down);
-            bytes.set({ client: c.key, direction: 'up' }, c.bytesToday.up);
-          }
-          if (c.downBps !== undefined) rate.set({ client: c.key, direction: 'down' }, c.downBps);
-          if (c.upBps !== undefined) rate.set({ client: c.key, direction: 'up' }, c.upBps);
+          bytes.set({ client: c.key, direction: 'down' }, c.bytesToday.down);
+          bytes.set({ client: c.key, direction: 'up' }, c.bytesToday.up);
+          rate.set({ client: c.key, direction: 'down' }, c.downBps);
+          rate.set({ client: c.key, direction: 'up' }, c.upBps);
         }
         this.set(s.clients.length);
       },

@@ -7,13 +7,6 @@ export interface DeliveryLog {
   warn(obj: object, msg: string): void;
 }
 
-export interface DeliveryStats {
-  sent: number;
-  failures: number;
-  /** Queue entry to hand-off, ms, of the last delivery. */
-  lastHandoffMs: number | undefined;
-}
-
 /**
  * One pass over one channel's due messages, in order: a failure is recorded and retried later with a
  * doubling wait, until `giveUpAfterMs` since it was queued; the rest wait for the next pass (they would most
@@ -23,7 +16,7 @@ export async function deliverDue(
   queue: NotifyQueue,
   ch: Channel,
   clock: Clock,
-  opts: { readonly maxIntervalMs: number; readonly giveUpAfterMs: number; readonly log: DeliveryLog; readonly stats: DeliveryStats; readonly onSent?: (channel: string, kind: string, ms: number) => void },
+  opts: { readonly maxIntervalMs: number; readonly giveUpAfterMs: number; readonly log: DeliveryLog; readonly onSent?: (channel: string, kind: string, ms: number) => void },
 ): Promise<void> {
   const name = ch.name;
   for (const { row, message } of queue.due(clock.now(), name)) {
@@ -31,14 +24,11 @@ export async function deliverDue(
       await ch.send(message);
       const at = clock.now();
       queue.sent(row.id, at);
-      opts.stats.sent++;
-      opts.stats.lastHandoffMs = at - row.createdAt;
       opts.onSent?.(name, message.kind, at - row.createdAt);
       if (row.attempts > 0) opts.log.info({ channel: name, id: row.id, attempts: row.attempts + 1 }, `notify: ${name} delivered message ${row.id} after ${row.attempts} failed attempt(s)`);
     } catch (e) {
       const at = clock.now();
       const err = (e as Error).message;
-      opts.stats.failures++;
       const giveUp = at - row.createdAt >= opts.giveUpAfterMs;
       const next = giveUp ? undefined : at + backoffMs(row.attempts + 1, opts.maxIntervalMs);
       queue.failed(row.id, err, at, next);

@@ -30,15 +30,19 @@ export function renderDigest(d: DigestInput, at: number): Message {
   const out = d.blocks.filter((b) => b.direction === 'outbound');
   const inb = d.blocks.filter((b) => b.direction === 'inbound');
   const lines: string[] = [];
-  const clients = new Map<string, BlockEvent[]>();
+  // One array and one running total per client: push, never copy (one noisy client can own 100k rows).
+  const clients = new Map<string, { rows: BlockEvent[]; total: number }>();
   for (const b of out) {
     const k = b.clientName ? `${b.clientName} (${b.clientIp})` : b.clientIp;
-    clients.set(k, [...(clients.get(k) ?? []), b]);
+    let c = clients.get(k);
+    if (!c) clients.set(k, (c = { rows: [], total: 0 }));
+    c.rows.push(b);
+    c.total += b.count;
   }
   lines.push(`Outbound blocks: ${out.reduce((s, b) => s + b.count, 0)} attempts from ${clients.size} client(s)`);
-  const sorted = [...clients].sort((a, b) => b[1].reduce((s, x) => s + x.count, 0) - a[1].reduce((s, x) => s + x.count, 0));
-  for (const [client, rows] of sorted.slice(0, 20)) {
-    lines.push(`  ${client}: ${rows.reduce((s, x) => s + x.count, 0)} attempts to ${rows.length} remote(s)`);
+  const sorted = [...clients].sort((a, b) => b[1].total - a[1].total);
+  for (const [client, { rows, total }] of sorted.slice(0, 20)) {
+    lines.push(`  ${client}: ${total} attempts to ${rows.length} remote(s)`);
     for (const r of rows.sort((a, b) => b.count - a.count).slice(0, 10)) {
       lines.push(`    ${r.remoteIp}${r.domain ? ` (${r.domain})` : ''} ×${r.count}${r.mode === 'monitored' ? ' (monitor only)' : ''} — ${whyText(r)}`);
     }

@@ -49,11 +49,6 @@ export class Grouper {
     this.rules = rules.map((config, index) => ({ index, config, quiet: config.quiet_hours ? parseQuietHours(config.quiet_hours) : undefined }));
   }
 
-  /** The rules a notice would go through (for tests and status). */
-  accepts(n: Notice): boolean {
-    return this.rules.some((r) => r.config.kind === n.kind && severityRank(n.severity) >= severityRank(r.config.min_severity));
-  }
-
   offer(n: Notice): void {
     for (const rule of this.rules) {
       if (rule.config.kind !== n.kind || severityRank(n.severity) < severityRank(rule.config.min_severity)) continue;

@@ -7,7 +7,7 @@ import { firewallRef } from '../firewall/index.js';
 import { VERSION } from '../version.js';
 import { openChannel } from './channels/index.js';
 import type { NotifyStatus, NotifyTestResult } from './contract.js';
-import { deliverDue, type DeliveryStats } from './delivery.js';
+import { deliverDue } from './delivery.js';
 import { BurstWindow, bruteforceNotice, feedNotice, inboundBurstNotice, outboundNotice, p2pNotice, readLoginFailed, readP2pFlagged, restartNotice, staleNotice } from './detect.js';
 import { renderDigest } from './digest.js';
 import { Grouper } from './grouper.js';
@@ -39,7 +39,6 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
   const blocks = new BlockEventRepo(ctx.store);
   const channels = new Map<string, Channel>(Object.entries(cfg.channels).map(([name, c]) => [name, openChannel(name, c)]));
   const allChannels = [...channels.keys()];
-  const stats: DeliveryStats = { sent: 0, failures: 0, lastHandoffMs: undefined };
   const sentListeners: ((channel: string, kind: string, ms: number) => void)[] = [];
   const feedType = new Map(ctx.config.feeds.map((f) => [f.name, f.type]));
 
@@ -56,7 +55,6 @@ export async function startNotify(ctx: ModuleContext<NotifyView>): Promise<Contr
             maxIntervalMs: cfg.retry.max_interval,
             giveUpAfterMs: cfg.retry.give_up_after,
             log: ctx.log,
-            stats,
             onSent: (c, k, ms) => sentListeners.forEach((f) => f(c, k, ms)),
           });
           // Sleeps until the next retry is due (an enqueue wakes it with runNow); a minute at most.

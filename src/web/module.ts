@@ -6,7 +6,7 @@ import { webMigrations } from './schema.js';
 /** What the web module reads of the config. */
 export interface WebView {
   readonly web?: WebConfig | undefined;
-  /** The metrics module's section (branch d2), read only to know whether its /metrics has a token. */
+  /** The metrics module's section, read only to know whether its /metrics has a token. */
   readonly metrics?: { readonly token_sha256?: string | undefined } | undefined;
   readonly interfaces: { readonly lan: readonly string[]; readonly wan: readonly string[] };
   /** The DNS filter's groups, read to show each device's group on the Clients page. */
@@ -22,7 +22,7 @@ export const webModule = {
   sections: (f) => ({ web: webSection(f) }),
   enabled: (c) => c.web !== undefined,
   requires: ['api'],
-  // metrics (d2's module) when it is in the build and on: its /metrics is mounted here too.
+  // metrics when it is on: its /metrics is mounted here too.
   after: ['api', 'clients', 'metrics'],
   migrations: webMigrations,
   listenKeys: ['web.listen'],

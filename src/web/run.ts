@@ -1,10 +1,11 @@
 import formbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { apiRef } from '../api/index.js';
 import type { AllowEntry, BlockClientsResponse, BlockEvent, BlockSummary, Decision, DnsLogResponse, DnsOptoutResponse, DnsStatus, DnsTopResponse, ExplainResponse, FeedStatus, PortalSessionView, PortalUser, PortalVoucher, ShaperStatusReport } from '../api/index.js';
 import { clientsRef, type LanDevice } from '../clients/index.js';
 import { deviceGroups } from '../dns/index.js';
-import { moduleRef, type Contribution, type ModuleContext } from '../modules/index.js';
+import { metricsRef } from '../metrics/index.js';
+import type { Contribution, ModuleContext } from '../modules/index.js';
 import { clientKey, limitedFastify, listenOn } from '../net/listeners.js';
 import type { LapiBouncer, LapiMachine } from '../store/index.js';
 import { AdminAccounts, type Session } from './accounts.js';
@@ -35,12 +36,6 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Only 'self': no inline script runs, so an escaped-but-missed value in a page cannot become code. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
-/**
- * The metrics module's face as far as the dashboard needs it, by name: the module may not be in this build
- * (it lives on its own branch until merged), and when it is off `ctx.get` answers undefined.
- */
-const metricsByName = moduleRef<{ readonly plugin: FastifyPluginAsync }>('metrics');
-
 /** The answer of one admin API call made for a page, with the page's own cookie and token. */
 interface ApiAnswer<T> {
   readonly ok: boolean;
@@ -69,7 +64,7 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
   // Modules started before this one: every module the config enables (the dashboard starts after the api).
   const running = new Set(ctx.running().map((m) => m.name));
 
-  const metrics = ctx.get(metricsByName);
+  const metrics = ctx.get(metricsRef);
   // /metrics for Prometheus: behind its bearer token when metrics.token_sha256 is set (the plugin checks
   // it), else behind the dashboard login like every other path.
   const metricsPublic = metrics !== undefined && ctx.config.metrics?.token_sha256 !== undefined;
@@ -174,18 +169,19 @@ export async function startWeb(ctx: ModuleContext<WebView>): Promise<Contributio
 
   // ------------------------------------------------------------------------------------------ pages
   app.get('/', async (req, reply) => {
-    const [summary, feeds, bouncers, machines] = await Promise.all([
+    const [summary, feeds, bouncers, machines, panels] = await Promise.all([
       call<BlockSummary>(req, 'GET', '/v1/blocks/summary?since=24h&fresh=false'),
       call<{ feeds: FeedStatus[] }>(req, 'GET', '/v1/feeds'),
       call<{ bouncers: LapiBouncer[] }>(req, 'GET', '/v1/bouncers'),
       call<{ machines: LapiMachine[] }>(req, 'GET', '/v1/machines'),
+      modulePanelsFor(req),
     ]);
     const body = overviewPage({
       summary: summary.ok ? summary.body : { since: 0, hourly: [], topClients: [], topRemotes: [], remotesAsOf: 0 },
       feeds: feeds.body.feeds ?? [],
       bouncers: bouncers.body.bouncers ?? [],
       machines: machines.body.machines ?? [],
-      panels: await modulePanelsFor(req),
+      panels,
     });
     return page(reply, req, 'overview', 'Overview', body, true);
   });

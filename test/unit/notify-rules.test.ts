@@ -4,12 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { renderDigest } from '../../src/notify/digest.js';
 import { Grouper } from '../../src/notify/grouper.js';
 import { backoffMs } from '../../src/notify/queue.js';
 import { afterQuiet, nextAt, parseQuietHours } from '../../src/notify/time-of-day.js';
 import type { Message, Notice, Severity } from '../../src/notify/types.js';
 import type { RuleConfig } from '../../src/notify/config.js';
 import { ManualClock } from '../../src/scheduler/index.js';
+import type { BlockEvent } from '../../src/store/index.js';
 
 const local = (h: number, mi = 0) => new Date(2026, 2, 10, h, mi).getTime();
 const S = 1000;
@@ -107,5 +109,26 @@ describe('notification rules', () => {
     assert.equal(nextAt(local(7), 7 * 60), new Date(2026, 2, 11, 7, 0).getTime(), 'strictly after');
     assert.throws(() => parseQuietHours('25:00-07:00'), /HH:MM/);
     assert.throws(() => parseQuietHours('07:00-07:00'), /same time/);
+  });
+});
+
+describe('daily digest', () => {
+  it('renders 50,000 rows of one noisy client with the right totals (no per-row copying)', () => {
+    const row = (i: number, clientIp: string, count: number): BlockEvent => ({
+      id: i, direction: 'outbound', clientIp, clientMac: null, clientName: null, remoteIp: `203.0.${(i >> 8) & 255}.${i & 255}`,
+      protocol: 'tcp', port: 443, mode: 'blocked', firstSeen: 0, lastSeen: 0, count, bytes: 0, decisions: [], domain: null,
+    });
+    const blocks: BlockEvent[] = [];
+    for (let i = 0; i < 50_000; i++) blocks.push(row(i, '192.168.1.50', i === 7 ? 100 : 2));
+    blocks.push(row(50_000, '192.168.1.60', 5));
+    const started = performance.now();
+    const m = renderDigest({ from: 0, to: 86_400_000, blocks, feeds: [], attention: [] }, 0);
+    assert.ok(performance.now() - started < 2000, 'well under two seconds');
+    const lines = m.text.split('\n');
+    assert.equal(lines[0], 'Outbound blocks: 100103 attempts from 2 client(s)');
+    assert.equal(lines[1], '  192.168.1.50: 100098 attempts to 50000 remote(s)');
+    assert.match(lines[2]!, /^ {4}203\.0\.0\.7 ×100 /, 'the client\'s busiest remote first');
+    assert.equal(lines[12], '  192.168.1.60: 5 attempts to 1 remote(s)');
+    assert.match(m.subject, /: 100103 outbound, 0 inbound blocks$/);
   });
 });

@@ -2,14 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, openAdminAccounts } from '../../daemon/index.js';
 import { configFile, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, table, when } from '../format.js';
-
-/** The password: all of stdin, without the one trailing newline `echo` or a typed line adds. */
-async function passwordFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('password (end with Enter, then Ctrl-D): ');
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
+import { readPassword } from './password-input.js';
 
 async function withAccounts<T>(o: GlobalOpts, f: (a: Awaited<ReturnType<typeof openAdminAccounts>>['accounts']) => Promise<T>): Promise<T> {
   const file = configFile(o);
@@ -26,17 +19,17 @@ export function registerAdmins(program: Command): void {
   const g = program.command('admins').description('dashboard admin accounts (web.listen): passwords are stored as scrypt hashes');
 
   withConfig(g.command('add <name>'))
-    .description('add an admin; the password is read from stdin (printf %s "$PASSWORD" | gatehouse admins add NAME)')
+    .description('add an admin; the password is typed without echo, or the first line of a pipe (printf %s "$PASSWORD" | gatehouse admins add NAME)')
     .action(async (name: string, o: GlobalOpts) => {
-      const password = await passwordFromStdin();
+      const password = await readPassword(`password for ${name}: `);
       await withAccounts(o, (a) => a.add(name, password));
       console.log(`admin ${name} added`);
     });
 
   withConfig(g.command('passwd <name>'))
-    .description("change an admin's password (from stdin); ends that admin's logins")
+    .description("change an admin's password (typed without echo, or the first line of a pipe); ends that admin's logins")
     .action(async (name: string, o: GlobalOpts) => {
-      const password = await passwordFromStdin();
+      const password = await readPassword(`new password for ${name}: `);
       await withAccounts(o, (a) => a.passwd(name, password));
       console.log(`password of ${name} changed; their sessions are ended`);
     });
