@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Decision, Direction } from '../../api/index.js';
 import { client, withConfig, type GlobalOpts } from '../context.js';
 import { printJson, remaining, table, when } from '../format.js';
+import { readStdin } from './password-input.js';
 
 interface AddOpts extends GlobalOpts {
   duration?: string;
@@ -101,10 +102,4 @@ export function registerDecisions(program: Command): void {
       for (const s of r.skippedSamples) console.log(`  skipped line ${s.line}: ${JSON.stringify(s.text)} (${s.why})`);
       if (r.refused) console.log(`${r.refused} line(s) refused as too broad or covering the LAN, this gateway or private space; add --force to ban them anyway`);
     });
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
